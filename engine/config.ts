@@ -1,0 +1,125 @@
+/**
+ * Engine limits and settings: every queue, batch, TTL and quantity has a named
+ * upper bound here, units last. Read once at start-up (from the environment,
+ * with the defaults below) and their relations asserted, so a bad setting
+ * stops the process before it serves anything.
+ */
+
+export interface EngineConfig {
+  /** Number of partitions (journal streams) that own pools and orders. Fixed for the life of a data folder. */
+  readonly partitions: number
+  /** Client commands taken into one batch (one group commit). */
+  readonly batchCommandsMax: number
+  /** Client commands waiting for a batch; past it, commands are refused with `engine_overloaded`. */
+  readonly mailboxCommandsMax: number
+  /** Internal actor messages one client command may cause (saga steps, re-routes); an assertion, not a tuning knob. */
+  readonly messagesPerCommandMax: number
+  readonly holdTtlMsDefault: number
+  readonly holdTtlMsMin: number
+  readonly holdTtlMsMax: number
+  /** How long stock stays held for an order whose payment is not yet authorised. */
+  readonly paymentTimeoutMs: number
+  /** Largest quantity on one order line, hold or inventory movement. */
+  readonly quantityMax: number
+  /** Largest on-hand count a pool may reach. */
+  readonly onHandMax: number
+  readonly orderLinesMax: number
+  readonly holdsPerOrderMax: number
+  readonly bulkRowsMax: number
+  /** Length of any id (SKU, node, channel, external order id). */
+  readonly idLengthMax: number
+  readonly nodesMax: number
+  /** Re-route attempts for one order step before the remainder is backordered. */
+  readonly routeAttemptsMax: number
+  /** Take a snapshot of a partition once this many events were appended to it since the last one. */
+  readonly snapshotEveryEvents: number
+  /** Events of one partition kept in the journal behind its newest snapshot (audit trail), before compaction. */
+  readonly journalRetainEvents: number
+  /** Delay between attempts to reach the store again after it failed. */
+  readonly storeRetryMs: number
+  /** Events kept in memory per order for its history (the full history stays in the journal). */
+  readonly orderHistoryMax: number
+}
+
+export const defaults: EngineConfig = {
+  partitions: 8,
+  batchCommandsMax: 2048,
+  mailboxCommandsMax: 200_000,
+  messagesPerCommandMax: 10_000,
+  holdTtlMsDefault: 15 * 60_000,
+  holdTtlMsMin: 1_000,
+  holdTtlMsMax: 24 * 60 * 60_000,
+  paymentTimeoutMs: 30 * 60_000,
+  quantityMax: 100_000,
+  onHandMax: 1_000_000_000,
+  orderLinesMax: 200,
+  holdsPerOrderMax: 200,
+  bulkRowsMax: 100_000,
+  idLengthMax: 128,
+  nodesMax: 4096,
+  routeAttemptsMax: 8,
+  snapshotEveryEvents: 2_000_000,
+  journalRetainEvents: 10_000_000,
+  storeRetryMs: 1_000,
+  orderHistoryMax: 256
+}
+
+const envNames: { readonly [K in keyof EngineConfig]: string } = {
+  partitions: "ENGINE_PARTITIONS",
+  batchCommandsMax: "ENGINE_BATCH_COMMANDS_MAX",
+  mailboxCommandsMax: "ENGINE_MAILBOX_COMMANDS_MAX",
+  messagesPerCommandMax: "ENGINE_MESSAGES_PER_COMMAND_MAX",
+  holdTtlMsDefault: "ENGINE_HOLD_TTL_MS_DEFAULT",
+  holdTtlMsMin: "ENGINE_HOLD_TTL_MS_MIN",
+  holdTtlMsMax: "ENGINE_HOLD_TTL_MS_MAX",
+  paymentTimeoutMs: "ENGINE_PAYMENT_TIMEOUT_MS",
+  quantityMax: "ENGINE_QUANTITY_MAX",
+  onHandMax: "ENGINE_ON_HAND_MAX",
+  orderLinesMax: "ENGINE_ORDER_LINES_MAX",
+  holdsPerOrderMax: "ENGINE_HOLDS_PER_ORDER_MAX",
+  bulkRowsMax: "ENGINE_BULK_ROWS_MAX",
+  idLengthMax: "ENGINE_ID_LENGTH_MAX",
+  nodesMax: "ENGINE_NODES_MAX",
+  routeAttemptsMax: "ENGINE_ROUTE_ATTEMPTS_MAX",
+  snapshotEveryEvents: "ENGINE_SNAPSHOT_EVERY_EVENTS",
+  journalRetainEvents: "ENGINE_JOURNAL_RETAIN_EVENTS",
+  storeRetryMs: "ENGINE_STORE_RETRY_MS",
+  orderHistoryMax: "ENGINE_ORDER_HISTORY_MAX"
+}
+
+/** The environment variable that sets each field, for docs/operations.md and error messages. */
+export const configEnvNames = envNames
+
+/** Defaults, overridden by `overrides`, then by the environment; asserted before it is returned. */
+export const loadConfig = (
+  overrides: Partial<EngineConfig> = {},
+  env: Readonly<Record<string, string | undefined>> = process.env
+): EngineConfig => {
+  const config: Record<string, number> = { ...defaults, ...overrides }
+  for (const key of Object.keys(envNames) as Array<keyof EngineConfig>) {
+    const raw = env[envNames[key]]
+    if (raw === undefined || raw === "") continue
+    const value = Number(raw)
+    if (!Number.isSafeInteger(value)) {
+      throw new Error(`${envNames[key]} must be a whole number, got ${JSON.stringify(raw)}`)
+    }
+    config[key] = value
+  }
+  const result = config as unknown as EngineConfig
+  assertConfig(result)
+  return result
+}
+
+export const assertConfig = (c: EngineConfig): void => {
+  const check = (ok: boolean, what: string) => {
+    if (!ok) throw new Error(`invalid engine configuration: ${what}`)
+  }
+  for (const [key, value] of Object.entries(c)) check(Number.isSafeInteger(value) && value > 0, `${key} must be a positive integer`)
+  check(c.partitions <= 1024, "partitions <= 1024")
+  check(c.batchCommandsMax <= c.mailboxCommandsMax, "batchCommandsMax <= mailboxCommandsMax")
+  check(c.holdTtlMsMin <= c.holdTtlMsDefault && c.holdTtlMsDefault <= c.holdTtlMsMax, "holdTtlMsMin <= holdTtlMsDefault <= holdTtlMsMax")
+  check(c.quantityMax <= c.onHandMax, "quantityMax <= onHandMax")
+  check(c.onHandMax <= 2 ** 31 - 1, "onHandMax fits a 32-bit counter")
+  check(c.nodesMax <= 65_536, "nodesMax <= 65536")
+  check(c.journalRetainEvents >= c.snapshotEveryEvents, "journalRetainEvents >= snapshotEveryEvents")
+}

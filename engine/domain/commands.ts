@@ -1,0 +1,247 @@
+/**
+ * Commands: what clients (storefronts, fulfillment nodes, WMS/ERP, ops) ask the
+ * engine to do. Each names the actor it is for by its fields: a SKU and node
+ * name a stock pool, an order id or (channel, external id) an order, a node id
+ * a fulfillment node. The engine answers each with a Reply or a Rejection.
+ */
+import type { LatLon, NodeKind, NodeService, NodeStatus, RoutingPolicy, CostWeights } from "./network.ts"
+
+export interface LineQty {
+  readonly lineNo: number
+  readonly qty: number
+}
+
+// ---- network and catalog --------------------------------------------------
+
+export interface UpsertNode {
+  readonly type: "node.upsert"
+  readonly nodeId: string
+  readonly name: string
+  readonly kind: NodeKind
+  readonly location: LatLon
+  readonly capacityPerDay: number
+  readonly priority?: number
+  readonly services?: ReadonlyArray<NodeService>
+  readonly groups?: ReadonlyArray<string>
+  readonly status?: NodeStatus
+}
+
+/** Pausing or taking a node offline re-routes its open (not yet picked) shipments. */
+export interface SetNodeStatus {
+  readonly type: "node.setStatus"
+  readonly nodeId: string
+  readonly status: NodeStatus
+  readonly reason?: string
+}
+
+export interface UpsertSku {
+  readonly type: "sku.upsert"
+  readonly sku: string
+  readonly name: string
+  readonly weightGrams: number
+}
+
+export interface UpsertChannel {
+  readonly type: "channel.upsert"
+  readonly channel: string
+  readonly policy?: Partial<Omit<RoutingPolicy, "weights">> & { readonly weights?: Partial<CostWeights> }
+}
+
+// ---- inventory -------------------------------------------------------------
+
+export interface ReceiveStock {
+  readonly type: "inventory.receive"
+  readonly sku: string
+  readonly nodeId: string
+  readonly qty: number
+  readonly reference?: string
+}
+
+/** Either a signed delta or an absolute counted quantity, always with a reason. */
+export interface AdjustStock {
+  readonly type: "inventory.adjust"
+  readonly sku: string
+  readonly nodeId: string
+  readonly delta?: number
+  readonly count?: number
+  readonly reason: string
+}
+
+export interface SetSafetyStock {
+  readonly type: "inventory.setSafetyStock"
+  readonly sku: string
+  readonly nodeId: string
+  readonly qty: number
+}
+
+export interface LoadRow {
+  readonly sku: string
+  readonly nodeId: string
+  readonly onHand: number
+  readonly safetyStock?: number
+}
+
+/** A bulk load of absolute counts, as a WMS or ERP sends them: all rows apply or none. */
+export interface LoadInventory {
+  readonly type: "inventory.load"
+  readonly rows: ReadonlyArray<LoadRow>
+  readonly reference?: string
+}
+
+// ---- holds -----------------------------------------------------------------
+
+/**
+ * A cart reservation. Targets `nodeId`, or else the best node for `location`
+ * (or, with neither, the node with the most available stock).
+ * `key`, when given, makes the request idempotent within the channel.
+ */
+export interface CreateHold {
+  readonly type: "hold.create"
+  readonly channel: string
+  readonly sku: string
+  readonly qty: number
+  readonly nodeId?: string
+  readonly location?: LatLon
+  readonly ttlMs?: number
+  readonly key?: string
+}
+
+export interface ExtendHold {
+  readonly type: "hold.extend"
+  readonly channel: string
+  readonly holdId: string
+  readonly ttlMs: number
+}
+
+export interface ReleaseHold {
+  readonly type: "hold.release"
+  readonly channel: string
+  readonly holdId: string
+}
+
+// ---- orders ----------------------------------------------------------------
+
+export interface OrderLineInput {
+  readonly sku: string
+  readonly qty: number
+  readonly unitPriceCents?: number
+}
+
+export interface Customer {
+  readonly name?: string
+  readonly email?: string
+  /** Coordinates of the delivery address. */
+  readonly location?: LatLon
+  /** A place name the engine resolves to coordinates when `location` is absent (a known city or node id). */
+  readonly place?: string
+}
+
+export interface PlaceOrder {
+  readonly type: "order.place"
+  readonly channel: string
+  readonly externalId: string
+  readonly lines: ReadonlyArray<OrderLineInput>
+  readonly customer: Customer
+  /** Cart holds to turn into this order's allocations; each must be this channel's, live, for a line's SKU. */
+  readonly holdIds?: ReadonlyArray<string>
+  /** `authorised` for orders paid before capture (marketplaces); otherwise stock is held until `order.payment`. */
+  readonly payment?: "pending" | "authorised"
+  readonly fulfillment?: "ship" | "pickup"
+  readonly pickupNodeId?: string
+}
+
+/** Commands that act on an existing order may carry the caller's channel: a mismatch reads as order_not_found. */
+interface OrderScoped {
+  readonly orderId: string
+  readonly channel?: string
+}
+
+export interface RecordPayment extends OrderScoped {
+  readonly type: "order.payment"
+  readonly outcome: "authorised" | "declined"
+}
+
+export interface CancelOrder extends OrderScoped {
+  readonly type: "order.cancel"
+  /** Lines and quantities to cancel; absent means the whole order. */
+  readonly lines?: ReadonlyArray<LineQty>
+  readonly reason: string
+}
+
+interface ShipmentScoped {
+  readonly orderId: string
+  readonly shipmentId: string
+  /** The node reporting; must be the shipment's node. */
+  readonly nodeId: string
+}
+
+export interface AcceptShipment extends ShipmentScoped { readonly type: "shipment.accept" }
+export interface RejectShipment extends ShipmentScoped { readonly type: "shipment.reject"; readonly reason: string }
+/** Picked quantities per line; a line picked below its quantity is a short pick and its rest is re-routed. Absent lines: all picked. */
+export interface PickShipment extends ShipmentScoped { readonly type: "shipment.pick"; readonly lines?: ReadonlyArray<LineQty> }
+export interface PackShipment extends ShipmentScoped { readonly type: "shipment.pack" }
+export interface ShipShipment extends ShipmentScoped {
+  readonly type: "shipment.ship"
+  readonly carrier: string
+  readonly trackingId: string
+}
+export interface DeliverShipment extends ShipmentScoped { readonly type: "shipment.deliver" }
+
+export interface RequestReturn extends OrderScoped {
+  readonly type: "return.request"
+  readonly lines: ReadonlyArray<LineQty>
+  readonly reason: string
+}
+
+export interface ReturnLineReceipt extends LineQty {
+  readonly disposition: "restock" | "writeOff"
+}
+
+export interface ReceiveReturn {
+  readonly type: "return.receive"
+  readonly orderId: string
+  readonly returnId: string
+  readonly nodeId: string
+  readonly lines: ReadonlyArray<ReturnLineReceipt>
+}
+
+/** A return of `returnLines` plus a new order for `newLines`, shipped to the same customer. */
+export interface ExchangeOrder extends OrderScoped {
+  readonly type: "order.exchange"
+  readonly returnLines: ReadonlyArray<LineQty>
+  readonly newLines: ReadonlyArray<OrderLineInput>
+  readonly reason: string
+}
+
+/** The gateway reports notifications it delivered, so they leave the outbox. */
+export interface MarkNotificationsDelivered {
+  readonly type: "notifications.delivered"
+  readonly ids: ReadonlyArray<string>
+}
+
+export type NetworkCommand = UpsertNode | SetNodeStatus | UpsertSku | UpsertChannel
+export type InventoryCommand = ReceiveStock | AdjustStock | SetSafetyStock | LoadInventory
+export type HoldCommand = CreateHold | ExtendHold | ReleaseHold
+export type ShipmentCommand = AcceptShipment | RejectShipment | PickShipment | PackShipment | ShipShipment | DeliverShipment
+export type OrderCommand =
+  | PlaceOrder
+  | RecordPayment
+  | CancelOrder
+  | ShipmentCommand
+  | RequestReturn
+  | ReceiveReturn
+  | ExchangeOrder
+
+export type Command = NetworkCommand | InventoryCommand | HoldCommand | OrderCommand | MarkNotificationsDelivered
+
+export type CommandType = Command["type"]
+
+export const commandTypes: ReadonlyArray<CommandType> = [
+  "node.upsert", "node.setStatus", "sku.upsert", "channel.upsert",
+  "inventory.receive", "inventory.adjust", "inventory.setSafetyStock", "inventory.load",
+  "hold.create", "hold.extend", "hold.release",
+  "order.place", "order.payment", "order.cancel", "order.exchange",
+  "shipment.accept", "shipment.reject", "shipment.pick", "shipment.pack", "shipment.ship", "shipment.deliver",
+  "return.request", "return.receive",
+  "notifications.delivered"
+]

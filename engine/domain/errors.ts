@@ -1,0 +1,83 @@
+/**
+ * Every way the engine can refuse a command, by name. A refused command
+ * changes nothing. The gateway sends these codes to clients unchanged, so this
+ * list is also the error section of docs/protocol.md.
+ */
+import { Schema } from "effect"
+
+export const errorCodes = {
+  // shape and bounds
+  malformed_command: "the command is missing a field or a field has the wrong type",
+  unknown_command: "no command has this type",
+  invalid_id: "an id is empty, too long or not a string",
+  quantity_must_be_positive: "a quantity is zero, negative or not a whole number",
+  quantity_too_large: "a quantity is above the configured quantityMax",
+  too_many_lines: "more lines (or holds, or rows) than the configured maximum",
+  duplicate_line: "the same SKU appears on two lines of one request",
+  ttl_out_of_range: "a hold TTL is outside holdTtlMsMin..holdTtlMsMax",
+  invalid_location: "the customer location has no valid coordinates and names no known place",
+  // reference data
+  unknown_sku: "the SKU is not in the catalog",
+  unknown_node: "no fulfillment node has this id",
+  unknown_channel: "no channel has this id",
+  node_not_available: "the node is paused or offline, or does not offer the service asked for",
+  // stock
+  insufficient_stock: "not enough available-to-promise stock for the request",
+  below_reserved: "the change would leave on hand below what is held and allocated",
+  on_hand_too_large: "the change would take on hand above the configured onHandMax",
+  // holds
+  hold_not_found: "no hold has this id",
+  hold_expired: "the hold expired and its stock was released",
+  hold_foreign: "the hold belongs to another channel",
+  hold_used: "the hold was already turned into an order allocation or released",
+  hold_mismatch: "the hold is for another SKU, or for less than the order line asks",
+  // orders
+  order_not_found: "no order has this id (in this channel)",
+  exists_with_different_lines: "an order with this channel and external id exists with other lines",
+  invalid_state: "the order (or shipment, or return) is not in a state that accepts this command",
+  shipment_not_found: "the order has no shipment with this id",
+  wrong_node: "the event names a node other than the one the shipment was routed to",
+  line_not_found: "the order has no line with this number",
+  quantity_exceeds_open: "more than is open (to cancel, pick, ship or return) on the line",
+  return_not_found: "the order has no return with this id",
+  // engine
+  engine_overloaded: "the engine's mailbox is full; retry after a short wait",
+  store_unavailable: "the journal could not be written; the command was not applied; retry",
+  engine_stopped: "the engine is shutting down or recovering"
+} as const
+
+export type ErrorCode = keyof typeof errorCodes
+
+/** Codes a client may simply retry: the command was not applied. */
+export const retryableCodes: ReadonlySet<ErrorCode> = new Set(["engine_overloaded", "store_unavailable", "engine_stopped"])
+
+export interface Rejection {
+  readonly ok: false
+  readonly code: ErrorCode
+  readonly message: string
+}
+
+export const reject = (code: ErrorCode, message: string = errorCodes[code]): Rejection => ({ ok: false, code, message })
+
+export const isRejection = (x: unknown): x is Rejection =>
+  typeof x === "object" && x !== null && (x as Rejection).ok === false && typeof (x as Rejection).code === "string"
+
+/** The engine refused a command (Effect API). */
+export class CommandRejected extends Schema.TaggedError<CommandRejected>()("CommandRejected", {
+  code: Schema.String,
+  message: Schema.String
+}) {}
+
+/** The journal could not be reached; nothing was acknowledged. */
+export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("StoreUnavailable", {
+  message: Schema.String
+}) {}
+
+/** An invariant of the engine broke. Always a bug; the engine stops rather than serve a wrong answer. */
+export class InvariantViolation extends Error {
+  override readonly name = "InvariantViolation"
+}
+
+export const invariant = (condition: boolean, what: string): void => {
+  if (!condition) throw new InvariantViolation(what)
+}

@@ -1,0 +1,212 @@
+/**
+ * Events: facts the engine has decided, in the past tense, each carrying the
+ * id of the actor it belongs to. They are the journal's content: the state of
+ * every actor is the fold of its events (`evolve`), and nothing else is stored
+ * but snapshots of that fold.
+ */
+import type { Channel, FulfillmentNode, LatLon, NodeStatus, Sku } from "./network.ts"
+import type { Customer, LineQty, ReturnLineReceipt } from "./commands.ts"
+
+// ---- network stream ("net") --------------------------------------------------
+
+export interface NodeUpserted { readonly type: "NodeUpserted"; readonly node: FulfillmentNode }
+export interface NodeStatusChanged { readonly type: "NodeStatusChanged"; readonly nodeId: string; readonly status: NodeStatus; readonly reason: string; readonly at: number }
+export interface SkuUpserted { readonly type: "SkuUpserted"; readonly sku: Sku }
+export interface ChannelUpserted { readonly type: "ChannelUpserted"; readonly channel: Channel }
+
+export type NetworkEvent = NodeUpserted | NodeStatusChanged | SkuUpserted | ChannelUpserted
+
+// ---- stock pools (SKU x node) --------------------------------------------
+
+interface PoolRef {
+  readonly sku: string
+  readonly nodeId: string
+}
+
+export interface StockReceived extends PoolRef { readonly type: "StockReceived"; readonly qty: number; readonly reference: string; readonly at: number }
+/** Signed change of on hand: adjustments, absolute counts (as their delta) and bulk loads. */
+export interface StockAdjusted extends PoolRef { readonly type: "StockAdjusted"; readonly delta: number; readonly reason: string; readonly at: number }
+export interface SafetyStockSet extends PoolRef { readonly type: "SafetyStockSet"; readonly qty: number }
+export interface HoldPlaced extends PoolRef {
+  readonly type: "HoldPlaced"
+  readonly holdId: string
+  readonly channel: string
+  readonly qty: number
+  readonly expiresAt: number
+  readonly key: string | null
+  readonly at: number
+}
+export interface HoldExtended { readonly type: "HoldExtended"; readonly holdId: string; readonly expiresAt: number }
+export interface HoldEnded {
+  readonly type: "HoldEnded"
+  readonly holdId: string
+  /** released by the client, expired on the engine clock, or converted into an order's reservation. */
+  readonly reason: "released" | "expired" | "converted"
+  readonly at: number
+}
+/**
+ * Stock set aside for an order line at this pool. `held` while the order's
+ * payment is pending (it counts as held), `allocated` once paid.
+ */
+export interface StockReserved extends PoolRef {
+  readonly type: "StockReserved"
+  readonly reservationId: string
+  readonly orderId: string
+  readonly qty: number
+  readonly stage: "held" | "allocated"
+}
+export interface ReservationAllocated { readonly type: "ReservationAllocated"; readonly reservationId: string }
+export interface ReservationReleased { readonly type: "ReservationReleased"; readonly reservationId: string; readonly qty: number; readonly reason: string }
+/** Allocated stock left the building: allocation and on hand both go down. */
+export interface StockShipped { readonly type: "StockShipped"; readonly reservationId: string; readonly qty: number }
+/** Returned goods put back on the shelf at this pool. */
+export interface StockRestocked extends PoolRef { readonly type: "StockRestocked"; readonly qty: number; readonly orderId: string; readonly returnId: string }
+
+export type PoolEvent =
+  | StockReceived
+  | StockAdjusted
+  | SafetyStockSet
+  | HoldPlaced
+  | HoldExtended
+  | HoldEnded
+  | StockReserved
+  | ReservationAllocated
+  | ReservationReleased
+  | StockShipped
+  | StockRestocked
+
+// ---- orders -----------------------------------------------------------------
+
+export interface OrderLine {
+  readonly lineNo: number
+  readonly sku: string
+  readonly qty: number
+  readonly unitPriceCents: number
+}
+
+export interface OrderPlaced {
+  readonly type: "OrderPlaced"
+  readonly orderId: string
+  readonly channel: string
+  readonly externalId: string
+  readonly lines: ReadonlyArray<OrderLine>
+  readonly customer: Customer
+  /** Where the order goes: the customer's coordinates (resolved from a place name if needed). */
+  readonly destination: LatLon
+  readonly fulfillment: "ship" | "pickup"
+  readonly pickupNodeId: string | null
+  readonly paymentAuthorised: boolean
+  readonly holdIds: ReadonlyArray<string>
+  /** The order this one replaces items of (exchanges). */
+  readonly exchangeFor: string | null
+  readonly at: number
+}
+
+export interface RouteCandidateExplanation {
+  readonly nodeId: string
+  readonly distanceKm: number
+  readonly costCents: number
+  /** Lines (by number) this node could fill completely. */
+  readonly fills: ReadonlyArray<number>
+  /** Why the node was not chosen or not eligible, if it was not. */
+  readonly verdict: string
+}
+
+export interface RouteExplanation {
+  readonly summary: string
+  readonly candidates: ReadonlyArray<RouteCandidateExplanation>
+}
+
+export interface ShipmentPlan {
+  readonly shipmentId: string
+  readonly nodeId: string
+  readonly lines: ReadonlyArray<LineQty>
+  readonly distanceKm: number
+  readonly costCents: number
+}
+
+export type RouteReason = "placed" | "payment" | "node_offline" | "node_paused" | "rejected" | "short_pick" | "backorder_retry"
+
+export interface OrderRouted {
+  readonly type: "OrderRouted"
+  readonly orderId: string
+  readonly reason: RouteReason
+  readonly shipments: ReadonlyArray<ShipmentPlan>
+  /** Quantities no node could fill now: kept and re-tried when stock arrives. */
+  readonly backordered: ReadonlyArray<LineQty>
+  readonly explanation: RouteExplanation
+  readonly at: number
+}
+
+export interface PaymentAuthorised { readonly type: "PaymentAuthorised"; readonly orderId: string; readonly at: number }
+export interface PaymentFailed { readonly type: "PaymentFailed"; readonly orderId: string; readonly outcome: "declined" | "timeout"; readonly at: number }
+
+interface ShipmentRef {
+  readonly orderId: string
+  readonly shipmentId: string
+  readonly at: number
+}
+export interface ShipmentAccepted extends ShipmentRef { readonly type: "ShipmentAccepted" }
+/** The node refused or lost the shipment (rejected, node offline or paused); its open quantities are re-routed. */
+export interface ShipmentWithdrawn extends ShipmentRef { readonly type: "ShipmentWithdrawn"; readonly reason: "rejected" | "node_offline" | "node_paused"; readonly detail: string }
+export interface ShipmentPicked extends ShipmentRef { readonly type: "ShipmentPicked"; readonly picked: ReadonlyArray<LineQty>; readonly short: ReadonlyArray<LineQty> }
+export interface ShipmentPacked extends ShipmentRef { readonly type: "ShipmentPacked" }
+export interface ShipmentShipped extends ShipmentRef { readonly type: "ShipmentShipped"; readonly carrier: string; readonly trackingId: string }
+export interface ShipmentDelivered extends ShipmentRef { readonly type: "ShipmentDelivered" }
+
+export interface OrderCancelled {
+  readonly type: "OrderCancelled"
+  readonly orderId: string
+  readonly cancellationNo: number
+  readonly lines: ReadonlyArray<LineQty>
+  readonly reason: string
+  /** Nothing is left open on the order. */
+  readonly complete: boolean
+  readonly at: number
+}
+
+export interface ReturnRequested {
+  readonly type: "ReturnRequested"
+  readonly orderId: string
+  readonly returnId: string
+  readonly lines: ReadonlyArray<LineQty>
+  readonly reason: string
+  readonly exchangeOrderId: string | null
+  readonly at: number
+}
+export interface ReturnReceived {
+  readonly type: "ReturnReceived"
+  readonly orderId: string
+  readonly returnId: string
+  readonly nodeId: string
+  readonly lines: ReadonlyArray<ReturnLineReceipt>
+  readonly at: number
+}
+export interface RefundIssued { readonly type: "RefundIssued"; readonly orderId: string; readonly returnId: string; readonly amountCents: number; readonly at: number }
+export interface NotificationsDelivered { readonly type: "NotificationsDelivered"; readonly orderId: string; readonly ids: ReadonlyArray<string> }
+
+export type OrderEvent =
+  | OrderPlaced
+  | OrderRouted
+  | PaymentAuthorised
+  | PaymentFailed
+  | ShipmentAccepted
+  | ShipmentWithdrawn
+  | ShipmentPicked
+  | ShipmentPacked
+  | ShipmentShipped
+  | ShipmentDelivered
+  | OrderCancelled
+  | ReturnRequested
+  | ReturnReceived
+  | RefundIssued
+  | NotificationsDelivered
+
+export type EngineEvent = NetworkEvent | PoolEvent | OrderEvent
+
+/** An event as stored: its stream (partition) and its position in that stream. */
+export interface JournaledEvent {
+  readonly stream: string
+  readonly seq: number
+  readonly event: EngineEvent
+}

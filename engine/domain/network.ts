@@ -1,0 +1,101 @@
+/**
+ * The reference data the engine routes over: fulfillment nodes (warehouses and
+ * stores), the catalog of SKUs, and the channels with their routing policies.
+ */
+
+export interface LatLon {
+  readonly lat: number
+  readonly lon: number
+}
+
+export type NodeKind = "warehouse" | "store"
+export type NodeStatus = "online" | "paused" | "offline"
+export type NodeService = "ship" | "pickup"
+
+export interface FulfillmentNode {
+  readonly nodeId: string
+  readonly name: string
+  readonly kind: NodeKind
+  readonly location: LatLon
+  readonly status: NodeStatus
+  /** Shipments the node can pick in one day (engine clock, UTC). */
+  readonly capacityPerDay: number
+  /** 1 is the most preferred; each step above 1 adds the policy's priority cost. */
+  readonly priority: number
+  readonly services: ReadonlyArray<NodeService>
+  /** Named groups a channel policy can allow (for example "east", "outlet"). */
+  readonly groups: ReadonlyArray<string>
+}
+
+export interface Sku {
+  readonly sku: string
+  readonly name: string
+  readonly weightGrams: number
+}
+
+/** Cost weights of the routing cost model, in cents (see docs/architecture.md, Routing). */
+export interface CostWeights {
+  /** Fixed cost of one package leaving one node. */
+  readonly perPackageCents: number
+  /** Cost per kilometre of great-circle distance per package. */
+  readonly perKmCents: number
+  /** Cost per kilogram per 100 km. */
+  readonly perKgPer100KmCents: number
+  /** Extra cost of each shipment beyond the first (a split). */
+  readonly splitPenaltyCents: number
+  /** Cost per step of node priority above 1. */
+  readonly priorityStepCents: number
+  /** Cost added at a node in proportion to the share of its daily capacity already used (0..1). */
+  readonly loadPenaltyCents: number
+}
+
+export interface RoutingPolicy {
+  /** Node ids this channel may be served from; empty means every node. */
+  readonly allowedNodeIds: ReadonlyArray<string>
+  /** Node groups this channel may be served from; empty means every group. */
+  readonly allowedGroups: ReadonlyArray<string>
+  /** Most extra shipments (splits) one order may be cut into. */
+  readonly maxSplits: number
+  /** Nodes farther than this from the customer are not considered; 0 means no limit. */
+  readonly maxDistanceKm: number
+  /** Whether stores may ship to customers (pickup at a store is always allowed when asked). */
+  readonly shipFromStore: boolean
+  readonly weights: CostWeights
+}
+
+export interface Channel {
+  readonly channel: string
+  readonly policy: RoutingPolicy
+}
+
+export const defaultWeights: CostWeights = {
+  perPackageCents: 500,
+  perKmCents: 0.2,
+  perKgPer100KmCents: 10,
+  splitPenaltyCents: 400,
+  priorityStepCents: 50,
+  loadPenaltyCents: 300
+}
+
+export const defaultPolicy: RoutingPolicy = {
+  allowedNodeIds: [],
+  allowedGroups: [],
+  maxSplits: 2,
+  maxDistanceKm: 0,
+  shipFromStore: true,
+  weights: defaultWeights
+}
+
+/** Great-circle distance in kilometres (haversine, mean Earth radius). */
+export const distanceKm = (a: LatLon, b: LatLon): number => {
+  const rad = Math.PI / 180
+  const dLat = (b.lat - a.lat) * rad
+  const dLon = (b.lon - a.lon) * rad
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2
+  return 2 * 6371.0088 * Math.asin(Math.min(1, Math.sqrt(h)))
+}
+
+export const isLatLon = (x: unknown): x is LatLon =>
+  typeof x === "object" && x !== null &&
+  typeof (x as LatLon).lat === "number" && typeof (x as LatLon).lon === "number" &&
+  Math.abs((x as LatLon).lat) <= 90 && Math.abs((x as LatLon).lon) <= 180
