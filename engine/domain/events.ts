@@ -117,10 +117,18 @@ export interface RouteExplanation {
   readonly candidates: ReadonlyArray<RouteCandidateExplanation>
 }
 
+export interface ShipmentLineQty {
+  readonly shipmentId: string
+  readonly lineNo: number
+  readonly qty: number
+}
+
 export interface ShipmentPlan {
   readonly shipmentId: string
   readonly nodeId: string
   readonly lines: ReadonlyArray<LineQty>
+  /** Holds (by id) this shipment's stock came from, if any. */
+  readonly fromHolds: ReadonlyArray<string>
   readonly distanceKm: number
   readonly costCents: number
 }
@@ -159,6 +167,9 @@ export interface OrderCancelled {
   readonly orderId: string
   readonly cancellationNo: number
   readonly lines: ReadonlyArray<LineQty>
+  /** Where the cancelled quantities came from: the backorder, or open shipments (whose reservations are released). */
+  readonly fromBackorder: ReadonlyArray<LineQty>
+  readonly fromShipments: ReadonlyArray<ShipmentLineQty>
   readonly reason: string
   /** Nothing is left open on the order. */
   readonly complete: boolean

@@ -1,0 +1,577 @@
+/**
+ * The Order actor's command handlers: capture (validated, idempotent on
+ * channel + external id), routing and reservation, payment, node events
+ * (accept, reject, pick with short picks, pack, ship, deliver), cancellation,
+ * returns, exchanges, and the engine's own follow-ups (payment timeouts,
+ * node outages, backorder retries).
+ *
+ * A handler validates first and rejects with a named error before emitting
+ * anything, so a refused command changes nothing. It then emits the order's
+ * events and sends commands to StockPool actors through the PoolPort; the
+ * runtime journals both in the same group commit.
+ */
+import type { EngineConfig } from "../config.ts"
+import type {
+  CancelOrder, ExchangeOrder, LineQty, OrderLineInput, PlaceOrder, ReceiveReturn, RecordPayment, RequestReturn, ShipmentCommand
+} from "../domain/commands.ts"
+import { reject, type Rejection } from "../domain/errors.ts"
+import type {
+  OrderEvent, OrderLine, RouteCandidateExplanation, RouteReason, ShipmentLineQty, ShipmentPlan
+} from "../domain/events.ts"
+import { distanceKm, isLatLon, type LatLon } from "../domain/network.ts"
+import type { Accepted, Reply } from "../domain/replies.ts"
+import { checkId, checkLineQtys, checkQty, checkText, isCount } from "../domain/validate.ts"
+import { nodeById, type NetworkState } from "../network/network-actor.ts"
+import { resolvePlace } from "../network/places.ts"
+import type { Hold } from "../pool/pool-actor.ts"
+import type { CapacityLookup, Router, StockLookup } from "../routing/types.ts"
+import { externalKey, orderIdFor, ordersOpenAt, type OrderBook } from "./order-book.ts"
+import {
+  isOpenShipment, lineIndex, orderView, shippedQty, unrouted, type OrderState, type Shipment, type ShipmentStatus
+} from "./order-state.ts"
+
+/** Commands an Order actor sends to StockPool actors (in whichever partition owns the pool). */
+export interface PoolPort {
+  /** A live hold of this channel, or why it cannot be used. */
+  findHold(holdId: string, channel: string): Hold | Rejection
+  endHold(holdId: string): void
+  reserve(reservationId: string, orderId: string, sku: string, nodeId: string, qty: number, stage: "held" | "allocated"): Rejection | undefined
+  allocate(reservationId: string, sku: string): void
+  release(reservationId: string, sku: string, qty: number, reason: string): void
+  ship(reservationId: string, sku: string, qty: number): void
+  /** A short pick proved the node does not have the units: take them off its on hand. */
+  writeOff(sku: string, nodeId: string, qty: number, reason: string): void
+  restock(sku: string, nodeId: string, qty: number, orderId: string, returnId: string): void
+}
+
+export interface OrderContext {
+  readonly now: number
+  readonly config: EngineConfig
+  readonly net: NetworkState
+  readonly stock: StockLookup
+  readonly capacity: CapacityLookup
+  readonly route: Router
+  readonly pools: PoolPort
+  /** Journals an event of an order of this partition and applies it. */
+  emit(e: OrderEvent): OrderState
+  /** Places an order in whichever partition owns it (used by exchanges). */
+  placeOrder(c: PlaceOrder): Reply
+}
+
+const acceptedOrder = (o: OrderState, existing = false): Accepted =>
+  existing ? { ok: true, order: orderView(o), existing: true } : { ok: true, order: orderView(o) }
+
+/** The order, if it exists and (when the caller names one) belongs to the caller's channel. */
+export const findOrder = (book: OrderBook, orderId: unknown, channel: string | undefined): OrderState | Rejection => {
+  if (typeof orderId !== "string") return reject("invalid_id")
+  const o = book.orders.get(orderId)
+  if (!o || (channel !== undefined && o.channel !== channel)) return reject("order_not_found")
+  return o
+}
+
+// ---- capture ---------------------------------------------------------------------------
+
+const resolveDestination = (c: PlaceOrder, net: NetworkState): LatLon | undefined => {
+  const customer = c.customer
+  if (typeof customer !== "object" || customer === null) return undefined
+  if (customer.location !== undefined) return isLatLon(customer.location) ? { lat: customer.location.lat, lon: customer.location.lon } : undefined
+  if (typeof customer.place !== "string" || customer.place.length === 0 || customer.place.length > 200) return undefined
+  return nodeById(net, customer.place)?.location ?? resolvePlace(customer.place)
+}
+
+const checkOrderLines = (lines: unknown, net: NetworkState, config: EngineConfig): Rejection | undefined => {
+  if (!Array.isArray(lines) || lines.length === 0) return reject("malformed_command", "lines must be a non-empty list")
+  if (lines.length > config.orderLinesMax) return reject("too_many_lines")
+  const seen = new Set<string>()
+  for (const l of lines as ReadonlyArray<OrderLineInput>) {
+    if (typeof l !== "object" || l === null) return reject("malformed_command", "each line needs sku and qty")
+    const bad = checkId(l.sku, config) ?? checkQty(l.qty, config)
+    if (bad) return bad
+    if (!net.skuIndex.has(l.sku)) return reject("unknown_sku", `unknown SKU ${l.sku}`)
+    if (seen.has(l.sku)) return reject("duplicate_line", `SKU ${l.sku} appears on two lines`)
+    seen.add(l.sku)
+    if (l.unitPriceCents !== undefined && !isCount(l.unitPriceCents)) return reject("malformed_command", "unitPriceCents must be a whole number >= 0")
+  }
+  return undefined
+}
+
+const sameLines = (a: ReadonlyArray<OrderLine>, b: ReadonlyArray<OrderLineInput>): boolean =>
+  a.length === b.length && a.every((l, i) => l.sku === b[i].sku && l.qty === b[i].qty && l.unitPriceCents === (b[i].unitPriceCents ?? 0))
+
+export const placeOrder = (book: OrderBook, c: PlaceOrder, ctx: OrderContext, exchangeFor: string | null = null): Reply => {
+  const { config, net } = ctx
+  const bad = checkId(c.channel, config) ?? checkId(c.externalId, config) ?? checkOrderLines(c.lines, net, config)
+  if (bad) return bad
+  if (!net.channels.has(c.channel)) return reject("unknown_channel")
+  const existingId = book.byExternal.get(externalKey(c.channel, c.externalId))
+  if (existingId !== undefined) {
+    const existing = book.orders.get(existingId)!
+    return sameLines(existing.lines, c.lines) ? acceptedOrder(existing, true) : reject("exists_with_different_lines")
+  }
+  const destination = resolveDestination(c, net)
+  if (!destination) return reject("invalid_location")
+  const payment = c.payment ?? "pending"
+  if (payment !== "pending" && payment !== "authorised") return reject("malformed_command", "payment must be pending or authorised")
+  const fulfillment = c.fulfillment ?? "ship"
+  if (fulfillment !== "ship" && fulfillment !== "pickup") return reject("malformed_command", "fulfillment must be ship or pickup")
+  let pickupNodeId: string | null = null
+  if (fulfillment === "pickup") {
+    const node = typeof c.pickupNodeId === "string" ? nodeById(net, c.pickupNodeId) : undefined
+    if (!node) return reject("unknown_node", "pickup needs the pickupNodeId of a known store")
+    if (!node.services.includes("pickup")) return reject("node_not_available", `${node.nodeId} does not offer pickup`)
+    pickupNodeId = node.nodeId
+  }
+  // cart holds: each live, this channel's, for a line's SKU, together at most the line's quantity
+  const holdIds = c.holdIds ?? []
+  if (!Array.isArray(holdIds)) return reject("malformed_command", "holdIds must be a list")
+  if (holdIds.length > config.holdsPerOrderMax) return reject("too_many_lines", `at most ${config.holdsPerOrderMax} holds per order`)
+  const holds: Array<Hold> = []
+  const heldPerSku = new Map<string, number>()
+  for (const id of holdIds) {
+    if (typeof id !== "string") return reject("invalid_id")
+    if (holds.some((h) => h.holdId === id)) return reject("duplicate_line", `hold ${id} named twice`)
+    const hold = ctx.pools.findHold(id, c.channel)
+    if ("ok" in hold) return hold
+    const line = c.lines.find((l) => l.sku === hold.sku)
+    const total = (heldPerSku.get(hold.sku) ?? 0) + hold.qty
+    if (!line || total > line.qty) return reject("hold_mismatch", `hold ${id} is for ${hold.qty} x ${hold.sku}, not on the order or above its quantity`)
+    if (pickupNodeId !== null && hold.nodeId !== pickupNodeId) return reject("hold_mismatch", `hold ${id} is at ${hold.nodeId}, not the pickup store`)
+    heldPerSku.set(hold.sku, total)
+    holds.push(hold)
+  }
+  const customer = c.customer
+  const o = ctx.emit({
+    type: "OrderPlaced",
+    orderId: orderIdFor(book.partition, book.nextOrderNo),
+    channel: c.channel,
+    externalId: c.externalId,
+    lines: c.lines.map((l, i) => ({ lineNo: i + 1, sku: l.sku, qty: l.qty, unitPriceCents: l.unitPriceCents ?? 0 })),
+    customer: {
+      ...(typeof customer.name === "string" ? { name: customer.name.slice(0, 200) } : {}),
+      ...(typeof customer.email === "string" ? { email: customer.email.slice(0, 200) } : {}),
+      location: destination,
+      ...(typeof customer.place === "string" ? { place: customer.place } : {})
+    },
+    destination,
+    fulfillment,
+    pickupNodeId,
+    paymentAuthorised: payment === "authorised",
+    holdIds: holds.map((h) => h.holdId),
+    exchangeFor,
+    at: ctx.now
+  })
+  routeOrder(o, "placed", ctx, holds)
+  return acceptedOrder(o)
+}
+
+// ---- routing and reservation -------------------------------------------------------------
+
+interface DraftShipment {
+  readonly nodeId: string
+  readonly qty: Map<number, number>
+  readonly fromHolds: Array<string>
+  distanceKm: number
+  costCents: number
+}
+
+/**
+ * Routes every quantity of the order that has no live shipment (new, withdrawn
+ * from a node, short-picked, or backordered), reserves it at the chosen pools
+ * and records the decision. Cart holds, when given, are used first at their nodes.
+ */
+export const routeOrder = (o: OrderState, reason: RouteReason, ctx: OrderContext, holds: ReadonlyArray<Hold> = []): void => {
+  const need = new Map<number, number>()
+  for (const u of unrouted(o)) need.set(u.lineNo, u.qty)
+  o.lines.forEach((l, i) => {
+    if (o.backordered[i] > 0) need.set(l.lineNo, (need.get(l.lineNo) ?? 0) + o.backordered[i])
+  })
+  if (need.size === 0) return
+  const drafts = new Map<string, DraftShipment>()
+  const draftAt = (nodeId: string): DraftShipment => {
+    let d = drafts.get(nodeId)
+    if (!d) drafts.set(nodeId, (d = { nodeId, qty: new Map(), fromHolds: [], distanceKm: 0, costCents: 0 }))
+    return d
+  }
+  for (const h of holds) {
+    const line = o.lines.find((l) => l.sku === h.sku)!
+    const d = draftAt(h.nodeId)
+    d.qty.set(line.lineNo, (d.qty.get(line.lineNo) ?? 0) + h.qty)
+    d.fromHolds.push(h.holdId)
+    need.set(line.lineNo, need.get(line.lineNo)! - h.qty)
+  }
+  const policy = ctx.net.channels.get(o.channel)!.policy
+  const toRoute = o.lines.filter((l) => (need.get(l.lineNo) ?? 0) > 0)
+  let summary = holds.length > 0 ? `${holds.length} cart hold(s) used at their nodes. ` : ""
+  let candidates: ReadonlyArray<RouteCandidateExplanation> = []
+  if (toRoute.length > 0) {
+    const result = ctx.route(
+      {
+        lines: toRoute.map((l) => ({ lineNo: l.lineNo, sku: l.sku, qty: need.get(l.lineNo)!, weightGrams: ctx.net.skus[ctx.net.skuIndex.get(l.sku)!].weightGrams })),
+        destination: o.destination,
+        fulfillment: o.fulfillment,
+        pickupNodeId: o.pickupNodeId,
+        policy,
+        excludedNodeIds: new Set(o.excludedNodes)
+      },
+      ctx.net.nodes,
+      ctx.stock,
+      ctx.capacity
+    )
+    for (const s of result.shipments) {
+      const d = draftAt(s.nodeId)
+      d.distanceKm = s.distanceKm
+      d.costCents = s.costCents
+      for (const l of s.lines) {
+        d.qty.set(l.lineNo, (d.qty.get(l.lineNo) ?? 0) + l.qty)
+        need.set(l.lineNo, need.get(l.lineNo)! - l.qty)
+      }
+    }
+    summary += result.explanation.summary
+    candidates = result.explanation.candidates
+  }
+  for (const h of holds) ctx.pools.endHold(h.holdId)
+  const stage = o.payment === "authorised" ? "allocated" : "held"
+  const shipments: Array<ShipmentPlan> = []
+  let shipmentNo = o.shipments.length
+  for (const d of drafts.values()) {
+    const shipmentId = `${o.orderId}-s${++shipmentNo}`
+    const lines: Array<LineQty> = []
+    for (const [lineNo, qty] of d.qty) {
+      const sku = o.lines[lineIndex(o, lineNo)].sku
+      const refused = ctx.pools.reserve(`${shipmentId}/${lineNo}`, o.orderId, sku, d.nodeId, qty, stage)
+      if (refused) {
+        // the availability view was behind the pool: the quantity waits as a backorder
+        need.set(lineNo, (need.get(lineNo) ?? 0) + qty)
+        summary += ` ${d.nodeId} refused ${qty} x ${sku} (${refused.code}).`
+      } else lines.push({ lineNo, qty })
+    }
+    if (lines.length === 0) {
+      shipmentNo--
+      continue
+    }
+    if (d.distanceKm === 0 && d.costCents === 0) {
+      const node = nodeById(ctx.net, d.nodeId)!
+      d.distanceKm = Math.round(distanceKm(node.location, o.destination))
+    }
+    shipments.push({ shipmentId, nodeId: d.nodeId, lines, fromHolds: d.fromHolds, distanceKm: d.distanceKm, costCents: d.costCents })
+  }
+  const backordered: Array<LineQty> = []
+  for (const [lineNo, qty] of need) if (qty > 0) backordered.push({ lineNo, qty })
+  ctx.emit({
+    type: "OrderRouted",
+    orderId: o.orderId,
+    reason,
+    shipments,
+    backordered,
+    explanation: { summary: summary.trim(), candidates },
+    at: ctx.now
+  })
+}
+
+// ---- payment -------------------------------------------------------------------------------
+
+const allocateHeld = (o: OrderState, ctx: OrderContext) => {
+  for (const s of o.shipments) {
+    if (!isOpenShipment(s)) continue
+    for (const l of s.lines) if (l.qty > 0) ctx.pools.allocate(l.reservationId, l.sku)
+  }
+}
+
+export const recordPayment = (book: OrderBook, c: RecordPayment, ctx: OrderContext): Reply => {
+  const o = findOrder(book, c.orderId, c.channel)
+  if ("ok" in o) return o
+  if (c.outcome !== "authorised" && c.outcome !== "declined") return reject("malformed_command", "outcome must be authorised or declined")
+  if (o.payment !== "pending") {
+    return o.payment === c.outcome ? acceptedOrder(o, true) : reject("invalid_state", `payment is already ${o.payment}`)
+  }
+  if (c.outcome === "authorised") {
+    ctx.emit({ type: "PaymentAuthorised", orderId: o.orderId, at: ctx.now })
+    allocateHeld(o, ctx)
+  } else {
+    ctx.emit({ type: "PaymentFailed", orderId: o.orderId, outcome: "declined", at: ctx.now })
+    cancelOpen(o, undefined, "payment_declined", ctx)
+  }
+  return acceptedOrder(o)
+}
+
+/** The payment deadline of a pending order passed: its stock goes back and the order is cancelled. */
+export const expirePayment = (o: OrderState, ctx: OrderContext): void => {
+  if (o.payment !== "pending") return
+  ctx.emit({ type: "PaymentFailed", orderId: o.orderId, outcome: "timeout", at: ctx.now })
+  cancelOpen(o, undefined, "payment_timeout", ctx)
+}
+
+// ---- cancellation ----------------------------------------------------------------------------
+
+const cancelOrder: ReadonlyArray<ShipmentStatus> = ["routed", "accepted", "picked", "packed"]
+
+/** Units of a line that can still be cancelled: backordered or on a shipment that has not left. */
+const cancellable = (o: OrderState, lineNo: number): number =>
+  o.backordered[lineIndex(o, lineNo)] + shippedQty(o, lineNo, cancelOrder)
+
+/** Cancels `lines` (all that is open when absent): backorder first, then the least advanced shipments. */
+const cancelOpen = (o: OrderState, lines: ReadonlyArray<LineQty> | undefined, reason: string, ctx: OrderContext): boolean => {
+  const wanted = lines ?? o.lines.map((l) => ({ lineNo: l.lineNo, qty: cancellable(o, l.lineNo) })).filter((l) => l.qty > 0)
+  if (wanted.length === 0) return false
+  const fromBackorder: Array<LineQty> = []
+  const fromShipments: Array<ShipmentLineQty> = []
+  const byProgress = [...o.shipments].filter(isOpenShipment).sort((a, b) => cancelOrder.indexOf(a.status) - cancelOrder.indexOf(b.status))
+  for (const w of wanted) {
+    let left = w.qty
+    const bo = Math.min(left, o.backordered[lineIndex(o, w.lineNo)])
+    if (bo > 0) fromBackorder.push({ lineNo: w.lineNo, qty: bo })
+    left -= bo
+    for (const s of byProgress) {
+      if (left === 0) break
+      const line = s.lines.find((l) => l.lineNo === w.lineNo)
+      if (!line || line.qty === 0) continue
+      const take = Math.min(left, line.qty)
+      fromShipments.push({ shipmentId: s.shipmentId, lineNo: w.lineNo, qty: take })
+      ctx.pools.release(line.reservationId, line.sku, take, reason)
+      left -= take
+    }
+  }
+  const total = o.lines.reduce((n, l) => n + l.qty, 0)
+  const cancelledAfter = o.cancelled.reduce((n, q) => n + q, 0) + wanted.reduce((n, l) => n + l.qty, 0)
+  ctx.emit({
+    type: "OrderCancelled", orderId: o.orderId, cancellationNo: o.cancellations + 1, lines: wanted,
+    fromBackorder, fromShipments, reason, complete: cancelledAfter === total, at: ctx.now
+  })
+  return true
+}
+
+export const cancel = (book: OrderBook, c: CancelOrder, ctx: OrderContext): Reply => {
+  const o = findOrder(book, c.orderId, c.channel)
+  if ("ok" in o) return o
+  const bad = checkText(c.reason ?? "", "reason") ?? (c.lines !== undefined ? checkLineQtys(c.lines, ctx.config) : undefined)
+  if (bad) return bad
+  if (c.lines !== undefined) {
+    for (const l of c.lines) {
+      if (lineIndex(o, l.lineNo) < 0) return reject("line_not_found", `no line ${l.lineNo}`)
+      const open = cancellable(o, l.lineNo)
+      if (l.qty > open) return reject("quantity_exceeds_open", `line ${l.lineNo} has ${open} cancellable`)
+    }
+  }
+  if (!cancelOpen(o, c.lines, c.reason ?? "", ctx)) return reject("invalid_state", "nothing on the order can still be cancelled")
+  return acceptedOrder(o)
+}
+
+// ---- fulfillment node events -------------------------------------------------------------
+
+const findShipment = (book: OrderBook, c: ShipmentCommand): { o: OrderState; s: Shipment } | Rejection => {
+  const o = findOrder(book, c.orderId, undefined)
+  if ("ok" in o) return o
+  const s = o.shipments.find((x) => x.shipmentId === c.shipmentId)
+  if (!s) return reject("shipment_not_found")
+  if (s.nodeId !== c.nodeId) return reject("wrong_node", `shipment ${s.shipmentId} is routed to ${s.nodeId}`)
+  return { o, s }
+}
+
+const wrongState = (s: Shipment, expected: string): Rejection =>
+  reject("invalid_state", `shipment ${s.shipmentId} is ${s.status}, expected ${expected}`)
+
+/** Releases a shipment's open stock and routes its quantities again, without the node when it refused. */
+const withdraw = (o: OrderState, s: Shipment, reason: "rejected" | "node_offline" | "node_paused", detail: string, ctx: OrderContext) => {
+  for (const l of s.lines) if (l.qty > 0) ctx.pools.release(l.reservationId, l.sku, l.qty, reason)
+  ctx.emit({ type: "ShipmentWithdrawn", orderId: o.orderId, shipmentId: s.shipmentId, reason, detail, at: ctx.now })
+  routeOrder(o, reason, ctx)
+}
+
+export const shipmentEvent = (book: OrderBook, c: ShipmentCommand, ctx: OrderContext): Reply => {
+  const found = findShipment(book, c)
+  if ("ok" in found) return found
+  const { o, s } = found
+  const at = ctx.now
+  const ref = { orderId: o.orderId, shipmentId: s.shipmentId, at }
+  switch (c.type) {
+    case "shipment.accept": {
+      if (s.status === "accepted") return acceptedOrder(o, true)
+      if (s.status !== "routed") return wrongState(s, "routed")
+      if (o.payment !== "authorised") return reject("invalid_state", "the order's payment is not authorised yet")
+      ctx.emit({ type: "ShipmentAccepted", ...ref })
+      break
+    }
+    case "shipment.reject": {
+      if (s.status !== "routed" && s.status !== "accepted") return wrongState(s, "routed or accepted")
+      const bad = checkText(c.reason ?? "", "reason")
+      if (bad) return bad
+      withdraw(o, s, "rejected", c.reason ?? "", ctx)
+      break
+    }
+    case "shipment.pick": {
+      if (s.status !== "accepted" && s.status !== "routed") return wrongState(s, "accepted")
+      if (o.payment !== "authorised") return reject("invalid_state", "the order's payment is not authorised yet")
+      const picked: Array<LineQty> = []
+      const short: Array<LineQty> = []
+      if (c.lines !== undefined) {
+        if (!Array.isArray(c.lines)) return reject("malformed_command", "lines must be a list")
+        for (const p of c.lines) {
+          if (typeof p !== "object" || p === null || !isCount(p.qty)) return reject("quantity_must_be_positive", "picked quantities are whole numbers >= 0")
+          if (!s.lines.some((l) => l.lineNo === p.lineNo)) return reject("line_not_found", `line ${p.lineNo} is not on the shipment`)
+        }
+      }
+      for (const l of s.lines) {
+        const reported = c.lines?.find((p) => p.lineNo === l.lineNo)
+        const qty = reported === undefined ? l.qty : reported.qty
+        if (qty > l.qty) return reject("quantity_exceeds_open", `line ${l.lineNo} has ${l.qty} on the shipment`)
+        picked.push({ lineNo: l.lineNo, qty })
+        if (qty < l.qty) short.push({ lineNo: l.lineNo, qty: l.qty - qty })
+      }
+      for (const sh of short) {
+        const line = s.lines.find((l) => l.lineNo === sh.lineNo)!
+        ctx.pools.release(line.reservationId, line.sku, sh.qty, "short_pick")
+        ctx.pools.writeOff(line.sku, s.nodeId, sh.qty, `short pick on ${s.shipmentId}`)
+      }
+      ctx.emit({ type: "ShipmentPicked", ...ref, picked, short })
+      if (short.length > 0) routeOrder(o, "short_pick", ctx)
+      break
+    }
+    case "shipment.pack": {
+      if (s.status === "packed") return acceptedOrder(o, true)
+      if (s.status !== "picked") return wrongState(s, "picked")
+      ctx.emit({ type: "ShipmentPacked", ...ref })
+      break
+    }
+    case "shipment.ship": {
+      if (s.status === "shipped" && s.trackingId === c.trackingId) return acceptedOrder(o, true)
+      if (s.status !== "packed" && s.status !== "picked") return wrongState(s, "packed")
+      const bad = checkId(c.carrier, ctx.config) ?? checkId(c.trackingId, ctx.config)
+      if (bad) return reject("malformed_command", "ship needs a carrier and a trackingId")
+      for (const l of s.lines) if (l.qty > 0) ctx.pools.ship(l.reservationId, l.sku, l.qty)
+      ctx.emit({ type: "ShipmentShipped", ...ref, carrier: c.carrier, trackingId: c.trackingId })
+      break
+    }
+    case "shipment.deliver": {
+      if (s.status === "delivered") return acceptedOrder(o, true)
+      if (s.status !== "shipped") return wrongState(s, "shipped")
+      ctx.emit({ type: "ShipmentDelivered", ...ref })
+      break
+    }
+  }
+  return acceptedOrder(o)
+}
+
+/** A node went offline or was paused: its shipments not yet picked go elsewhere. */
+export const nodeWithdrawn = (book: OrderBook, nodeId: string, status: "offline" | "paused", ctx: OrderContext): void => {
+  for (const o of ordersOpenAt(book, nodeId)) {
+    for (const s of [...o.shipments]) {
+      if (s.nodeId === nodeId && (s.status === "routed" || s.status === "accepted")) {
+        withdraw(o, s, status === "offline" ? "node_offline" : "node_paused", `node ${nodeId} ${status}`, ctx)
+      }
+    }
+  }
+}
+
+/** Stock of a SKU arrived: orders waiting on it, oldest first, are routed again. */
+export const retryBackorders = (book: OrderBook, sku: string, ctx: OrderContext): void => {
+  const waiting = book.backorders.get(sku)
+  if (!waiting) return
+  for (const id of [...waiting]) {
+    const o = book.orders.get(id)!
+    const i = o.lines.findIndex((l) => l.sku === sku)
+    if (i < 0 || o.backordered[i] === 0) {
+      waiting.delete(id)
+      continue
+    }
+    if (!anyAtp(ctx, sku)) return
+    routeOrder(o, "backorder_retry", ctx)
+  }
+}
+
+const anyAtp = (ctx: OrderContext, sku: string): boolean => ctx.net.nodes.some((n) => ctx.stock.atp(sku, n.nodeId) > 0)
+
+// ---- returns and exchanges -----------------------------------------------------------------
+
+const checkReturnLines = (o: OrderState, lines: ReadonlyArray<LineQty>, ctx: OrderContext): Rejection | undefined => {
+  const bad = checkLineQtys(lines, ctx.config)
+  if (bad) return bad
+  for (const l of lines) {
+    const i = lineIndex(o, l.lineNo)
+    if (i < 0) return reject("line_not_found", `no line ${l.lineNo}`)
+    const returnable = shippedQty(o, l.lineNo, ["delivered"]) - o.returnRequested[i]
+    if (l.qty > returnable) return reject("quantity_exceeds_open", `line ${l.lineNo} has ${returnable} delivered and not yet returned`)
+  }
+  return undefined
+}
+
+export const requestReturn = (book: OrderBook, c: RequestReturn, ctx: OrderContext): Reply => {
+  const o = findOrder(book, c.orderId, c.channel)
+  if ("ok" in o) return o
+  const bad = checkText(c.reason ?? "", "reason") ?? checkReturnLines(o, c.lines, ctx)
+  if (bad) return bad
+  ctx.emit({
+    type: "ReturnRequested", orderId: o.orderId, returnId: `${o.orderId}-r${o.returns.length + 1}`,
+    lines: c.lines.map((l) => ({ lineNo: l.lineNo, qty: l.qty })), reason: c.reason ?? "", exchangeOrderId: null, at: ctx.now
+  })
+  return acceptedOrder(o)
+}
+
+export const receiveReturn = (book: OrderBook, c: ReceiveReturn, ctx: OrderContext): Reply => {
+  const o = findOrder(book, c.orderId, undefined)
+  if ("ok" in o) return o
+  const r = o.returns.find((x) => x.returnId === c.returnId)
+  if (!r) return reject("return_not_found")
+  if (r.status !== "requested") return reject("invalid_state", `return ${r.returnId} is already ${r.status}`)
+  if (typeof c.nodeId !== "string" || !nodeById(ctx.net, c.nodeId)) return reject("unknown_node")
+  const bad = checkLineQtys(c.lines, ctx.config)
+  if (bad) return bad
+  for (const l of c.lines) {
+    const asked = r.lines.find((x) => x.lineNo === l.lineNo)
+    if (!asked) return reject("line_not_found", `line ${l.lineNo} is not on return ${r.returnId}`)
+    if (l.qty > asked.qty) return reject("quantity_exceeds_open", `return ${r.returnId} asked for ${asked.qty} of line ${l.lineNo}`)
+    if (l.disposition !== "restock" && l.disposition !== "writeOff") return reject("malformed_command", "disposition must be restock or writeOff")
+  }
+  const lines = c.lines.map((l) => ({ lineNo: l.lineNo, qty: l.qty, disposition: l.disposition }))
+  for (const l of lines) {
+    if (l.disposition === "restock") ctx.pools.restock(o.lines[lineIndex(o, l.lineNo)].sku, c.nodeId, l.qty, o.orderId, r.returnId)
+  }
+  ctx.emit({ type: "ReturnReceived", orderId: o.orderId, returnId: r.returnId, nodeId: c.nodeId, lines, at: ctx.now })
+  const amountCents = lines.reduce((n, l) => n + l.qty * o.lines[lineIndex(o, l.lineNo)].unitPriceCents, 0)
+  if (r.exchangeOrderId === null) ctx.emit({ type: "RefundIssued", orderId: o.orderId, returnId: r.returnId, amountCents, at: ctx.now })
+  return acceptedOrder(o)
+}
+
+/** An exchange: a return of some delivered units plus a new, already paid order for the replacements. */
+export const exchange = (book: OrderBook, c: ExchangeOrder, ctx: OrderContext): Reply => {
+  const o = findOrder(book, c.orderId, c.channel)
+  if ("ok" in o) return o
+  const bad = checkText(c.reason ?? "", "reason") ?? checkReturnLines(o, c.returnLines, ctx) ?? checkOrderLines(c.newLines, ctx.net, ctx.config)
+  if (bad) return bad
+  const returnId = `${o.orderId}-r${o.returns.length + 1}`
+  const placed = ctx.placeOrder({
+    type: "order.place",
+    channel: o.channel,
+    externalId: `${o.externalId}:exchange:${returnId}`,
+    lines: c.newLines,
+    customer: { ...o.customer, location: o.destination },
+    payment: "authorised",
+    fulfillment: o.fulfillment,
+    ...(o.pickupNodeId !== null ? { pickupNodeId: o.pickupNodeId } : {})
+  })
+  if (!placed.ok) return placed
+  ctx.emit({
+    type: "ReturnRequested", orderId: o.orderId, returnId,
+    lines: c.returnLines.map((l) => ({ lineNo: l.lineNo, qty: l.qty })), reason: c.reason ?? "",
+    exchangeOrderId: placed.order!.orderId, at: ctx.now
+  })
+  return acceptedOrder(o)
+}
+
+/** The gateway delivered these notifications: they leave the outbox (unknown ids are ignored). */
+export const markDelivered = (book: OrderBook, ids: ReadonlyArray<string>, ctx: OrderContext): number => {
+  const byOrder = new Map<string, Array<string>>()
+  for (const id of ids) {
+    const orderId = id.slice(0, id.indexOf("/"))
+    const o = book.orders.get(orderId)
+    if (!o || !o.outbox.some((n) => n.id === id)) continue
+    let list = byOrder.get(orderId)
+    if (!list) byOrder.set(orderId, (list = []))
+    if (!list.includes(id)) list.push(id)
+  }
+  let n = 0
+  for (const [orderId, list] of byOrder) {
+    ctx.emit({ type: "NotificationsDelivered", orderId, ids: list })
+    n += list.length
+  }
+  return n
+}

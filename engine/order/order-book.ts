@@ -1,0 +1,111 @@
+/**
+ * The orders of one partition and the indexes the engine needs to act on
+ * them quickly: by (channel, external id) for idempotent capture, by SKU for
+ * backorders waiting on stock, by node for shipments open there, payment
+ * deadlines, and today's shipments per node (node load, for capacity).
+ * Every index is derived from order events by applyOrderEvent.
+ */
+import type { EngineConfig } from "../config.ts"
+import { invariant } from "../domain/errors.ts"
+import type { OrderEvent } from "../domain/events.ts"
+import { TimerHeap } from "../runtime/timer-heap.ts"
+import { evolveOrder, isOpenShipment, newOrder, type OrderState } from "./order-state.ts"
+
+export interface NodeLoad {
+  day: number
+  shipments: number
+}
+
+export interface OrderBook {
+  readonly partition: number
+  readonly orders: Map<string, OrderState>
+  readonly byExternal: Map<string, string>
+  /** SKU -> orders with a backordered quantity of it, oldest first. */
+  readonly backorders: Map<string, Set<string>>
+  /** node id -> orders that have (or had) an open shipment there; checked when the node goes offline. */
+  readonly openAtNode: Map<string, Set<string>>
+  readonly paymentDeadlines: TimerHeap
+  /** Shipments routed to each node on the current day (UTC, engine clock). */
+  readonly nodeLoad: Map<string, NodeLoad>
+  nextOrderNo: number
+}
+
+export const emptyOrderBook = (partition: number): OrderBook => ({
+  partition,
+  orders: new Map(),
+  byExternal: new Map(),
+  backorders: new Map(),
+  openAtNode: new Map(),
+  paymentDeadlines: new TimerHeap(),
+  nodeLoad: new Map(),
+  nextOrderNo: 1
+})
+
+export const dayOf = (at: number): number => Math.floor(at / 86_400_000)
+
+export const externalKey = (channel: string, externalId: string): string => `${channel}\u0000${externalId}`
+
+export const orderIdFor = (partition: number, orderNo: number): string => `o${partition}-${orderNo.toString(36)}`
+
+export const partitionOfOrder = (orderId: string): number => {
+  const dash = orderId.indexOf("-")
+  if (orderId.charCodeAt(0) !== 111 /* o */ || dash < 2) return -1
+  const p = Number(orderId.slice(1, dash))
+  return Number.isInteger(p) ? p : -1
+}
+
+const addTo = (index: Map<string, Set<string>>, key: string, orderId: string) => {
+  let set = index.get(key)
+  if (!set) index.set(key, (set = new Set()))
+  set.add(orderId)
+}
+
+/** Applies an order event to its order and to the book's indexes; `seq` is the event's journal position. */
+export const applyOrderEvent = (book: OrderBook, e: OrderEvent, seq: number, config: EngineConfig): OrderState => {
+  let o: OrderState
+  if (e.type === "OrderPlaced") {
+    invariant(e.orderId === orderIdFor(book.partition, book.nextOrderNo), `order ${e.orderId} out of sequence`)
+    book.nextOrderNo++
+    o = newOrder(e, config.paymentTimeoutMs)
+    book.orders.set(o.orderId, o)
+    book.byExternal.set(externalKey(o.channel, o.externalId), o.orderId)
+    if (o.payment === "pending") book.paymentDeadlines.push(o.paymentDeadline, o.orderId)
+  } else {
+    o = book.orders.get(e.orderId)!
+    invariant(o !== undefined, `event ${e.type} for unknown order ${e.orderId}`)
+  }
+  evolveOrder(o, e)
+  o.history.push({ seq, event: e })
+  if (o.history.length > config.orderHistoryMax) o.history.splice(1, 1) // keep OrderPlaced, drop the oldest after it
+  if (e.type === "OrderRouted") {
+    o.lines.forEach((line, i) => {
+      if (o.backordered[i] > 0) addTo(book.backorders, line.sku, o.orderId)
+      else book.backorders.get(line.sku)?.delete(o.orderId)
+    })
+    const day = dayOf(e.at)
+    for (const s of e.shipments) {
+      addTo(book.openAtNode, s.nodeId, o.orderId)
+      const load = book.nodeLoad.get(s.nodeId)
+      if (!load || load.day !== day) book.nodeLoad.set(s.nodeId, { day, shipments: 1 })
+      else load.shipments++
+    }
+  } else if (e.type === "OrderCancelled") {
+    o.lines.forEach((line, i) => {
+      if (o.backordered[i] === 0) book.backorders.get(line.sku)?.delete(o.orderId)
+    })
+  }
+  return o
+}
+
+/** Orders with a shipment still open at the node (the index is pruned as it is read). */
+export const ordersOpenAt = (book: OrderBook, nodeId: string): Array<OrderState> => {
+  const set = book.openAtNode.get(nodeId)
+  if (!set) return []
+  const out: Array<OrderState> = []
+  for (const id of set) {
+    const o = book.orders.get(id)!
+    if (o.shipments.some((s) => s.nodeId === nodeId && isOpenShipment(s))) out.push(o)
+    else set.delete(id)
+  }
+  return out
+}

@@ -1,0 +1,367 @@
+/**
+ * The Order actor's state and its evolve: one order, from placement through
+ * routing, payment, shipments (pick, pack, ship, deliver), cancellations and
+ * returns. Also the read model clients see (OrderView) and the customer
+ * notifications each transition puts in the outbox.
+ *
+ * Line accounting, asserted after every routing:
+ *   ordered = cancelled + backordered + sum of live shipment quantities
+ */
+import type { Customer, LineQty, ReturnLineReceipt } from "../domain/commands.ts"
+import { invariant } from "../domain/errors.ts"
+import type { OrderEvent, OrderLine, OrderPlaced, RouteExplanation } from "../domain/events.ts"
+import type { LatLon } from "../domain/network.ts"
+
+// ---- state --------------------------------------------------------------------------
+
+export type ShipmentStatus = "routed" | "accepted" | "picked" | "packed" | "shipped" | "delivered" | "withdrawn"
+
+export interface ShipmentLine {
+  readonly lineNo: number
+  readonly sku: string
+  /** Units this shipment carries (reduced by cancellation or short pick). */
+  qty: number
+  readonly reservationId: string
+}
+
+export interface Shipment {
+  readonly shipmentId: string
+  readonly nodeId: string
+  readonly lines: Array<ShipmentLine>
+  status: ShipmentStatus
+  readonly distanceKm: number
+  readonly costCents: number
+  readonly routedAt: number
+  carrier: string | null
+  trackingId: string | null
+  updatedAt: number
+}
+
+export interface ReturnRecord {
+  readonly returnId: string
+  readonly lines: ReadonlyArray<LineQty>
+  readonly reason: string
+  readonly exchangeOrderId: string | null
+  status: "requested" | "received" | "refunded"
+  received: ReadonlyArray<ReturnLineReceipt> | null
+  receivedAt: number | null
+  refundCents: number
+}
+
+export type NotificationKind = "confirmed" | "shipped" | "delivered" | "cancelled" | "return_received" | "refunded"
+
+export interface Notification {
+  readonly id: string
+  readonly orderId: string
+  readonly channel: string
+  readonly kind: NotificationKind
+  readonly at: number
+  readonly data: Readonly<Record<string, string | number | null>>
+}
+
+export interface HistoryEntry {
+  readonly seq: number
+  readonly event: OrderEvent
+}
+
+export interface OrderState {
+  readonly orderId: string
+  readonly channel: string
+  readonly externalId: string
+  readonly lines: ReadonlyArray<OrderLine>
+  readonly customer: Customer
+  readonly destination: LatLon
+  readonly fulfillment: "ship" | "pickup"
+  readonly pickupNodeId: string | null
+  readonly exchangeFor: string | null
+  readonly placedAt: number
+  readonly paymentDeadline: number
+  payment: "pending" | "authorised" | "declined" | "timeout"
+  readonly shipments: Array<Shipment>
+  /** Per line index. */
+  readonly backordered: Array<number>
+  readonly cancelled: Array<number>
+  readonly returnRequested: Array<number>
+  readonly excludedNodes: Array<string>
+  readonly returns: Array<ReturnRecord>
+  routeAttempts: number
+  cancellations: number
+  lastExplanation: RouteExplanation | null
+  readonly outbox: Array<Notification>
+  readonly history: Array<HistoryEntry>
+  updatedAt: number
+}
+
+export const lineIndex = (o: OrderState, lineNo: number): number => o.lines.findIndex((l) => l.lineNo === lineNo)
+
+export const isLiveShipment = (s: Shipment): boolean => s.status !== "withdrawn"
+export const isOpenShipment = (s: Shipment): boolean =>
+  s.status === "routed" || s.status === "accepted" || s.status === "picked" || s.status === "packed"
+
+/** Units of a line on live shipments, optionally only those in the given statuses. */
+export const shippedQty = (o: OrderState, lineNo: number, statuses: ReadonlyArray<ShipmentStatus>): number => {
+  let n = 0
+  for (const s of o.shipments) {
+    if (!statuses.includes(s.status)) continue
+    for (const l of s.lines) if (l.lineNo === lineNo) n += l.qty
+  }
+  return n
+}
+
+/** Units of each line not on a live shipment, not backordered, not cancelled: what still needs a route. */
+export const unrouted = (o: OrderState): Array<LineQty> => {
+  const out: Array<LineQty> = []
+  o.lines.forEach((line, i) => {
+    let placed = o.cancelled[i] + o.backordered[i]
+    for (const s of o.shipments) {
+      if (!isLiveShipment(s)) continue
+      for (const l of s.lines) if (l.lineNo === line.lineNo) placed += l.qty
+    }
+    invariant(placed <= line.qty, `order ${o.orderId} line ${line.lineNo} over-routed`)
+    if (placed < line.qty) out.push({ lineNo: line.lineNo, qty: line.qty - placed })
+  })
+  return out
+}
+
+export type OrderStatus =
+  | "awaiting_payment" | "backordered" | "routed" | "in_fulfillment" | "partially_shipped" | "shipped"
+  | "delivered" | "partially_returned" | "returned" | "cancelled"
+
+export const orderStatus = (o: OrderState): OrderStatus => {
+  const total = o.lines.reduce((n, l) => n + l.qty, 0)
+  const cancelled = o.cancelled.reduce((n, q) => n + q, 0)
+  if (cancelled === total) return "cancelled"
+  if (o.payment === "pending") return "awaiting_payment"
+  const live = o.shipments.filter(isLiveShipment)
+  const backordered = o.backordered.reduce((n, q) => n + q, 0)
+  const count = (statuses: ReadonlyArray<ShipmentStatus>) =>
+    live.filter((s) => statuses.includes(s.status)).reduce((n, s) => n + s.lines.reduce((m, l) => m + l.qty, 0), 0)
+  const delivered = count(["delivered"])
+  const shipped = count(["shipped", "delivered"])
+  const open = total - cancelled
+  if (delivered === open && open > 0) {
+    const returned = o.returnRequested.reduce((n, q) => n + q, 0)
+    if (returned === 0) return "delivered"
+    return returned === delivered ? "returned" : "partially_returned"
+  }
+  if (shipped === open) return "shipped"
+  if (shipped > 0) return "partially_shipped"
+  if (live.some((s) => s.status !== "routed")) return "in_fulfillment"
+  if (backordered > 0 && live.length === 0) return "backordered"
+  return "routed"
+}
+
+// ---- evolve --------------------------------------------------------------------------
+
+export const newOrder = (e: OrderPlaced, paymentTimeoutMs: number): OrderState => ({
+  orderId: e.orderId,
+  channel: e.channel,
+  externalId: e.externalId,
+  lines: e.lines,
+  customer: e.customer,
+  destination: e.destination,
+  fulfillment: e.fulfillment,
+  pickupNodeId: e.pickupNodeId,
+  exchangeFor: e.exchangeFor,
+  placedAt: e.at,
+  paymentDeadline: e.paymentAuthorised ? 0 : e.at + paymentTimeoutMs,
+  payment: e.paymentAuthorised ? "authorised" : "pending",
+  shipments: [],
+  backordered: e.lines.map(() => 0),
+  cancelled: e.lines.map(() => 0),
+  returnRequested: e.lines.map(() => 0),
+  excludedNodes: [],
+  returns: [],
+  routeAttempts: 0,
+  cancellations: 0,
+  lastExplanation: null,
+  outbox: [],
+  history: [],
+  updatedAt: e.at
+})
+
+const notify = (o: OrderState, kind: NotificationKind, sub: string, at: number, data: Notification["data"]) => {
+  o.outbox.push({ id: sub ? `${o.orderId}/${kind}/${sub}` : `${o.orderId}/${kind}`, orderId: o.orderId, channel: o.channel, kind, at, data })
+}
+
+const shipmentOf = (o: OrderState, shipmentId: string): Shipment => {
+  const s = o.shipments.find((x) => x.shipmentId === shipmentId)
+  invariant(s !== undefined, `order ${o.orderId} has no shipment ${shipmentId}`)
+  return s!
+}
+
+/** Applies one of this order's events (OrderPlaced creates the state: see newOrder). */
+export const evolveOrder = (o: OrderState, e: OrderEvent): void => {
+  switch (e.type) {
+    case "OrderPlaced":
+      if (e.paymentAuthorised) notify(o, "confirmed", "", e.at, { externalId: e.externalId })
+      break
+    case "OrderRouted": {
+      for (const plan of e.shipments) {
+        o.shipments.push({
+          shipmentId: plan.shipmentId,
+          nodeId: plan.nodeId,
+          lines: plan.lines.map((l) => ({
+            lineNo: l.lineNo, sku: o.lines[lineIndex(o, l.lineNo)].sku, qty: l.qty, reservationId: `${plan.shipmentId}/${l.lineNo}`
+          })),
+          status: "routed",
+          distanceKm: plan.distanceKm,
+          costCents: plan.costCents,
+          routedAt: e.at,
+          carrier: null,
+          trackingId: null,
+          updatedAt: e.at
+        })
+      }
+      o.backordered.fill(0)
+      for (const b of e.backordered) o.backordered[lineIndex(o, b.lineNo)] = b.qty
+      o.routeAttempts++
+      o.lastExplanation = e.explanation
+      invariant(unrouted(o).length === 0, `order ${o.orderId} left quantities unrouted`)
+      break
+    }
+    case "PaymentAuthorised":
+      o.payment = "authorised"
+      notify(o, "confirmed", "", e.at, { externalId: o.externalId })
+      break
+    case "PaymentFailed":
+      o.payment = e.outcome
+      break
+    case "ShipmentAccepted":
+      shipmentOf(o, e.shipmentId).status = "accepted"
+      break
+    case "ShipmentWithdrawn": {
+      const s = shipmentOf(o, e.shipmentId)
+      s.status = "withdrawn"
+      if (e.reason === "rejected" && !o.excludedNodes.includes(s.nodeId)) o.excludedNodes.push(s.nodeId)
+      break
+    }
+    case "ShipmentPicked": {
+      const s = shipmentOf(o, e.shipmentId)
+      for (const p of e.picked) s.lines.find((l) => l.lineNo === p.lineNo)!.qty = p.qty
+      s.status = "picked"
+      if (e.short.length > 0 && !o.excludedNodes.includes(s.nodeId)) o.excludedNodes.push(s.nodeId)
+      break
+    }
+    case "ShipmentPacked":
+      shipmentOf(o, e.shipmentId).status = "packed"
+      break
+    case "ShipmentShipped": {
+      const s = shipmentOf(o, e.shipmentId)
+      s.status = "shipped"
+      s.carrier = e.carrier
+      s.trackingId = e.trackingId
+      notify(o, "shipped", e.shipmentId, e.at, { shipmentId: e.shipmentId, carrier: e.carrier, trackingId: e.trackingId, nodeId: s.nodeId })
+      break
+    }
+    case "ShipmentDelivered":
+      shipmentOf(o, e.shipmentId).status = "delivered"
+      notify(o, "delivered", e.shipmentId, e.at, { shipmentId: e.shipmentId })
+      break
+    case "OrderCancelled": {
+      for (const l of e.lines) o.cancelled[lineIndex(o, l.lineNo)] += l.qty
+      for (const b of e.fromBackorder) o.backordered[lineIndex(o, b.lineNo)] -= b.qty
+      for (const r of e.fromShipments) {
+        const line = shipmentOf(o, r.shipmentId).lines.find((l) => l.lineNo === r.lineNo)!
+        line.qty -= r.qty
+        invariant(line.qty >= 0, `order ${o.orderId} cancelled more than shipment ${r.shipmentId} held`)
+      }
+      for (const s of o.shipments) {
+        if (isOpenShipment(s) && s.lines.every((l) => l.qty === 0)) s.status = "withdrawn"
+      }
+      o.cancellations = e.cancellationNo
+      notify(o, "cancelled", String(e.cancellationNo), e.at, { reason: e.reason, complete: e.complete ? 1 : 0 })
+      break
+    }
+    case "ReturnRequested":
+      for (const l of e.lines) o.returnRequested[lineIndex(o, l.lineNo)] += l.qty
+      o.returns.push({
+        returnId: e.returnId, lines: e.lines, reason: e.reason, exchangeOrderId: e.exchangeOrderId,
+        status: "requested", received: null, receivedAt: null, refundCents: 0
+      })
+      break
+    case "ReturnReceived": {
+      const r = o.returns.find((x) => x.returnId === e.returnId)!
+      r.status = "received"
+      r.received = e.lines
+      r.receivedAt = e.at
+      notify(o, "return_received", e.returnId, e.at, { returnId: e.returnId, nodeId: e.nodeId })
+      break
+    }
+    case "RefundIssued": {
+      const r = o.returns.find((x) => x.returnId === e.returnId)!
+      r.status = "refunded"
+      r.refundCents = e.amountCents
+      notify(o, "refunded", e.returnId, e.at, { returnId: e.returnId, amountCents: e.amountCents })
+      break
+    }
+    case "NotificationsDelivered": {
+      const done = new Set(e.ids)
+      for (let i = o.outbox.length - 1; i >= 0; i--) if (done.has(o.outbox[i].id)) o.outbox.splice(i, 1)
+      break
+    }
+  }
+  if ("at" in e) o.updatedAt = e.at
+}
+
+// ---- read model ------------------------------------------------------------------------
+
+export interface OrderLineView extends OrderLine {
+  readonly cancelled: number
+  readonly backordered: number
+  readonly shipped: number
+  readonly delivered: number
+  readonly returned: number
+}
+
+export interface OrderView {
+  readonly orderId: string
+  readonly channel: string
+  readonly externalId: string
+  readonly status: OrderStatus
+  readonly payment: OrderState["payment"]
+  readonly fulfillment: "ship" | "pickup"
+  readonly destination: LatLon
+  readonly lines: ReadonlyArray<OrderLineView>
+  readonly shipments: ReadonlyArray<{
+    readonly shipmentId: string
+    readonly nodeId: string
+    readonly status: ShipmentStatus
+    readonly lines: ReadonlyArray<LineQty>
+    readonly distanceKm: number
+    readonly costCents: number
+    readonly carrier: string | null
+    readonly trackingId: string | null
+  }>
+  readonly returns: ReadonlyArray<{ readonly returnId: string; readonly status: ReturnRecord["status"]; readonly lines: ReadonlyArray<LineQty>; readonly refundCents: number }>
+  readonly explanation: string | null
+  readonly placedAt: number
+  readonly updatedAt: number
+}
+
+export const orderView = (o: OrderState): OrderView => ({
+  orderId: o.orderId,
+  channel: o.channel,
+  externalId: o.externalId,
+  status: orderStatus(o),
+  payment: o.payment,
+  fulfillment: o.fulfillment,
+  destination: o.destination,
+  lines: o.lines.map((l, i) => ({
+    ...l,
+    cancelled: o.cancelled[i],
+    backordered: o.backordered[i],
+    shipped: shippedQty(o, l.lineNo, ["shipped", "delivered"]),
+    delivered: shippedQty(o, l.lineNo, ["delivered"]),
+    returned: o.returnRequested[i]
+  })),
+  shipments: o.shipments.map((s) => ({
+    shipmentId: s.shipmentId, nodeId: s.nodeId, status: s.status,
+    lines: s.lines.map((l) => ({ lineNo: l.lineNo, qty: l.qty })),
+    distanceKm: s.distanceKm, costCents: s.costCents, carrier: s.carrier, trackingId: s.trackingId
+  })),
+  returns: o.returns.map((r) => ({ returnId: r.returnId, status: r.status, lines: r.lines, refundCents: r.refundCents })),
+  explanation: o.lastExplanation?.summary ?? null,
+  placedAt: o.placedAt,
+  updatedAt: o.updatedAt
+})

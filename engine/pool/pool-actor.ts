@@ -1,0 +1,317 @@
+/**
+ * The StockPool actor, one per SKU x node: on hand, safety stock, holds
+ * (cart reservations with a TTL) and order reservations (held while payment
+ * is pending, allocated once paid). A partition keeps the state of all its
+ * pools column-wise (PoolTable) plus the hold and reservation records.
+ *
+ * Order: state, commands (decide), evolve. Decide functions read state and
+ * return events or a named rejection; only evolve changes state.
+ */
+import type { EngineConfig } from "../config.ts"
+import { invariant, reject, type Rejection } from "../domain/errors.ts"
+import type { HoldEnded, PoolEvent, StockReserved } from "../domain/events.ts"
+import type { NetworkState } from "../network/network-actor.ts"
+import { TimerHeap } from "../runtime/timer-heap.ts"
+import { PoolTable, type PoolTableSnapshot } from "./pool-table.ts"
+
+// ---- state -------------------------------------------------------------------
+
+export interface Hold {
+  readonly holdId: string
+  readonly slot: number
+  readonly sku: string
+  readonly nodeId: string
+  readonly channel: string
+  readonly qty: number
+  expiresAt: number
+  readonly key: string | null
+  readonly placedAt: number
+}
+
+export interface Reservation {
+  readonly reservationId: string
+  readonly slot: number
+  readonly sku: string
+  readonly nodeId: string
+  readonly orderId: string
+  qty: number
+  stage: "held" | "allocated"
+}
+
+export interface StockState {
+  readonly partition: number
+  pools: PoolTable
+  readonly holds: Map<string, Hold>
+  /** (channel, client key) -> hold id, for idempotent hold requests. */
+  readonly holdsByKey: Map<string, string>
+  /** Recently ended holds and why, so a late request hears "expired" rather than "not found". Bounded. */
+  readonly endedHolds: Map<string, HoldEnded["reason"]>
+  readonly holdExpiry: TimerHeap
+  readonly reservations: Map<string, Reservation>
+  nextHoldNo: number
+}
+
+const endedHoldsMax = 100_000
+
+export const emptyStock = (partition: number, config: EngineConfig): StockState => ({
+  partition,
+  pools: new PoolTable(config.nodesMax),
+  holds: new Map(),
+  holdsByKey: new Map(),
+  endedHolds: new Map(),
+  holdExpiry: new TimerHeap(),
+  reservations: new Map(),
+  nextHoldNo: 1
+})
+
+export const holdIdFor = (partition: number, holdNo: number): string => `h${partition}-${holdNo.toString(36)}`
+
+/** The partition a hold id names (hold ids carry the partition of their pool). */
+export const partitionOfHold = (holdId: string): number => {
+  const dash = holdId.indexOf("-")
+  if (holdId.charCodeAt(0) !== 104 /* h */ || dash < 2) return -1
+  const p = Number(holdId.slice(1, dash))
+  return Number.isInteger(p) ? p : -1
+}
+
+const keyOf = (channel: string, key: string) => `${channel}\u0000${key}`
+
+export const poolSlot = (s: StockState, net: NetworkState, sku: string, nodeId: string): number => {
+  const skuNo = net.skuIndex.get(sku)
+  const nodeNo = net.nodeIndex.get(nodeId)
+  return skuNo === undefined || nodeNo === undefined ? -1 : s.pools.slot(skuNo, nodeNo)
+}
+
+export const poolAtp = (s: StockState, net: NetworkState, sku: string, nodeId: string): number =>
+  s.pools.atp(poolSlot(s, net, sku, nodeId))
+
+// ---- decide: inventory -----------------------------------------------------------
+
+export type PoolDecision = PoolEvent | Rejection
+
+export const decideReceive = (
+  s: StockState, net: NetworkState, sku: string, nodeId: string, qty: number, reference: string, now: number, config: EngineConfig
+): PoolDecision => {
+  const onHand = s.pools.onHand[poolSlot(s, net, sku, nodeId)] ?? 0
+  if (onHand + qty > config.onHandMax) return reject("on_hand_too_large")
+  return { type: "StockReceived", sku, nodeId, qty, reference, at: now }
+}
+
+/** A signed change of on hand; never below what is held and allocated, never above onHandMax. */
+export const decideAdjust = (
+  s: StockState, net: NetworkState, sku: string, nodeId: string, delta: number, reason: string, now: number, config: EngineConfig
+): PoolDecision => {
+  const slot = poolSlot(s, net, sku, nodeId)
+  const onHand = slot < 0 ? 0 : s.pools.onHand[slot]
+  const promised = slot < 0 ? 0 : s.pools.held[slot] + s.pools.allocated[slot]
+  if (onHand + delta < promised) {
+    return reject("below_reserved", `on hand would be ${onHand + delta}, below the ${promised} held and allocated`)
+  }
+  if (onHand + delta > config.onHandMax) return reject("on_hand_too_large")
+  return { type: "StockAdjusted", sku, nodeId, delta, reason, at: now }
+}
+
+export const decideSafetyStock = (sku: string, nodeId: string, qty: number): PoolDecision =>
+  ({ type: "SafetyStockSet", sku, nodeId, qty })
+
+// ---- decide: holds -----------------------------------------------------------------
+
+/** An existing hold for the same (channel, key) answers a repeated request; other parameters are a conflict. */
+export const findHoldByKey = (s: StockState, channel: string, key: string): Hold | undefined => {
+  const id = s.holdsByKey.get(keyOf(channel, key))
+  return id === undefined ? undefined : s.holds.get(id)
+}
+
+export const decidePlaceHold = (
+  s: StockState, net: NetworkState, channel: string, sku: string, nodeId: string, qty: number,
+  ttlMs: number, key: string | null, now: number
+): PoolDecision => {
+  const atp = poolAtp(s, net, sku, nodeId)
+  if (atp < qty) return reject("insufficient_stock", `${atp} of ${sku} available at ${nodeId}, ${qty} asked`)
+  return {
+    type: "HoldPlaced", holdId: holdIdFor(s.partition, s.nextHoldNo), channel, sku, nodeId, qty,
+    expiresAt: now + ttlMs, key, at: now
+  }
+}
+
+/** A live hold of this channel, or the named reason it cannot be used. */
+export const liveHold = (s: StockState, holdId: string, channel: string, now: number): Hold | Rejection => {
+  const hold = s.holds.get(holdId)
+  if (!hold) {
+    const ended = s.endedHolds.get(holdId)
+    if (ended === "expired") return reject("hold_expired")
+    if (ended) return reject("hold_used", `the hold was ${ended}`)
+    return reject("hold_not_found")
+  }
+  if (hold.channel !== channel) return reject("hold_foreign")
+  if (hold.expiresAt <= now) return reject("hold_expired")
+  return hold
+}
+
+export const decideExtendHold = (s: StockState, holdId: string, channel: string, ttlMs: number, now: number): PoolDecision => {
+  const hold = liveHold(s, holdId, channel, now)
+  if ("ok" in hold) return hold
+  return { type: "HoldExtended", holdId, expiresAt: now + ttlMs }
+}
+
+export const decideReleaseHold = (s: StockState, holdId: string, channel: string, now: number): PoolDecision => {
+  const hold = liveHold(s, holdId, channel, now)
+  if ("ok" in hold) return hold
+  return { type: "HoldEnded", holdId, reason: "released", at: now }
+}
+
+/** Holds whose TTL has run out by `now`, earliest first. */
+export const dueHoldExpiries = (s: StockState, now: number): Array<HoldEnded> => {
+  const out: Array<HoldEnded> = []
+  while (s.holdExpiry.peekTime() <= now) {
+    const id = s.holdExpiry.pop()
+    const hold = s.holds.get(id)
+    if (!hold) continue
+    if (hold.expiresAt > now) {
+      s.holdExpiry.push(hold.expiresAt, id)
+      continue
+    }
+    out.push({ type: "HoldEnded", holdId: id, reason: "expired", at: hold.expiresAt })
+  }
+  return out
+}
+
+// ---- decide: order reservations (sent by Order actors) --------------------------------
+
+export const decideReserve = (
+  s: StockState, net: NetworkState, reservationId: string, orderId: string, sku: string, nodeId: string,
+  qty: number, stage: StockReserved["stage"]
+): PoolDecision => {
+  if (s.reservations.has(reservationId)) return reject("invalid_state", `reservation ${reservationId} exists`)
+  const atp = poolAtp(s, net, sku, nodeId)
+  if (atp < qty) return reject("insufficient_stock", `${atp} of ${sku} available at ${nodeId}, ${qty} asked`)
+  return { type: "StockReserved", reservationId, orderId, sku, nodeId, qty, stage }
+}
+
+// ---- evolve ---------------------------------------------------------------------------
+
+export const evolvePool = (s: StockState, net: NetworkState, e: PoolEvent): void => {
+  const pools = s.pools
+  switch (e.type) {
+    case "StockReceived": {
+      const slot = pools.ensure(net.skuIndex.get(e.sku)!, net.nodeIndex.get(e.nodeId)!)
+      pools.onHand[slot] += e.qty
+      return
+    }
+    case "StockAdjusted": {
+      const slot = pools.ensure(net.skuIndex.get(e.sku)!, net.nodeIndex.get(e.nodeId)!)
+      pools.onHand[slot] += e.delta
+      pools.assertPool(slot)
+      return
+    }
+    case "SafetyStockSet": {
+      const slot = pools.ensure(net.skuIndex.get(e.sku)!, net.nodeIndex.get(e.nodeId)!)
+      pools.safety[slot] = e.qty
+      return
+    }
+    case "StockRestocked": {
+      const slot = pools.ensure(net.skuIndex.get(e.sku)!, net.nodeIndex.get(e.nodeId)!)
+      pools.onHand[slot] += e.qty
+      return
+    }
+    case "HoldPlaced": {
+      invariant(e.holdId === holdIdFor(s.partition, s.nextHoldNo), `hold ${e.holdId} out of sequence`)
+      s.nextHoldNo++
+      const slot = pools.ensure(net.skuIndex.get(e.sku)!, net.nodeIndex.get(e.nodeId)!)
+      pools.held[slot] += e.qty
+      pools.assertPool(slot)
+      s.holds.set(e.holdId, {
+        holdId: e.holdId, slot, sku: e.sku, nodeId: e.nodeId, channel: e.channel, qty: e.qty,
+        expiresAt: e.expiresAt, key: e.key, placedAt: e.at
+      })
+      if (e.key !== null) s.holdsByKey.set(keyOf(e.channel, e.key), e.holdId)
+      s.holdExpiry.push(e.expiresAt, e.holdId)
+      return
+    }
+    case "HoldExtended": {
+      // the old heap entry stays and is skipped when due (dueHoldExpiries re-queues it)
+      s.holds.get(e.holdId)!.expiresAt = e.expiresAt
+      return
+    }
+    case "HoldEnded": {
+      const hold = s.holds.get(e.holdId)!
+      pools.held[hold.slot] -= hold.qty
+      pools.assertPool(hold.slot)
+      s.holds.delete(e.holdId)
+      if (hold.key !== null) s.holdsByKey.delete(keyOf(hold.channel, hold.key))
+      s.endedHolds.set(e.holdId, e.reason)
+      if (s.endedHolds.size > endedHoldsMax) s.endedHolds.delete(s.endedHolds.keys().next().value!)
+      return
+    }
+    case "StockReserved": {
+      const slot = pools.ensure(net.skuIndex.get(e.sku)!, net.nodeIndex.get(e.nodeId)!)
+      if (e.stage === "held") pools.held[slot] += e.qty
+      else pools.allocated[slot] += e.qty
+      pools.assertPool(slot)
+      s.reservations.set(e.reservationId, {
+        reservationId: e.reservationId, slot, sku: e.sku, nodeId: e.nodeId, orderId: e.orderId, qty: e.qty, stage: e.stage
+      })
+      return
+    }
+    case "ReservationAllocated": {
+      const r = s.reservations.get(e.reservationId)!
+      invariant(r.stage === "held", `reservation ${r.reservationId} allocated twice`)
+      pools.held[r.slot] -= r.qty
+      pools.allocated[r.slot] += r.qty
+      r.stage = "allocated"
+      return
+    }
+    case "ReservationReleased": {
+      const r = s.reservations.get(e.reservationId)!
+      invariant(e.qty > 0 && e.qty <= r.qty, `release of ${e.qty} from reservation ${r.reservationId} of ${r.qty}`)
+      if (r.stage === "held") pools.held[r.slot] -= e.qty
+      else pools.allocated[r.slot] -= e.qty
+      r.qty -= e.qty
+      if (r.qty === 0) s.reservations.delete(r.reservationId)
+      pools.assertPool(r.slot)
+      return
+    }
+    case "StockShipped": {
+      const r = s.reservations.get(e.reservationId)!
+      invariant(r.stage === "allocated" && e.qty > 0 && e.qty <= r.qty, `shipment of ${e.qty} from reservation ${r.reservationId}`)
+      pools.allocated[r.slot] -= e.qty
+      pools.onHand[r.slot] -= e.qty
+      r.qty -= e.qty
+      if (r.qty === 0) s.reservations.delete(r.reservationId)
+      pools.assertPool(r.slot)
+      return
+    }
+  }
+}
+
+// ---- snapshot ---------------------------------------------------------------------------
+
+export interface StockSnapshot {
+  readonly pools: PoolTableSnapshot
+  readonly holds: ReadonlyArray<Hold>
+  readonly endedHolds: ReadonlyArray<readonly [string, HoldEnded["reason"]]>
+  readonly reservations: ReadonlyArray<Reservation>
+  readonly nextHoldNo: number
+}
+
+export const snapshotStock = (s: StockState): StockSnapshot => ({
+  pools: s.pools.snapshot(),
+  holds: [...s.holds.values()],
+  endedHolds: [...s.endedHolds.entries()],
+  reservations: [...s.reservations.values()],
+  nextHoldNo: s.nextHoldNo
+})
+
+export const restoreStock = (partition: number, snap: StockSnapshot, config: EngineConfig): StockState => {
+  const s = emptyStock(partition, config)
+  s.pools = PoolTable.restore(snap.pools, config.nodesMax)
+  for (const h of snap.holds) {
+    s.holds.set(h.holdId, { ...h })
+    if (h.key !== null) s.holdsByKey.set(keyOf(h.channel, h.key), h.holdId)
+    s.holdExpiry.push(h.expiresAt, h.holdId)
+  }
+  for (const [id, reason] of snap.endedHolds) s.endedHolds.set(id, reason)
+  for (const r of snap.reservations) s.reservations.set(r.reservationId, { ...r })
+  s.nextHoldNo = snap.nextHoldNo
+  return s
+}

@@ -1,0 +1,133 @@
+/**
+ * A partition: the unit of ownership and of journaling. It owns the StockPool
+ * actors of the SKUs that hash to it and the Order actors whose (channel,
+ * external id) hash to it, and writes their events to its own journal stream
+ * ("p<id>") with its own sequence numbers. The network actor has a stream of
+ * its own ("net"). A later scale-out runs partitions on several machines.
+ */
+import type { EngineConfig } from "../config.ts"
+import { invariant } from "../domain/errors.ts"
+import type { EngineEvent, NetworkEvent, OrderEvent, PoolEvent } from "../domain/events.ts"
+import { evolveNetwork, type NetworkState } from "../network/network-actor.ts"
+import { applyOrderEvent, emptyOrderBook, externalKey, type NodeLoad, type OrderBook } from "../order/order-book.ts"
+import type { OrderState } from "../order/order-state.ts"
+import { emptyStock, evolvePool, restoreStock, snapshotStock, type StockSnapshot, type StockState } from "../pool/pool-actor.ts"
+
+export const poolEventTypes: ReadonlySet<string> = new Set([
+  "StockReceived", "StockAdjusted", "SafetyStockSet", "HoldPlaced", "HoldExtended", "HoldEnded",
+  "StockReserved", "ReservationAllocated", "ReservationReleased", "StockShipped", "StockRestocked"
+])
+
+export const networkEventTypes: ReadonlySet<string> = new Set(["NodeUpserted", "NodeStatusChanged", "SkuUpserted", "ChannelUpserted"])
+
+export const networkStream = "net"
+export const partitionStream = (id: number): string => `p${id}`
+
+/** FNV-1a: the partition of a SKU or an order key; stable across processes and versions. */
+export const partitionOf = (key: string, partitions: number): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return (h >>> 0) % partitions
+}
+
+/** Events appended to a stream during the current batch, not yet durable. */
+export class StreamLog {
+  /** Last sequence number assigned (durable or not). */
+  seq = 0
+  /** Last sequence number known durable. */
+  durableSeq = 0
+  /** Sequence number of the newest snapshot. */
+  snapshotSeq = 0
+  pending: Array<EngineEvent> = []
+
+  constructor(readonly stream: string) {}
+
+  append(e: EngineEvent): number {
+    this.pending.push(e)
+    return ++this.seq
+  }
+
+  /** Takes the batch's events out of the log. */
+  drain(): Array<EngineEvent> {
+    const out = this.pending
+    this.pending = []
+    return out
+  }
+}
+
+export class Partition {
+  readonly stream: string
+  readonly log: StreamLog
+  stock: StockState
+  orders: OrderBook
+
+  constructor(readonly id: number, private readonly config: EngineConfig) {
+    this.stream = partitionStream(id)
+    this.log = new StreamLog(this.stream)
+    this.stock = emptyStock(id, config)
+    this.orders = emptyOrderBook(id)
+  }
+
+  applyPool(net: NetworkState, e: PoolEvent): void {
+    evolvePool(this.stock, net, e)
+  }
+
+  applyOrder(e: OrderEvent, seq: number): OrderState {
+    return applyOrderEvent(this.orders, e, seq, this.config)
+  }
+
+  /** Applies an event read back from the journal. */
+  replay(net: NetworkState, e: EngineEvent, seq: number): void {
+    if (poolEventTypes.has(e.type)) this.applyPool(net, e as PoolEvent)
+    else this.applyOrder(e as OrderEvent, seq)
+  }
+
+  snapshot(): PartitionSnapshot {
+    return {
+      stock: snapshotStock(this.stock),
+      orders: [...this.orders.orders.values()],
+      nextOrderNo: this.orders.nextOrderNo,
+      nodeLoad: [...this.orders.nodeLoad.entries()]
+    }
+  }
+
+  restore(s: PartitionSnapshot): void {
+    this.stock = restoreStock(this.id, s.stock, this.config)
+    const book = emptyOrderBook(this.id)
+    book.nextOrderNo = s.nextOrderNo
+    for (const [nodeId, load] of s.nodeLoad) book.nodeLoad.set(nodeId, { ...load })
+    for (const o of s.orders) {
+      book.orders.set(o.orderId, o)
+      book.byExternal.set(externalKey(o.channel, o.externalId), o.orderId)
+      if (o.payment === "pending") book.paymentDeadlines.push(o.paymentDeadline, o.orderId)
+      o.lines.forEach((l, i) => {
+        if (o.backordered[i] > 0) {
+          let set = book.backorders.get(l.sku)
+          if (!set) book.backorders.set(l.sku, (set = new Set()))
+          set.add(o.orderId)
+        }
+      })
+      for (const sh of o.shipments) {
+        let set = book.openAtNode.get(sh.nodeId)
+        if (!set) book.openAtNode.set(sh.nodeId, (set = new Set()))
+        set.add(o.orderId)
+      }
+    }
+    this.orders = book
+  }
+}
+
+export interface PartitionSnapshot {
+  readonly stock: StockSnapshot
+  readonly orders: ReadonlyArray<OrderState>
+  readonly nextOrderNo: number
+  readonly nodeLoad: ReadonlyArray<readonly [string, NodeLoad]>
+}
+
+export const replayNetwork = (net: NetworkState, e: EngineEvent): void => {
+  invariant(networkEventTypes.has(e.type), `event ${e.type} in the network stream`)
+  evolveNetwork(net, e as NetworkEvent)
+}

@@ -1,0 +1,128 @@
+/**
+ * Read models over the actors' in-memory state: availability (ATP per SKU,
+ * per node, per channel, nearest first), pools, holds, orders, the
+ * notification outbox and node load. Reads never go through the journal,
+ * except the audit trail of a pool, which the journal alone keeps in full.
+ */
+import type { EngineEvent, JournaledEvent } from "../domain/events.ts"
+import { distanceKm, type FulfillmentNode, type LatLon } from "../domain/network.ts"
+import type { HoldView, PoolView } from "../domain/replies.ts"
+import { nodeById } from "../network/network-actor.ts"
+import { orderView, type HistoryEntry, type Notification, type OrderView } from "../order/order-state.ts"
+import { externalKey } from "../order/order-book.ts"
+import { partitionOfHold } from "../pool/pool-actor.ts"
+import { holdView, type Dispatcher } from "./dispatch.ts"
+import type { Engine } from "./engine.ts"
+import { partitionOf } from "./partition.ts"
+
+export interface NodeAvailability {
+  readonly nodeId: string
+  readonly kind: FulfillmentNode["kind"]
+  readonly atp: number
+  readonly distanceKm: number | null
+}
+
+export interface Availability {
+  readonly sku: string
+  /** ATP summed over the online nodes the channel may sell from. */
+  readonly atp: number
+  readonly nodes: ReadonlyArray<NodeAvailability>
+}
+
+export interface AvailabilityQuery {
+  readonly channel?: string
+  readonly location?: LatLon
+  /** Most nodes listed (nearest first with a location, else most stock first). */
+  readonly nodesMax?: number
+}
+
+/** Whether a channel's policy lets it sell from the node. */
+const allowedFor = (d: Dispatcher, channel: string | undefined, node: FulfillmentNode): boolean => {
+  if (channel === undefined) return true
+  const policy = d.net.channels.get(channel)?.policy
+  if (!policy) return false
+  if (policy.allowedNodeIds.length === 0 && policy.allowedGroups.length === 0) return true
+  return policy.allowedNodeIds.includes(node.nodeId) || node.groups.some((g) => policy.allowedGroups.includes(g))
+}
+
+export const availability = (d: Dispatcher, sku: string, q: AvailabilityQuery = {}): Availability | undefined => {
+  if (!d.net.skuIndex.has(sku)) return undefined
+  const nodes: Array<NodeAvailability> = []
+  let atp = 0
+  for (const node of d.net.nodes) {
+    if (node.status !== "online" || !allowedFor(d, q.channel, node)) continue
+    const a = d.stock.atp(sku, node.nodeId)
+    atp += a
+    if (a > 0) nodes.push({ nodeId: node.nodeId, kind: node.kind, atp: a, distanceKm: q.location ? Math.round(distanceKm(q.location, node.location)) : null })
+  }
+  nodes.sort(q.location ? (a, b) => a.distanceKm! - b.distanceKm! : (a, b) => b.atp - a.atp)
+  return { sku, atp, nodes: nodes.slice(0, q.nodesMax ?? 20) }
+}
+
+export const pool = (d: Dispatcher, sku: string, nodeId: string): PoolView | undefined =>
+  d.net.skuIndex.has(sku) && nodeById(d.net, nodeId) ? d.poolView(sku, nodeId) : undefined
+
+export const hold = (d: Dispatcher, holdId: string): HoldView | undefined => {
+  const h = d.partitions[partitionOfHold(holdId)]?.stock.holds.get(holdId)
+  return h ? holdView(h) : undefined
+}
+
+export const order = (d: Dispatcher, orderId: string): OrderView | undefined => d.orderView(orderId)
+
+export const orderByExternal = (d: Dispatcher, channel: string, externalId: string): OrderView | undefined => {
+  const p = d.partitions[partitionOf(externalKey(channel, externalId), d.partitions.length)]
+  const id = p.orders.byExternal.get(externalKey(channel, externalId))
+  return id === undefined ? undefined : order(d, id)
+}
+
+/** An order's events, oldest first (the in-memory history keeps the first and the newest orderHistoryMax). */
+export const orderHistory = (d: Dispatcher, orderId: string): ReadonlyArray<HistoryEntry> | undefined =>
+  d.orderById(orderId)?.history
+
+/** Notifications not yet reported delivered, oldest orders first, at most `limit`. */
+export const outbox = (d: Dispatcher, limit = 1000): Array<Notification> => {
+  const out: Array<Notification> = []
+  for (const p of d.partitions) {
+    for (const id of d.outboxOrders[p.id]) {
+      for (const n of p.orders.orders.get(id)!.outbox) {
+        out.push(n)
+        if (out.length >= limit) return out
+      }
+    }
+  }
+  return out
+}
+
+export interface NodeLoadView extends FulfillmentNode {
+  readonly shipmentsToday: number
+}
+
+export const nodes = (d: Dispatcher): Array<NodeLoadView> =>
+  d.net.nodes.map((n) => ({ ...n, shipmentsToday: d.usedToday(n.nodeId) }))
+
+const touchesPool = (e: EngineEvent, sku: string, nodeId: string, reservations: Set<string>, holds: Set<string>): boolean => {
+  if ("sku" in e && "nodeId" in e) {
+    if (e.sku !== sku || e.nodeId !== nodeId) return false
+    if (e.type === "HoldPlaced") holds.add(e.holdId)
+    if (e.type === "StockReserved") reservations.add(e.reservationId)
+    return true
+  }
+  if (e.type === "HoldExtended" || e.type === "HoldEnded") return holds.has(e.holdId)
+  if ("reservationId" in e) return reservations.has(e.reservationId)
+  return false
+}
+
+/** The audit trail of one pool from the journal (as far back as it is retained), oldest first, at most `limit` newest. */
+export const poolHistory = async (engine: Engine, sku: string, nodeId: string, limit = 1000): Promise<Array<JournaledEvent>> => {
+  const d = engine.view
+  const stream = d.partitionOfSku(sku).stream
+  const out: Array<JournaledEvent> = []
+  const reservations = new Set<string>()
+  const holds = new Set<string>()
+  for await (const j of engine.journal(stream)) {
+    if (!touchesPool(j.event, sku, nodeId, reservations, holds)) continue
+    out.push(j)
+    if (out.length > limit) out.shift()
+  }
+  return out
+}

@@ -1,0 +1,73 @@
+/**
+ * The journal store contract against the embedded store: PGlite in a worker
+ * thread, in a fresh temporary data folder for this file. Opening PGlite costs
+ * seconds, so the suite shares one store and empties it between tests.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
+import { Effect, Exit, Scope } from "effect"
+import { afterAll, describe, expect, it } from "vitest"
+import { startEmbeddedPostgres } from "./embedded.ts"
+import { Journal, openJournalStore } from "./layer.ts"
+import { connectSqlJournal } from "./sql-journal.ts"
+import { journalStoreSuite, sharedSqlStore } from "./store.suite.ts"
+
+const dataDir = mkdtempSync(path.join(tmpdir(), "oms-journal-"))
+
+const shared = sharedSqlStore(async () => {
+  const server = await startEmbeddedPostgres({ dataDir })
+  return { url: server.url, kind: "pglite", maxConnections: 1, close: () => server.close() }
+})
+
+afterAll(async () => {
+  await shared.close()
+  rmSync(dataDir, { recursive: true, force: true })
+})
+
+journalStoreSuite("embedded PGlite journal store", shared.openEmpty)
+
+describe("embedded store lifecycle", () => {
+  it("opens through Journal.layerEmbedded, and closes with the layer's scope", async () => {
+    await shared.close()
+    await Effect.runPromise(
+      Effect.gen(function*() {
+        const journal = yield* Journal
+        expect(journal.kind).toBe("pglite")
+        yield* Effect.promise(() => journal.append([{ stream: "life", seqFrom: 1, count: 1, payload: new Uint8Array([7]) }]))
+      }).pipe(Effect.provide(Journal.layerEmbedded({ dataDir })))
+    )
+    // The folder's lock was released with the layer, and the data stayed.
+    const { store, close } = await openJournalStore({ backend: "embedded", dataDir })
+    try {
+      expect(store.describe).toContain(dataDir)
+      expect(await store.lastSeq("life")).toBe(1)
+      // One process at a time per data folder.
+      await expect(startEmbeddedPostgres({ dataDir })).rejects.toThrow(/already open/)
+    } finally {
+      await close()
+    }
+  })
+
+  it("rejects with StoreUnavailable when the database goes away", async () => {
+    const server = await startEmbeddedPostgres({ dataDir, transport: "tcp" })
+    const scope = Effect.runSync(Scope.make())
+    try {
+      const store = await Effect.runPromise(
+        connectSqlJournal({ url: server.url, kind: "pglite", describe: "doomed PGlite", maxConnections: 1 }).pipe(Scope.provide(scope))
+      )
+      await store.ping()
+      await server.close()
+      const error = await store.append([{ stream: "gone", seqFrom: 1, count: 1, payload: new Uint8Array(1) }]).then(
+        () => undefined,
+        (e: unknown) => e as Error
+      )
+      expect(error?.name).toBe("StoreUnavailable")
+      expect(error?.message).toMatch(/^doomed PGlite: append failed: ConnectionError/)
+      await store.close()
+    } finally {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+      await server.close()
+    }
+  })
+})

@@ -1,0 +1,92 @@
+/**
+ * A JournalStore held in process memory: what survives an engine "crash" in
+ * the property tests is exactly what append() resolved. It can be told to
+ * fail, to test the engine's behaviour when the store goes away. It passes
+ * the same store suite as the PGlite and PostgreSQL stores; it is not durable
+ * and is never used outside tests.
+ */
+import { SequenceConflict, type JournalBatch, type JournalStore, type Snapshot } from "./journal.ts"
+
+export class MemoryJournal implements JournalStore {
+  readonly kind = "pglite" as const
+  readonly describe = "memory (tests only)"
+  private readonly batches = new Map<string, Array<JournalBatch>>()
+  private readonly snapshots = new Map<string, Array<Snapshot>>()
+  /** While set, every call fails as an unreachable store would. */
+  down = false
+  /** Appends that will still succeed before the store goes down by itself (for crash-at-any-point tests). */
+  appendsBeforeFailure = Infinity
+
+  private check(): void {
+    if (this.down) {
+      const e = new Error("store is down")
+      e.name = "StoreUnavailable"
+      throw e
+    }
+  }
+
+  async append(batches: ReadonlyArray<JournalBatch>): Promise<void> {
+    this.check()
+    if (this.appendsBeforeFailure <= 0) {
+      this.down = true
+      this.check()
+    }
+    this.appendsBeforeFailure--
+    for (const b of batches) {
+      if ((this.batches.get(b.stream) ?? []).some((x) => x.seqFrom === b.seqFrom)) throw new SequenceConflict(b.stream, b.seqFrom)
+    }
+    for (const b of batches) {
+      let list = this.batches.get(b.stream)
+      if (!list) this.batches.set(b.stream, (list = []))
+      list.push({ ...b, payload: b.payload.slice() })
+      list.sort((a, c) => a.seqFrom - c.seqFrom)
+    }
+  }
+
+  async readBatches(stream: string, afterSeq: number, limit: number): Promise<ReadonlyArray<JournalBatch>> {
+    this.check()
+    return (this.batches.get(stream) ?? []).filter((b) => b.seqFrom + b.count - 1 > afterSeq).slice(0, limit)
+  }
+
+  async lastSeq(stream: string): Promise<number> {
+    this.check()
+    const list = this.batches.get(stream) ?? []
+    return list.length === 0 ? 0 : list[list.length - 1].seqFrom + list[list.length - 1].count - 1
+  }
+
+  async streams(): Promise<ReadonlyArray<string>> {
+    this.check()
+    return [...new Set([...this.batches.keys(), ...this.snapshots.keys()])].sort()
+  }
+
+  async saveSnapshot(snapshot: Snapshot): Promise<void> {
+    this.check()
+    let list = this.snapshots.get(snapshot.stream)
+    if (!list) this.snapshots.set(snapshot.stream, (list = []))
+    list.push({ ...snapshot, payload: snapshot.payload.slice() })
+    list.sort((a, b) => a.seq - b.seq)
+  }
+
+  async loadSnapshot(stream: string): Promise<Snapshot | undefined> {
+    this.check()
+    const list = this.snapshots.get(stream) ?? []
+    return list[list.length - 1]
+  }
+
+  async compact(stream: string, throughSeq: number): Promise<number> {
+    this.check()
+    const list = this.batches.get(stream) ?? []
+    const keep = list.filter((b) => b.seqFrom + b.count - 1 > throughSeq)
+    this.batches.set(stream, keep)
+    const snaps = this.snapshots.get(stream) ?? []
+    const newestCovered = snaps.filter((s) => s.seq <= throughSeq).pop()
+    if (newestCovered) this.snapshots.set(stream, snaps.filter((s) => s.seq >= newestCovered.seq))
+    return list.length - keep.length
+  }
+
+  async ping(): Promise<void> {
+    this.check()
+  }
+
+  async close(): Promise<void> {}
+}

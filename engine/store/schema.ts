@@ -1,0 +1,65 @@
+/**
+ * The journal's database schema, one for both backends (embedded PGlite and
+ * PostgreSQL), applied by effect/sql's Migrator when the store opens.
+ *
+ * Migrations are numbered and recorded in `journal_migrations`; each runs once,
+ * in a transaction, so opening the store again (or two stores at once) is safe.
+ * Append new migrations at the end; never edit one that has shipped.
+ *
+ * Tables:
+ * - `journal`: one row per appended batch of one stream, keyed by
+ *   (stream, seq_from). The key is what fences off a stale writer.
+ * - `snapshot_chunk`: a snapshot's payload cut into chunks of a few MiB.
+ * - `snapshot`: the header, written in the same transaction after every chunk;
+ *   a snapshot without a header is incomplete and never loaded.
+ *
+ * Payloads are stored uncompressed (STORAGE EXTERNAL): they are packed by the
+ * engine's codec, and compressing them on every append costs more latency
+ * than the disk it saves.
+ */
+import { Effect } from "effect"
+import * as Migrator from "effect/sql/Migrator"
+import { SqlClient } from "effect/sql/SqlClient"
+
+const migrations = {
+  "1_journal_and_snapshots": Effect.gen(function*() {
+    const sql = yield* SqlClient
+    yield* sql`
+      CREATE TABLE IF NOT EXISTS journal (
+        stream text NOT NULL,
+        seq_from bigint NOT NULL CHECK (seq_from > 0),
+        count int NOT NULL CHECK (count > 0),
+        payload bytea NOT NULL,
+        appended_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (stream, seq_from)
+      )`
+    yield* sql`ALTER TABLE journal ALTER COLUMN payload SET STORAGE EXTERNAL`
+    yield* sql`
+      CREATE TABLE IF NOT EXISTS snapshot_chunk (
+        stream text NOT NULL,
+        seq bigint NOT NULL,
+        chunk_no int NOT NULL CHECK (chunk_no >= 0),
+        data bytea NOT NULL,
+        PRIMARY KEY (stream, seq, chunk_no)
+      )`
+    yield* sql`ALTER TABLE snapshot_chunk ALTER COLUMN data SET STORAGE EXTERNAL`
+    yield* sql`
+      CREATE TABLE IF NOT EXISTS snapshot (
+        stream text NOT NULL,
+        seq bigint NOT NULL,
+        chunks int NOT NULL CHECK (chunks >= 0),
+        size bigint NOT NULL CHECK (size >= 0),
+        taken_at timestamptz NOT NULL,
+        PRIMARY KEY (stream, seq)
+      )`
+  })
+}
+
+/** Brings the connected database up to the current schema; idempotent. */
+export const migrateJournalSchema = Migrator.make({})({
+  loader: Migrator.fromRecord(migrations),
+  table: "journal_migrations"
+}).pipe(Effect.asVoid)
+
+/** Every table the journal owns, for tests that need an empty store. */
+export const journalTables = ["journal", "snapshot_chunk", "snapshot"] as const

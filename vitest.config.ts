@@ -1,0 +1,15 @@
+import { defineConfig } from "vitest/config"
+
+export default defineConfig({
+  test: {
+    include: [
+      "engine/**/*.test.ts",
+      "gateway/**/*.test.ts",
+      "simulator/**/*.test.ts",
+      "bench/**/*.test.ts",
+      "dashboard/src/**/*.test.ts"
+    ],
+    testTimeout: 60_000,
+    hookTimeout: 60_000
+  }
+})
