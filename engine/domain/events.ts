@@ -133,7 +133,7 @@ export interface ShipmentPlan {
   readonly costCents: number
 }
 
-export type RouteReason = "placed" | "payment" | "node_offline" | "node_paused" | "rejected" | "short_pick" | "backorder_retry"
+export type RouteReason = "placed" | "node_offline" | "rejected" | "short_pick" | "backorder_retry"
 
 export interface OrderRouted {
   readonly type: "OrderRouted"
@@ -156,7 +156,7 @@ interface ShipmentRef {
 }
 export interface ShipmentAccepted extends ShipmentRef { readonly type: "ShipmentAccepted" }
 /** The node refused or lost the shipment (rejected, node offline or paused); its open quantities are re-routed. */
-export interface ShipmentWithdrawn extends ShipmentRef { readonly type: "ShipmentWithdrawn"; readonly reason: "rejected" | "node_offline" | "node_paused"; readonly detail: string }
+export interface ShipmentWithdrawn extends ShipmentRef { readonly type: "ShipmentWithdrawn"; readonly reason: "rejected" | "node_offline"; readonly detail: string }
 export interface ShipmentPicked extends ShipmentRef { readonly type: "ShipmentPicked"; readonly picked: ReadonlyArray<LineQty>; readonly short: ReadonlyArray<LineQty> }
 export interface ShipmentPacked extends ShipmentRef { readonly type: "ShipmentPacked" }
 export interface ShipmentShipped extends ShipmentRef { readonly type: "ShipmentShipped"; readonly carrier: string; readonly trackingId: string }

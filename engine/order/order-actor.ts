@@ -25,7 +25,7 @@ import { nodeById, type NetworkState } from "../network/network-actor.ts"
 import { resolvePlace } from "../network/places.ts"
 import type { Hold } from "../pool/pool-actor.ts"
 import type { CapacityLookup, Router, StockLookup } from "../routing/types.ts"
-import { externalKey, orderIdFor, ordersOpenAt, type OrderBook } from "./order-book.ts"
+import { externalKey, orderIdFor, type OrderBook } from "./order-book.ts"
 import {
   isOpenShipment, lineIndex, orderView, shippedQty, unrouted, type OrderState, type Shipment, type ShipmentStatus
 } from "./order-state.ts"
@@ -371,7 +371,7 @@ const wrongState = (s: Shipment, expected: string): Rejection =>
   reject("invalid_state", `shipment ${s.shipmentId} is ${s.status}, expected ${expected}`)
 
 /** Releases a shipment's open stock and routes its quantities again, without the node when it refused. */
-const withdraw = (o: OrderState, s: Shipment, reason: "rejected" | "node_offline" | "node_paused", detail: string, ctx: OrderContext) => {
+const withdraw = (o: OrderState, s: Shipment, reason: "rejected" | "node_offline", detail: string, ctx: OrderContext) => {
   for (const l of s.lines) if (l.qty > 0) ctx.pools.release(l.reservationId, l.sku, l.qty, reason)
   ctx.emit({ type: "ShipmentWithdrawn", orderId: o.orderId, shipmentId: s.shipmentId, reason, detail, at: ctx.now })
   routeOrder(o, reason, ctx)
@@ -451,34 +451,34 @@ export const shipmentEvent = (book: OrderBook, c: ShipmentCommand, ctx: OrderCon
   return acceptedOrder(o)
 }
 
-/** A node went offline or was paused: its shipments not yet picked go elsewhere. */
-export const nodeWithdrawn = (book: OrderBook, nodeId: string, status: "offline" | "paused", ctx: OrderContext): void => {
-  for (const o of ordersOpenAt(book, nodeId)) {
-    for (const s of [...o.shipments]) {
-      if (s.nodeId === nodeId && (s.status === "routed" || s.status === "accepted")) {
-        withdraw(o, s, status === "offline" ? "node_offline" : "node_paused", `node ${nodeId} ${status}`, ctx)
-      }
-    }
+/** A node went offline: its shipments not yet picked are withdrawn and routed elsewhere. */
+export const nodeWithdrawn = (o: OrderState, nodeId: string, ctx: OrderContext): void => {
+  for (const s of [...o.shipments]) {
+    if (s.nodeId === nodeId && (s.status === "routed" || s.status === "accepted")) withdraw(o, s, "node_offline", `node ${nodeId} offline`, ctx)
   }
 }
 
-/** Stock of a SKU arrived: orders waiting on it, oldest first, are routed again. */
-export const retryBackorders = (book: OrderBook, sku: string, ctx: OrderContext): void => {
+/** Orders of this partition waiting on a SKU (the index is pruned as it is read). */
+export const backorderedOn = (book: OrderBook, sku: string): Array<OrderState> => {
   const waiting = book.backorders.get(sku)
-  if (!waiting) return
-  for (const id of [...waiting]) {
+  if (!waiting) return []
+  const out: Array<OrderState> = []
+  for (const id of waiting) {
     const o = book.orders.get(id)!
     const i = o.lines.findIndex((l) => l.sku === sku)
-    if (i < 0 || o.backordered[i] === 0) {
-      waiting.delete(id)
-      continue
-    }
-    if (!anyAtp(ctx, sku)) return
-    routeOrder(o, "backorder_retry", ctx)
+    if (i < 0 || o.backordered[i] === 0) waiting.delete(id)
+    else out.push(o)
   }
+  return out
 }
 
-const anyAtp = (ctx: OrderContext, sku: string): boolean => ctx.net.nodes.some((n) => ctx.stock.atp(sku, n.nodeId) > 0)
+/** First come, first served, the same whatever the partitioning: placement time, then channel and external id. */
+export const byPlacement = (a: OrderState, b: OrderState): number =>
+  a.placedAt - b.placedAt || (a.channel < b.channel ? -1 : a.channel > b.channel ? 1 : 0) ||
+  (a.externalId < b.externalId ? -1 : a.externalId > b.externalId ? 1 : 0)
+
+/** Whether any node has available stock of the SKU (no point routing backorders otherwise). */
+export const anyAtp = (ctx: OrderContext, sku: string): boolean => ctx.net.nodes.some((n) => ctx.stock.atp(sku, n.nodeId) > 0)
 
 // ---- returns and exchanges -----------------------------------------------------------------
 

@@ -164,13 +164,11 @@ export const decideReleaseHold = (s: StockState, holdId: string, channel: string
 export const dueHoldExpiries = (s: StockState, now: number): Array<HoldEnded> => {
   const out: Array<HoldEnded> = []
   while (s.holdExpiry.peekTime() <= now) {
+    const due = s.holdExpiry.peekTime()
     const id = s.holdExpiry.pop()
     const hold = s.holds.get(id)
-    if (!hold) continue
-    if (hold.expiresAt > now) {
-      s.holdExpiry.push(hold.expiresAt, id)
-      continue
-    }
+    // an entry for an ended hold, or one left behind by an extension (which queued its own), is stale
+    if (!hold || hold.expiresAt !== due) continue
     out.push({ type: "HoldEnded", holdId: id, reason: "expired", at: hold.expiresAt })
   }
   return out
@@ -229,8 +227,9 @@ export const evolvePool = (s: StockState, net: NetworkState, e: PoolEvent): void
       return
     }
     case "HoldExtended": {
-      // the old heap entry stays and is skipped when due (dueHoldExpiries re-queues it)
+      // the old timer stays and is skipped when it comes due
       s.holds.get(e.holdId)!.expiresAt = e.expiresAt
+      s.holdExpiry.push(e.expiresAt, e.holdId)
       return
     }
     case "HoldEnded": {

@@ -147,7 +147,7 @@ const backorderClause = (
     }
   }
   const why = limitedBySplits
-    ? `the stock is spread over more than ${plural(x.maxShipments, "package", "packages")} allowed`
+    ? `filling it would take more than the ${plural(x.maxShipments, "package", "packages")} allowed`
     : lacking
   return `${plural(units, "unit", "units")} backordered (${lineList(nos)}): ${why}`
 }

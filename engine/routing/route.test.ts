@@ -130,7 +130,7 @@ describe("splits", () => {
     const one = route(request(lines, { policy: { maxSplits: 1 } }), nodes, stock, capacityOf())
     expect(one.shipments.length).toBe(2)
     expect(one.backordered.reduce((n, b) => n + b.qty, 0)).toBe(2)
-    expect(one.explanation.summary).toContain("more than 2 packages allowed")
+    expect(one.explanation.summary).toContain("would take more than the 2 packages allowed")
 
     const none = route(request(lines, { policy: { maxSplits: 0 } }), nodes, stock, capacityOf())
     expect(none.shipments.length).toBe(1)

@@ -4,13 +4,15 @@
  * 1. One pass over the nodes decides eligibility (online, not excluded,
  *    allowed by the channel's policy, offers the service, within range, has
  *    capacity left), computes each node's distance and cost terms once, reads
- *    its stock for the ordered SKUs, tracks the cheapest node that fills the
- *    whole order and keeps the `splitCandidatesMax` most useful nodes (units
- *    they can ship, then cost) for the split search.
+ *    its stock for the ordered SKUs and tracks the cheapest node that fills
+ *    the whole order.
  * 2. A single node that fills everything wins outright when no split is
- *    allowed or when it costs no more than the cheapest conceivable split.
- * 3. Otherwise every combination of up to maxSplits + 1 of those candidates is
- *    tried: each line goes to the cheapest node of the combination that has
+ *    allowed or when it costs no more than the cheapest conceivable split
+ *    (2 * the smallest fixed cost + split penalty + the order's weight at the
+ *    cheapest per-kg rate): the common case, with no search at all.
+ * 3. Otherwise the `splitCandidatesMax` most useful nodes (units they can
+ *    ship, then cost) are picked and every combination of up to maxSplits + 1
+ *    of them is tried: each line goes to the cheapest node of the combination that has
  *    all of it, or is cut across the nodes with the most of it; plans are
  *    ranked by units left unfilled, then cost, then fewer shipments. A single
  *    node that fills everything still wins a tie on cost.
@@ -130,6 +132,23 @@ const round1 = (d: number): number => Math.round(d * 10) / 10
 
 /** Costs closer than this (cents) are a tie: the same plan summed in another order must not win. */
 const costEpsilon = 1e-6
+
+/** Fills `top` with the (at most K) most useful slots that have stock, best first; returns how many. */
+const selectCandidates = (slots: number): number => {
+  let k = 0
+  for (let s = 0; s < slots; s++) {
+    if (units[s] <= 0) continue
+    if (k === K && !moreUseful(s, top[K - 1])) continue
+    let at = k < K ? k : K - 1
+    while (at > 0 && moreUseful(s, top[at - 1])) {
+      top[at] = top[at - 1]
+      at--
+    }
+    top[at] = s
+    if (k < K) k++
+  }
+  return k
+}
 
 // ---- split search ---------------------------------------------------------------
 
@@ -343,7 +362,7 @@ export const route: Router = (request, nodes, stock, capacity) => {
   }
   ensureAtp(n * G)
 
-  // Nodes: eligibility, cost terms, stock, the best full node and the split candidates.
+  // Nodes: eligibility, cost terms, stock and the best node that fills everything.
   const allowIds = policy.allowedNodeIds.length > 0 ? setOf(policy.allowedNodeIds) : null
   const allowGroups = policy.allowedGroups.length > 0 ? setOf(policy.allowedGroups) : null
   const maxKm = policy.maxDistanceKm > 0 ? policy.maxDistanceKm : Infinity
@@ -353,7 +372,7 @@ export const route: Router = (request, nodes, stock, capacity) => {
   let bestFullCost = Infinity
   let minFixed = Infinity
   let minPerKg = Infinity
-  let k = 0
+  let stocked = 0
   for (let i = 0; i < n; i++) {
     const node = nodes[i]
     slotOf[i] = -1
@@ -404,13 +423,7 @@ export const route: Router = (request, nodes, stock, capacity) => {
     }
     if (fx < minFixed) minFixed = fx
     if (pk < minPerKg) minPerKg = pk
-    let at = k
-    while (at > 0 && moreUseful(s, top[at - 1])) at--
-    if (at < K) {
-      for (let j = k < K ? k : K - 1; j > at; j--) top[j] = top[j - 1]
-      top[at] = s
-      if (k < K) k++
-    }
+    stocked++
   }
   for (let g = 0; g < G; g++) groupCoverable[g] = groupSupply[g] >= groupQty[g] ? 1 : 0
 
@@ -419,12 +432,14 @@ export const route: Router = (request, nodes, stock, capacity) => {
 
   // Decide.
   let single = -1
+  let k = 0
   let result: SearchResult | null = null
-  if (k > 0) {
+  if (stocked > 0) {
     const cheapestSplit = 2 * minFixed + weights.splitPenaltyCents + minPerKg * totalKg
     if (bestFull >= 0 && (maxShipments === 1 || (weightsNonNegative(weights) && bestFullCost <= cheapestSplit))) {
       single = bestFull
     } else {
+      k = selectCandidates(slots)
       // Seeded with the best single node: a split must be strictly cheaper (ties go to the single node).
       result = search(k, maxShipments, L, G, weights.splitPenaltyCents, totalKg, bestFull >= 0 ? bestFullCost : Infinity)
       if (result.used === 0) {

@@ -16,7 +16,7 @@ import type { Accepted, HoldView, PoolView, Reply } from "../domain/replies.ts"
 import { checkId, checkQty, checkText, isCount } from "../domain/validate.ts"
 import { decideNetwork, evolveNetwork, nodeById, type NetworkState } from "../network/network-actor.ts"
 import * as Orders from "../order/order-actor.ts"
-import { dayOf, partitionOfOrder } from "../order/order-book.ts"
+import { dayOf, ordersOpenAt, partitionOfOrder } from "../order/order-book.ts"
 import { orderView, type OrderState } from "../order/order-state.ts"
 import {
   decideAdjust, decideExtendHold, decidePlaceHold, decideReceive, decideReleaseHold, decideReserve, decideSafetyStock,
@@ -216,7 +216,19 @@ export class Dispatcher {
     while (this.arrivals.length > 0) {
       const skus = [...new Set(this.arrivals)]
       this.arrivals = []
-      for (const sku of skus) for (const p of this.partitions) Orders.retryBackorders(p.orders, sku, this.orderContexts[p.id])
+      for (const sku of skus) this.retryBackorders(sku)
+    }
+  }
+
+  /** Stock of a SKU arrived: orders waiting on it, in every partition, oldest first, are routed again. */
+  private retryBackorders(sku: string) {
+    const waiting: Array<[OrderState, Partition]> = []
+    for (const p of this.partitions) for (const o of Orders.backorderedOn(p.orders, sku)) waiting.push([o, p])
+    waiting.sort(([a], [b]) => Orders.byPlacement(a, b))
+    for (const [o, p] of waiting) {
+      const ctx = this.orderContexts[p.id]
+      if (!Orders.anyAtp(ctx, sku)) return
+      Orders.routeOrder(o, "backorder_retry", ctx)
     }
   }
 
@@ -299,7 +311,10 @@ export class Dispatcher {
       this.netLog.append(e)
       evolveNetwork(this.net, e)
       if (e.type === "NodeStatusChanged" && e.status === "offline") {
-        for (const p of this.partitions) Orders.nodeWithdrawn(p.orders, e.nodeId, "offline", this.orderContexts[p.id])
+        const open: Array<[OrderState, Partition]> = []
+        for (const p of this.partitions) for (const o of ordersOpenAt(p.orders, e.nodeId)) open.push([o, p])
+        open.sort(([a], [b]) => Orders.byPlacement(a, b))
+        for (const [o, p] of open) Orders.nodeWithdrawn(o, e.nodeId, this.orderContexts[p.id])
       }
     }
     if (c.type === "node.upsert" || c.type === "node.setStatus") return { ok: true, node: nodeById(this.net, c.nodeId)! }

@@ -241,12 +241,13 @@ export class Engine {
   }
 
   private async recoverWhenStoreAnswers(): Promise<void> {
-    for (;;) {
+    while (this.state === "recovering") {
       await new Promise((r) => setTimeout(r, this.options.config.storeRetryMs))
-      if (this.outstanding > 0) continue
+      if (this.outstanding > 0 || this.state !== "recovering") continue
       try {
         await this.options.store.ping()
         await this.load()
+        if (this.state !== "recovering") return
         this.commitChain = Promise.resolve()
         this.state = "running"
         console.error("store reachable again: engine state reloaded from the journal")

@@ -1,0 +1,286 @@
+/**
+ * Property tests: random histories of receipts, counts, holds, clock moves,
+ * orders (paid and pending, from holds), payments, cancellations, node
+ * outages, fulfillment steps (with short picks), returns, and crashes of the
+ * store at any point, checked step by step against a small reference model:
+ *
+ * - no oversell: 0 <= held + allocated <= on hand at every pool;
+ * - stock conserved: on hand equals the model's ledger of acknowledged movements;
+ * - holds expire: the live holds are exactly the model's unexpired, unreleased,
+ *   unconverted acknowledged holds, and held stock is theirs plus pending orders';
+ * - allocations are exactly the open shipment lines of paid orders;
+ * - recovery after a crash restores exactly the acknowledged state.
+ */
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import type { Command } from "../domain/commands.ts"
+import type { Reply } from "../domain/replies.ts"
+import type { OrderView } from "../order/order-state.ts"
+import { MemoryJournal } from "../store/memory-journal.ts"
+import { fixtureCommands, ManualClock, openEngine, places, run } from "../testing/fixture.ts"
+import type { Engine } from "./engine.ts"
+import * as Q from "./queries.ts"
+
+const skus = ["TV-55", "HDMI", "SOUNDBAR"] as const
+const nodeIds = ["WH-DAL", "WH-COL", "ST-HOU", "ST-AUS"] as const
+const locations = Object.values(places)
+const config = { paymentTimeoutMs: 90_000, holdTtlMsMin: 1_000, storeRetryMs: 5 }
+
+type Op =
+  | { k: "receive"; sku: number; node: number; qty: number }
+  | { k: "count"; sku: number; node: number; qty: number }
+  | { k: "hold"; sku: number; node: number; qty: number; ttl: number }
+  | { k: "release"; i: number }
+  | { k: "extend"; i: number; ttl: number }
+  | { k: "advance"; ms: number }
+  | { k: "order"; lines: Array<[number, number]>; loc: number; paid: boolean; holds: Array<number> }
+  | { k: "pay"; i: number; ok: boolean }
+  | { k: "cancel"; i: number; partial: boolean }
+  | { k: "step"; i: number; short: boolean }
+  | { k: "node"; node: number; online: boolean }
+  | { k: "ret"; i: number; restock: boolean }
+  | { k: "crash"; after: number }
+
+const idx = (n: number) => fc.integer({ min: 0, max: n - 1 })
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ k: fc.constant("receive" as const), sku: idx(3), node: idx(4), qty: fc.integer({ min: 1, max: 6 }) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("count" as const), sku: idx(3), node: idx(4), qty: fc.integer({ min: 0, max: 8 }) }) },
+  { weight: 4, arbitrary: fc.record({ k: fc.constant("hold" as const), sku: idx(3), node: idx(4), qty: fc.integer({ min: 1, max: 3 }), ttl: fc.integer({ min: 1_000, max: 60_000 }) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("release" as const), i: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("extend" as const), i: fc.nat(), ttl: fc.integer({ min: 1_000, max: 60_000 }) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 40_000 }) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      k: fc.constant("order" as const),
+      lines: fc.uniqueArray(fc.tuple(idx(3), fc.integer({ min: 1, max: 4 })), { minLength: 1, maxLength: 3, selector: (l) => l[0] }),
+      loc: idx(locations.length), paid: fc.boolean(), holds: fc.array(fc.nat(), { maxLength: 2 })
+    })
+  },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant("pay" as const), i: fc.nat(), ok: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("cancel" as const), i: fc.nat(), partial: fc.boolean() }) },
+  { weight: 5, arbitrary: fc.record({ k: fc.constant("step" as const), i: fc.nat(), short: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("node" as const), node: idx(4), online: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("ret" as const), i: fc.nat(), restock: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("crash" as const), after: fc.integer({ min: 0, max: 2 }) }) }
+)
+
+/** The reference model: what acknowledged commands say must be true. */
+class Model {
+  onHand = new Map<string, number>()
+  holds = new Map<string, { pool: string; qty: number; expiresAt: number }>()
+  orders = new Map<string, { lines: string }>()
+  orderIds: Array<string> = []
+  holdIds: Array<string> = []
+
+  move(sku: string, nodeId: string, delta: number) {
+    const key = `${sku}@${nodeId}`
+    this.onHand.set(key, (this.onHand.get(key) ?? 0) + delta)
+  }
+}
+
+const check = (engine: Engine, model: Model, now: number) => {
+  const d = engine.view
+  const views = model.orderIds.map((id) => Q.order(d, id))
+  for (const [i, v] of views.entries()) {
+    expect(v, `acknowledged order ${model.orderIds[i]} exists`).toBeDefined()
+    expect(JSON.stringify(v!.lines.map((l) => [l.sku, l.qty]))).toBe(model.orders.get(model.orderIds[i])!.lines)
+    for (const l of v!.lines) {
+      const live = v!.shipments.filter((s) => s.status !== "withdrawn").reduce((n, s) => n + (s.lines.find((x) => x.lineNo === l.lineNo)?.qty ?? 0), 0)
+      expect(l.cancelled + l.backordered + live, `order ${v!.orderId} line ${l.lineNo} accounted`).toBe(l.qty)
+    }
+  }
+  for (const sku of skus) {
+    for (const nodeId of nodeIds) {
+      const pool = Q.pool(d, sku, nodeId)!
+      const key = `${sku}@${nodeId}`
+      expect(pool.held + pool.allocated, `no oversell at ${key}`).toBeLessThanOrEqual(pool.onHand)
+      expect(pool.atp).toBeGreaterThanOrEqual(0)
+      expect(pool.onHand, `stock conserved at ${key}`).toBe(model.onHand.get(key) ?? 0)
+      let held = 0
+      for (const h of model.holds.values()) if (h.pool === key && h.expiresAt > now) held += h.qty
+      let orderHeld = 0
+      let allocated = 0
+      for (const v of views) {
+        for (const s of v!.shipments) {
+          if (s.nodeId !== nodeId || !["routed", "accepted", "picked", "packed"].includes(s.status)) continue
+          const line = v!.lines.find((l) => l.sku === sku)
+          const qty = line ? (s.lines.find((x) => x.lineNo === line.lineNo)?.qty ?? 0) : 0
+          if (v!.payment === "pending") orderHeld += qty
+          else allocated += qty
+        }
+      }
+      expect(pool.held, `held at ${key}`).toBe(held + orderHeld)
+      expect(pool.allocated, `allocated at ${key}`).toBe(allocated)
+    }
+  }
+  const liveHolds = [...model.holds.entries()].filter(([, h]) => h.expiresAt > now).map(([id]) => id).sort()
+  expect(engine.stats().holds).toBe(liveHolds.length)
+  for (const id of liveHolds) expect(Q.hold(d, id), `hold ${id} live`).toBeDefined()
+}
+
+const history = async (ops: ReadonlyArray<Op>, partitions: number) => {
+  const store = new MemoryJournal()
+  const clock = new ManualClock()
+  let engine = await openEngine(store, clock, { ...config, partitions })
+  await run(engine, fixtureCommands)
+  const model = new Model()
+  let orderNo = 0
+  const views = () => model.orderIds.map((id) => Q.order(engine.view, id)!).filter(Boolean)
+  const pick = <A>(list: ReadonlyArray<A>, i: number): A | undefined => (list.length === 0 ? undefined : list[i % list.length])
+  const expireHolds = () => {
+    for (const [id, h] of model.holds) if (h.expiresAt <= clock.t) model.holds.delete(id)
+  }
+
+  /** Builds the command for an op and what the model learns if it is acknowledged. */
+  const plan = (op: Op): { command: Command; ack: (r: Reply & { ok: true }) => void } | undefined => {
+    switch (op.k) {
+      case "receive": {
+        const [sku, nodeId] = [skus[op.sku], nodeIds[op.node]]
+        return { command: { type: "inventory.receive", sku, nodeId, qty: op.qty }, ack: () => model.move(sku, nodeId, op.qty) }
+      }
+      case "count": {
+        const [sku, nodeId] = [skus[op.sku], nodeIds[op.node]]
+        return { command: { type: "inventory.adjust", sku, nodeId, count: op.qty, reason: "cycle count" }, ack: () => model.onHand.set(`${sku}@${nodeId}`, op.qty) }
+      }
+      case "hold": {
+        const [sku, nodeId] = [skus[op.sku], nodeIds[op.node]]
+        return {
+          command: { type: "hold.create", channel: "web", sku, nodeId, qty: op.qty, ttlMs: op.ttl },
+          ack: (r) => {
+            model.holds.set(r.hold!.holdId, { pool: `${sku}@${nodeId}`, qty: op.qty, expiresAt: r.hold!.expiresAt })
+            model.holdIds.push(r.hold!.holdId)
+          }
+        }
+      }
+      case "release": {
+        const id = pick(model.holdIds, op.i)
+        return id === undefined ? undefined : { command: { type: "hold.release", channel: "web", holdId: id }, ack: () => model.holds.delete(id) }
+      }
+      case "extend": {
+        const id = pick(model.holdIds, op.i)
+        return id === undefined ? undefined : { command: { type: "hold.extend", channel: "web", holdId: id, ttlMs: op.ttl }, ack: (r) => (model.holds.get(id)!.expiresAt = r.hold!.expiresAt) }
+      }
+      case "order": {
+        const lines = op.lines.map(([s, qty]) => ({ sku: skus[s], qty }))
+        const holdIds = [...new Set(op.holds.map((i) => pick(model.holdIds, i)).filter((x): x is string => x !== undefined))]
+        return {
+          command: {
+            type: "order.place", channel: "web", externalId: `E${++orderNo}`, lines, customer: { location: locations[op.loc] },
+            payment: op.paid ? "authorised" : "pending", holdIds
+          },
+          ack: (r) => {
+            if (r.existing) return
+            model.orderIds.push(r.order!.orderId)
+            model.orders.set(r.order!.orderId, { lines: JSON.stringify(lines.map((l) => [l.sku, l.qty])) })
+            for (const h of holdIds) model.holds.delete(h)
+          }
+        }
+      }
+      case "pay": {
+        const id = pick(model.orderIds, op.i)
+        return id === undefined ? undefined : { command: { type: "order.payment", orderId: id, outcome: op.ok ? "authorised" : "declined" }, ack: () => {} }
+      }
+      case "cancel": {
+        const v = pick(views(), op.i)
+        if (!v) return undefined
+        const line = v.lines.find((l) => l.backordered > 0 || l.qty - l.cancelled - l.shipped > 0)
+        return {
+          command: { type: "order.cancel", orderId: v.orderId, reason: "test", ...(op.partial && line ? { lines: [{ lineNo: line.lineNo, qty: 1 }] } : {}) },
+          ack: () => {}
+        }
+      }
+      case "step": {
+        const v = pick(views(), op.i)
+        const s = v?.shipments.find((x) => !["withdrawn", "delivered"].includes(x.status))
+        if (!v || !s) return undefined
+        const ref = { orderId: v.orderId, shipmentId: s.shipmentId, nodeId: s.nodeId }
+        switch (s.status) {
+          case "routed": return { command: { type: "shipment.accept", ...ref }, ack: () => {} }
+          case "accepted": {
+            const lines = s.lines.map((l, i) => ({ lineNo: l.lineNo, qty: op.short && i === 0 ? l.qty - 1 : l.qty }))
+            return {
+              command: { type: "shipment.pick", ...ref, lines },
+              ack: () => lines.forEach((l, i) => {
+                const short = s.lines[i].qty - l.qty
+                if (short > 0) model.move(v.lines.find((x) => x.lineNo === l.lineNo)!.sku, s.nodeId, -short)
+              })
+            }
+          }
+          case "picked": return { command: { type: "shipment.pack", ...ref }, ack: () => {} }
+          case "packed":
+            return {
+              command: { type: "shipment.ship", ...ref, carrier: "UPS", trackingId: `T-${s.shipmentId}` },
+              ack: () => s.lines.forEach((l) => model.move(v.lines.find((x) => x.lineNo === l.lineNo)!.sku, s.nodeId, -l.qty))
+            }
+          default: return { command: { type: "shipment.deliver", ...ref }, ack: () => {} }
+        }
+      }
+      case "node":
+        return { command: { type: "node.setStatus", nodeId: nodeIds[op.node], status: op.online ? "online" : "offline" }, ack: () => {} }
+      case "ret": {
+        const v = pick(views().filter((x) => x.lines.some((l) => l.delivered > l.returned) || x.returns.some((r) => r.status === "requested")), op.i)
+        if (!v) return undefined
+        const open = v.returns.find((r) => r.status === "requested")
+        if (open) {
+          const nodeId = nodeIds[op.i % nodeIds.length]
+          const lines = open.lines.map((l) => ({ ...l, disposition: op.restock ? ("restock" as const) : ("writeOff" as const) }))
+          return {
+            command: { type: "return.receive", orderId: v.orderId, returnId: open.returnId, nodeId, lines },
+            ack: () => op.restock && lines.forEach((l) => model.move(v.lines.find((x) => x.lineNo === l.lineNo)!.sku, nodeId, l.qty))
+          }
+        }
+        const line = v.lines.find((l) => l.delivered > l.returned)!
+        return { command: { type: "return.request", orderId: v.orderId, lines: [{ lineNo: line.lineNo, qty: 1 }], reason: "test" }, ack: () => {} }
+      }
+      default:
+        return undefined
+    }
+  }
+
+  for (const op of ops) {
+    if (op.k === "advance") {
+      clock.advance(op.ms)
+      await engine.flush()
+      expireHolds()
+    } else if (op.k === "crash") {
+      // the store dies after `after` more appends; three commands race it; then the process "restarts"
+      store.appendsBeforeFailure = op.after
+      const pending = ops.slice(0, 3).map((o) => plan(o)).filter((p) => p !== undefined)
+      const replies = await Promise.all(pending.map((p) => engine.submit(p!.command)))
+      replies.forEach((r, i) => r.ok && pending[i]!.ack(r))
+      await engine.close()
+      store.down = false
+      store.appendsBeforeFailure = Infinity
+      engine = await openEngine(store, clock, { ...config, partitions })
+      await engine.flush()
+      expireHolds()
+    } else {
+      const p = plan(op)
+      if (!p) continue
+      const r = await engine.submit(p.command)
+      if (r.ok) p.ack(r)
+      else expect(["insufficient_stock", "invalid_state", "quantity_exceeds_open", "below_reserved", "hold_expired", "hold_used", "hold_mismatch", "node_not_available"]).toContain(r.code)
+    }
+    check(engine, model, clock.t)
+  }
+  const final = model.orderIds.map((id) => Q.order(engine.view, id)) as Array<OrderView>
+  await engine.close()
+  return final.map((v) => ({ status: v.status, shipments: v.shipments.map((s) => [s.nodeId, s.status, s.lines]) }))
+}
+
+describe("stock invariants against the reference model", () => {
+  it("hold for random histories with crashes, on 4 partitions", async () => {
+    await fc.assert(fc.asyncProperty(fc.array(opArb, { minLength: 10, maxLength: 70 }), (ops) => history(ops, 4).then(() => true)), { numRuns: 100 })
+  }, 240_000)
+
+  it("give the same outcome on 1 partition as on 8", async () => {
+    const noCrash = opArb.filter((op) => op.k !== "crash")
+    await fc.assert(
+      fc.asyncProperty(fc.array(noCrash, { minLength: 10, maxLength: 50 }), async (ops) => {
+        expect(await history(ops, 1)).toEqual(await history(ops, 8))
+      }),
+      { numRuns: 40 }
+    )
+  }, 240_000)
+})
