@@ -55,11 +55,7 @@ port.on("message", (command: EmbeddedWorkerCommand) => {
 
 try {
   const started = performance.now()
-  const extra = (process.env.PGLITE_EXTRA ?? "").split(" ").filter(Boolean).flatMap((kv) => ["-c", kv])
-  const { PGlite: P } = await import("@electric-sql/pglite")
-  const defaults = ["--single","-F","-O","-j","-c","search_path=public","-c","exit_on_error=false","-c","log_checkpoints=false","-c","max_worker_processes=0","-c","max_parallel_workers=0","-c","max_parallel_workers_per_gather=0","-c","io_method=sync","-c","max_parallel_maintenance_workers=0"]
-  db = await P.create({ dataDir: data.clusterDir, ...(extra.length ? { startParams: [...defaults, ...extra] } : {}) })
-  if (extra.length) console.error("settings", extra, (await db.query("show wal_init_zero")).rows, (await db.query("show max_wal_size")).rows)
+  db = await PGlite.create({ dataDir: data.clusterDir })
   server = new PGLiteSocketServer(
     data.socketPath !== undefined
       ? { db, path: data.socketPath, maxConnections: data.maxConnections }

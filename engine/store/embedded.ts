@@ -165,6 +165,8 @@ export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): P
       throw new Error(report.type === "failed" ? report.message : "the embedded database thread closed while opening")
     }
     const ready = report
+    // Without a listener, an error thrown later in the thread would take the engine's process down with it.
+    worker.on("error", (error) => console.error(`the embedded database thread failed (${dataDir}):`, error))
     const url = ready.socketPath !== undefined
       ? `postgres://postgres@localhost/postgres?host=${encodeURIComponent(socketDir)}`
       : `postgres://postgres@${ready.host}:${ready.port}/postgres`
