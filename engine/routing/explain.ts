@@ -8,6 +8,7 @@
 import type { LineQty } from "../domain/commands.ts"
 import type { RouteCandidateExplanation, RouteExplanation } from "../domain/events.ts"
 import type { FulfillmentNode } from "../domain/network.ts"
+import { distanceKm } from "../domain/network.ts"
 import { formatCents } from "./cost.ts"
 import type { PlannedShipment, RouteRequest } from "./types.ts"
 
@@ -37,7 +38,7 @@ export interface ExplainInput {
   readonly nodes: ReadonlyArray<FulfillmentNode>
   /** Per node index: a `Reason` code. */
   readonly reason: Uint8Array
-  /** Per node index: distance to the destination in km (NaN when not computed). */
+  /** Per node index: distance to the destination in km; NaN until needed (filled in here on demand). */
   readonly dist: Float64Array
   /** Per node index: its slot when eligible, else -1. */
   readonly slotOf: Int32Array
@@ -275,7 +276,10 @@ export const explain = (
   const rest = candidatesMax - candidates.length
   if (rest > 0) {
     const near: Array<number> = []
-    const distOf = (i: number) => (Number.isFinite(x.dist[i]) ? x.dist[i] : Infinity)
+    const distOf = (i: number) => {
+      if (Number.isNaN(x.dist[i])) x.dist[i] = distanceKm(x.nodes[i].location, x.request.destination)
+      return Number.isFinite(x.dist[i]) ? x.dist[i] : Infinity
+    }
     const nearer = (a: number, b: number) => distOf(a) < distOf(b)
     for (let i = 0; i < x.nodes.length; i++) {
       const r = x.reason[i]
@@ -283,7 +287,7 @@ export const explain = (
       insertRanked(near, i, rest, nearer)
     }
     for (const i of near) {
-      candidates.push({ nodeId: x.nodes[i].nodeId, distanceKm: round1(x.dist[i]), costCents: 0, fills: [], verdict: verdictOf(x, i) })
+      candidates.push({ nodeId: x.nodes[i].nodeId, distanceKm: round1(distOf(i)), costCents: 0, fills: [], verdict: verdictOf(x, i) })
     }
   }
   return { summary, candidates }

@@ -192,6 +192,8 @@ describe("node status and exclusions", () => {
     expect(nodesOf(r)).toEqual(["OK"])
     expect(verdictOf(r, "OFF")).toBe("offline")
     expect(verdictOf(r, "PAUSED")).toBe("paused")
+    // Nodes that failed the cheap checks still report their real distance.
+    expect(r.explanation.candidates.find((c) => c.nodeId === "OFF")?.distanceKm).toBeCloseTo(5, 0)
     expect(verdictOf(r, "REJECTED")).toBe("excluded for this order")
     expect(r.explanation.summary).toContain("1 offline")
     expect(r.explanation.summary).toContain("1 paused")
@@ -503,6 +505,14 @@ const checkInvariants = (w: World, r: RouteResult) => {
     .toEqual(r.shipments.slice(0, 5).map((s) => [s.nodeId, "chosen"]))
   expect(r.explanation.candidates.slice(r.shipments.length).every((c) => c.verdict !== "chosen")).toBe(true)
   expect(r.explanation.summary.length).toBeGreaterThan(10)
+  for (const c of r.explanation.candidates) {
+    const n = w.nodes.find((x) => x.nodeId === c.nodeId)!
+    expect(Math.abs(c.distanceKm - distanceKm(n.location, w.request.destination))).toBeLessThanOrEqual(0.051)
+  }
+  for (const s of r.shipments) {
+    const n = w.nodes.find((x) => x.nodeId === s.nodeId)!
+    expect(Math.abs(s.distanceKm - distanceKm(n.location, w.request.destination))).toBeLessThanOrEqual(0.051)
+  }
   return maxShipments
 }
 

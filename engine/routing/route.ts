@@ -27,7 +27,7 @@ import type { FulfillmentNode } from "../domain/network.ts"
 import { distanceKm } from "../domain/network.ts"
 import { fixedCostCents, perKgCostCents, splitPenaltyCents, weightsNonNegative } from "./cost.ts"
 import { explain, Reason, type ExplainInput } from "./explain.ts"
-import type { CapacityLookup, PlannedShipment, RouteRequest, Router } from "./types.ts"
+import type { PlannedShipment, RouteRequest, Router } from "./types.ts"
 
 /** Nodes the split search combines (2^8 combinations at most). */
 export const splitCandidatesMax = 8
@@ -298,14 +298,12 @@ const search = (
 
 // ---- the router ---------------------------------------------------------------------
 
-const classify = (
+/** The checks that need no distance; `Reason.eligible` when the node passes them. */
+const screen = (
   node: FulfillmentNode,
-  d: number,
   request: RouteRequest,
   allowIds: ReadonlySet<string> | null,
-  allowGroups: ReadonlySet<string> | null,
-  maxKm: number,
-  capacity: CapacityLookup
+  allowGroups: ReadonlySet<string> | null
 ): number => {
   if (node.status !== "online") return node.status === "paused" ? Reason.paused : Reason.offline
   if (request.excludedNodeIds.has(node.nodeId)) return Reason.excluded
@@ -318,9 +316,7 @@ const classify = (
   } else {
     if (!hasService(node, "ship")) return Reason.noShip
     if (node.kind === "store" && !request.policy.shipFromStore) return Reason.storeShipOff
-    if (d > maxKm) return Reason.tooFar
   }
-  if (!(capacity.remaining(node.nodeId) >= 1)) return Reason.overCapacity
   return Reason.eligible
 }
 
@@ -382,9 +378,14 @@ export const route: Router = (request, nodes, stock, capacity) => {
       continue
     }
     if (pickup) pickupNode = i
-    const d = distanceKm(node.location, request.destination)
+    // Distances of nodes that fail the cheap checks are only computed if the explanation lists them.
+    let r = screen(node, request, allowIds, allowGroups)
+    const d = r === Reason.eligible || pickup ? distanceKm(node.location, request.destination) : NaN
     dist[i] = d
-    const r = classify(node, d, request, allowIds, allowGroups, maxKm, capacity)
+    if (r === Reason.eligible) {
+      if (!pickup && d > maxKm) r = Reason.tooFar
+      else if (!(capacity.remaining(node.nodeId) >= 1)) r = Reason.overCapacity
+    }
     reason[i] = r
     if (r !== Reason.eligible) continue
 

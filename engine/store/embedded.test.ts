@@ -6,10 +6,10 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import { Effect, Exit, Scope } from "effect"
+import { ConfigProvider, Effect, Exit, Scope } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { startEmbeddedPostgres } from "./embedded.ts"
-import { Journal, openJournalStore } from "./layer.ts"
+import { Journal, journalLocationConfig, openJournalStore } from "./layer.ts"
 import { connectSqlJournal } from "./sql-journal.ts"
 import { journalStoreSuite, sharedSqlStore } from "./store.suite.ts"
 
@@ -28,15 +28,24 @@ afterAll(async () => {
 journalStoreSuite("embedded PGlite journal store", shared.openEmpty)
 
 describe("embedded store lifecycle", () => {
+  it("is the store the environment picks unless DATABASE_URL is set", async () => {
+    const locate = (env: Record<string, string>) => Effect.runPromise(journalLocationConfig.parse(ConfigProvider.fromEnv({ env })))
+    expect(await locate({})).toEqual({ backend: "embedded", dataDir: "./data" })
+    expect(await locate({ DATA_DIR: "/var/oms", DATABASE_URL: "" })).toEqual({ backend: "embedded", dataDir: "/var/oms" })
+    expect(await locate({ DATABASE_URL: "postgres://oms@db:5432/oms" })).toEqual({ backend: "postgres", url: "postgres://oms@db:5432/oms" })
+  })
+
   it("opens through Journal.layerEmbedded, and closes with the layer's scope", async () => {
     await shared.close()
-    await Effect.runPromise(
+    const journal = await Effect.runPromise(
       Effect.gen(function*() {
         const journal = yield* Journal
         expect(journal.kind).toBe("pglite")
         yield* Effect.promise(() => journal.append([{ stream: "life", seqFrom: 1, count: 1, payload: new Uint8Array([7]) }]))
+        return journal
       }).pipe(Effect.provide(Journal.layerEmbedded({ dataDir })))
     )
+    await expect(journal.ping()).rejects.toMatchObject({ name: "StoreUnavailable" })
     // The folder's lock was released with the layer, and the data stayed.
     const { store, close } = await openJournalStore({ backend: "embedded", dataDir })
     try {

@@ -86,6 +86,8 @@ export const openJournal = (location: JournalLocation): Effect.Effect<JournalSto
     let closing: Promise<void> | undefined
     const close = (): Promise<void> =>
       (closing ??= store.close().finally(() => Effect.runPromise(Scope.close(scope, Exit.void))))
+    // Closing the scope closes the store as close() does, so later calls reject with StoreUnavailable.
+    yield* Effect.addFinalizer(() => Effect.promise(close))
     return { ...store, close } satisfies JournalStore
   })
 
