@@ -9,6 +9,7 @@ export default defineConfig({
       "bench/**/*.test.ts",
       "dashboard/src/**/*.test.ts"
     ],
+    reporters: ["default", ["json", { outputFile: "test-results/vitest.json" }]],
     testTimeout: 60_000,
     hookTimeout: 60_000
   }

@@ -78,6 +78,7 @@ export class InvariantViolation extends Error {
   override readonly name = "InvariantViolation"
 }
 
-export const invariant = (condition: boolean, what: string): void => {
-  if (!condition) throw new InvariantViolation(what)
+/** Asserts an invariant; `what` is a function on hot paths so the message is only built when it fails. */
+export const invariant = (condition: boolean, what: string | (() => string)): void => {
+  if (!condition) throw new InvariantViolation(typeof what === "string" ? what : what())
 }

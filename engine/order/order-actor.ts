@@ -149,7 +149,6 @@ export const placeOrder = (book: OrderBook, c: PlaceOrder, ctx: OrderContext, ex
     customer: {
       ...(typeof customer.name === "string" ? { name: customer.name.slice(0, 200) } : {}),
       ...(typeof customer.email === "string" ? { email: customer.email.slice(0, 200) } : {}),
-      location: destination,
       ...(typeof customer.place === "string" ? { place: customer.place } : {})
     },
     destination,
@@ -165,6 +164,9 @@ export const placeOrder = (book: OrderBook, c: PlaceOrder, ctx: OrderContext, ex
 }
 
 // ---- routing and reservation -------------------------------------------------------------
+
+/** Candidates kept in the journaled explanation: the chosen node(s) and the closest runners-up. */
+const explainedCandidatesMax = 3
 
 interface DraftShipment {
   readonly nodeId: string
@@ -227,7 +229,7 @@ export const routeOrder = (o: OrderState, reason: RouteReason, ctx: OrderContext
       }
     }
     summary += result.explanation.summary
-    candidates = result.explanation.candidates
+    candidates = result.explanation.candidates.slice(0, explainedCandidatesMax)
   }
   for (const h of holds) ctx.pools.endHold(h.holdId)
   const stage = o.payment === "authorised" ? "allocated" : "held"

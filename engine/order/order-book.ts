@@ -64,7 +64,7 @@ const addTo = (index: Map<string, Set<string>>, key: string, orderId: string) =>
 export const applyOrderEvent = (book: OrderBook, e: OrderEvent, seq: number, config: EngineConfig): OrderState => {
   let o: OrderState
   if (e.type === "OrderPlaced") {
-    invariant(e.orderId === orderIdFor(book.partition, book.nextOrderNo), `order ${e.orderId} out of sequence`)
+    invariant(e.orderId === orderIdFor(book.partition, book.nextOrderNo), () => `order ${e.orderId} out of sequence`)
     book.nextOrderNo++
     o = newOrder(e, config.paymentTimeoutMs)
     book.orders.set(o.orderId, o)
@@ -72,7 +72,7 @@ export const applyOrderEvent = (book: OrderBook, e: OrderEvent, seq: number, con
     if (o.payment === "pending") book.paymentDeadlines.push(o.paymentDeadline, o.orderId)
   } else {
     o = book.orders.get(e.orderId)!
-    invariant(o !== undefined, `event ${e.type} for unknown order ${e.orderId}`)
+    invariant(o !== undefined, () => `event ${e.type} for unknown order ${e.orderId}`)
   }
   evolveOrder(o, e)
   o.history.push({ seq, event: e })

@@ -117,7 +117,7 @@ export const unrouted = (o: OrderState): Array<LineQty> => {
       if (!isLiveShipment(s)) continue
       for (const l of s.lines) if (l.lineNo === line.lineNo) placed += l.qty
     }
-    invariant(placed <= line.qty, `order ${o.orderId} line ${line.lineNo} over-routed`)
+    invariant(placed <= line.qty, () => `order ${o.orderId} line ${line.lineNo} over-routed`)
     if (placed < line.qty) out.push({ lineNo: line.lineNo, qty: line.qty - placed })
   })
   return out
@@ -127,29 +127,59 @@ export type OrderStatus =
   | "awaiting_payment" | "backordered" | "routed" | "in_fulfillment" | "partially_shipped" | "shipped"
   | "delivered" | "partially_returned" | "returned" | "cancelled"
 
-export const orderStatus = (o: OrderState): OrderStatus => {
-  const total = o.lines.reduce((n, l) => n + l.qty, 0)
-  const cancelled = o.cancelled.reduce((n, q) => n + q, 0)
+/** Units per line by where they stand, in one pass over the shipments. */
+interface LineTally {
+  readonly shipped: Array<number>
+  readonly delivered: Array<number>
+  /** A live shipment has moved past "routed". */
+  started: boolean
+  live: number
+}
+
+const tally = (o: OrderState): LineTally => {
+  const t: LineTally = { shipped: o.lines.map(() => 0), delivered: o.lines.map(() => 0), started: false, live: 0 }
+  for (const s of o.shipments) {
+    if (s.status === "withdrawn") continue
+    t.live++
+    if (s.status !== "routed") t.started = true
+    if (s.status !== "shipped" && s.status !== "delivered") continue
+    for (const l of s.lines) {
+      const i = lineIndex(o, l.lineNo)
+      t.shipped[i] += l.qty
+      if (s.status === "delivered") t.delivered[i] += l.qty
+    }
+  }
+  return t
+}
+
+const sum = (xs: ReadonlyArray<number>): number => {
+  let n = 0
+  for (let i = 0; i < xs.length; i++) n += xs[i]
+  return n
+}
+
+const statusOf = (o: OrderState, t: LineTally): OrderStatus => {
+  let total = 0
+  for (const l of o.lines) total += l.qty
+  const cancelled = sum(o.cancelled)
   if (cancelled === total) return "cancelled"
   if (o.payment === "pending") return "awaiting_payment"
-  const live = o.shipments.filter(isLiveShipment)
-  const backordered = o.backordered.reduce((n, q) => n + q, 0)
-  const count = (statuses: ReadonlyArray<ShipmentStatus>) =>
-    live.filter((s) => statuses.includes(s.status)).reduce((n, s) => n + s.lines.reduce((m, l) => m + l.qty, 0), 0)
-  const delivered = count(["delivered"])
-  const shipped = count(["shipped", "delivered"])
   const open = total - cancelled
-  if (delivered === open && open > 0) {
-    const returned = o.returnRequested.reduce((n, q) => n + q, 0)
+  const delivered = sum(t.delivered)
+  const shipped = sum(t.shipped)
+  if (delivered === open) {
+    const returned = sum(o.returnRequested)
     if (returned === 0) return "delivered"
     return returned === delivered ? "returned" : "partially_returned"
   }
   if (shipped === open) return "shipped"
   if (shipped > 0) return "partially_shipped"
-  if (live.some((s) => s.status !== "routed")) return "in_fulfillment"
-  if (backordered > 0 && live.length === 0) return "backordered"
+  if (t.started) return "in_fulfillment"
+  if (sum(o.backordered) > 0 && t.live === 0) return "backordered"
   return "routed"
 }
+
+export const orderStatus = (o: OrderState): OrderStatus => statusOf(o, tally(o))
 
 // ---- evolve --------------------------------------------------------------------------
 
@@ -186,7 +216,7 @@ const notify = (o: OrderState, kind: NotificationKind, sub: string, at: number, 
 
 const shipmentOf = (o: OrderState, shipmentId: string): Shipment => {
   const s = o.shipments.find((x) => x.shipmentId === shipmentId)
-  invariant(s !== undefined, `order ${o.orderId} has no shipment ${shipmentId}`)
+  invariant(s !== undefined, () => `order ${o.orderId} has no shipment ${shipmentId}`)
   return s!
 }
 
@@ -217,7 +247,7 @@ export const evolveOrder = (o: OrderState, e: OrderEvent): void => {
       for (const b of e.backordered) o.backordered[lineIndex(o, b.lineNo)] = b.qty
       o.routeAttempts++
       o.lastExplanation = e.explanation
-      invariant(unrouted(o).length === 0, `order ${o.orderId} left quantities unrouted`)
+      invariant(unrouted(o).length === 0, () => `order ${o.orderId} left quantities unrouted`)
       break
     }
     case "PaymentAuthorised":
@@ -264,7 +294,7 @@ export const evolveOrder = (o: OrderState, e: OrderEvent): void => {
       for (const r of e.fromShipments) {
         const line = shipmentOf(o, r.shipmentId).lines.find((l) => l.lineNo === r.lineNo)!
         line.qty -= r.qty
-        invariant(line.qty >= 0, `order ${o.orderId} cancelled more than shipment ${r.shipmentId} held`)
+        invariant(line.qty >= 0, () => `order ${o.orderId} cancelled more than shipment ${r.shipmentId} held`)
       }
       for (const s of o.shipments) {
         if (isOpenShipment(s) && s.lines.every((l) => l.qty === 0)) s.status = "withdrawn"
@@ -339,29 +369,35 @@ export interface OrderView {
   readonly updatedAt: number
 }
 
-export const orderView = (o: OrderState): OrderView => ({
-  orderId: o.orderId,
-  channel: o.channel,
-  externalId: o.externalId,
-  status: orderStatus(o),
-  payment: o.payment,
-  fulfillment: o.fulfillment,
-  destination: o.destination,
-  lines: o.lines.map((l, i) => ({
-    ...l,
-    cancelled: o.cancelled[i],
-    backordered: o.backordered[i],
-    shipped: shippedQty(o, l.lineNo, ["shipped", "delivered"]),
-    delivered: shippedQty(o, l.lineNo, ["delivered"]),
-    returned: o.returnRequested[i]
-  })),
-  shipments: o.shipments.map((s) => ({
-    shipmentId: s.shipmentId, nodeId: s.nodeId, status: s.status,
-    lines: s.lines.map((l) => ({ lineNo: l.lineNo, qty: l.qty })),
-    distanceKm: s.distanceKm, costCents: s.costCents, carrier: s.carrier, trackingId: s.trackingId
-  })),
-  returns: o.returns.map((r) => ({ returnId: r.returnId, status: r.status, lines: r.lines, refundCents: r.refundCents })),
-  explanation: o.lastExplanation?.summary ?? null,
-  placedAt: o.placedAt,
-  updatedAt: o.updatedAt
-})
+export const orderView = (o: OrderState): OrderView => {
+  const t = tally(o)
+  return {
+    orderId: o.orderId,
+    channel: o.channel,
+    externalId: o.externalId,
+    status: statusOf(o, t),
+    payment: o.payment,
+    fulfillment: o.fulfillment,
+    destination: o.destination,
+    lines: o.lines.map((l, i) => ({
+      lineNo: l.lineNo,
+      sku: l.sku,
+      qty: l.qty,
+      unitPriceCents: l.unitPriceCents,
+      cancelled: o.cancelled[i],
+      backordered: o.backordered[i],
+      shipped: t.shipped[i],
+      delivered: t.delivered[i],
+      returned: o.returnRequested[i]
+    })),
+    shipments: o.shipments.map((s) => ({
+      shipmentId: s.shipmentId, nodeId: s.nodeId, status: s.status,
+      lines: s.lines.map((l) => ({ lineNo: l.lineNo, qty: l.qty })),
+      distanceKm: s.distanceKm, costCents: s.costCents, carrier: s.carrier, trackingId: s.trackingId
+    })),
+    returns: o.returns.map((r) => ({ returnId: r.returnId, status: r.status, lines: r.lines, refundCents: r.refundCents })),
+    explanation: o.lastExplanation?.summary ?? null,
+    placedAt: o.placedAt,
+    updatedAt: o.updatedAt
+  }
+}

@@ -213,7 +213,6 @@ export const evolvePool = (s: StockState, net: NetworkState, e: PoolEvent): void
       return
     }
     case "HoldPlaced": {
-      invariant(e.holdId === holdIdFor(s.partition, s.nextHoldNo), `hold ${e.holdId} out of sequence`)
       s.nextHoldNo++
       const slot = pools.ensure(net.skuIndex.get(e.sku)!, net.nodeIndex.get(e.nodeId)!)
       pools.held[slot] += e.qty
@@ -254,7 +253,7 @@ export const evolvePool = (s: StockState, net: NetworkState, e: PoolEvent): void
     }
     case "ReservationAllocated": {
       const r = s.reservations.get(e.reservationId)!
-      invariant(r.stage === "held", `reservation ${r.reservationId} allocated twice`)
+      invariant(r.stage === "held", () => `reservation ${r.reservationId} allocated twice`)
       pools.held[r.slot] -= r.qty
       pools.allocated[r.slot] += r.qty
       r.stage = "allocated"
@@ -262,7 +261,7 @@ export const evolvePool = (s: StockState, net: NetworkState, e: PoolEvent): void
     }
     case "ReservationReleased": {
       const r = s.reservations.get(e.reservationId)!
-      invariant(e.qty > 0 && e.qty <= r.qty, `release of ${e.qty} from reservation ${r.reservationId} of ${r.qty}`)
+      invariant(e.qty > 0 && e.qty <= r.qty, () => `release of ${e.qty} from reservation ${r.reservationId} of ${r.qty}`)
       if (r.stage === "held") pools.held[r.slot] -= e.qty
       else pools.allocated[r.slot] -= e.qty
       r.qty -= e.qty
@@ -272,7 +271,7 @@ export const evolvePool = (s: StockState, net: NetworkState, e: PoolEvent): void
     }
     case "StockShipped": {
       const r = s.reservations.get(e.reservationId)!
-      invariant(r.stage === "allocated" && e.qty > 0 && e.qty <= r.qty, `shipment of ${e.qty} from reservation ${r.reservationId}`)
+      invariant(r.stage === "allocated" && e.qty > 0 && e.qty <= r.qty, () => `shipment of ${e.qty} from reservation ${r.reservationId}`)
       pools.allocated[r.slot] -= e.qty
       pools.onHand[r.slot] -= e.qty
       r.qty -= e.qty

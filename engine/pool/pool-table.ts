@@ -24,10 +24,11 @@ export class PoolTable {
   safety: Int32Array
   held: Int32Array
   allocated: Int32Array
-  private readonly slotByKey = new Map<number, number>()
+  /** SKU number -> slot + 1 of its pool at each node number (0: no pool there). */
+  private readonly slotsBySku = new Map<number, Int32Array>()
 
-  /** @param nodeStride more than the largest node number (the configured nodesMax). */
-  constructor(private readonly nodeStride: number, capacity = 1024) {
+  /** @param nodesMax more than the largest node number. */
+  constructor(private readonly nodesMax: number, capacity = 1024) {
     this.skuNo = new Int32Array(capacity)
     this.nodeNo = new Int32Array(capacity)
     this.onHand = new Int32Array(capacity)
@@ -38,19 +39,29 @@ export class PoolTable {
 
   /** The pool's slot, or -1 when the pool has never been touched. */
   slot(skuNo: number, nodeNo: number): number {
-    return this.slotByKey.get(skuNo * this.nodeStride + nodeNo) ?? -1
+    const slots = this.slotsBySku.get(skuNo)
+    return slots !== undefined && nodeNo < slots.length ? slots[nodeNo] - 1 : -1
+  }
+
+  /** The slots (+1, 0 for none) of a SKU's pools by node number, for reading a whole row at once. */
+  slotsOf(skuNo: number): Int32Array | undefined {
+    return this.slotsBySku.get(skuNo)
   }
 
   /** The pool's slot, creating an empty pool if needed. */
   ensure(skuNo: number, nodeNo: number): number {
-    const key = skuNo * this.nodeStride + nodeNo
-    const existing = this.slotByKey.get(key)
-    if (existing !== undefined) return existing
+    let slots = this.slotsBySku.get(skuNo)
+    if (slots !== undefined && nodeNo < slots.length && slots[nodeNo] > 0) return slots[nodeNo] - 1
+    if (slots === undefined || nodeNo >= slots.length) {
+      const wider = new Int32Array(Math.min(this.nodesMax, Math.max(8, nodeNo + 1, (slots?.length ?? 0) * 2)))
+      if (slots !== undefined) wider.set(slots)
+      this.slotsBySku.set(skuNo, (slots = wider))
+    }
     if (this.size === this.onHand.length) this.grow()
     const s = this.size++
     this.skuNo[s] = skuNo
     this.nodeNo[s] = nodeNo
-    this.slotByKey.set(key, s)
+    slots[nodeNo] = s + 1
     return s
   }
 
@@ -63,11 +74,11 @@ export class PoolTable {
 
   /** The invariant that makes overselling impossible: what is promised never exceeds what is on hand. */
   assertPool(slot: number): void {
-    invariant(
-      this.held[slot] >= 0 && this.allocated[slot] >= 0 && this.onHand[slot] >= 0 && this.safety[slot] >= 0 &&
-        this.held[slot] + this.allocated[slot] <= this.onHand[slot],
-      `pool ${this.skuNo[slot]}x${this.nodeNo[slot]} broke 0 <= held + allocated <= on hand`
-    )
+    const held = this.held[slot]
+    const allocated = this.allocated[slot]
+    if (held < 0 || allocated < 0 || this.safety[slot] < 0 || held + allocated > this.onHand[slot]) {
+      invariant(false, `pool ${this.skuNo[slot]}x${this.nodeNo[slot]} broke 0 <= held + allocated <= on hand`)
+    }
   }
 
   private grow(): void {
@@ -98,16 +109,15 @@ export class PoolTable {
     }
   }
 
-  static restore(s: PoolTableSnapshot, nodeStride: number): PoolTable {
-    const t = new PoolTable(nodeStride, Math.max(1024, s.size))
-    t.skuNo.set(s.skuNo)
-    t.nodeNo.set(s.nodeNo)
-    t.onHand.set(s.onHand)
-    t.safety.set(s.safety)
-    t.held.set(s.held)
-    t.allocated.set(s.allocated)
-    t.size = s.size
-    for (let i = 0; i < s.size; i++) t.slotByKey.set(s.skuNo[i] * nodeStride + s.nodeNo[i], i)
+  static restore(s: PoolTableSnapshot, nodesMax: number): PoolTable {
+    const t = new PoolTable(nodesMax, Math.max(1024, s.size))
+    for (let i = 0; i < s.size; i++) {
+      const slot = t.ensure(s.skuNo[i], s.nodeNo[i])
+      t.onHand[slot] = s.onHand[i]
+      t.safety[slot] = s.safety[i]
+      t.held[slot] = s.held[i]
+      t.allocated[slot] = s.allocated[i]
+    }
     return t
   }
 }

@@ -369,8 +369,14 @@ export const route: Router = (request, nodes, stock, capacity) => {
   let minFixed = Infinity
   let minPerKg = Infinity
   let stocked = 0
+  let rows: Array<(nodeIndex: number) => number> | null = null
+  if (stock.row !== undefined) {
+    rows = []
+    for (let g = 0; g < G; g++) rows.push(stock.row(groupSku[g]))
+  }
   for (let i = 0; i < n; i++) {
     const node = nodes[i]
+    let used = -1
     slotOf[i] = -1
     if (pickup && node.nodeId !== request.pickupNodeId) {
       reason[i] = Reason.notPickupNode
@@ -384,7 +390,9 @@ export const route: Router = (request, nodes, stock, capacity) => {
     dist[i] = d
     if (r === Reason.eligible) {
       if (!pickup && d > maxKm) r = Reason.tooFar
-      else if (!(capacity.remaining(node.nodeId) >= 1)) r = Reason.overCapacity
+      else if (!((used = capacity.usedAt ? capacity.usedAt(i) : -1) >= 0 ? node.capacityPerDay - used >= 1 : capacity.remaining(node.nodeId) >= 1)) {
+        r = Reason.overCapacity
+      }
     }
     reason[i] = r
     if (r !== Reason.eligible) continue
@@ -392,13 +400,14 @@ export const route: Router = (request, nodes, stock, capacity) => {
     const s = slots++
     slotOf[i] = s
     slotNode[s] = i
-    const fx = fixedCostCents(weights, node, d, capacity.usedShare(node.nodeId), fulfillment)
+    const share = used >= 0 ? Math.min(1, used / node.capacityPerDay) : capacity.usedShare(node.nodeId)
+    const fx = fixedCostCents(weights, node, d, share, fulfillment)
     const pk = perKgCostCents(weights, d, fulfillment)
     let u = 0
     let kgCovered = 0
     let full = true
     for (let g = 0; g < G; g++) {
-      const raw = stock.atp(groupSku[g], node.nodeId)
+      const raw = rows !== null ? rows[g](i) : stock.atp(groupSku[g], node.nodeId)
       const want = groupQty[g]
       const a = raw > 0 ? (raw < want ? Math.floor(raw) : want) : 0
       atp[s * G + g] = a

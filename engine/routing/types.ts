@@ -29,12 +29,19 @@ export interface RouteRequest {
 /** What routing may read of stock: available to promise of one pool (0 for an unknown pool). */
 export interface StockLookup {
   atp(sku: string, nodeId: string): number
+  /**
+   * Optional fast path for the engine's own store of pools: the ATP of one SKU
+   * at each node, by the node's position in the `nodes` list given to routing.
+   */
+  row?(sku: string): (nodeIndex: number) => number
 }
 
 /** What routing may read of node load: shipments the node can still take today, and the share of its day already used (0..1). */
 export interface CapacityLookup {
   remaining(nodeId: string): number
   usedShare(nodeId: string): number
+  /** Optional fast path: shipments used today by the node at this position of the `nodes` list (-1: unknown). */
+  usedAt?(nodeIndex: number): number
 }
 
 export interface PlannedShipment {

@@ -107,14 +107,25 @@ export class Dispatcher {
 
   // ---- what routing reads ---------------------------------------------------------------------
 
+  private static readonly noStock = () => 0
+
   readonly stock: StockLookup = {
     atp: (sku, nodeId) => {
       const p = this.partitionOfSku(sku)
       return p.stock.pools.atp(poolSlot(p.stock, this.net, sku, nodeId))
+    },
+    row: (sku) => {
+      const skuNo = this.net.skuIndex.get(sku)
+      if (skuNo === undefined) return Dispatcher.noStock
+      const pools = this.partitionOfSku(sku).stock.pools
+      const slots = pools.slotsOf(skuNo)
+      if (slots === undefined) return Dispatcher.noStock
+      return (nodeNo) => (nodeNo < slots.length && slots[nodeNo] > 0 ? pools.atp(slots[nodeNo] - 1) : 0)
     }
   }
 
   readonly capacity: CapacityLookup = {
+    usedAt: (nodeNo) => this.usedToday(this.net.nodes[nodeNo].nodeId),
     remaining: (nodeId) => {
       const node = nodeById(this.net, nodeId)
       return node ? Math.max(0, node.capacityPerDay - this.usedToday(nodeId)) : 0

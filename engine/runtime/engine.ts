@@ -32,6 +32,8 @@ export interface EngineOptions {
   readonly clock?: () => number
   /** How often the engine looks for due timers when idle. */
   readonly timerPollMs?: number
+  /** Where the engine reports store failures and faults (default: standard error). */
+  readonly log?: (message: string) => void
 }
 
 export interface CommittedBatch {
@@ -75,8 +77,11 @@ export class Engine {
   private lastCommitMs = 0
   private snapshotting: Promise<void> = Promise.resolve()
 
+  private readonly log: (message: string) => void
+
   private constructor(private readonly options: EngineOptions) {
     this.clock = options.clock ?? Date.now
+    this.log = options.log ?? ((message) => console.error(`[engine] ${message}`))
   }
 
   /** Opens the engine on a store: loads each stream's newest snapshot, replays the journal after it, starts the loop. */
@@ -225,7 +230,7 @@ export class Engine {
   /** A bug: answer what is in hand, stop taking commands, keep the journal as the truth. */
   private fatal(e: unknown, tickets: ReadonlyArray<Ticket>): void {
     const message = e instanceof InvariantViolation ? `invariant violated: ${e.message}` : `engine fault: ${String(e)}`
-    console.error(message, e instanceof Error ? e.stack : "")
+    this.log(`${message}\n${e instanceof Error ? e.stack : ""}`)
     this.state = "stopped"
     for (const t of [...tickets, ...this.mailbox.splice(0)]) t.resolve(reject("engine_stopped", message))
   }
@@ -235,7 +240,7 @@ export class Engine {
   private storeFailed(message: string): void {
     if (this.state !== "running") return
     this.state = "recovering"
-    console.error(`${message}; reloading from the journal when the store answers`)
+    this.log(`${message}; reloading from the journal when the store answers`)
     for (const t of this.mailbox.splice(0)) t.resolve(reject("store_unavailable", message))
     void this.recoverWhenStoreAnswers()
   }
@@ -250,7 +255,7 @@ export class Engine {
         if (this.state !== "recovering") return
         this.commitChain = Promise.resolve()
         this.state = "running"
-        console.error("store reachable again: engine state reloaded from the journal")
+        this.log("store reachable again: engine state reloaded from the journal")
         return
       } catch {
         // still down: try again after storeRetryMs
@@ -283,7 +288,7 @@ export class Engine {
         } catch (e) {
           // the journal still holds everything: the next snapshot will try again
           this.logOf(s.stream).snapshotSeq = 0
-          console.error(`snapshot of ${s.stream} at ${s.seq} failed: ${String(e)}`)
+          this.log(`snapshot of ${s.stream} at ${s.seq} failed: ${String(e)}`)
         }
       }
     })

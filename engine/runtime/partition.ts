@@ -128,6 +128,6 @@ export interface PartitionSnapshot {
 }
 
 export const replayNetwork = (net: NetworkState, e: EngineEvent): void => {
-  invariant(networkEventTypes.has(e.type), `event ${e.type} in the network stream`)
+  invariant(networkEventTypes.has(e.type), () => `event ${e.type} in the network stream`)
   evolveNetwork(net, e as NetworkEvent)
 }

@@ -1,9 +1,11 @@
 /**
- * A JournalStore held in process memory: what survives an engine "crash" in
- * the property tests is exactly what append() resolved. It can be told to
- * fail, to test the engine's behaviour when the store goes away. It passes
- * the same store suite as the PGlite and PostgreSQL stores; it is not durable
- * and is never used outside tests.
+ * A JournalStore held in process memory, for the engine's property tests:
+ * what survives an engine "crash" is exactly what append() resolved, and it
+ * can be told to fail at any append to test the engine's behaviour when the
+ * store goes away. It follows the contract of journal.ts (atomic appends,
+ * SequenceConflict fencing, newest complete snapshot, compaction) but is not
+ * durable and is never used outside tests; the SQL stores are the ones the
+ * shared store suite (store.suite.ts) proves.
  */
 import { SequenceConflict, type JournalBatch, type JournalStore, type Snapshot } from "./journal.ts"
 
@@ -32,8 +34,11 @@ export class MemoryJournal implements JournalStore {
       this.check()
     }
     this.appendsBeforeFailure--
+    const seen = new Set<string>()
     for (const b of batches) {
-      if ((this.batches.get(b.stream) ?? []).some((x) => x.seqFrom === b.seqFrom)) throw new SequenceConflict(b.stream, b.seqFrom)
+      const key = `${b.stream}@${b.seqFrom}`
+      if (seen.has(key) || (this.batches.get(b.stream) ?? []).some((x) => x.seqFrom === b.seqFrom)) throw new SequenceConflict(b.stream, b.seqFrom)
+      seen.add(key)
     }
     for (const b of batches) {
       let list = this.batches.get(b.stream)

@@ -42,7 +42,7 @@ export const testConfig = (overrides: Partial<EngineConfig> = {}): EngineConfig 
   loadConfig({ partitions: 4, snapshotEveryEvents: 1_000_000, journalRetainEvents: 10_000_000, ...overrides }, {})
 
 export const openEngine = (store: JournalStore, clock: ManualClock, overrides: Partial<EngineConfig> = {}) =>
-  Engine.open({ store, config: testConfig(overrides), router: route, clock: clock.now, timerPollMs: 5 })
+  Engine.open({ store, config: testConfig(overrides), router: route, clock: clock.now, timerPollMs: 5, log: () => {} })
 
 /** Submits commands one after another, failing loudly if one is refused. */
 export const run = async (engine: Engine, commands: ReadonlyArray<Command>): Promise<Array<Reply>> => {

@@ -1,0 +1,181 @@
+/**
+ * Gateway limits and settings: every bound on frames, bodies, subscriptions,
+ * buffers, coalescing, webhook retries and the ops feed is named here, units
+ * last. Read once at start-up from the environment (GATEWAY_* variables, PORT)
+ * over the defaults below, and their relations asserted, so a bad setting
+ * stops the process before it serves anything. API keys: see keys.ts.
+ */
+
+export interface GatewayConfig {
+  /** TCP port of the one uWebSockets.js app (WS API, HTTP API, socket.io). 0 picks a free port. */
+  readonly port: number
+  /** Interface to listen on. */
+  readonly host: string
+  /** Largest WS frame the API accepts; a larger one is answered `frame_too_large` and dropped, the connection stays open. */
+  readonly frameBytesMax: number
+  /** Largest WS frame uWebSockets.js reads at all; past it the connection is closed with 1009 (message too big). */
+  readonly frameBytesHardMax: number
+  /** Largest HTTP request body on every route but the bulk inventory load (`body_too_large`, 413). */
+  readonly bodyBytesMax: number
+  /** Largest HTTP body of POST /v1/inventory/load. */
+  readonly loadBodyBytesMax: number
+  /** SKUs in one availability request or (un)subscribe frame. */
+  readonly skusPerRequestMax: number
+  /** Availability SKUs plus orders one WS connection may be subscribed to (`too_many_subscriptions`). */
+  readonly subscriptionsPerConnectionMax: number
+  /** Requests of one WS connection waiting for the engine (`too_many_requests`). */
+  readonly requestsInFlightPerConnectionMax: number
+  /** Bytes buffered for a slow WS consumer above which pushes are held back (availability: coalesced to the newest value). */
+  readonly bufferedBytesMax: number
+  /** Bytes buffered for a WS consumer above which it is closed with 4001 (slow consumer). */
+  readonly bufferedBytesHardMax: number
+  /** Order pushes (events, notifications) held back for one slow connection; past it the connection is closed with 4001. */
+  readonly orderPushesQueuedMax: number
+  /** Bad frames (malformed, unknown op, wrong fields, too large, over a limit) within badFramesWindowMs before the connection is closed with 4000. */
+  readonly badFramesBeforeClose: number
+  readonly badFramesWindowMs: number
+  /** A connection gets at most one availability push per SKU per coalesceMs. */
+  readonly coalesceMs: number
+  /** WS connections the process accepts at once; more are refused at upgrade with 503. */
+  readonly connectionsMax: number
+  /** uWebSockets.js idle timeout (it pings automatically before it). */
+  readonly idleTimeoutSec: number
+  /** Retry-After sent with retryable errors (503). */
+  readonly retryAfterSec: number
+  /** Nodes listed per SKU in availability answers, when the client does not ask for fewer. */
+  readonly availabilityNodesMax: number
+  /** Outbox: how often the engine's outbox is read when idle, and how many notifications per read. */
+  readonly outboxPollMs: number
+  readonly outboxBatchMax: number
+  /** Webhooks: one attempt's timeout, attempts per notification, backoff between attempts (doubling from initial to max). */
+  readonly webhookTimeoutMs: number
+  readonly webhookAttemptsMax: number
+  readonly webhookBackoffMsInitial: number
+  readonly webhookBackoffMsMax: number
+  /** Webhook requests in flight at once (all channels). */
+  readonly webhookConcurrencyMax: number
+  /** Ops feed: one aggregated message per viewer per opsTickMs, with at most this many routing decisions. */
+  readonly opsTickMs: number
+  readonly opsRoutingSamplesPerTickMax: number
+  /** Alerts: ATP of a pool at or below this after a reservation is "low stock". */
+  readonly lowStockUnits: number
+  /** Alerts: a SKU with more reservations than this in one tick is "hot". */
+  readonly hotSkuReservationsPerTick: number
+  /** Alerts kept per tick (the rest are counted, not listed). */
+  readonly opsAlertsPerTickMax: number
+  /** Edge processes: timeout of one call to the engine owner's internal route. */
+  readonly engineCallTimeoutMs: number
+}
+
+export const gatewayDefaults: GatewayConfig = {
+  port: 8080,
+  host: "0.0.0.0",
+  frameBytesMax: 64 * 1024,
+  frameBytesHardMax: 1024 * 1024,
+  bodyBytesMax: 256 * 1024,
+  loadBodyBytesMax: 16 * 1024 * 1024,
+  skusPerRequestMax: 100,
+  subscriptionsPerConnectionMax: 1_000,
+  requestsInFlightPerConnectionMax: 256,
+  bufferedBytesMax: 256 * 1024,
+  bufferedBytesHardMax: 4 * 1024 * 1024,
+  orderPushesQueuedMax: 1_000,
+  badFramesBeforeClose: 20,
+  badFramesWindowMs: 60_000,
+  coalesceMs: 100,
+  connectionsMax: 100_000,
+  idleTimeoutSec: 120,
+  retryAfterSec: 1,
+  availabilityNodesMax: 10,
+  outboxPollMs: 200,
+  outboxBatchMax: 500,
+  webhookTimeoutMs: 5_000,
+  webhookAttemptsMax: 8,
+  webhookBackoffMsInitial: 200,
+  webhookBackoffMsMax: 30_000,
+  webhookConcurrencyMax: 16,
+  opsTickMs: 1_000,
+  opsRoutingSamplesPerTickMax: 5,
+  lowStockUnits: 5,
+  hotSkuReservationsPerTick: 50,
+  opsAlertsPerTickMax: 20,
+  engineCallTimeoutMs: 5_000
+}
+
+const envNames: { readonly [K in keyof GatewayConfig]: string } = {
+  port: "PORT",
+  host: "GATEWAY_HOST",
+  frameBytesMax: "GATEWAY_FRAME_BYTES_MAX",
+  frameBytesHardMax: "GATEWAY_FRAME_BYTES_HARD_MAX",
+  bodyBytesMax: "GATEWAY_BODY_BYTES_MAX",
+  loadBodyBytesMax: "GATEWAY_LOAD_BODY_BYTES_MAX",
+  skusPerRequestMax: "GATEWAY_SKUS_PER_REQUEST_MAX",
+  subscriptionsPerConnectionMax: "GATEWAY_SUBSCRIPTIONS_PER_CONNECTION_MAX",
+  requestsInFlightPerConnectionMax: "GATEWAY_REQUESTS_IN_FLIGHT_PER_CONNECTION_MAX",
+  bufferedBytesMax: "GATEWAY_BUFFERED_BYTES_MAX",
+  bufferedBytesHardMax: "GATEWAY_BUFFERED_BYTES_HARD_MAX",
+  orderPushesQueuedMax: "GATEWAY_ORDER_PUSHES_QUEUED_MAX",
+  badFramesBeforeClose: "GATEWAY_BAD_FRAMES_BEFORE_CLOSE",
+  badFramesWindowMs: "GATEWAY_BAD_FRAMES_WINDOW_MS",
+  coalesceMs: "GATEWAY_COALESCE_MS",
+  connectionsMax: "GATEWAY_CONNECTIONS_MAX",
+  idleTimeoutSec: "GATEWAY_IDLE_TIMEOUT_SEC",
+  retryAfterSec: "GATEWAY_RETRY_AFTER_SEC",
+  availabilityNodesMax: "GATEWAY_AVAILABILITY_NODES_MAX",
+  outboxPollMs: "GATEWAY_OUTBOX_POLL_MS",
+  outboxBatchMax: "GATEWAY_OUTBOX_BATCH_MAX",
+  webhookTimeoutMs: "GATEWAY_WEBHOOK_TIMEOUT_MS",
+  webhookAttemptsMax: "GATEWAY_WEBHOOK_ATTEMPTS_MAX",
+  webhookBackoffMsInitial: "GATEWAY_WEBHOOK_BACKOFF_MS_INITIAL",
+  webhookBackoffMsMax: "GATEWAY_WEBHOOK_BACKOFF_MS_MAX",
+  webhookConcurrencyMax: "GATEWAY_WEBHOOK_CONCURRENCY_MAX",
+  opsTickMs: "GATEWAY_OPS_TICK_MS",
+  opsRoutingSamplesPerTickMax: "GATEWAY_OPS_ROUTING_SAMPLES_PER_TICK_MAX",
+  lowStockUnits: "GATEWAY_LOW_STOCK_UNITS",
+  hotSkuReservationsPerTick: "GATEWAY_HOT_SKU_RESERVATIONS_PER_TICK",
+  opsAlertsPerTickMax: "GATEWAY_OPS_ALERTS_PER_TICK_MAX",
+  engineCallTimeoutMs: "GATEWAY_ENGINE_CALL_TIMEOUT_MS"
+}
+
+/** The environment variable of each setting, for docs/protocol.md and error messages. */
+export const gatewayEnvNames = envNames
+
+/** Defaults, overridden by `overrides`, then by the environment; asserted before it is returned. */
+export const loadGatewayConfig = (
+  overrides: Partial<GatewayConfig> = {},
+  env: Readonly<Record<string, string | undefined>> = process.env
+): GatewayConfig => {
+  const config: Record<string, number | string> = { ...gatewayDefaults, ...overrides }
+  for (const key of Object.keys(envNames) as Array<keyof GatewayConfig>) {
+    const raw = env[envNames[key]]
+    if (raw === undefined || raw === "") continue
+    if (typeof gatewayDefaults[key] === "string") {
+      config[key] = raw
+      continue
+    }
+    const value = Number(raw)
+    if (!Number.isSafeInteger(value)) throw new Error(`${envNames[key]} must be a whole number, got ${JSON.stringify(raw)}`)
+    config[key] = value
+  }
+  const result = config as unknown as GatewayConfig
+  assertGatewayConfig(result)
+  return result
+}
+
+export const assertGatewayConfig = (c: GatewayConfig): void => {
+  const check = (ok: boolean, what: string) => {
+    if (!ok) throw new Error(`invalid gateway configuration: ${what}`)
+  }
+  for (const [key, value] of Object.entries(c)) {
+    if (key === "host") check(typeof value === "string" && value !== "", "host must not be empty")
+    else if (key === "port") check(Number.isSafeInteger(value) && value >= 0 && value <= 65_535, "port must be 0..65535")
+    else check(Number.isSafeInteger(value) && (value as number) > 0, `${key} must be a positive integer`)
+  }
+  check(c.frameBytesMax <= c.frameBytesHardMax, "frameBytesMax <= frameBytesHardMax")
+  check(c.bodyBytesMax <= c.loadBodyBytesMax, "bodyBytesMax <= loadBodyBytesMax")
+  check(c.bufferedBytesMax < c.bufferedBytesHardMax, "bufferedBytesMax < bufferedBytesHardMax")
+  check(c.skusPerRequestMax <= c.subscriptionsPerConnectionMax, "skusPerRequestMax <= subscriptionsPerConnectionMax")
+  check(c.webhookBackoffMsInitial <= c.webhookBackoffMsMax, "webhookBackoffMsInitial <= webhookBackoffMsMax")
+  check(c.coalesceMs <= 60_000, "coalesceMs <= 60000")
+  check(c.opsTickMs >= 100, "opsTickMs >= 100 (at most ten ops messages per second per viewer)")
+}

@@ -1,0 +1,202 @@
+/**
+ * How a gateway reaches the engine: every command and read it needs, as one
+ * async interface with two implementations.
+ *
+ *   LocalEngine  - this process owns the engine (and its store): calls go
+ *                  straight to Engine.submit and the read models in Queries.
+ *   RemoteEngine - an edge gateway: each call is POSTed as { method, args }
+ *                  to the owner's internal route (/internal/v1/engine, the
+ *                  internal token), see engine-route.ts.
+ *
+ * Replies are the engine's, except that an edge which cannot reach the owner
+ * answers `engine_unreachable` (retryable).
+ */
+import type { Command } from "../engine/domain/commands.ts"
+import type { JournaledEvent } from "../engine/domain/events.ts"
+import type { LatLon } from "../engine/domain/network.ts"
+import type { Accepted, HoldView, PoolView } from "../engine/domain/replies.ts"
+import type { HistoryEntry, OrderView } from "../engine/order/order-state.ts"
+import type { Engine, EngineStats } from "../engine/runtime/engine.ts"
+import * as Queries from "../engine/runtime/queries.ts"
+import type { JournalStore } from "../engine/store/journal.ts"
+
+export interface AvailabilityRequest {
+  readonly sku: string
+  readonly channel?: string
+  readonly location?: LatLon
+  readonly nodesMax?: number
+}
+
+export interface Refusal {
+  readonly ok: false
+  readonly code: string
+  readonly message: string
+}
+
+export type EngineReply = Accepted | Refusal
+
+export interface EngineHealth {
+  readonly engine: EngineStats["state"] | "unreachable"
+  readonly store: boolean
+}
+
+export interface EngineAccess {
+  submit(command: Command): Promise<EngineReply>
+  /** One answer per request, null for an unknown SKU. */
+  availability(requests: ReadonlyArray<AvailabilityRequest>): Promise<Array<Queries.Availability | null>>
+  hold(holdId: string): Promise<HoldView | null>
+  order(orderId: string): Promise<OrderView | null>
+  orderByExternal(channel: string, externalId: string): Promise<OrderView | null>
+  orderHistory(orderId: string): Promise<ReadonlyArray<HistoryEntry> | null>
+  pool(sku: string, nodeId: string): Promise<PoolView | null>
+  poolHistory(sku: string, nodeId: string, limit: number): Promise<Array<JournaledEvent>>
+  nodes(): Promise<Array<Queries.NodeLoadView>>
+  health(): Promise<EngineHealth>
+  stats(): Promise<EngineStats | null>
+}
+
+export const engineMethods = [
+  "submit", "availability", "hold", "order", "orderByExternal", "orderHistory", "pool", "poolHistory", "nodes", "health", "stats"
+] as const satisfies ReadonlyArray<keyof EngineAccess>
+
+export type EngineMethod = (typeof engineMethods)[number]
+
+const storePingMs = 2_000
+
+/** The engine in this process. */
+export class LocalEngine implements EngineAccess {
+  constructor(readonly engine: Engine, private readonly store: JournalStore) {}
+
+  async submit(command: Command): Promise<EngineReply> {
+    try {
+      return await this.engine.submit(command)
+    } catch (e) {
+      return { ok: false, code: "internal_error", message: `engine submit failed: ${String(e)}` }
+    }
+  }
+
+  async availability(requests: ReadonlyArray<AvailabilityRequest>) {
+    const d = this.engine.view
+    return requests.map((r) => Queries.availability(d, r.sku, { channel: r.channel, location: r.location, nodesMax: r.nodesMax }) ?? null)
+  }
+
+  /** The same, without a promise: for the availability feed of the owner process. */
+  availabilityNow(r: AvailabilityRequest): Queries.Availability | null {
+    return Queries.availability(this.engine.view, r.sku, { channel: r.channel, location: r.location, nodesMax: r.nodesMax }) ?? null
+  }
+
+  async hold(holdId: string) {
+    return Queries.hold(this.engine.view, holdId) ?? null
+  }
+
+  async order(orderId: string) {
+    return Queries.order(this.engine.view, orderId) ?? null
+  }
+
+  async orderByExternal(channel: string, externalId: string) {
+    return Queries.orderByExternal(this.engine.view, channel, externalId) ?? null
+  }
+
+  async orderHistory(orderId: string) {
+    const h = Queries.orderHistory(this.engine.view, orderId)
+    return h ? [...h] : null
+  }
+
+  async pool(sku: string, nodeId: string) {
+    return Queries.pool(this.engine.view, sku, nodeId) ?? null
+  }
+
+  poolHistory(sku: string, nodeId: string, limit: number) {
+    return Queries.poolHistory(this.engine, sku, nodeId, limit)
+  }
+
+  async nodes() {
+    return Queries.nodes(this.engine.view)
+  }
+
+  async health(): Promise<EngineHealth> {
+    const state = this.engine.stats().state
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const store = await Promise.race([
+      this.store.ping().then(() => true, () => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), storePingMs)))
+    ])
+    clearTimeout(timer)
+    return { engine: state, store }
+  }
+
+  async stats() {
+    return this.engine.stats()
+  }
+}
+
+export class EngineUnreachable extends Error {
+  override readonly name = "EngineUnreachable"
+}
+
+/** The engine of another gateway process (the owner), over its internal route. */
+export class RemoteEngine implements EngineAccess {
+  constructor(private readonly baseUrl: string, private readonly token: string, private readonly timeoutMs: number) {}
+
+  private async call<T>(method: EngineMethod, args: ReadonlyArray<unknown>): Promise<T> {
+    let res: Response
+    try {
+      res = await fetch(`${this.baseUrl}/internal/v1/engine`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${this.token}` },
+        body: JSON.stringify({ method, args }),
+        signal: AbortSignal.timeout(this.timeoutMs)
+      })
+    } catch (e) {
+      throw new EngineUnreachable(`engine owner at ${this.baseUrl} did not answer: ${e instanceof Error ? e.message : String(e)}`)
+    }
+    const body = (await res.json().catch(() => undefined)) as { result?: T; error?: { message: string } } | undefined
+    if (!res.ok || body === undefined || !("result" in body)) {
+      throw new EngineUnreachable(`engine owner answered ${res.status}: ${body?.error?.message ?? "no result"}`)
+    }
+    return body.result as T
+  }
+
+  async submit(command: Command): Promise<EngineReply> {
+    try {
+      return await this.call<EngineReply>("submit", [command])
+    } catch (e) {
+      return { ok: false, code: "engine_unreachable", message: e instanceof Error ? e.message : String(e) }
+    }
+  }
+
+  availability(requests: ReadonlyArray<AvailabilityRequest>) {
+    return this.call<Array<Queries.Availability | null>>("availability", [requests])
+  }
+  hold(holdId: string) {
+    return this.call<HoldView | null>("hold", [holdId])
+  }
+  order(orderId: string) {
+    return this.call<OrderView | null>("order", [orderId])
+  }
+  orderByExternal(channel: string, externalId: string) {
+    return this.call<OrderView | null>("orderByExternal", [channel, externalId])
+  }
+  orderHistory(orderId: string) {
+    return this.call<ReadonlyArray<HistoryEntry> | null>("orderHistory", [orderId])
+  }
+  pool(sku: string, nodeId: string) {
+    return this.call<PoolView | null>("pool", [sku, nodeId])
+  }
+  poolHistory(sku: string, nodeId: string, limit: number) {
+    return this.call<Array<JournaledEvent>>("poolHistory", [sku, nodeId, limit])
+  }
+  nodes() {
+    return this.call<Array<Queries.NodeLoadView>>("nodes", [])
+  }
+  async health(): Promise<EngineHealth> {
+    try {
+      return await this.call<EngineHealth>("health", [])
+    } catch {
+      return { engine: "unreachable", store: false }
+    }
+  }
+  async stats() {
+    return this.call<EngineStats | null>("stats", []).catch(() => null)
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Error codes the gateway itself answers with (on top of the engine's, which
+ * pass through unchanged), the HTTP status of every code, and which codes are
+ * retryable. Every error a client sees is `{ error: { code, message } }` (HTTP
+ * body) or `{ id, ok: false, error: { code, message } }` (WS reply frame).
+ */
+import { errorCodes, retryableCodes, type ErrorCode } from "../engine/domain/errors.ts"
+
+export const gatewayErrorCodes = {
+  unauthorized: "no API key or token, or an unknown one",
+  forbidden: "the key is valid but not for this route, channel, node or order",
+  malformed_json: "the frame or body is not JSON, or not a JSON object",
+  unknown_op: "the frame's `op` names no operation",
+  invalid_frame: "a field is missing, has the wrong type, or is not allowed (message names it)",
+  frame_too_large: "the WS frame is larger than frameBytesMax; it was dropped",
+  body_too_large: "the HTTP body is larger than bodyBytesMax (loadBodyBytesMax for the bulk load)",
+  too_many_subscriptions: "the connection would hold more than subscriptionsPerConnectionMax subscriptions",
+  too_many_skus: "more SKUs in one request than skusPerRequestMax",
+  too_many_requests: "the connection has requestsInFlightPerConnectionMax requests waiting; wait for replies",
+  not_found: "no such route, or nothing with that id",
+  method_not_allowed: "the route exists but not with this HTTP method",
+  engine_unreachable: "an edge gateway could not reach the engine owner; retry",
+  too_many_connections: "the gateway holds connectionsMax WS connections; retry later",
+  internal_error: "the gateway failed unexpectedly; the request may or may not have been applied"
+} as const
+
+export type GatewayErrorCode = keyof typeof gatewayErrorCodes
+
+export type AnyErrorCode = ErrorCode | GatewayErrorCode
+
+/** Every code a client can see, with its description (docs/protocol.md lists the same). */
+export const allErrorCodes: Readonly<Record<AnyErrorCode, string>> = { ...errorCodes, ...gatewayErrorCodes }
+
+export const isRetryable = (code: string): boolean =>
+  retryableCodes.has(code as ErrorCode) || code === "engine_unreachable" || code === "too_many_connections"
+
+const statusOf: Readonly<Record<AnyErrorCode, number>> = {
+  malformed_command: 400,
+  unknown_command: 400,
+  invalid_id: 400,
+  quantity_must_be_positive: 422,
+  quantity_too_large: 422,
+  too_many_lines: 422,
+  duplicate_line: 422,
+  ttl_out_of_range: 422,
+  invalid_location: 422,
+  unknown_sku: 422,
+  unknown_node: 422,
+  unknown_channel: 422,
+  node_not_available: 409,
+  insufficient_stock: 409,
+  below_reserved: 409,
+  on_hand_too_large: 422,
+  hold_not_found: 404,
+  hold_expired: 410,
+  hold_foreign: 403,
+  hold_used: 409,
+  hold_mismatch: 409,
+  order_not_found: 404,
+  exists_with_different_lines: 409,
+  invalid_state: 409,
+  shipment_not_found: 404,
+  wrong_node: 403,
+  line_not_found: 422,
+  quantity_exceeds_open: 409,
+  return_not_found: 404,
+  engine_overloaded: 503,
+  store_unavailable: 503,
+  engine_stopped: 503,
+  unauthorized: 401,
+  forbidden: 403,
+  malformed_json: 400,
+  unknown_op: 400,
+  invalid_frame: 400,
+  frame_too_large: 413,
+  body_too_large: 413,
+  too_many_subscriptions: 429,
+  too_many_skus: 400,
+  too_many_requests: 429,
+  not_found: 404,
+  method_not_allowed: 405,
+  engine_unreachable: 503,
+  too_many_connections: 503,
+  internal_error: 500
+}
+
+export const httpStatusOf = (code: string): number => statusOf[code as AnyErrorCode] ?? 500
+
+export interface ErrorBody {
+  readonly code: string
+  readonly message: string
+}
+
+export const gatewayError = (code: GatewayErrorCode, message: string = gatewayErrorCodes[code]): ErrorBody => ({ code, message })
+
+/** WS close codes the gateway uses (1009 comes from uWebSockets.js itself, for frames over frameBytesHardMax). */
+export const closeCodes = {
+  goingAway: 1001,
+  messageTooBig: 1009,
+  /** More than badFramesBeforeClose bad frames within badFramesWindowMs. */
+  misbehaving: 4000,
+  /** More than bufferedBytesHardMax buffered, or more than orderPushesQueuedMax order pushes held back. */
+  slowConsumer: 4001
+} as const

@@ -1,0 +1,119 @@
+/**
+ * HTTP plumbing on uWebSockets.js: read what is needed from the request
+ * synchronously (uWS invalidates it after the handler returns), read the body
+ * with a byte limit, guard against aborted requests, and write JSON (or text)
+ * answers corked. Error bodies are always `{ error: { code, message } }`;
+ * retryable errors carry Retry-After.
+ */
+import type { HttpRequest, HttpResponse } from "uWebSockets.js"
+import { gatewayError, httpStatusOf, type ErrorBody } from "./errors.ts"
+
+export interface HttpAnswer {
+  readonly status: number
+  /** JSON-encoded unless `text` is set. */
+  readonly body?: unknown
+  readonly text?: string
+  readonly contentType?: string
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+export interface HttpCall {
+  readonly method: string
+  readonly path: string
+  readonly query: URLSearchParams
+  readonly params: ReadonlyArray<string>
+  /** The API key: `Authorization: Bearer <key>` or `X-Api-Key: <key>`. */
+  readonly key: string
+  /** The parsed JSON body (undefined when there is none). */
+  readonly body: unknown
+}
+
+const reasons: Readonly<Record<number, string>> = {
+  200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+  405: "Method Not Allowed", 409: "Conflict", 410: "Gone", 413: "Payload Too Large", 415: "Unsupported Media Type",
+  422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"
+}
+
+export const statusLine = (status: number): string => `${status} ${reasons[status] ?? "Status"}`
+
+/** The answer for an error code: its HTTP status, the error body, and Retry-After when retryable. */
+export const errorAnswer = (error: ErrorBody & { readonly retryable?: true }, retryAfterSec: number): HttpAnswer => {
+  const status = httpStatusOf(error.code)
+  return { status, body: { error }, headers: status === 503 ? { "retry-after": String(retryAfterSec) } : undefined }
+}
+
+const write = (res: HttpResponse, answer: HttpAnswer, closeConnection = false): void => {
+  res.cork(() => {
+    res.writeStatus(statusLine(answer.status))
+    res.writeHeader("content-type", answer.contentType ?? (answer.text !== undefined ? "text/plain; charset=utf-8" : "application/json"))
+    for (const [k, v] of Object.entries(answer.headers ?? {})) res.writeHeader(k, v)
+    const body = answer.text ?? (answer.body === undefined ? "" : JSON.stringify(answer.body))
+    res.end(body, closeConnection)
+  })
+}
+
+export interface ServeOptions {
+  /** Largest body accepted; 0 means the route takes no body. */
+  readonly bodyBytesMax: number
+  readonly retryAfterSec: number
+  /** Called once with the answer's status and error code, for metrics. */
+  readonly done: (status: number, errorCode: string | undefined) => void
+}
+
+/** Handles one request: reads the call, the body (JSON), runs the handler, writes the answer. */
+export const serve = (res: HttpResponse, req: HttpRequest, params: number, options: ServeOptions, handler: (call: Omit<HttpCall, "body">, body: unknown) => Promise<HttpAnswer>): void => {
+  const auth = req.getHeader("authorization")
+  const call: Omit<HttpCall, "body"> = {
+    method: req.getMethod().toUpperCase(),
+    path: req.getUrl(),
+    query: new URLSearchParams(req.getQuery() ?? ""),
+    params: Array.from({ length: params }, (_, i) => decodeURIComponent(req.getParameter(i) ?? "")),
+    key: auth.toLowerCase().startsWith("bearer ") ? auth.slice(7).trim() : req.getHeader("x-api-key")
+  }
+  let aborted = false
+  let answered = false
+  res.onAborted(() => {
+    aborted = true
+  })
+  const answer = (a: HttpAnswer, closeConnection = false) => {
+    if (answered) return
+    answered = true
+    const code = a.status >= 400 ? (a.body as { error?: ErrorBody } | undefined)?.error?.code : undefined
+    options.done(a.status, code)
+    if (!aborted) write(res, a, closeConnection)
+  }
+  const run = (body: unknown) => {
+    handler(call, body).then(answer, (e: unknown) => {
+      console.error(`gateway: ${call.method} ${call.path} failed`, e)
+      answer(errorAnswer(gatewayError("internal_error"), options.retryAfterSec))
+    })
+  }
+  if (call.method === "GET" || call.method === "HEAD" || call.method === "DELETE" || options.bodyBytesMax === 0) {
+    run(undefined)
+    return
+  }
+  const chunks: Array<Buffer> = []
+  let size = 0
+  res.onData((chunk, isLast) => {
+    if (answered) return
+    size += chunk.byteLength
+    if (size > options.bodyBytesMax) {
+      answer(errorAnswer(gatewayError("body_too_large", `bodies of this route are at most ${options.bodyBytesMax} bytes`), options.retryAfterSec), true)
+      return
+    }
+    chunks.push(Buffer.from(chunk.slice(0)))
+    if (!isLast) return
+    const text = Buffer.concat(chunks).toString("utf8")
+    if (text.trim() === "") return run(undefined)
+    let body: unknown
+    try {
+      body = JSON.parse(text)
+    } catch {
+      return answer(errorAnswer(gatewayError("malformed_json", "the body is not valid JSON"), options.retryAfterSec))
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      return answer(errorAnswer(gatewayError("malformed_json", "the body is a JSON object"), options.retryAfterSec))
+    }
+    run(body)
+  })
+}

@@ -1,0 +1,87 @@
+/**
+ * Who is calling: API keys and tokens, and the principal each one names.
+ *
+ *   storefront key -> one sales channel (acts only within it)
+ *   node key       -> one fulfillment node (reports only its own events and stock)
+ *   ops token      -> everything, admin routes and the socket.io ops feed
+ *   internal token -> the engine owner's internal route (edge gateways forward to it)
+ *
+ * Read once from GATEWAY_KEYS (JSON) or GATEWAY_KEYS_FILE (a JSON file), shape
+ * checked with Schema; without either, demo keys are made (and printed by main).
+ */
+import { readFileSync } from "node:fs"
+import { Result, Schema } from "effect"
+
+export type Principal =
+  | { readonly kind: "storefront"; readonly channel: string }
+  | { readonly kind: "node"; readonly nodeId: string }
+  | { readonly kind: "ops" }
+  | { readonly kind: "internal" }
+
+export type PrincipalKind = Principal["kind"]
+
+const KeysFile = Schema.Struct({
+  /** key -> channel */
+  storefronts: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+  /** key -> node id */
+  nodes: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+  ops: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Schema.String)])),
+  internal: Schema.optionalKey(Schema.String)
+})
+
+export type KeysConfig = typeof KeysFile.Type
+
+export interface KeyRing {
+  /** The principal a key names, or undefined for an unknown key. */
+  resolve(key: string): Principal | undefined
+  /** The internal token edge gateways present to the engine owner. */
+  readonly internalToken: string
+  readonly config: KeysConfig
+}
+
+const keyLengthMin = 8
+
+export const makeKeyRing = (config: KeysConfig): KeyRing => {
+  const byKey = new Map<string, Principal>()
+  const add = (key: string, p: Principal) => {
+    if (key.length < keyLengthMin) throw new Error(`gateway keys: a ${p.kind} key is shorter than ${keyLengthMin} characters`)
+    if (byKey.has(key)) throw new Error(`gateway keys: the same key is given twice`)
+    byKey.set(key, p)
+  }
+  for (const [key, channel] of Object.entries(config.storefronts ?? {})) add(key, { kind: "storefront", channel })
+  for (const [key, nodeId] of Object.entries(config.nodes ?? {})) add(key, { kind: "node", nodeId })
+  const ops = config.ops === undefined ? [] : typeof config.ops === "string" ? [config.ops] : config.ops
+  for (const key of ops) add(key, { kind: "ops" })
+  const internalToken = config.internal ?? `internal-${ops[0] ?? "gateway"}`
+  add(internalToken, { kind: "internal" })
+  return { resolve: (key) => byKey.get(key), internalToken, config }
+}
+
+/** Demo keys: `sf-demo-<channel>`, `nk-demo-<nodeId>`, `ops-demo-token`. Never use them outside a demo. */
+export const demoKeys = (channels: ReadonlyArray<string>, nodeIds: ReadonlyArray<string>): KeysConfig => ({
+  storefronts: Object.fromEntries(channels.map((c) => [`sf-demo-${c}`, c])),
+  nodes: Object.fromEntries(nodeIds.map((n) => [`nk-demo-${n}`, n])),
+  ops: "ops-demo-token",
+  internal: "internal-demo-token"
+})
+
+const decodeKeys = Schema.decodeUnknownResult(KeysFile, { onExcessProperty: "error" })
+
+/** Keys from GATEWAY_KEYS or GATEWAY_KEYS_FILE; undefined when neither is set. */
+export const keysFromEnv = (env: Readonly<Record<string, string | undefined>> = process.env): KeysConfig | undefined => {
+  const text = env.GATEWAY_KEYS?.trim()
+    ? env.GATEWAY_KEYS
+    : env.GATEWAY_KEYS_FILE?.trim()
+      ? readFileSync(env.GATEWAY_KEYS_FILE, "utf8")
+      : undefined
+  if (text === undefined) return undefined
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (e) {
+    throw new Error(`GATEWAY_KEYS is not JSON: ${String(e)}`)
+  }
+  const decoded = decodeKeys(json)
+  if (Result.isFailure(decoded)) throw new Error(`GATEWAY_KEYS has the wrong shape: ${decoded.failure.message}`)
+  return decoded.success
+}

@@ -1,0 +1,228 @@
+/**
+ * The storefront WebSocket API at /v1/ws: authentication at upgrade (the
+ * `key` query parameter), then JSON frames `{ id, op, ...fields }`, each
+ * answered by one frame `{ id, ok: true, result }` or
+ * `{ id, ok: false, error: { code, message } }`, plus pushes `{ push, ... }`.
+ *
+ * Every frame is shape-checked with Schema before anything runs; bad frames
+ * are answered with named codes and the connection stays open until it sends
+ * more than badFramesBeforeClose of them within badFramesWindowMs (close 4000).
+ * See docs/protocol.md.
+ */
+import uWS from "uWebSockets.js"
+import type { AvailabilityFeed } from "./availability-feed.ts"
+import type { GatewayConfig } from "./config.ts"
+import type { EngineAccess } from "./engine-access.ts"
+import { EngineUnreachable } from "./engine-access.ts"
+import { gatewayError, httpStatusOf, type ErrorBody } from "./errors.ts"
+import type { KeyRing } from "./keys.ts"
+import type { GatewayMetrics } from "./metrics.ts"
+import type { OrderFeed } from "./order-feed.ts"
+import { decoderOf, storefrontPayloads, type Decoded, type StorefrontOp, type StorefrontPayload } from "./payloads.ts"
+import { canSee, failure, runStorefrontOp, type OperationContext, type Outcome } from "./storefront-operations.ts"
+import { WsSession, type SessionHolder } from "./ws-session.ts"
+
+export interface WsApiDeps {
+  readonly config: GatewayConfig
+  readonly keys: KeyRing
+  readonly engine: EngineAccess
+  readonly metrics: GatewayMetrics
+  readonly availability: AvailabilityFeed
+  readonly orders: OrderFeed
+  readonly sessions: Set<WsSession>
+}
+
+const decoders = Object.fromEntries(
+  Object.entries(storefrontPayloads).map(([op, schema]) => [op, decoderOf(schema)])
+) as { readonly [K in StorefrontOp]: (input: unknown) => Decoded<StorefrontPayload<K>> }
+
+const idLengthMax = 128
+
+type FrameId = string | number | null
+
+const validId = (id: unknown): id is string | number =>
+  (typeof id === "string" && id.length > 0 && id.length <= idLengthMax) || (typeof id === "number" && Number.isFinite(id))
+
+const statusText = (status: number): string =>
+  ({ 401: "401 Unauthorized", 403: "403 Forbidden", 503: "503 Service Unavailable" })[status] ?? `${status} Error`
+
+export const replyText = (id: FrameId, outcome: Outcome): string =>
+  outcome.ok ? JSON.stringify({ id, ok: true, result: outcome.result }) : JSON.stringify({ id, ok: false, error: outcome.error })
+
+export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder> => {
+  const { config, keys, engine, metrics, availability, orders, sessions } = deps
+  const ctx: OperationContext = { engine, availabilityNodesMax: config.availabilityNodesMax, skusPerRequestMax: config.skusPerRequestMax }
+
+  const refuseUpgrade = (res: uWS.HttpResponse, error: ErrorBody) => {
+    const status = httpStatusOf(error.code)
+    metrics.count("gateway_errors_total", { code: error.code })
+    res.cork(() => {
+      res.writeStatus(statusText(status)).writeHeader("content-type", "application/json").end(JSON.stringify({ error }))
+    })
+  }
+
+  /** Answers a frame the gateway refused before running it; counts it as bad. */
+  const refuseFrame = (s: WsSession, id: FrameId, error: ErrorBody, started: number, op = "invalid") => {
+    metrics.request("ws", op, started, error.code)
+    if (s.badFrame(Date.now())) return
+    s.reply(replyText(id, failure(error)))
+  }
+
+  const subscribeAvailability = async (s: WsSession, x: StorefrontPayload<"availability.subscribe">): Promise<Outcome> => {
+    if (x.skus.length > config.skusPerRequestMax) return failure(gatewayError("too_many_skus", `at most ${config.skusPerRequestMax} SKUs per request`))
+    const fresh = new Set(x.skus.filter((sku) => !s.availability.has(sku)))
+    if (s.subscriptions + fresh.size > config.subscriptionsPerConnectionMax) {
+      return failure(gatewayError("too_many_subscriptions", `at most ${config.subscriptionsPerConnectionMax} subscriptions per connection; this one has ${s.subscriptions}`))
+    }
+    const nodesMax = Math.max(0, Math.min(config.availabilityNodesMax, x.nodesMax ?? config.availabilityNodesMax))
+    const params = x.location ? { location: x.location, nodesMax } : { nodesMax }
+    const known = x.skus
+    availability.subscribe(s, known, params)
+    const answers = await engine.availability(known.map((sku) => ({ sku, channel: s.channel, location: x.location, nodesMax })))
+    const unknown = known.filter((_, i) => answers[i] === null)
+    if (unknown.length > 0) availability.unsubscribe(s, unknown)
+    return {
+      ok: true,
+      result: {
+        items: answers.map((a, i) => a ?? { sku: known[i], error: { code: "unknown_sku", message: "the SKU is not in the catalog" } }),
+        subscriptions: s.subscriptions
+      }
+    }
+  }
+
+  const subscribeOrder = async (s: WsSession, orderId: string): Promise<Outcome> => {
+    if (!s.orders.has(orderId) && s.subscriptions + 1 > config.subscriptionsPerConnectionMax) {
+      return failure(gatewayError("too_many_subscriptions", `at most ${config.subscriptionsPerConnectionMax} subscriptions per connection`))
+    }
+    const order = await engine.order(orderId)
+    if (!order || !canSee(s.principal, order.channel)) return failure({ code: "order_not_found", message: "no order has this id (in this channel)" })
+    orders.subscribe(s, orderId)
+    return { ok: true, result: { order, subscriptions: s.subscriptions } }
+  }
+
+  const run = async <K extends StorefrontOp>(s: WsSession, op: K, payload: StorefrontPayload<K>): Promise<Outcome> => {
+    try {
+      switch (op) {
+        case "availability.subscribe":
+          return await subscribeAvailability(s, payload as StorefrontPayload<"availability.subscribe">)
+        case "availability.unsubscribe":
+          availability.unsubscribe(s, (payload as StorefrontPayload<"availability.unsubscribe">).skus)
+          return { ok: true, result: { subscriptions: s.subscriptions } }
+        case "order.subscribe":
+          return await subscribeOrder(s, (payload as StorefrontPayload<"order.subscribe">).orderId)
+        case "order.unsubscribe":
+          orders.unsubscribe(s, (payload as StorefrontPayload<"order.unsubscribe">).orderId)
+          return { ok: true, result: { subscriptions: s.subscriptions } }
+        default:
+          return await runStorefrontOp(ctx, s.principal, op, payload)
+      }
+    } catch (e) {
+      if (e instanceof EngineUnreachable) return failure(gatewayError("engine_unreachable", e.message))
+      console.error(`gateway: ws ${op} failed`, e)
+      return failure(gatewayError("internal_error"))
+    }
+  }
+
+  const onFrame = (s: WsSession, message: ArrayBuffer): void => {
+    const started = performance.now()
+    if (message.byteLength > config.frameBytesMax) {
+      refuseFrame(s, null, gatewayError("frame_too_large", `frames are at most ${config.frameBytesMax} bytes; this one has ${message.byteLength}`), started)
+      return
+    }
+    let frame: unknown
+    try {
+      frame = JSON.parse(Buffer.from(message).toString("utf8"))
+    } catch {
+      refuseFrame(s, null, gatewayError("malformed_json", "the frame is not valid JSON"), started)
+      return
+    }
+    if (typeof frame !== "object" || frame === null || Array.isArray(frame)) {
+      refuseFrame(s, null, gatewayError("malformed_json", "a frame is a JSON object"), started)
+      return
+    }
+    const { id, op, ...fields } = frame as Record<string, unknown>
+    if (!validId(id)) {
+      refuseFrame(s, null, gatewayError("invalid_frame", `every frame needs an id: a string of 1..${idLengthMax} characters or a number`), started)
+      return
+    }
+    if (typeof op !== "string" || !Object.hasOwn(decoders, op)) {
+      refuseFrame(s, id, gatewayError("unknown_op", `unknown op ${JSON.stringify(op)}; ops are ${Object.keys(decoders).join(", ")}`), started)
+      return
+    }
+    const decoded = decoders[op as StorefrontOp](fields)
+    if (!decoded.ok) {
+      refuseFrame(s, id, decoded.error, started, op)
+      return
+    }
+    if (s.inFlight >= config.requestsInFlightPerConnectionMax) {
+      refuseFrame(s, id, gatewayError("too_many_requests", `at most ${config.requestsInFlightPerConnectionMax} requests in flight per connection`), started, op)
+      return
+    }
+    s.inFlight++
+    void run(s, op as StorefrontOp, decoded.value).then((outcome) => {
+      s.inFlight--
+      const code = outcome.ok ? undefined : outcome.error.code
+      metrics.request("ws", op, started, code)
+      if (code === "too_many_subscriptions" || code === "too_many_skus") {
+        if (s.badFrame(Date.now())) return
+      }
+      s.reply(replyText(id, outcome))
+    })
+  }
+
+  return {
+    maxPayloadLength: config.frameBytesHardMax,
+    maxBackpressure: config.bufferedBytesHardMax * 2,
+    closeOnBackpressureLimit: 0,
+    idleTimeout: config.idleTimeoutSec,
+    sendPingsAutomatically: true,
+    compression: uWS.DISABLED,
+
+    upgrade: (res, req, context) => {
+      const key = req.getQuery("key") ?? ""
+      const secKey = req.getHeader("sec-websocket-key")
+      const secProtocol = req.getHeader("sec-websocket-protocol")
+      const secExtensions = req.getHeader("sec-websocket-extensions")
+      if (key === "") return refuseUpgrade(res, gatewayError("unauthorized", "pass the storefront API key as ?key=..."))
+      const principal = keys.resolve(key)
+      if (!principal) return refuseUpgrade(res, gatewayError("unauthorized", "unknown API key"))
+      if (principal.kind !== "storefront" && principal.kind !== "ops") {
+        return refuseUpgrade(res, gatewayError("forbidden", `a ${principal.kind} key cannot open the storefront WS API`))
+      }
+      if (sessions.size >= config.connectionsMax) {
+        return refuseUpgrade(res, gatewayError("too_many_connections", `the gateway holds connectionsMax (${config.connectionsMax}) connections; retry later`))
+      }
+      res.cork(() => {
+        res.upgrade<SessionHolder>({ session: undefined, principal }, secKey, secProtocol, secExtensions, context)
+      })
+    },
+
+    open: (ws) => {
+      const holder = ws.getUserData()
+      const s = new WsSession(ws, holder.principal, config, metrics)
+      holder.session = s
+      sessions.add(s)
+    },
+
+    message: (ws, message) => {
+      const s = ws.getUserData().session
+      if (s && !s.closed) onFrame(s, message)
+    },
+
+    drain: (ws) => {
+      const s = ws.getUserData().session
+      if (!s || s.closed) return
+      s.drainHeld()
+      availability.drained(s)
+    },
+
+    close: (ws) => {
+      const s = ws.getUserData().session
+      if (!s) return
+      s.closed = true
+      sessions.delete(s)
+      availability.drop(s)
+      orders.drop(s)
+    }
+  }
+}
