@@ -12,8 +12,6 @@ export interface EngineConfig {
   readonly batchCommandsMax: number
   /** Client commands waiting for a batch; past it, commands are refused with `engine_overloaded`. */
   readonly mailboxCommandsMax: number
-  /** Internal actor messages one client command may cause (saga steps, re-routes); an assertion, not a tuning knob. */
-  readonly messagesPerCommandMax: number
   readonly holdTtlMsDefault: number
   readonly holdTtlMsMin: number
   readonly holdTtlMsMax: number
@@ -29,7 +27,7 @@ export interface EngineConfig {
   /** Length of any id (SKU, node, channel, external order id). */
   readonly idLengthMax: number
   readonly nodesMax: number
-  /** Re-route attempts for one order step before the remainder is backordered. */
+  /** Routings of one order (first routing, re-routes, backorder retries); past it, what is unrouted waits as a backorder for ops. */
   readonly routeAttemptsMax: number
   /** Take a snapshot of a partition once this many events were appended to it since the last one. */
   readonly snapshotEveryEvents: number
@@ -45,7 +43,6 @@ export const defaults: EngineConfig = {
   partitions: 8,
   batchCommandsMax: 2048,
   mailboxCommandsMax: 200_000,
-  messagesPerCommandMax: 10_000,
   holdTtlMsDefault: 15 * 60_000,
   holdTtlMsMin: 1_000,
   holdTtlMsMax: 24 * 60 * 60_000,
@@ -57,7 +54,7 @@ export const defaults: EngineConfig = {
   bulkRowsMax: 100_000,
   idLengthMax: 128,
   nodesMax: 4096,
-  routeAttemptsMax: 8,
+  routeAttemptsMax: 32,
   snapshotEveryEvents: 2_000_000,
   journalRetainEvents: 10_000_000,
   storeRetryMs: 1_000,
@@ -68,7 +65,6 @@ const envNames: { readonly [K in keyof EngineConfig]: string } = {
   partitions: "ENGINE_PARTITIONS",
   batchCommandsMax: "ENGINE_BATCH_COMMANDS_MAX",
   mailboxCommandsMax: "ENGINE_MAILBOX_COMMANDS_MAX",
-  messagesPerCommandMax: "ENGINE_MESSAGES_PER_COMMAND_MAX",
   holdTtlMsDefault: "ENGINE_HOLD_TTL_MS_DEFAULT",
   holdTtlMsMin: "ENGINE_HOLD_TTL_MS_MIN",
   holdTtlMsMax: "ENGINE_HOLD_TTL_MS_MAX",

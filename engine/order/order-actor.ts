@@ -202,8 +202,11 @@ export const routeOrder = (o: OrderState, reason: RouteReason, ctx: OrderContext
     need.set(line.lineNo, need.get(line.lineNo)! - h.qty)
   }
   const policy = ctx.net.channels.get(o.channel)!.policy
-  const toRoute = o.lines.filter((l) => (need.get(l.lineNo) ?? 0) > 0)
+  // an order bounced between failing nodes stops being routed automatically and waits as a backorder
+  const exhausted = o.routeAttempts >= ctx.config.routeAttemptsMax
+  const toRoute = exhausted ? [] : o.lines.filter((l) => (need.get(l.lineNo) ?? 0) > 0)
   let summary = holds.length > 0 ? `${holds.length} cart hold(s) used at their nodes. ` : ""
+  if (exhausted) summary += `Routed ${o.routeAttempts} times already (routeAttemptsMax): the rest waits as a backorder.`
   let candidates: ReadonlyArray<RouteCandidateExplanation> = []
   if (toRoute.length > 0) {
     const result = ctx.route(

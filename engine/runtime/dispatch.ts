@@ -234,7 +234,9 @@ export class Dispatcher {
   /** Stock of a SKU arrived: orders waiting on it, in every partition, oldest first, are routed again. */
   private retryBackorders(sku: string) {
     const waiting: Array<[OrderState, Partition]> = []
-    for (const p of this.partitions) for (const o of Orders.backorderedOn(p.orders, sku)) waiting.push([o, p])
+    for (const p of this.partitions) {
+      for (const o of Orders.backorderedOn(p.orders, sku)) if (o.routeAttempts < this.config.routeAttemptsMax) waiting.push([o, p])
+    }
     waiting.sort(([a], [b]) => Orders.byPlacement(a, b))
     for (const [o, p] of waiting) {
       const ctx = this.orderContexts[p.id]
