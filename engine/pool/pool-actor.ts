@@ -12,6 +12,7 @@ import { invariant, reject, type Rejection } from "../domain/errors.ts"
 import type { HoldEnded, PoolEvent, StockReserved } from "../domain/events.ts"
 import type { NetworkState } from "../network/network-actor.ts"
 import { TimerHeap } from "../runtime/timer-heap.ts"
+import { HoldBook } from "./hold-book.ts"
 import { PoolTable, type PoolTableSnapshot } from "./pool-table.ts"
 
 // ---- state -------------------------------------------------------------------
@@ -41,12 +42,13 @@ export interface Reservation {
 export interface StockState {
   readonly partition: number
   pools: PoolTable
-  readonly holds: Map<string, Hold>
+  /** Live holds by their number within the partition (the part of the hold id after the dash). */
+  readonly holds: HoldBook<Hold>
   /** (channel, client key) -> hold id, for idempotent hold requests. */
   readonly holdsByKey: Map<string, string>
   /** Recently ended holds and why, so a late request hears "expired" rather than "not found". Bounded. */
-  readonly endedHolds: Map<string, HoldEnded["reason"]>
-  readonly holdExpiry: TimerHeap
+  readonly endedHolds: Map<number, HoldEnded["reason"]>
+  readonly holdExpiry: TimerHeap<number>
   readonly reservations: Map<string, Reservation>
   nextHoldNo: number
 }
@@ -56,10 +58,10 @@ const endedHoldsMax = 100_000
 export const emptyStock = (partition: number, config: EngineConfig): StockState => ({
   partition,
   pools: new PoolTable(config.nodesMax),
-  holds: new Map(),
+  holds: new HoldBook<Hold>(),
   holdsByKey: new Map(),
   endedHolds: new Map(),
-  holdExpiry: new TimerHeap(),
+  holdExpiry: new TimerHeap<number>(),
   reservations: new Map(),
   nextHoldNo: 1
 })
@@ -73,6 +75,16 @@ export const partitionOfHold = (holdId: string): number => {
   const p = Number(holdId.slice(1, dash))
   return Number.isInteger(p) ? p : -1
 }
+
+/** The number of a hold id of this partition, or -1 when the id is not one the engine issued. */
+export const holdNoOf = (holdId: string): number => {
+  const dash = holdId.indexOf("-")
+  const n = dash < 0 ? NaN : parseInt(holdId.slice(dash + 1), 36)
+  return Number.isSafeInteger(n) && n > 0 && holdIdFor(partitionOfHold(holdId), n) === holdId ? n : -1
+}
+
+/** A live hold by id. */
+export const holdById = (s: StockState, holdId: string): Hold | undefined => s.holds.get(holdNoOf(holdId))
 
 const keyOf = (channel: string, key: string) => `${channel}\u0000${key}`
 
@@ -119,7 +131,7 @@ export const decideSafetyStock = (sku: string, nodeId: string, qty: number): Poo
 /** An existing hold for the same (channel, key) answers a repeated request; other parameters are a conflict. */
 export const findHoldByKey = (s: StockState, channel: string, key: string): Hold | undefined => {
   const id = s.holdsByKey.get(keyOf(channel, key))
-  return id === undefined ? undefined : s.holds.get(id)
+  return id === undefined ? undefined : holdById(s, id)
 }
 
 export const decidePlaceHold = (
@@ -136,9 +148,10 @@ export const decidePlaceHold = (
 
 /** A live hold of this channel, or the named reason it cannot be used. */
 export const liveHold = (s: StockState, holdId: string, channel: string, now: number): Hold | Rejection => {
-  const hold = s.holds.get(holdId)
+  const holdNo = holdNoOf(holdId)
+  const hold = s.holds.get(holdNo)
   if (!hold) {
-    const ended = s.endedHolds.get(holdId)
+    const ended = s.endedHolds.get(holdNo)
     if (ended === "expired") return reject("hold_expired")
     if (ended) return reject("hold_used", `the hold was ${ended}`)
     return reject("hold_not_found")
@@ -165,11 +178,10 @@ export const dueHoldExpiries = (s: StockState, now: number): Array<HoldEnded> =>
   const out: Array<HoldEnded> = []
   while (s.holdExpiry.peekTime() <= now) {
     const due = s.holdExpiry.peekTime()
-    const id = s.holdExpiry.pop()
-    const hold = s.holds.get(id)
+    const hold = s.holds.get(s.holdExpiry.pop())
     // an entry for an ended hold, or one left behind by an extension (which queued its own), is stale
     if (!hold || hold.expiresAt !== due) continue
-    out.push({ type: "HoldEnded", holdId: id, reason: "expired", at: hold.expiresAt })
+    out.push({ type: "HoldEnded", holdId: hold.holdId, reason: "expired", at: hold.expiresAt })
   }
   return out
 }
@@ -213,31 +225,33 @@ export const evolvePool = (s: StockState, net: NetworkState, e: PoolEvent): void
       return
     }
     case "HoldPlaced": {
-      s.nextHoldNo++
+      const holdNo = s.nextHoldNo++
       const slot = pools.ensure(net.skuIndex.get(e.sku)!, net.nodeIndex.get(e.nodeId)!)
       pools.held[slot] += e.qty
       pools.assertPool(slot)
-      s.holds.set(e.holdId, {
+      s.holds.set(holdNo, {
         holdId: e.holdId, slot, sku: e.sku, nodeId: e.nodeId, channel: e.channel, qty: e.qty,
         expiresAt: e.expiresAt, key: e.key, placedAt: e.at
       })
       if (e.key !== null) s.holdsByKey.set(keyOf(e.channel, e.key), e.holdId)
-      s.holdExpiry.push(e.expiresAt, e.holdId)
+      s.holdExpiry.push(e.expiresAt, holdNo)
       return
     }
     case "HoldExtended": {
       // the old timer stays and is skipped when it comes due
-      s.holds.get(e.holdId)!.expiresAt = e.expiresAt
-      s.holdExpiry.push(e.expiresAt, e.holdId)
+      const holdNo = holdNoOf(e.holdId)
+      s.holds.get(holdNo)!.expiresAt = e.expiresAt
+      s.holdExpiry.push(e.expiresAt, holdNo)
       return
     }
     case "HoldEnded": {
-      const hold = s.holds.get(e.holdId)!
+      const holdNo = holdNoOf(e.holdId)
+      const hold = s.holds.get(holdNo)!
       pools.held[hold.slot] -= hold.qty
       pools.assertPool(hold.slot)
-      s.holds.delete(e.holdId)
+      s.holds.delete(holdNo)
       if (hold.key !== null) s.holdsByKey.delete(keyOf(hold.channel, hold.key))
-      s.endedHolds.set(e.holdId, e.reason)
+      s.endedHolds.set(holdNo, e.reason)
       if (s.endedHolds.size > endedHoldsMax) s.endedHolds.delete(s.endedHolds.keys().next().value!)
       return
     }
@@ -287,7 +301,7 @@ export const evolvePool = (s: StockState, net: NetworkState, e: PoolEvent): void
 export interface StockSnapshot {
   readonly pools: PoolTableSnapshot
   readonly holds: ReadonlyArray<Hold>
-  readonly endedHolds: ReadonlyArray<readonly [string, HoldEnded["reason"]]>
+  readonly endedHolds: ReadonlyArray<readonly [number, HoldEnded["reason"]]>
   readonly reservations: ReadonlyArray<Reservation>
   readonly nextHoldNo: number
 }
@@ -304,9 +318,10 @@ export const restoreStock = (partition: number, snap: StockSnapshot, config: Eng
   const s = emptyStock(partition, config)
   s.pools = PoolTable.restore(snap.pools, config.nodesMax)
   for (const h of snap.holds) {
-    s.holds.set(h.holdId, { ...h })
+    const holdNo = holdNoOf(h.holdId)
+    s.holds.set(holdNo, { ...h })
     if (h.key !== null) s.holdsByKey.set(keyOf(h.channel, h.key), h.holdId)
-    s.holdExpiry.push(h.expiresAt, h.holdId)
+    s.holdExpiry.push(h.expiresAt, holdNo)
   }
   for (const [id, reason] of snap.endedHolds) s.endedHolds.set(id, reason)
   for (const r of snap.reservations) s.reservations.set(r.reservationId, { ...r })

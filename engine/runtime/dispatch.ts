@@ -20,7 +20,7 @@ import { dayOf, ordersOpenAt, partitionOfOrder } from "../order/order-book.ts"
 import { orderView, type OrderState } from "../order/order-state.ts"
 import {
   decideAdjust, decideExtendHold, decidePlaceHold, decideReceive, decideReleaseHold, decideReserve, decideSafetyStock,
-  dueHoldExpiries, findHoldByKey, liveHold, partitionOfHold, poolSlot, type Hold
+  dueHoldExpiries, findHoldByKey, holdById, liveHold, partitionOfHold, poolSlot, type Hold
 } from "../pool/pool-actor.ts"
 import type { CapacityLookup, Router, StockLookup } from "../routing/types.ts"
 import { partitionOf, type Partition, type StreamLog } from "./partition.ts"
@@ -271,7 +271,7 @@ export class Dispatcher {
           ? decideExtendHold(p.stock, c.holdId, c.channel, c.ttlMs, this.now)
           : decideReleaseHold(p.stock, c.holdId, c.channel, this.now)
         if ("ok" in d) return d
-        const hold = p.stock.holds.get(c.holdId)!
+        const hold = holdById(p.stock, c.holdId)!
         this.emitPool(p, d)
         return { ok: true, hold: holdView(hold) }
       }
@@ -464,7 +464,7 @@ export class Dispatcher {
     const d = decidePlaceHold(p.stock, this.net, c.channel, c.sku, nodeId, c.qty, c.ttlMs ?? this.config.holdTtlMsDefault, c.key ?? null, this.now)
     if ("ok" in d) return d
     this.emitPool(p, d)
-    return { ok: true, hold: holdView(p.stock.holds.get((d as { holdId: string }).holdId)!) }
+    return { ok: true, hold: holdView(holdById(p.stock, (d as { holdId: string }).holdId)!) }
   }
 
   /** "Best node for this customer": the node routing would ship the line from (by location), else the one with most stock. */

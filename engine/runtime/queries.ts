@@ -10,7 +10,7 @@ import type { HoldView, PoolView } from "../domain/replies.ts"
 import { nodeById } from "../network/network-actor.ts"
 import { orderView, type HistoryEntry, type Notification, type OrderView } from "../order/order-state.ts"
 import { externalKey } from "../order/order-book.ts"
-import { partitionOfHold } from "../pool/pool-actor.ts"
+import { holdById, partitionOfHold } from "../pool/pool-actor.ts"
 import { holdView, type Dispatcher } from "./dispatch.ts"
 import type { Engine } from "./engine.ts"
 import { partitionOf } from "./partition.ts"
@@ -63,7 +63,8 @@ export const pool = (d: Dispatcher, sku: string, nodeId: string): PoolView | und
   d.net.skuIndex.has(sku) && nodeById(d.net, nodeId) ? d.poolView(sku, nodeId) : undefined
 
 export const hold = (d: Dispatcher, holdId: string): HoldView | undefined => {
-  const h = d.partitions[partitionOfHold(holdId)]?.stock.holds.get(holdId)
+  const p = d.partitions[partitionOfHold(holdId)]
+  const h = p ? holdById(p.stock, holdId) : undefined
   return h ? holdView(h) : undefined
 }
 

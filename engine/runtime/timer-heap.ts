@@ -4,15 +4,15 @@
  * target moved or ended is skipped when it comes due (lazy deletion).
  */
 
-export class TimerHeap {
+export class TimerHeap<Id = string> {
   private times: Array<number> = []
-  private ids: Array<string> = []
+  private ids: Array<Id> = []
 
   get size(): number {
     return this.times.length
   }
 
-  push(due: number, id: string): void {
+  push(due: number, id: Id): void {
     const t = this.times
     const ids = this.ids
     let i = t.length
@@ -35,7 +35,7 @@ export class TimerHeap {
   }
 
   /** Removes and returns the id of the earliest timer (call only when size > 0). */
-  pop(): string {
+  pop(): Id {
     const t = this.times
     const ids = this.ids
     const top = ids[0]
