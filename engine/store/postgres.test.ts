@@ -6,44 +6,16 @@
  * PostgreSQL unreachable: the run fails under CI (`CI` set), else the suite is
  * skipped with the reason printed. It never passes without having run.
  */
-import { PgClient } from "@effect/sql-pg"
 import { Effect } from "effect"
-import * as Reactivity from "effect/reactivity/Reactivity"
+import { postgresUnreachable, runOn, serverUrl } from "../testing/postgres.ts"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Journal, openJournalStore } from "./layer.ts"
-import { pgClientOptions } from "./sql-journal.ts"
 import { journalStoreSuite, sharedSqlStore } from "./store.suite.ts"
 
-const serverUrl = process.env.DATABASE_URL?.trim() || "postgres://postgres@127.0.0.1:5432/test"
-
-const withoutPassword = (url: string): string => {
-  const parsed = new URL(url)
-  if (parsed.password !== "") parsed.password = "***"
-  return parsed.toString()
-}
-
-/** Runs statements on `url` over a connection of their own. */
-const runOn = (url: string, ...statements: ReadonlyArray<string>): Promise<void> =>
-  Effect.runPromise(
-    Effect.gen(function*() {
-      const client = yield* PgClient.make({ ...pgClientOptions({ url, maxConnections: 1 }), minConnections: 0, connectTimeout: "3 seconds" })
-      for (const statement of statements) yield* client.unsafe(statement)
-    }).pipe(Effect.scoped, Effect.provide(Reactivity.layer))
-  )
-
-/** The distinct messages along an error's cause chain: "Failed to connect: connect ECONNREFUSED ...". */
-const why = (error: unknown): string => {
-  const messages: Array<string> = []
-  for (let e = error; e instanceof Error && messages.length < 5; e = e.cause) {
-    if (!messages.includes(e.message)) messages.push(e.message)
-  }
-  return messages.length > 0 ? messages.join(": ") : String(error)
-}
-
-const unreachable = await runOn(serverUrl, "SELECT 1").then(() => undefined, why)
+const unreachable = await postgresUnreachable()
 
 if (unreachable !== undefined) {
-  const reason = `PostgreSQL at ${withoutPassword(serverUrl)} is unreachable: ${unreachable}`
+  const reason = unreachable
   if (process.env.CI) {
     describe("PostgreSQL journal store", () => {
       it("needs a reachable PostgreSQL under CI", () => {

@@ -1,0 +1,99 @@
+/**
+ * The engine on a real PostgreSQL reached through a TCP relay that the test
+ * cuts and restores: while the database is unreachable every command is
+ * refused with store_unavailable (never acknowledged), and once it is back
+ * the engine reloads from the journal by itself and serves again, with the
+ * acknowledged state intact and nothing that was refused.
+ */
+import { createServer, Socket, type Server } from "node:net"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { loadConfig } from "../config.ts"
+import { route } from "../routing/index.ts"
+import { openJournalStore } from "../store/layer.ts"
+import { fixtureCommands, run } from "../testing/fixture.ts"
+import { freshDatabase, postgresUnreachable } from "../testing/postgres.ts"
+import { Engine } from "./engine.ts"
+import * as Q from "./queries.ts"
+
+/** A TCP relay to PostgreSQL that can be cut (every connection dropped, new ones refused) and restored. */
+class Relay {
+  private server: Server | undefined
+  private readonly sockets = new Set<Socket>()
+  port = 0
+
+  constructor(private readonly target: { host: string; port: number }) {}
+
+  async open(): Promise<void> {
+    this.server = createServer((client) => {
+      const upstream = new Socket()
+      upstream.connect(this.target.port, this.target.host)
+      for (const s of [client, upstream]) {
+        this.sockets.add(s)
+        s.on("close", () => this.sockets.delete(s))
+        s.on("error", () => s.destroy())
+      }
+      client.pipe(upstream).pipe(client)
+      client.on("close", () => upstream.destroy())
+      upstream.on("close", () => client.destroy())
+    })
+    await new Promise<void>((resolve) => this.server!.listen(this.port, "127.0.0.1", resolve))
+    this.port = (this.server!.address() as { port: number }).port
+  }
+
+  async cut(): Promise<void> {
+    for (const s of this.sockets) s.destroy()
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()))
+  }
+}
+
+const unreachable = await postgresUnreachable()
+
+if (unreachable !== undefined && !process.env.CI) {
+  console.warn(`Skipping the store outage test: ${unreachable}`)
+  describe.skip("store outage (PostgreSQL unreachable)", () => it("needs PostgreSQL", () => undefined))
+} else {
+  describe("store outage on PostgreSQL", () => {
+    let database: Awaited<ReturnType<typeof freshDatabase>>
+    beforeAll(async () => {
+      if (unreachable !== undefined) throw new Error(`${unreachable}. CI must provide PostgreSQL (set DATABASE_URL).`)
+      database = await freshDatabase()
+    })
+    afterAll(() => database?.drop())
+
+    it("refuses commands while the database is cut off and recovers by itself when it is back", async () => {
+      const target = new URL(database.url)
+      const relay = new Relay({ host: target.hostname, port: Number(target.port || 5432) })
+      await relay.open()
+      const viaRelay = new URL(database.url)
+      viaRelay.hostname = "127.0.0.1"
+      viaRelay.port = String(relay.port)
+      const { store, close } = await openJournalStore({ backend: "postgres", url: viaRelay.toString() })
+      const engine = await Engine.open({ store, config: loadConfig({ partitions: 4, storeRetryMs: 100 }, {}), router: route, log: () => {} })
+      try {
+        await run(engine, [...fixtureCommands, { type: "inventory.receive", sku: "TV-55", nodeId: "WH-DAL", qty: 10 }])
+        const before = await engine.submit({ type: "hold.create", channel: "web", sku: "TV-55", qty: 2, nodeId: "WH-DAL" })
+        expect(before.ok).toBe(true)
+
+        await relay.cut()
+        const during = await Promise.all(
+          Array.from({ length: 5 }, () => engine.submit({ type: "hold.create", channel: "web", sku: "TV-55", qty: 1, nodeId: "WH-DAL" }))
+        )
+        expect(during.map((r) => (r.ok ? "ok" : r.code))).toEqual(Array(5).fill("store_unavailable"))
+        expect(engine.stats().state).toBe("recovering")
+
+        await relay.open()
+        const deadline = Date.now() + 30_000
+        while (engine.stats().state !== "running" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+        expect(engine.stats().state).toBe("running")
+        expect(Q.pool(engine.view, "TV-55", "WH-DAL")).toMatchObject({ onHand: 10, held: 2, atp: 8 })
+        const after = await engine.submit({ type: "hold.create", channel: "web", sku: "TV-55", qty: 1, nodeId: "WH-DAL" })
+        expect(after.ok).toBe(true)
+        expect(Q.pool(engine.view, "TV-55", "WH-DAL")!.held).toBe(3)
+      } finally {
+        await engine.close()
+        await close()
+        await relay.cut().catch(() => undefined)
+      }
+    }, 90_000)
+  })
+}
