@@ -15,7 +15,8 @@ import { loadConfig, type EngineConfig } from "../engine/config.ts"
 import type { Command } from "../engine/domain/commands.ts"
 import { route } from "../engine/routing/index.ts"
 import { Engine } from "../engine/runtime/engine.ts"
-import { openJournalStore } from "../engine/store/layer.ts"
+import { openJournalStore, type JournalLocation } from "../engine/store/layer.ts"
+import { freshDatabase } from "../engine/testing/postgres.ts"
 import { percentile, round, type BenchResult } from "./report.ts"
 import { workload, type Workload } from "./workload.ts"
 
@@ -24,6 +25,8 @@ const seconds = (args: ReadonlyArray<string>, name: string, fallback: number) =>
   return i >= 0 ? Number(args[i + 1]) : fallback
 }
 
+let usePostgres = false
+
 const gc = () => (globalThis as { gc?: () => void }).gc?.()
 
 interface Opened {
@@ -31,8 +34,22 @@ interface Opened {
   close(): Promise<void>
 }
 
+/** `--store postgres` runs on a fresh database of the local PostgreSQL (DATABASE_URL) instead of the embedded store. */
+let postgresUrls = new Map<string, string>()
+const dropDatabases: Array<() => Promise<void>> = []
+
 const open = async (dataDir: string, config: Partial<EngineConfig> = {}): Promise<Opened> => {
-  const { store, close } = await openJournalStore({ backend: "embedded", dataDir })
+  let location: JournalLocation = { backend: "embedded", dataDir }
+  if (usePostgres) {
+    let url = postgresUrls.get(dataDir)
+    if (url === undefined) {
+      const db = await freshDatabase()
+      dropDatabases.push(db.drop)
+      postgresUrls.set(dataDir, (url = db.url))
+    }
+    location = { backend: "postgres", url }
+  }
+  const { store, close } = await openJournalStore(location)
   const engine = await Engine.open({ store, config: loadConfig({ holdTtlMsDefault: 3_600_000, ...config }, {}), router: route })
   return { engine, close: async () => { await engine.close(); await close() } }
 }
@@ -93,6 +110,9 @@ const openLoop = async (engine: Engine, next: () => Command, perSec: number, dur
 
 export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => {
   const durationMs = seconds(args, "seconds", 10) * 1000
+  const storeArg = args.indexOf("--store")
+  usePostgres = storeArg >= 0 && args[storeArg + 1] === "postgres"
+  postgresUrls = new Map()
   const dir = mkdtempSync(join(tmpdir(), "oms-bench-"))
   try {
     // ---- throughput and latency on 100,000 pools ------------------------------------------
@@ -117,6 +137,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
     // latency at half load, on a fresh engine so the heap of the runs above does not weigh on it
     db = await open(join(dir, "latency"))
     await setUp(db.engine, w)
+    gc()
     const half = await openLoop(db.engine, hold, reservations.perSec / 2, Math.min(durationMs, 8_000))
     await db.close()
 
@@ -170,11 +191,11 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
       recoveryMs: Math.round(recoveryMs),
       recoveredPools,
       recoveryFromSnapshotMs: Math.round(recoveryFromSnapshotMs),
-      store: "embedded PGlite (worker thread), group commit per batch",
+      store: usePostgres ? "PostgreSQL (local server), group commit per batch" : "embedded PGlite (worker thread), group commit per batch",
       durationSec: durationMs / 1000
     }
     return {
-      name: "engine",
+      name: usePostgres ? "engine (PostgreSQL)" : "engine (embedded PGlite)",
       figures,
       rows: [
         ["pools (SKU x node), 50 nodes", pools, "Zipf s=1.1, 5 doorbusters"],
@@ -190,5 +211,6 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })
+    for (const drop of dropDatabases.splice(0)) await drop()
   }
 }

@@ -464,7 +464,7 @@ export class Dispatcher {
     const d = decidePlaceHold(p.stock, this.net, c.channel, c.sku, nodeId, c.qty, c.ttlMs ?? this.config.holdTtlMsDefault, c.key ?? null, this.now)
     if ("ok" in d) return d
     this.emitPool(p, d)
-    return { ok: true, hold: holdView(holdById(p.stock, (d as { holdId: string }).holdId)!) }
+    return { ok: true, hold: holdView(p.stock.holds.get(p.stock.nextHoldNo - 1)!) }
   }
 
   /** "Best node for this customer": the node routing would ship the line from (by location), else the one with most stock. */
