@@ -349,8 +349,15 @@ export class Engine {
   }
 
   private async replay(stream: string, log: StreamLog, apply: (e: EngineEvent, seq: number) => void): Promise<void> {
+    const store = this.options.store
+    let next = store.readBatches(stream, log.seq, readPage)
     for (;;) {
-      const page = await this.options.store.readBatches(stream, log.seq, readPage)
+      const page = await next
+      // fetch the next page while this one is decoded and applied: the store works on the other core
+      if (page.length === readPage) {
+        const last = page[page.length - 1]
+        next = store.readBatches(stream, last.seqFrom + last.count - 1, readPage)
+      }
       for (const b of page) {
         const events = decodeEvents(b.payload)
         for (let i = 0; i < events.length; i++) {
