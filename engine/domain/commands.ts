@@ -93,7 +93,7 @@ export interface LoadInventory {
 /**
  * A cart reservation. Targets `nodeId`, or else the best node for `location`
  * (or, with neither, the node with the most available stock).
- * `key`, when given, makes the request idempotent within the channel.
+ * `key`, when given, makes the request idempotent within the channel and SKU.
  */
 export interface CreateHold {
   readonly type: "hold.create"

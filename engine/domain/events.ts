@@ -96,6 +96,8 @@ export interface OrderPlaced {
   readonly fulfillment: "ship" | "pickup"
   readonly pickupNodeId: string | null
   readonly paymentAuthorised: boolean
+  /** When a pending payment fails by timeout (0 when paid at capture). */
+  readonly paymentDueAt: number
   readonly holdIds: ReadonlyArray<string>
   /** The order this one replaces items of (exchanges). */
   readonly exchangeFor: string | null

@@ -86,6 +86,12 @@ export const defaultPolicy: RoutingPolicy = {
   weights: defaultWeights
 }
 
+/** Whether a channel's policy lets it sell from the node (its allowed node ids or groups; both empty: every node). */
+export const policyAllows = (policy: RoutingPolicy, node: FulfillmentNode): boolean => {
+  if (policy.allowedNodeIds.length === 0 && policy.allowedGroups.length === 0) return true
+  return policy.allowedNodeIds.includes(node.nodeId) || node.groups.some((g) => policy.allowedGroups.includes(g))
+}
+
 /** Great-circle distance in kilometres (haversine, mean Earth radius). */
 export const distanceKm = (a: LatLon, b: LatLon): number => {
   const rad = Math.PI / 180

@@ -51,7 +51,7 @@ export type NetworkDecision = { readonly events: ReadonlyArray<NetworkEvent> } |
 
 const services: ReadonlyArray<NodeService> = ["ship", "pickup"]
 
-const upsertNode = (net: NetworkState, c: UpsertNode, config: EngineConfig): NetworkDecision => {
+const upsertNode = (net: NetworkState, c: UpsertNode, now: number, config: EngineConfig): NetworkDecision => {
   const bad = checkId(c.nodeId, config) ?? checkId(c.name, config)
   if (bad) return bad
   if (c.kind !== "warehouse" && c.kind !== "store") return reject("malformed_command", "kind must be warehouse or store")
@@ -67,8 +67,10 @@ const upsertNode = (net: NetworkState, c: UpsertNode, config: EngineConfig): Net
   if (!Array.isArray(groups) || groups.some((g) => checkId(g, config) !== undefined)) return reject("malformed_command", "groups must be a list of ids")
   const existing = nodeById(net, c.nodeId)
   if (!existing && net.nodes.length >= config.nodesMax) return reject("too_many_lines", `at most ${config.nodesMax} nodes`)
-  const status = c.status ?? existing?.status ?? "online"
-  if (status !== "online" && status !== "paused" && status !== "offline") return reject("malformed_command", "status must be online, paused or offline")
+  const wanted = c.status ?? existing?.status ?? "online"
+  if (wanted !== "online" && wanted !== "paused" && wanted !== "offline") return reject("malformed_command", "status must be online, paused or offline")
+  // an existing node changes status only through NodeStatusChanged, so an outage re-routes its work whichever command said it
+  const status = existing ? existing.status : wanted
   const node: FulfillmentNode = {
     nodeId: c.nodeId,
     name: c.name,
@@ -80,7 +82,8 @@ const upsertNode = (net: NetworkState, c: UpsertNode, config: EngineConfig): Net
     services: [...nodeServices],
     groups: [...groups]
   }
-  return { events: [{ type: "NodeUpserted", node }] }
+  if (!existing || existing.status === wanted) return { events: [{ type: "NodeUpserted", node }] }
+  return { events: [{ type: "NodeUpserted", node }, { type: "NodeStatusChanged", nodeId: c.nodeId, status: wanted, reason: "node.upsert", at: now }] }
 }
 
 const setNodeStatus = (net: NetworkState, c: SetNodeStatus, now: number): NetworkDecision => {
@@ -106,7 +109,20 @@ const upsertChannel = (net: NetworkState, c: UpsertChannel, config: EngineConfig
   if (bad) return bad
   const base = net.channels.get(c.channel)?.policy ?? defaultPolicy
   const p = c.policy ?? {}
-  const weights = { ...base.weights, ...(p.weights ?? {}) }
+  if (typeof p !== "object" || p === null) return reject("malformed_command", "policy must be an object")
+  for (const key of ["allowedNodeIds", "allowedGroups"] as const) {
+    const list = p[key]
+    if (list !== undefined && (!Array.isArray(list) || list.length > config.nodesMax || list.some((x) => typeof x !== "string"))) {
+      return reject("malformed_command", `${key} must be a list of ids`)
+    }
+  }
+  if (p.weights !== undefined && (typeof p.weights !== "object" || p.weights === null)) return reject("malformed_command", "weights must be an object")
+  // only the known weights are kept: anything else in the request is ignored
+  const weights = { ...base.weights }
+  for (const key of Object.keys(defaultWeights) as Array<keyof typeof defaultWeights>) {
+    const w = p.weights?.[key]
+    if (w !== undefined) weights[key] = w
+  }
   const policy: RoutingPolicy = {
     allowedNodeIds: [...(p.allowedNodeIds ?? base.allowedNodeIds)],
     allowedGroups: [...(p.allowedGroups ?? base.allowedGroups)],
@@ -131,7 +147,7 @@ const upsertChannel = (net: NetworkState, c: UpsertChannel, config: EngineConfig
 
 export const decideNetwork = (net: NetworkState, c: NetworkCommand, now: number, config: EngineConfig): NetworkDecision => {
   switch (c.type) {
-    case "node.upsert": return upsertNode(net, c, config)
+    case "node.upsert": return upsertNode(net, c, now, config)
     case "node.setStatus": return setNodeStatus(net, c, now)
     case "sku.upsert": return upsertSku(c, config)
     case "channel.upsert": return upsertChannel(net, c, config)

@@ -18,7 +18,7 @@ import { reject, type Rejection } from "../domain/errors.ts"
 import type {
   OrderEvent, OrderLine, RouteCandidateExplanation, RouteReason, ShipmentLineQty, ShipmentPlan
 } from "../domain/events.ts"
-import { distanceKm, isLatLon, type LatLon } from "../domain/network.ts"
+import { distanceKm, isLatLon, policyAllows, type LatLon } from "../domain/network.ts"
 import type { Accepted, Reply } from "../domain/replies.ts"
 import { checkId, checkLineQtys, checkQty, checkText, isCount } from "../domain/validate.ts"
 import { nodeById, type NetworkState } from "../network/network-actor.ts"
@@ -27,15 +27,18 @@ import type { Hold } from "../pool/pool-actor.ts"
 import type { CapacityLookup, Router, StockLookup } from "../routing/types.ts"
 import { externalKey, orderIdFor, type OrderBook } from "./order-book.ts"
 import {
-  isOpenShipment, lineIndex, orderView, shippedQty, unrouted, type OrderState, type Shipment, type ShipmentStatus
+  isOpenShipment, lineIndex, orderStatus, orderView, shippedQty, unrouted, type OrderState, type Shipment, type ShipmentStatus
 } from "./order-state.ts"
 
 /** Commands an Order actor sends to StockPool actors (in whichever partition owns the pool). */
 export interface PoolPort {
   /** A live hold of this channel, or why it cannot be used. */
   findHold(holdId: string, channel: string): Hold | Rejection
-  endHold(holdId: string): void
-  reserve(reservationId: string, orderId: string, sku: string, nodeId: string, qty: number, stage: "held" | "allocated"): Rejection | undefined
+  endHold(holdId: string, reason: "converted" | "released"): void
+  /** `convertedQty` of the units come from cart holds at the pool ended for this reservation. */
+  reserve(
+    reservationId: string, orderId: string, sku: string, nodeId: string, qty: number, stage: "held" | "allocated", convertedQty: number
+  ): Rejection | undefined
   allocate(reservationId: string, sku: string): void
   release(reservationId: string, sku: string, qty: number, reason: string): void
   ship(reservationId: string, sku: string, qty: number): void
@@ -127,6 +130,7 @@ export const placeOrder = (book: OrderBook, c: PlaceOrder, ctx: OrderContext, ex
   if (holdIds.length > config.holdsPerOrderMax) return reject("too_many_lines", `at most ${config.holdsPerOrderMax} holds per order`)
   const holds: Array<Hold> = []
   const heldPerSku = new Map<string, number>()
+  const policy = net.channels.get(c.channel)!.policy
   for (const id of holdIds) {
     if (typeof id !== "string") return reject("invalid_id")
     if (holds.some((h) => h.holdId === id)) return reject("duplicate_line", `hold ${id} named twice`)
@@ -139,6 +143,12 @@ export const placeOrder = (book: OrderBook, c: PlaceOrder, ctx: OrderContext, ex
     heldPerSku.set(hold.sku, total)
     holds.push(hold)
   }
+  // a hold at a node that went offline or paused, or that the channel may no longer use, gives its units back and the line is routed
+  const usable = holds.filter((h) => {
+    const node = nodeById(net, h.nodeId)!
+    return node.status === "online" && policyAllows(policy, node)
+  })
+  const released = holds.filter((h) => !usable.includes(h))
   const customer = c.customer
   const o = ctx.emit({
     type: "OrderPlaced",
@@ -155,11 +165,13 @@ export const placeOrder = (book: OrderBook, c: PlaceOrder, ctx: OrderContext, ex
     fulfillment,
     pickupNodeId,
     paymentAuthorised: payment === "authorised",
+    paymentDueAt: payment === "authorised" ? 0 : ctx.now + config.paymentTimeoutMs,
     holdIds: holds.map((h) => h.holdId),
     exchangeFor,
     at: ctx.now
   })
-  routeOrder(o, "placed", ctx, holds)
+  for (const h of released) ctx.pools.endHold(h.holdId, "released")
+  routeOrder(o, "placed", ctx, usable)
   return acceptedOrder(o)
 }
 
@@ -171,6 +183,8 @@ const explainedCandidatesMax = 3
 interface DraftShipment {
   readonly nodeId: string
   readonly qty: Map<number, number>
+  /** Units per line that come from cart holds at this node. */
+  readonly fromHoldQty: Map<number, number>
   readonly fromHolds: Array<string>
   distanceKm: number
   costCents: number
@@ -191,13 +205,14 @@ export const routeOrder = (o: OrderState, reason: RouteReason, ctx: OrderContext
   const drafts = new Map<string, DraftShipment>()
   const draftAt = (nodeId: string): DraftShipment => {
     let d = drafts.get(nodeId)
-    if (!d) drafts.set(nodeId, (d = { nodeId, qty: new Map(), fromHolds: [], distanceKm: 0, costCents: 0 }))
+    if (!d) drafts.set(nodeId, (d = { nodeId, qty: new Map(), fromHoldQty: new Map(), fromHolds: [], distanceKm: 0, costCents: 0 }))
     return d
   }
   for (const h of holds) {
     const line = o.lines.find((l) => l.sku === h.sku)!
     const d = draftAt(h.nodeId)
     d.qty.set(line.lineNo, (d.qty.get(line.lineNo) ?? 0) + h.qty)
+    d.fromHoldQty.set(line.lineNo, (d.fromHoldQty.get(line.lineNo) ?? 0) + h.qty)
     d.fromHolds.push(h.holdId)
     need.set(line.lineNo, need.get(line.lineNo)! - h.qty)
   }
@@ -234,7 +249,7 @@ export const routeOrder = (o: OrderState, reason: RouteReason, ctx: OrderContext
     summary += result.explanation.summary
     candidates = result.explanation.candidates.slice(0, explainedCandidatesMax)
   }
-  for (const h of holds) ctx.pools.endHold(h.holdId)
+  for (const h of holds) ctx.pools.endHold(h.holdId, "converted")
   const stage = o.payment === "authorised" ? "allocated" : "held"
   const shipments: Array<ShipmentPlan> = []
   let shipmentNo = o.shipments.length
@@ -243,7 +258,7 @@ export const routeOrder = (o: OrderState, reason: RouteReason, ctx: OrderContext
     const lines: Array<LineQty> = []
     for (const [lineNo, qty] of d.qty) {
       const sku = o.lines[lineIndex(o, lineNo)].sku
-      const refused = ctx.pools.reserve(`${shipmentId}/${lineNo}`, o.orderId, sku, d.nodeId, qty, stage)
+      const refused = ctx.pools.reserve(`${shipmentId}/${lineNo}`, o.orderId, sku, d.nodeId, qty, stage, d.fromHoldQty.get(lineNo) ?? 0)
       if (refused) {
         // the availability view was behind the pool: the quantity waits as a backorder
         need.set(lineNo, (need.get(lineNo) ?? 0) + qty)
@@ -262,6 +277,8 @@ export const routeOrder = (o: OrderState, reason: RouteReason, ctx: OrderContext
   }
   const backordered: Array<LineQty> = []
   for (const [lineNo, qty] of need) if (qty > 0) backordered.push({ lineNo, qty })
+  // a retry that found nothing changes nothing: no event, no attempt counted
+  if (reason === "backorder_retry" && shipments.length === 0) return
   ctx.emit({
     type: "OrderRouted",
     orderId: o.orderId,
@@ -289,6 +306,7 @@ export const recordPayment = (book: OrderBook, c: RecordPayment, ctx: OrderConte
   if (o.payment !== "pending") {
     return o.payment === c.outcome ? acceptedOrder(o, true) : reject("invalid_state", `payment is already ${o.payment}`)
   }
+  if (orderStatus(o) === "cancelled") return reject("invalid_state", "the order was cancelled")
   if (c.outcome === "authorised") {
     ctx.emit({ type: "PaymentAuthorised", orderId: o.orderId, at: ctx.now })
     allocateHeld(o, ctx)
@@ -546,7 +564,7 @@ export const exchange = (book: OrderBook, c: ExchangeOrder, ctx: OrderContext): 
   const placed = ctx.placeOrder({
     type: "order.place",
     channel: o.channel,
-    externalId: `${o.externalId}:exchange:${returnId}`,
+    externalId: `exchange:${returnId}`,
     lines: c.newLines,
     customer: { ...o.customer, location: o.destination },
     payment: "authorised",

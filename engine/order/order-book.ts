@@ -66,7 +66,7 @@ export const applyOrderEvent = (book: OrderBook, e: OrderEvent, seq: number, con
   if (e.type === "OrderPlaced") {
     invariant(e.orderId === orderIdFor(book.partition, book.nextOrderNo), () => `order ${e.orderId} out of sequence`)
     book.nextOrderNo++
-    o = newOrder(e, config.paymentTimeoutMs)
+    o = newOrder(e)
     book.orders.set(o.orderId, o)
     book.byExternal.set(externalKey(o.channel, o.externalId), o.orderId)
     if (o.payment === "pending") book.paymentDeadlines.push(o.paymentDeadline, o.orderId)

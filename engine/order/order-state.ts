@@ -183,7 +183,7 @@ export const orderStatus = (o: OrderState): OrderStatus => statusOf(o, tally(o))
 
 // ---- evolve --------------------------------------------------------------------------
 
-export const newOrder = (e: OrderPlaced, paymentTimeoutMs: number): OrderState => ({
+export const newOrder = (e: OrderPlaced): OrderState => ({
   orderId: e.orderId,
   channel: e.channel,
   externalId: e.externalId,
@@ -194,7 +194,7 @@ export const newOrder = (e: OrderPlaced, paymentTimeoutMs: number): OrderState =
   pickupNodeId: e.pickupNodeId,
   exchangeFor: e.exchangeFor,
   placedAt: e.at,
-  paymentDeadline: e.paymentAuthorised ? 0 : e.at + paymentTimeoutMs,
+  paymentDeadline: e.paymentDueAt,
   payment: e.paymentAuthorised ? "authorised" : "pending",
   shipments: [],
   backordered: e.lines.map(() => 0),
@@ -269,7 +269,8 @@ export const evolveOrder = (o: OrderState, e: OrderEvent): void => {
     case "ShipmentPicked": {
       const s = shipmentOf(o, e.shipmentId)
       for (const p of e.picked) s.lines.find((l) => l.lineNo === p.lineNo)!.qty = p.qty
-      s.status = "picked"
+      // nothing found at all: the shipment is gone, its lines were routed again
+      s.status = s.lines.every((l) => l.qty === 0) ? "withdrawn" : "picked"
       if (e.short.length > 0 && !o.excludedNodes.includes(s.nodeId)) o.excludedNodes.push(s.nodeId)
       break
     }

@@ -10,6 +10,8 @@ const trimAfterHoles = 4096
 export class HoldBook<H> {
   /** Hold number of items[0]. */
   private base = 1
+  /** Index of the first item that may be live (everything before it is empty). */
+  private head = 0
   private items: Array<H | undefined> = []
   private live = 0
 
@@ -26,6 +28,7 @@ export class HoldBook<H> {
     if (this.live === 0) {
       this.base = holdNo
       this.items = []
+      this.head = 0
     }
     const i = holdNo - this.base
     if (i < 0) throw new RangeError(`hold ${holdNo} is older than the book's oldest (${this.base})`)
@@ -39,23 +42,34 @@ export class HoldBook<H> {
     if (this.items[i] === undefined) return
     this.items[i] = undefined
     this.live--
-    if (i === 0) this.trim()
+    if (i === this.head) this.trim()
   }
 
+  /** Moves the head past ended holds; drops the empty front once it is long enough. */
   private trim(): void {
-    let k = 0
     const items = this.items
+    let k = this.head
     while (k < items.length && items[k] === undefined) k++
     if (k === items.length) {
-      this.items = []
       this.base += k
+      this.items = []
+      this.head = 0
     } else if (k >= trimAfterHoles) {
       this.items = items.slice(k)
       this.base += k
-    }
+      this.head = 0
+    } else this.head = k
   }
 
   *values(): IterableIterator<H> {
-    for (const h of this.items) if (h !== undefined) yield h
+    for (let i = this.head; i < this.items.length; i++) {
+      const h = this.items[i]
+      if (h !== undefined) yield h
+    }
+  }
+
+  /** Slots the book holds, live or not (for tests of its bound). */
+  get span(): number {
+    return this.items.length
   }
 }

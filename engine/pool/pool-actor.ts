@@ -188,13 +188,24 @@ export const dueHoldExpiries = (s: StockState, now: number): Array<HoldEnded> =>
 
 // ---- decide: order reservations (sent by Order actors) --------------------------------
 
+/**
+ * `convertedQty` of the units come from cart holds at this pool that were just
+ * ended for this reservation: they were already promised, so only the rest is
+ * checked against ATP (a safety stock raised since the hold does not take them away).
+ */
 export const decideReserve = (
   s: StockState, net: NetworkState, reservationId: string, orderId: string, sku: string, nodeId: string,
-  qty: number, stage: StockReserved["stage"]
+  qty: number, stage: StockReserved["stage"], convertedQty = 0
 ): PoolDecision => {
   if (s.reservations.has(reservationId)) return reject("invalid_state", `reservation ${reservationId} exists`)
-  const atp = poolAtp(s, net, sku, nodeId)
-  if (atp < qty) return reject("insufficient_stock", `${atp} of ${sku} available at ${nodeId}, ${qty} asked`)
+  const slot = poolSlot(s, net, sku, nodeId)
+  const t = s.pools
+  const onHand = slot < 0 ? 0 : t.onHand[slot]
+  const promised = slot < 0 ? 0 : t.held[slot] + t.allocated[slot]
+  const atp = Math.max(0, onHand - promised - convertedQty - (slot < 0 ? 0 : t.safety[slot]))
+  if (qty - convertedQty > atp || promised + qty > onHand) {
+    return reject("insufficient_stock", `${atp} of ${sku} available at ${nodeId}, ${qty - convertedQty} asked`)
+  }
   return { type: "StockReserved", reservationId, orderId, sku, nodeId, qty, stage }
 }
 

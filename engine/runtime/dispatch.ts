@@ -11,7 +11,7 @@ import type { EngineConfig } from "../config.ts"
 import { commandTypes, type Command, type CreateHold, type InventoryCommand, type LoadInventory } from "../domain/commands.ts"
 import { invariant, reject, type Rejection } from "../domain/errors.ts"
 import type { EngineEvent, OrderEvent, PoolEvent } from "../domain/events.ts"
-import { isLatLon } from "../domain/network.ts"
+import { isLatLon, policyAllows } from "../domain/network.ts"
 import type { Accepted, HoldView, PoolView, Reply } from "../domain/replies.ts"
 import { checkId, checkQty, checkText, isCount } from "../domain/validate.ts"
 import { decideNetwork, evolveNetwork, nodeById, type NetworkState } from "../network/network-actor.ts"
@@ -69,8 +69,32 @@ export class Dispatcher {
   // ---- emitting events (journal + evolve) ---------------------------------------------------
 
   emitPool(p: Partition, e: PoolEvent): void {
+    // stock that becomes available again may serve orders waiting on it
+    let freed: string | undefined
+    switch (e.type) {
+      case "StockReceived":
+      case "StockRestocked":
+      case "SafetyStockSet":
+        freed = e.sku
+        break
+      case "StockAdjusted":
+        if (e.delta > 0) freed = e.sku
+        break
+      case "HoldEnded":
+        if (e.reason !== "converted") freed = holdById(p.stock, e.holdId)?.sku
+        break
+      case "ReservationReleased":
+        freed = p.stock.reservations.get(e.reservationId)?.sku
+        break
+    }
     p.log.append(e)
     p.applyPool(this.net, e)
+    if (freed !== undefined && this.anyBackorders(freed)) this.arrivals.push(freed)
+  }
+
+  private anyBackorders(sku: string): boolean {
+    for (const p of this.partitions) if ((p.orders.backorders.get(sku)?.size ?? 0) > 0) return true
+    return false
   }
 
   emitOrder(p: Partition, e: OrderEvent): OrderState {
@@ -148,12 +172,12 @@ export class Dispatcher {
       const p = this.partitions[partitionOfHold(holdId)]
       return p ? liveHold(p.stock, holdId, channel, this.now) : reject("hold_not_found")
     },
-    endHold: (holdId) => {
-      this.emitPool(this.partitions[partitionOfHold(holdId)], { type: "HoldEnded", holdId, reason: "converted", at: this.now })
+    endHold: (holdId, reason) => {
+      this.emitPool(this.partitions[partitionOfHold(holdId)], { type: "HoldEnded", holdId, reason, at: this.now })
     },
-    reserve: (reservationId, orderId, sku, nodeId, qty, stage) => {
+    reserve: (reservationId, orderId, sku, nodeId, qty, stage, convertedQty) => {
       const p = this.partitionOfSku(sku)
-      const d = decideReserve(p.stock, this.net, reservationId, orderId, sku, nodeId, qty, stage)
+      const d = decideReserve(p.stock, this.net, reservationId, orderId, sku, nodeId, qty, stage, convertedQty)
       if ("ok" in d) return d
       this.emitPool(p, d)
       return undefined
@@ -172,7 +196,6 @@ export class Dispatcher {
     },
     restock: (sku, nodeId, qty, orderId, returnId) => {
       this.emitPool(this.partitionOfSku(sku), { type: "StockRestocked", sku, nodeId, qty, orderId, returnId })
-      this.arrivals.push(sku)
     }
   }
 
@@ -323,6 +346,10 @@ export class Dispatcher {
     for (const e of d.events) {
       this.netLog.append(e)
       evolveNetwork(this.net, e)
+      if (e.type === "NodeStatusChanged" && e.status === "online") {
+        // a node back online may serve backorders again
+        for (const p of this.partitions) for (const [sku, waiting] of p.orders.backorders) if (waiting.size > 0) this.arrivals.push(sku)
+      }
       if (e.type === "NodeStatusChanged" && e.status === "offline") {
         const open: Array<[OrderState, Partition]> = []
         for (const p of this.partitions) for (const o of ordersOpenAt(p.orders, e.nodeId)) open.push([o, p])
@@ -383,7 +410,6 @@ export class Dispatcher {
     }
     if ("ok" in d) return d
     this.emitPool(p, d)
-    if ((d.type === "StockReceived") || (d.type === "StockAdjusted" && d.delta > 0)) this.arrivals.push(c.sku)
     return { ok: true, pool: this.poolView(c.sku, c.nodeId) }
   }
 
@@ -417,7 +443,6 @@ export class Dispatcher {
       const slot = poolSlot(p.stock, this.net, row.sku, row.nodeId)
       const delta = row.onHand - (slot < 0 ? 0 : p.stock.pools.onHand[slot])
       if (delta !== 0) this.emitPool(p, { type: "StockAdjusted", sku: row.sku, nodeId: row.nodeId, delta, reason, at: this.now })
-      if (delta > 0) this.arrivals.push(row.sku)
       if (row.safetyStock !== undefined && (slot < 0 || p.stock.pools.safety[slot] !== row.safetyStock)) {
         this.emitPool(p, { type: "SafetyStockSet", sku: row.sku, nodeId: row.nodeId, qty: row.safetyStock })
       }
@@ -454,6 +479,7 @@ export class Dispatcher {
       const node = typeof c.nodeId === "string" ? nodeById(this.net, c.nodeId) : undefined
       if (!node) return reject("unknown_node")
       if (node.status !== "online") return reject("node_not_available", `${node.nodeId} is ${node.status}`)
+      if (!policyAllows(channel.policy, node)) return reject("node_not_available", `channel ${c.channel} may not sell from ${node.nodeId}`)
       nodeId = node.nodeId
     } else {
       if (c.location !== undefined && !isLatLon(c.location)) return reject("invalid_location")
@@ -482,9 +508,7 @@ export class Dispatcher {
     let best: string | undefined
     let bestAtp = c.qty - 1
     for (const node of this.net.nodes) {
-      if (node.status !== "online") continue
-      if (policy.allowedNodeIds.length > 0 && !policy.allowedNodeIds.includes(node.nodeId) &&
-        !(policy.allowedGroups.length > 0 && node.groups.some((g) => policy.allowedGroups.includes(g)))) continue
+      if (node.status !== "online" || !policyAllows(policy, node)) continue
       const atp = this.stock.atp(c.sku, node.nodeId)
       if (atp > bestAtp) {
         best = node.nodeId

@@ -252,7 +252,7 @@ describe("orders", () => {
     const x = ok(await submit({ type: "order.exchange", orderId: o.orderId, returnLines: [{ lineNo: 1, qty: 1 }], newLines: [{ sku: "SOUNDBAR", qty: 1 }], reason: "swap" })).order!
     const exchangeReturn = x.returns[1]
     expect(exchangeReturn.status).toBe("requested")
-    const replacement = Q.orderByExternal(engine.view, "web", `X-1:exchange:${exchangeReturn.returnId}`)!
+    const replacement = Q.orderByExternal(engine.view, "web", `exchange:${exchangeReturn.returnId}`)!
     expect(replacement.shipments[0].nodeId).toBe("WH-COL")
     expect(Q.orderHistory(engine.view, o.orderId)!.map((h) => h.event.type)).toEqual([
       "OrderPlaced", "OrderRouted", "ShipmentAccepted", "ShipmentPicked", "ShipmentPacked", "ShipmentShipped",
@@ -328,5 +328,85 @@ describe("durability", () => {
     expect(after).toEqual(before)
     expect(code(await place("D-2", [["TV-55", 2]]))).toBe("ok")
     expect(Q.pool(engine.view, "TV-55", "WH-DAL")!.allocated).toBe(3)
+  })
+})
+
+describe("edge cases found in review", () => {
+  beforeEach(() => stock([["TV-55", "WH-DAL", 10], ["TV-55", "WH-COL", 5], ["HDMI", "ST-HOU", 5]]))
+
+  it("keeps a cart hold's units for its order even if safety stock was raised since", async () => {
+    const h = ok(await submit({ type: "hold.create", channel: "web", sku: "TV-55", qty: 10, nodeId: "WH-DAL" })).hold!
+    ok(await submit({ type: "inventory.setSafetyStock", sku: "TV-55", nodeId: "WH-DAL", qty: 3 }))
+    const o = ok(await place("E-1", [["TV-55", 10]], { holdIds: [h.holdId] })).order!
+    expect(o.shipments).toEqual([expect.objectContaining({ nodeId: "WH-DAL", lines: [{ lineNo: 1, qty: 10 }] })])
+    expect(Q.pool(engine.view, "TV-55", "WH-DAL")).toMatchObject({ held: 0, allocated: 10 })
+  })
+
+  it("gives back a hold at a node that went offline and routes its line elsewhere", async () => {
+    const h = ok(await submit({ type: "hold.create", channel: "web", sku: "TV-55", qty: 2, nodeId: "WH-DAL" })).hold!
+    ok(await submit({ type: "node.setStatus", nodeId: "WH-DAL", status: "offline" }))
+    const o = ok(await place("E-2", [["TV-55", 2]], { holdIds: [h.holdId] })).order!
+    expect(o.shipments.map((s) => s.nodeId)).toEqual(["WH-COL"])
+    expect(Q.pool(engine.view, "TV-55", "WH-DAL")!.held).toBe(0)
+  })
+
+  it("holds only where the channel may sell", async () => {
+    ok(await submit({ type: "channel.upsert", channel: "east-only", policy: { allowedGroups: ["east"] } }))
+    expect(code(await submit({ type: "hold.create", channel: "east-only", sku: "TV-55", qty: 1, nodeId: "WH-DAL" }))).toBe("node_not_available")
+    expect(ok(await submit({ type: "hold.create", channel: "east-only", sku: "TV-55", qty: 1 })).hold!.nodeId).toBe("WH-COL")
+  })
+
+  it("refuses a payment for a cancelled order, and never confirms after cancelling", async () => {
+    const o = ok(await place("E-3", [["TV-55", 1]], { payment: "pending" })).order!
+    ok(await submit({ type: "order.cancel", orderId: o.orderId, reason: "changed mind" }))
+    expect(code(await submit({ type: "order.payment", orderId: o.orderId, outcome: "authorised" }))).toBe("invalid_state")
+    expect(Q.outbox(engine.view).filter((n) => n.orderId === o.orderId).map((n) => n.kind)).toEqual(["cancelled"])
+  })
+
+  it("withdraws a shipment of which nothing was found, and routes it again", async () => {
+    const o = ok(await place("E-4", [["HDMI", 2]], { customer: { location: places.houston } })).order!
+    const s = o.shipments[0]
+    ok(await submit({ type: "shipment.accept", orderId: o.orderId, shipmentId: s.shipmentId, nodeId: s.nodeId }))
+    ok(await submit({ type: "shipment.pick", orderId: o.orderId, shipmentId: s.shipmentId, nodeId: s.nodeId, lines: [{ lineNo: 1, qty: 0 }] }))
+    const v = Q.order(engine.view, o.orderId)!
+    expect(v.shipments[0].status).toBe("withdrawn")
+    expect(v.lines[0].backordered).toBe(2)
+    expect(code(await submit({ type: "shipment.pack", orderId: o.orderId, shipmentId: s.shipmentId, nodeId: s.nodeId }))).toBe("invalid_state")
+  })
+
+  it("re-routes open work when node.upsert takes a node offline", async () => {
+    const o = ok(await place("E-5", [["TV-55", 1]])).order!
+    ok(await submit({ type: "node.upsert", nodeId: "WH-DAL", name: "Dallas DC", kind: "warehouse", location: places.dallas, capacityPerDay: 1000, status: "offline" }))
+    expect(Q.order(engine.view, o.orderId)!.shipments.map((s) => [s.nodeId, s.status])).toEqual([["WH-DAL", "withdrawn"], ["WH-COL", "routed"]])
+  })
+
+  it("names a malformed routing policy instead of failing", async () => {
+    expect(code(await submit({ type: "channel.upsert", channel: "x", policy: { allowedGroups: 5 } } as unknown as Command))).toBe("malformed_command")
+    expect(code(await submit({ type: "channel.upsert", channel: "x", policy: { weights: null } } as unknown as Command))).toBe("malformed_command")
+    ok(await submit({ type: "channel.upsert", channel: "x", policy: { weights: { perKmCents: 1, junk: { deep: 1 } } } } as unknown as Command))
+    expect(engine.stats().state).toBe("running")
+  })
+
+  it("serves backorders from stock freed by an expired hold, and journals nothing for a retry that finds nothing", async () => {
+    ok(await submit({ type: "hold.create", channel: "web", sku: "TV-55", qty: 5, nodeId: "WH-COL", ttlMs: 60_000 }))
+    const o = ok(await place("E-6", [["TV-55", 12]], { channel: "marketplace" })).order!
+    expect(o.lines[0].backordered).toBe(2)
+    const eventsBefore = Q.orderHistory(engine.view, o.orderId)!.length
+    // a store the marketplace may not ship from gets stock: the retry finds nothing and records nothing
+    ok(await submit({ type: "inventory.receive", sku: "TV-55", nodeId: "ST-HOU", qty: 3 }))
+    expect(Q.orderHistory(engine.view, o.orderId)!.length).toBe(eventsBefore)
+    clock.advance(60_000)
+    await engine.flush()
+    const after = Q.order(engine.view, o.orderId)!
+    expect(after.lines[0].backordered).toBe(0)
+    expect(after.shipments.map((x) => x.nodeId)).toEqual(["WH-DAL", "WH-COL"])
+    expect(Q.orderHistory(engine.view, o.orderId)!.length).toBe(eventsBefore + 1)
+  })
+
+  it("takes no snapshot of state the journal does not hold", async () => {
+    store.down = true
+    expect(code(await submit({ type: "inventory.receive", sku: "TV-55", nodeId: "WH-DAL", qty: 5 }))).toBe("store_unavailable")
+    store.down = false
+    await expect(engine.snapshotNow()).rejects.toThrow(/no snapshot/)
   })
 })

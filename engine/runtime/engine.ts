@@ -178,23 +178,24 @@ export class Engine {
       ? this.mailbox.splice(0)
       : this.mailbox.splice(0, this.options.config.batchCommandsMax)
     const replies: Array<Reply> = new Array(tickets.length)
+    const batches: Array<JournalBatch> = []
+    const published: Array<JournaledEvent> = []
+    let snapshots: Array<{ stream: string; seq: number; payload: Uint8Array }>
     try {
       d.runTimers()
       for (let i = 0; i < tickets.length; i++) replies[i] = d.execute(tickets[i].command)
+      for (const log of [this.netLog, ...this.partitions.map((p) => p.log)]) {
+        if (log.pending.length === 0) continue
+        const seqFrom = log.seq - log.pending.length + 1
+        const events = log.drain()
+        batches.push({ stream: log.stream, seqFrom, count: events.length, payload: encodeEvents(events) })
+        if (this.listeners.size > 0) for (let i = 0; i < events.length; i++) published.push({ stream: log.stream, seq: seqFrom + i, event: events[i] })
+      }
+      snapshots = this.takeDueSnapshots(batches)
     } catch (e) {
       this.fatal(e, tickets)
       return
     }
-    const batches: Array<JournalBatch> = []
-    const published: Array<JournaledEvent> = []
-    for (const log of [this.netLog, ...this.partitions.map((p) => p.log)]) {
-      if (log.pending.length === 0) continue
-      const seqFrom = log.seq - log.pending.length + 1
-      const events = log.drain()
-      batches.push({ stream: log.stream, seqFrom, count: events.length, payload: encodeEvents(events) })
-      if (this.listeners.size > 0) for (let i = 0; i < events.length; i++) published.push({ stream: log.stream, seq: seqFrom + i, event: events[i] })
-    }
-    const snapshots = this.takeDueSnapshots(batches)
     const started = performance.now()
     const commit = this.commitChain.then(() => (batches.length > 0 ? this.options.store.append(batches) : undefined))
     this.commitChain = commit
@@ -209,7 +210,15 @@ export class Engine {
           this.logOf(b.stream).durableSeq = b.seqFrom + b.count - 1
         }
         for (let i = 0; i < tickets.length; i++) tickets[i].resolve(replies[i])
-        if (published.length > 0) for (const l of this.listeners) l({ events: published })
+        if (published.length > 0) {
+          for (const l of this.listeners) {
+            try {
+              l({ events: published })
+            } catch (e) {
+              this.log(`a subscriber failed on committed events: ${String(e)}`)
+            }
+          }
+        }
         if (snapshots.length > 0) this.saveSnapshots(snapshots)
         if (this.mailbox.length > 0) this.schedule()
       },
@@ -297,6 +306,10 @@ export class Engine {
   /** Takes a snapshot of every stream now (operations, tests, benchmarks) and waits until it is stored. */
   async snapshotNow(): Promise<void> {
     await this.flush()
+    const logs = [this.netLog, ...this.partitions.map((p) => p.log)]
+    if (this.state !== "running" || this.outstanding > 0 || logs.some((l) => l.pending.length > 0 || l.seq !== l.durableSeq)) {
+      throw new Error("no snapshot: the engine's state is not exactly what the journal holds (recovering, stopped or busy)")
+    }
     const snapshots = [this.netLog, ...this.partitions.map((p) => p.log)]
       .filter((log) => log.seq > log.snapshotSeq)
       .map((log) => {

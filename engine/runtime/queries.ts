@@ -5,7 +5,7 @@
  * except the audit trail of a pool, which the journal alone keeps in full.
  */
 import type { EngineEvent, JournaledEvent } from "../domain/events.ts"
-import { distanceKm, type FulfillmentNode, type LatLon } from "../domain/network.ts"
+import { distanceKm, policyAllows, type FulfillmentNode, type LatLon } from "../domain/network.ts"
 import type { HoldView, PoolView } from "../domain/replies.ts"
 import { nodeById } from "../network/network-actor.ts"
 import { orderView, type HistoryEntry, type Notification, type OrderView } from "../order/order-state.ts"
@@ -36,13 +36,11 @@ export interface AvailabilityQuery {
   readonly nodesMax?: number
 }
 
-/** Whether a channel's policy lets it sell from the node. */
+/** Whether a channel's policy lets it sell from the node (every node when no channel is named). */
 const allowedFor = (d: Dispatcher, channel: string | undefined, node: FulfillmentNode): boolean => {
   if (channel === undefined) return true
   const policy = d.net.channels.get(channel)?.policy
-  if (!policy) return false
-  if (policy.allowedNodeIds.length === 0 && policy.allowedGroups.length === 0) return true
-  return policy.allowedNodeIds.includes(node.nodeId) || node.groups.some((g) => policy.allowedGroups.includes(g))
+  return policy !== undefined && policyAllows(policy, node)
 }
 
 export const availability = (d: Dispatcher, sku: string, q: AvailabilityQuery = {}): Availability | undefined => {
