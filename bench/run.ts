@@ -5,7 +5,8 @@
 import { printTable, machine, type BenchResult } from "./report.ts"
 
 const benches: Record<string, () => Promise<{ run: (args: ReadonlyArray<string>) => Promise<BenchResult> }>> = {
-  engine: () => import("./engine.ts")
+  engine: () => import("./engine.ts"),
+  gateway: () => import("./gateway.ts")
 }
 
 const args = process.argv.slice(2)

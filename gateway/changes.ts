@@ -6,9 +6,8 @@
  * its WS feeds through a ChangeHub; with Redis the owner's hub is mirrored to
  * the edges' hubs (redis-fanout.ts).
  *
- * Pool events that carry no SKU (HoldEnded, ReservationReleased) are mapped
- * back: holds through a hold -> SKU map seeded from the engine's live holds and
- * kept from HoldPlaced/HoldEnded, reservations through their order's line.
+ * Every pool event names its pool (SKU and node), so the SKUs to refresh are
+ * read straight off the events.
  */
 import type { EngineEvent, OrderEvent } from "../engine/domain/events.ts"
 import type { Notification } from "../engine/order/order-state.ts"
@@ -60,33 +59,16 @@ const orderEventTypes: ReadonlySet<string> = new Set<OrderEvent["type"]>([
 
 export const isOrderEvent = (e: EngineEvent): e is OrderEvent => orderEventTypes.has(e.type)
 
-/** `o1-a-s2/3` (reservation of line 3 of shipment o1-a-s2) -> order o1-a, line 3. */
-const reservationLine = (reservationId: string): { orderId: string; lineNo: number } | undefined => {
-  const slash = reservationId.lastIndexOf("/")
-  const shipment = reservationId.slice(0, slash)
-  const cut = shipment.lastIndexOf("-s")
-  if (slash < 0 || cut < 0) return undefined
-  return { orderId: shipment.slice(0, cut), lineNo: Number(reservationId.slice(slash + 1)) }
-}
-
 /** Turns the owner's committed engine batches into Changes on a hub. */
 export class EngineChangeSource {
-  private readonly holdSku = new Map<string, string>()
   private readonly unsubscribe: () => void
 
-  constructor(private readonly engine: Engine, private readonly hub: ChangeHub) {
-    for (const p of engine.view.partitions) for (const h of p.stock.holds.values()) this.holdSku.set(h.holdId, h.sku)
+  constructor(engine: Engine, private readonly hub: ChangeHub) {
     this.unsubscribe = engine.subscribe((batch) => this.onBatch(batch.events))
   }
 
   close(): void {
     this.unsubscribe()
-  }
-
-  private skuOfReservation(reservationId: string): string | undefined {
-    const ref = reservationLine(reservationId)
-    if (!ref) return undefined
-    return this.engine.view.orderById(ref.orderId)?.lines.find((l) => l.lineNo === ref.lineNo)?.sku
   }
 
   private onBatch(events: ReadonlyArray<{ stream: string; seq: number; event: EngineEvent }>): void {
@@ -101,29 +83,23 @@ export class EngineChangeSource {
           allSkus = true
           break
         case "HoldPlaced":
-          this.holdSku.set(e.holdId, e.sku)
-          skus.add(e.sku)
-          break
-        case "HoldEnded": {
-          const sku = this.holdSku.get(e.holdId)
-          this.holdSku.delete(e.holdId)
-          if (sku !== undefined) skus.add(sku)
-          else allSkus = true
-          break
-        }
+        case "HoldEnded":
         case "StockReceived":
         case "StockAdjusted":
         case "SafetyStockSet":
         case "StockReserved":
         case "StockRestocked":
+        case "ReservationReleased":
           skus.add(e.sku)
           break
-        case "ReservationReleased": {
-          const sku = this.skuOfReservation(e.reservationId)
-          if (sku !== undefined) skus.add(sku)
-          else allSkus = true
+        case "HoldExtended":
+        case "ReservationAllocated":
+        case "StockShipped":
+          // ATP does not move
           break
-        }
+        case "NotificationsDelivered":
+          // the gateway's own bookkeeping of the outbox: not news for clients
+          break
         default:
           if (isOrderEvent(e)) orders.push({ orderId: e.orderId, stream, seq, event: e })
       }

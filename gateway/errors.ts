@@ -11,7 +11,7 @@ export const gatewayErrorCodes = {
   forbidden: "the key is valid but not for this route, channel, node or order",
   malformed_json: "the frame or body is not JSON, or not a JSON object",
   unknown_op: "the frame's `op` names no operation",
-  invalid_frame: "a field is missing, has the wrong type, or is not allowed (message names it)",
+  invalid_frame: "a field of the frame or body is missing, has the wrong type, or is not allowed (the message names it)",
   frame_too_large: "the WS frame is larger than frameBytesMax; it was dropped",
   body_too_large: "the HTTP body is larger than bodyBytesMax (loadBodyBytesMax for the bulk load)",
   too_many_subscriptions: "the connection would hold more than subscriptionsPerConnectionMax subscriptions",

@@ -83,6 +83,13 @@ export class GatewayMetrics {
     return this.counters.get(name)?.get(labelText(labels)) ?? 0
   }
 
+  /** A counter summed over all its labels. */
+  counterTotal(name: string): number {
+    let n = 0
+    for (const v of this.counters.get(name)?.values() ?? []) n += v
+    return n
+  }
+
   render(engine: EngineStats | null): string {
     const lines: Array<string> = []
     const head = (name: string, type: string) => {

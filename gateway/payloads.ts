@@ -54,7 +54,7 @@ export const storefrontPayloads = {
   "order.unsubscribe": Schema.Struct({ orderId: Id }),
   "return.request": Schema.Struct({ orderId: Id, lines: LineQtys, reason: Text }),
   "order.exchange": Schema.Struct({ orderId: Id, returnLines: LineQtys, newLines: Schema.Array(OrderLineInput), reason: Text }),
-  ping: Schema.Struct({})
+  ping: Schema.Struct({ nonce: opt(Id) })
 } as const
 
 export type StorefrontOp = keyof typeof storefrontPayloads

@@ -61,7 +61,7 @@ type Handler<K extends StorefrontOp> = (ctx: OperationContext, p: Principal, pay
 type Handlers = { readonly [K in StorefrontOp]?: Handler<K> }
 
 const handlers: Handlers = {
-  ping: async () => ({ ok: true, result: { pong: Date.now() } }),
+  ping: async (_ctx, _p, x) => ({ ok: true, result: { pong: Date.now(), ...(x.nonce !== undefined ? { nonce: x.nonce } : {}) } }),
 
   availability: async (ctx, p, x) => {
     if (x.skus.length > ctx.skusPerRequestMax) return failure(gatewayError("too_many_skus", `at most ${ctx.skusPerRequestMax} SKUs per request`))

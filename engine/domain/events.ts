@@ -18,7 +18,8 @@ export type NetworkEvent = NodeUpserted | NodeStatusChanged | SkuUpserted | Chan
 
 // ---- stock pools (SKU x node) --------------------------------------------
 
-interface PoolRef {
+/** Every pool event names its pool. */
+export interface PoolRef {
   readonly sku: string
   readonly nodeId: string
 }
@@ -36,8 +37,8 @@ export interface HoldPlaced extends PoolRef {
   readonly key: string | null
   readonly at: number
 }
-export interface HoldExtended { readonly type: "HoldExtended"; readonly holdId: string; readonly expiresAt: number }
-export interface HoldEnded {
+export interface HoldExtended extends PoolRef { readonly type: "HoldExtended"; readonly holdId: string; readonly expiresAt: number }
+export interface HoldEnded extends PoolRef {
   readonly type: "HoldEnded"
   readonly holdId: string
   /** released by the client, expired on the engine clock, or converted into an order's reservation. */
@@ -55,10 +56,10 @@ export interface StockReserved extends PoolRef {
   readonly qty: number
   readonly stage: "held" | "allocated"
 }
-export interface ReservationAllocated { readonly type: "ReservationAllocated"; readonly reservationId: string }
-export interface ReservationReleased { readonly type: "ReservationReleased"; readonly reservationId: string; readonly qty: number; readonly reason: string }
+export interface ReservationAllocated extends PoolRef { readonly type: "ReservationAllocated"; readonly reservationId: string }
+export interface ReservationReleased extends PoolRef { readonly type: "ReservationReleased"; readonly reservationId: string; readonly qty: number; readonly reason: string }
 /** Allocated stock left the building: allocation and on hand both go down. */
-export interface StockShipped { readonly type: "StockShipped"; readonly reservationId: string; readonly qty: number }
+export interface StockShipped extends PoolRef { readonly type: "StockShipped"; readonly reservationId: string; readonly qty: number }
 /** Returned goods put back on the shelf at this pool. */
 export interface StockRestocked extends PoolRef { readonly type: "StockRestocked"; readonly qty: number; readonly orderId: string; readonly returnId: string }
 

@@ -164,13 +164,13 @@ export const liveHold = (s: StockState, holdId: string, channel: string, now: nu
 export const decideExtendHold = (s: StockState, holdId: string, channel: string, ttlMs: number, now: number): PoolDecision => {
   const hold = liveHold(s, holdId, channel, now)
   if ("ok" in hold) return hold
-  return { type: "HoldExtended", holdId, expiresAt: now + ttlMs }
+  return { type: "HoldExtended", holdId, sku: hold.sku, nodeId: hold.nodeId, expiresAt: now + ttlMs }
 }
 
 export const decideReleaseHold = (s: StockState, holdId: string, channel: string, now: number): PoolDecision => {
   const hold = liveHold(s, holdId, channel, now)
   if ("ok" in hold) return hold
-  return { type: "HoldEnded", holdId, reason: "released", at: now }
+  return { type: "HoldEnded", holdId, sku: hold.sku, nodeId: hold.nodeId, reason: "released", at: now }
 }
 
 /** Holds whose TTL has run out by `now`, earliest first. */
@@ -181,7 +181,7 @@ export const dueHoldExpiries = (s: StockState, now: number): Array<HoldEnded> =>
     const hold = s.holds.get(s.holdExpiry.pop())
     // an entry for an ended hold, or one left behind by an extension (which queued its own), is stale
     if (!hold || hold.expiresAt !== due) continue
-    out.push({ type: "HoldEnded", holdId: hold.holdId, reason: "expired", at: hold.expiresAt })
+    out.push({ type: "HoldEnded", holdId: hold.holdId, sku: hold.sku, nodeId: hold.nodeId, reason: "expired", at: hold.expiresAt })
   }
   return out
 }

@@ -81,10 +81,10 @@ export class Dispatcher {
         if (e.delta > 0) freed = e.sku
         break
       case "HoldEnded":
-        if (e.reason !== "converted") freed = holdById(p.stock, e.holdId)?.sku
+        if (e.reason !== "converted") freed = e.sku
         break
       case "ReservationReleased":
-        freed = p.stock.reservations.get(e.reservationId)?.sku
+        freed = e.sku
         break
     }
     p.log.append(e)
@@ -173,7 +173,9 @@ export class Dispatcher {
       return p ? liveHold(p.stock, holdId, channel, this.now) : reject("hold_not_found")
     },
     endHold: (holdId, reason) => {
-      this.emitPool(this.partitions[partitionOfHold(holdId)], { type: "HoldEnded", holdId, reason, at: this.now })
+      const p = this.partitions[partitionOfHold(holdId)]
+      const hold = holdById(p.stock, holdId)!
+      this.emitPool(p, { type: "HoldEnded", holdId, sku: hold.sku, nodeId: hold.nodeId, reason, at: this.now })
     },
     reserve: (reservationId, orderId, sku, nodeId, qty, stage, convertedQty) => {
       const p = this.partitionOfSku(sku)
@@ -183,13 +185,16 @@ export class Dispatcher {
       return undefined
     },
     allocate: (reservationId, sku) => {
-      this.emitPool(this.partitionOfSku(sku), { type: "ReservationAllocated", reservationId })
+      const p = this.partitionOfSku(sku)
+      this.emitPool(p, { type: "ReservationAllocated", reservationId, sku, nodeId: this.reservationNode(p, reservationId) })
     },
     release: (reservationId, sku, qty, reason) => {
-      this.emitPool(this.partitionOfSku(sku), { type: "ReservationReleased", reservationId, qty, reason })
+      const p = this.partitionOfSku(sku)
+      this.emitPool(p, { type: "ReservationReleased", reservationId, sku, nodeId: this.reservationNode(p, reservationId), qty, reason })
     },
     ship: (reservationId, sku, qty) => {
-      this.emitPool(this.partitionOfSku(sku), { type: "StockShipped", reservationId, qty })
+      const p = this.partitionOfSku(sku)
+      this.emitPool(p, { type: "StockShipped", reservationId, sku, nodeId: this.reservationNode(p, reservationId), qty })
     },
     writeOff: (sku, nodeId, qty, reason) => {
       this.emitPool(this.partitionOfSku(sku), { type: "StockAdjusted", sku, nodeId, delta: -qty, reason, at: this.now })
@@ -197,6 +202,12 @@ export class Dispatcher {
     restock: (sku, nodeId, qty, orderId, returnId) => {
       this.emitPool(this.partitionOfSku(sku), { type: "StockRestocked", sku, nodeId, qty, orderId, returnId })
     }
+  }
+
+  private reservationNode(p: Partition, reservationId: string): string {
+    const r = p.stock.reservations.get(reservationId)
+    invariant(r !== undefined, () => `no reservation ${reservationId} in ${p.stream}`)
+    return r!.nodeId
   }
 
   private orderContext(p: Partition): Orders.OrderContext {

@@ -4,7 +4,7 @@
  * notification outbox and node load. Reads never go through the journal,
  * except the audit trail of a pool, which the journal alone keeps in full.
  */
-import type { EngineEvent, JournaledEvent } from "../domain/events.ts"
+import type { EngineEvent, JournaledEvent, PoolRef } from "../domain/events.ts"
 import { distanceKm, policyAllows, type FulfillmentNode, type LatLon } from "../domain/network.ts"
 import type { HoldView, PoolView } from "../domain/replies.ts"
 import { nodeById } from "../network/network-actor.ts"
@@ -13,7 +13,7 @@ import { externalKey } from "../order/order-book.ts"
 import { holdById, partitionOfHold } from "../pool/pool-actor.ts"
 import { holdView, type Dispatcher } from "./dispatch.ts"
 import type { Engine } from "./engine.ts"
-import { partitionOf } from "./partition.ts"
+import { partitionOf, poolEventTypes } from "./partition.ts"
 
 export interface NodeAvailability {
   readonly nodeId: string
@@ -99,27 +99,17 @@ export interface NodeLoadView extends FulfillmentNode {
 export const nodes = (d: Dispatcher): Array<NodeLoadView> =>
   d.net.nodes.map((n) => ({ ...n, shipmentsToday: d.usedToday(n.nodeId) }))
 
-const touchesPool = (e: EngineEvent, sku: string, nodeId: string, reservations: Set<string>, holds: Set<string>): boolean => {
-  if ("sku" in e && "nodeId" in e) {
-    if (e.sku !== sku || e.nodeId !== nodeId) return false
-    if (e.type === "HoldPlaced") holds.add(e.holdId)
-    if (e.type === "StockReserved") reservations.add(e.reservationId)
-    return true
-  }
-  if (e.type === "HoldExtended" || e.type === "HoldEnded") return holds.has(e.holdId)
-  if ("reservationId" in e) return reservations.has(e.reservationId)
-  return false
-}
+/** Every pool event names its pool (PoolRef). */
+const touchesPool = (e: EngineEvent, sku: string, nodeId: string): boolean =>
+  poolEventTypes.has(e.type) && (e as PoolRef).sku === sku && (e as PoolRef).nodeId === nodeId
 
 /** The audit trail of one pool from the journal (as far back as it is retained), oldest first, at most `limit` newest. */
 export const poolHistory = async (engine: Engine, sku: string, nodeId: string, limit = 1000): Promise<Array<JournaledEvent>> => {
   const d = engine.view
   const stream = d.partitionOfSku(sku).stream
   const out: Array<JournaledEvent> = []
-  const reservations = new Set<string>()
-  const holds = new Set<string>()
   for await (const j of engine.journal(stream)) {
-    if (!touchesPool(j.event, sku, nodeId, reservations, holds)) continue
+    if (!touchesPool(j.event, sku, nodeId)) continue
     out.push(j)
     if (out.length > limit) out.shift()
   }

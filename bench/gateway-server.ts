@@ -1,0 +1,86 @@
+/**
+ * The server side of `npm run bench -- gateway`, run as its own process so the
+ * load generator and the server each get a core:
+ *
+ *   gateway  the engine on the embedded store (a temporary DATA_DIR) with the
+ *            demo network topped up to 100,000 units per pool, and the gateway
+ *            on an ephemeral port on 127.0.0.1 with demo keys
+ *   echo     a bare uWebSockets.js app answering each JSON frame
+ *            `{ id, op, ... }` with `{ id, ok: true, result: {} }` (the ceiling
+ *            for the same client)
+ *
+ * Prints `{"url": ...}` when listening. On stdin: `mem` prints
+ * `{"mem": {rss, heapUsed}}` after a full GC (run with --expose-gc); EOF stops it.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { createInterface } from "node:readline"
+import uWS from "uWebSockets.js"
+import { loadConfig } from "../engine/config.ts"
+import { demoCommands, demoNetwork } from "../engine/demo/network.ts"
+import { route } from "../engine/routing/index.ts"
+import { Engine } from "../engine/runtime/engine.ts"
+import { openJournalStore } from "../engine/store/layer.ts"
+import { loadGatewayConfig } from "../gateway/config.ts"
+import { LocalEngine } from "../gateway/engine-access.ts"
+import { demoKeys, makeKeyRing } from "../gateway/keys.ts"
+import { startGateway } from "../gateway/server.ts"
+
+const mode = process.argv[2] ?? "gateway"
+let close: () => Promise<void>
+let url: string
+
+if (mode === "echo") {
+  const app = uWS.App()
+  app.ws("/v1/ws", {
+    maxPayloadLength: 1024 * 1024,
+    compression: uWS.DISABLED,
+    message: (ws, message) => {
+      const frame = JSON.parse(Buffer.from(message).toString("utf8")) as { id: unknown }
+      ws.send(JSON.stringify({ id: frame.id, ok: true, result: {} }), false)
+    }
+  })
+  const socket = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
+    app.listen("127.0.0.1", 0, (s) => (s ? resolve(s) : reject(new Error("echo: cannot listen")))))
+  url = `http://127.0.0.1:${uWS.us_socket_local_port(socket as unknown as uWS.us_socket)}`
+  close = async () => uWS.us_listen_socket_close(socket)
+} else {
+  const dataDir = mkdtempSync(join(tmpdir(), "oms-bench-gateway-"))
+  const { store, close: closeStore } = await openJournalStore({ backend: "embedded", dataDir })
+  const engine = await Engine.open({ store, config: loadConfig({ holdTtlMsDefault: 3_600_000 }, {}), router: route })
+  for (const c of demoCommands()) {
+    const r = await engine.submit(c)
+    if (!r.ok) throw new Error(`${c.type}: ${r.code}`)
+  }
+  const rows = demoNetwork().inventory.map((r) => ({ ...r, onHand: 100_000 }))
+  const topUp = await engine.submit({ type: "inventory.load", rows, reference: "bench top-up" })
+  if (!topUp.ok) throw new Error(`top-up: ${topUp.code}`)
+  const channels = [...engine.view.net.channels.keys()]
+  const nodeIds = engine.view.net.nodes.map((n) => n.nodeId)
+  const gateway = await startGateway({
+    config: loadGatewayConfig({ host: "127.0.0.1", port: 0, subscriptionsPerConnectionMax: 1_000, requestsInFlightPerConnectionMax: 4_096 }, {}),
+    keys: makeKeyRing(demoKeys(channels, nodeIds)),
+    engine: new LocalEngine(engine, store)
+  })
+  url = gateway.url
+  close = async () => {
+    await gateway.close()
+    await engine.close()
+    await closeStore()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+console.log(JSON.stringify({ url }))
+const gc = (globalThis as { gc?: () => void }).gc
+createInterface({ input: process.stdin }).on("line", (line) => {
+  if (line.trim() !== "mem") return
+  gc?.()
+  gc?.()
+  const m = process.memoryUsage()
+  console.log(JSON.stringify({ mem: { rss: m.rss, heapUsed: m.heapUsed } }))
+})
+process.stdin.on("end", () => {
+  void close().finally(() => process.exit(0))
+})

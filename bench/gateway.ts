@@ -1,0 +1,276 @@
+/**
+ * `npm run bench -- gateway`: the gateway in its own process (engine on the
+ * embedded store, demo network, 100,000 units per pool) driven from this one
+ * over 127.0.0.1:
+ *
+ * 1. 10,000 idle WS connections with one availability subscription each: the
+ *    server's resident memory per connection (after a full GC; first, on the
+ *    fresh process);
+ * 2. WS reservations: N `ws` connections, each keeping a window of hold.create
+ *    requests in flight, one request per frame, every reply durable;
+ * 3. latency: an open loop of WS reservations at half the measured rate, p99
+ *    from send to reply;
+ * 4. HTTP availability reads with autocannon;
+ * 5. the same WS client against a bare uWebSockets.js JSON echo (the ceiling
+ *    of client + transport), for the ratio.
+ *
+ * Options: --seconds N (per throughput phase, default 5), --connections N (WS
+ * load connections, default 32), --idle N (idle connections, default 10000).
+ * Bounded to about a minute and a half.
+ */
+import { spawn, type ChildProcess } from "node:child_process"
+import { createInterface } from "node:readline"
+import autocannon from "autocannon"
+import WebSocket from "ws"
+import { percentile, round, type BenchResult } from "./report.ts"
+
+const arg = (args: ReadonlyArray<string>, name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? Number(args[i + 1]) : fallback
+}
+
+interface Server {
+  readonly url: string
+  readonly child: ChildProcess
+  mem(): Promise<{ rss: number; heapUsed: number }>
+  stop(): Promise<void>
+}
+
+const startServer = (mode: "gateway" | "echo"): Promise<Server> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", "bench/gateway-server.ts", mode], { stdio: ["pipe", "pipe", "inherit"] })
+    const memWaiters: Array<(m: { rss: number; heapUsed: number }) => void> = []
+    const timer = setTimeout(() => reject(new Error(`${mode} server did not start in 120 s`)), 120_000)
+    child.once("exit", (code) => reject(new Error(`${mode} server exited with ${code}`)))
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      if (!line.startsWith("{")) return
+      const msg = JSON.parse(line) as { url?: string; mem?: { rss: number; heapUsed: number } }
+      if (msg.mem) memWaiters.shift()?.(msg.mem)
+      if (msg.url) {
+        clearTimeout(timer)
+        resolve({
+          url: msg.url,
+          child,
+          mem: () => new Promise((r) => {
+            memWaiters.push(r)
+            child.stdin!.write("mem\n")
+          }),
+          stop: () => new Promise((r) => {
+            child.removeAllListeners("exit")
+            child.once("exit", () => r())
+            child.stdin!.end()
+            setTimeout(() => child.kill("SIGKILL"), 15_000).unref()
+          })
+        })
+      }
+    })
+  })
+
+const openSockets = async (url: string, count: number, parallel = 256): Promise<Array<WebSocket>> => {
+  const sockets: Array<WebSocket> = []
+  for (let i = 0; i < count; i += parallel) {
+    const batch = await Promise.all(Array.from({ length: Math.min(parallel, count - i) }, () => new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(url, { perMessageDeflate: false })
+      ws.once("open", () => resolve(ws))
+      ws.once("error", reject)
+    })))
+    sockets.push(...batch)
+  }
+  return sockets
+}
+
+const closeSockets = async (sockets: ReadonlyArray<WebSocket>) => {
+  await Promise.all(sockets.map((ws) => new Promise<void>((resolve) => {
+    if (ws.readyState === WebSocket.CLOSED) return resolve()
+    ws.once("close", () => resolve())
+    ws.close()
+    setTimeout(() => {
+      ws.terminate()
+      resolve()
+    }, 2_000).unref()
+  })))
+}
+
+/** Reads the numeric id at the start of a reply `{"id":123,...}` without parsing it all. */
+const idOf = (text: string): number => parseInt(text.slice(6), 10)
+
+interface LoopResult {
+  readonly perSec: number
+  readonly refusedPerSec: number
+  readonly latencies: Array<number>
+}
+
+/** Every socket keeps `window` requests in flight for `durationMs`: replies per second. */
+const closedLoop = async (sockets: ReadonlyArray<WebSocket>, frame: (id: number) => string, window: number, durationMs: number): Promise<LoopResult> => {
+  let ok = 0
+  let refused = 0
+  const started = performance.now()
+  const deadline = started + durationMs
+  await Promise.all(sockets.map((ws) => new Promise<void>((done) => {
+    let nextId = 1
+    let outstanding = 0
+    const onMessage = (data: WebSocket.RawData) => {
+      const text = String(data)
+      if (text.startsWith('{"push"')) return
+      outstanding--
+      if (text.includes('"ok":true')) ok++
+      else refused++
+      if (performance.now() < deadline) {
+        outstanding++
+        ws.send(frame(nextId++))
+      } else if (outstanding === 0) {
+        ws.off("message", onMessage)
+        done()
+      }
+    }
+    ws.on("message", onMessage)
+    for (let i = 0; i < window; i++) {
+      outstanding++
+      ws.send(frame(nextId++))
+    }
+  })))
+  const seconds = (performance.now() - started) / 1000
+  return { perSec: ok / seconds, refusedPerSec: refused / seconds, latencies: [] }
+}
+
+/** Sends `perSec` requests spread over the sockets for `durationMs`; latency from send to reply. */
+const openLoop = async (sockets: ReadonlyArray<WebSocket>, frame: (id: number) => string, perSec: number, durationMs: number): Promise<LoopResult> => {
+  const latencies: Array<number> = []
+  const sentAt = sockets.map(() => new Map<number, number>())
+  let ok = 0
+  let refused = 0
+  const handlers = sockets.map((ws, k) => {
+    const h = (data: WebSocket.RawData) => {
+      const text = String(data)
+      if (text.startsWith('{"push"')) return
+      const id = idOf(text)
+      const t0 = sentAt[k].get(id)
+      if (t0 !== undefined) {
+        latencies.push(performance.now() - t0)
+        sentAt[k].delete(id)
+      }
+      if (text.includes('"ok":true')) ok++
+      else refused++
+    }
+    ws.on("message", h)
+    return h
+  })
+  const tickMs = 2
+  const started = performance.now()
+  let sent = 0
+  let nextId = 1_000_000
+  await new Promise<void>((done) => {
+    const tick = () => {
+      const now = performance.now()
+      if (now - started >= durationMs) return done()
+      const due = Math.floor(((now - started) / 1000) * perSec)
+      while (sent < due) {
+        const k = sent % sockets.length
+        const id = nextId++
+        sentAt[k].set(id, performance.now())
+        sockets[k].send(frame(id))
+        sent++
+      }
+      setTimeout(tick, tickMs)
+    }
+    tick()
+  })
+  const drainUntil = performance.now() + 5_000
+  while (sentAt.some((m) => m.size > 0) && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 10))
+  sockets.forEach((ws, k) => ws.off("message", handlers[k]))
+  return { perSec: ok / (durationMs / 1000), refusedPerSec: refused / (durationMs / 1000), latencies }
+}
+
+const demoSkus = Array.from({ length: 200 }, (_, i) => `SKU-${String(i + 1).padStart(4, "0")}`)
+
+export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => {
+  const durationMs = arg(args, "seconds", 5) * 1000
+  const connections = arg(args, "connections", 32)
+  const idleCount = arg(args, "idle", 10_000)
+  const window = 64
+  let rnd = 1
+  const nextSku = () => demoSkus[(rnd = (rnd * 48271) % 2147483647) % demoSkus.length]
+  const hold = (id: number) => `{"id":${id},"op":"hold.create","sku":"${nextSku()}","qty":1}`
+
+  // ---- 1 to 4 against the gateway ------------------------------------------------------
+  const gateway = await startServer("gateway")
+  const wsUrl = `${gateway.url.replace("http://", "ws://")}/v1/ws?key=sf-demo-web`
+  let reservations: LoopResult
+  let half: LoopResult
+  let http: autocannon.Result
+  let idle: { bytesPerConnection: number; heapBytesPerConnection: number; opened: number }
+  try {
+    // idle connections first, on the fresh process, so the load phases' heap does not blur the memory delta
+    const before = await gateway.mem()
+    const idleSockets = await openSockets(wsUrl, idleCount)
+    await Promise.all(idleSockets.map((ws, i) => new Promise<void>((resolve) => {
+      ws.once("message", () => resolve())
+      ws.send(`{"id":1,"op":"availability.subscribe","skus":["${demoSkus[i % demoSkus.length]}"],"nodesMax":3}`)
+    })))
+    const after = await gateway.mem()
+    idle = {
+      opened: idleSockets.length,
+      bytesPerConnection: Math.round((after.rss - before.rss) / idleSockets.length),
+      heapBytesPerConnection: Math.round((after.heapUsed - before.heapUsed) / idleSockets.length)
+    }
+    await closeSockets(idleSockets)
+
+    const load = await openSockets(wsUrl, connections)
+    await closedLoop(load, hold, window, Math.min(1_000, durationMs)) // warm-up
+    reservations = await closedLoop(load, hold, window, durationMs)
+    half = await openLoop(load, hold, reservations.perSec / 2, durationMs)
+    await closeSockets(load)
+
+    http = await autocannon({
+      url: `${gateway.url}/v1/availability?skus=SKU-0001,SKU-0002&lat=39.74&lon=-104.99`,
+      headers: { authorization: "Bearer sf-demo-web" },
+      connections: 64,
+      duration: durationMs / 1000
+    })
+  } finally {
+    await gateway.stop()
+  }
+
+  // ---- 5: the same client against a bare uWS echo -----------------------------------------------
+  const echo = await startServer("echo")
+  let echoLoop: LoopResult
+  try {
+    const load = await openSockets(`${echo.url.replace("http://", "ws://")}/v1/ws`, connections)
+    await closedLoop(load, hold, window, Math.min(1_000, durationMs))
+    echoLoop = await closedLoop(load, hold, window, durationMs)
+    await closeSockets(load)
+  } finally {
+    await echo.stop()
+  }
+
+  const figures = {
+    wsReservationsPerSec: Math.round(reservations.perSec),
+    wsReservationsRefusedPerSec: Math.round(reservations.refusedPerSec),
+    wsEchoPerSec: Math.round(echoLoop.perSec),
+    wsReservationsToEchoRatio: round(reservations.perSec / echoLoop.perSec, 3),
+    httpAvailabilityPerSec: Math.round(http.requests.average),
+    httpAvailabilityP99Ms: http.latency.p99,
+    httpNon2xx: http.non2xx,
+    halfLoadPerSec: Math.round(half.perSec),
+    p50Ms: round(percentile(half.latencies, 50)),
+    p99Ms: round(percentile(half.latencies, 99)),
+    idleConnections: idle.opened,
+    bytesPerIdleConnection: idle.bytesPerConnection,
+    heapBytesPerIdleConnection: idle.heapBytesPerConnection,
+    wsConnections: connections,
+    wsWindowPerConnection: window,
+    secondsPerPhase: durationMs / 1000
+  }
+  return {
+    name: "gateway",
+    figures,
+    rows: [
+      ["WS reservations (hold.create)", figures.wsReservationsPerSec, `/s durable, ${connections} connections x ${window} in flight (+${figures.wsReservationsRefusedPerSec}/s refused)`],
+      ["bare uWS JSON echo, same client", figures.wsEchoPerSec, `/s (ratio ${figures.wsReservationsToEchoRatio})`],
+      ["HTTP availability reads", figures.httpAvailabilityPerSec, `/s autocannon, 64 connections, p99 ${figures.httpAvailabilityP99Ms} ms, non-2xx ${figures.httpNon2xx}`],
+      ["WS reservation p50 / p99 at half load", `${figures.p50Ms} / ${figures.p99Ms}`, `ms at ${figures.halfLoadPerSec}/s`],
+      ["idle WS connections, 1 subscription each", figures.idleConnections, "open at once"],
+      ["  server memory per idle connection", figures.bytesPerIdleConnection, `bytes RSS (${figures.heapBytesPerIdleConnection} bytes JS heap)`]
+    ]
+  }
+}

@@ -1,0 +1,286 @@
+/**
+ * The HTTP API under /v1 (plus /healthz, /readyz, /metrics and the owner's
+ * internal engine route): one table of routes, each with the principals it
+ * admits, its body limit, and a handler. Bodies and query parameters are
+ * shape-checked with the Schemas of payloads.ts; engine replies map to HTTP
+ * statuses by errors.ts. See docs/protocol.md for every route.
+ */
+import type { TemplatedApp } from "uWebSockets.js"
+import type { Command } from "../engine/domain/commands.ts"
+import type { GatewayConfig } from "./config.ts"
+import type { EngineAccess } from "./engine-access.ts"
+import { EngineUnreachable, LocalEngine, engineMethods, type EngineMethod } from "./engine-access.ts"
+import { gatewayError, type ErrorBody } from "./errors.ts"
+import { errorAnswer, serve, type HttpAnswer, type HttpCall } from "./http-io.ts"
+import type { KeyRing, Principal, PrincipalKind } from "./keys.ts"
+import type { GatewayMetrics } from "./metrics.ts"
+import {
+  adminPayloads, decoderOf, inventoryPayloads, NodeEvent, NodeStatusBody, storefrontPayloads, type Decoded, type StorefrontOp
+} from "./payloads.ts"
+import { failure, outcomeOf, runStorefrontOp, type OperationContext, type Outcome } from "./storefront-operations.ts"
+import { Schema } from "effect"
+
+export interface HttpApiDeps {
+  readonly config: GatewayConfig
+  readonly keys: KeyRing
+  readonly engine: EngineAccess
+  readonly metrics: GatewayMetrics
+  /** Extra readiness conditions (e.g. Redis connected); all must hold for /readyz. */
+  readonly ready: () => Promise<Record<string, boolean>>
+}
+
+type Handler = (call: HttpCall, principal: Principal) => Promise<HttpAnswer>
+
+interface Route {
+  readonly method: "get" | "post" | "del"
+  readonly pattern: string
+  /** Principals admitted; "public" for health and metrics. */
+  readonly allow: ReadonlyArray<PrincipalKind> | "public"
+  readonly bodyBytesMax?: number
+  readonly handler: Handler
+}
+
+const json = (status: number, body: unknown): HttpAnswer => ({ status, body })
+
+export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
+  const { config, engine } = deps
+  const ctx: OperationContext = { engine, availabilityNodesMax: config.availabilityNodesMax, skusPerRequestMax: config.skusPerRequestMax }
+  const err = (e: ErrorBody) => errorAnswer(e, config.retryAfterSec)
+  const answerOf = (o: Outcome, status = 200): HttpAnswer =>
+    o.ok ? json(o.created ? 201 : status, o.result) : errorAnswer(o.error, config.retryAfterSec)
+  const decode = <A>(decoder: (x: unknown) => Decoded<A>, body: unknown): Decoded<A> =>
+    body === undefined ? { ok: false, error: gatewayError("malformed_json", "this route needs a JSON body") } : decoder(body)
+
+  /** A storefront op whose payload is the body plus path fields. */
+  const storefront = <K extends StorefrontOp>(op: K, fromPath: (call: HttpCall) => Record<string, unknown> = () => ({})): Handler => {
+    const decoder = decoderOf(storefrontPayloads[op])
+    return async (call, principal) => {
+      const input = { ...((call.body as Record<string, unknown> | undefined) ?? {}), ...fromPath(call) }
+      const d = decoder(input)
+      if (!d.ok) return err(d.error)
+      return answerOf(await runStorefrontOp(ctx, principal, op, d.value as never))
+    }
+  }
+
+  const submit = async (command: Command): Promise<HttpAnswer> => answerOf(outcomeOf(await engine.submit(command)))
+
+  /** A node key acts only for its own node. */
+  const ownNode = (p: Principal, nodeId: string): HttpAnswer | undefined =>
+    p.kind === "node" && p.nodeId !== nodeId
+      ? err(gatewayError("forbidden", `this key is for node ${p.nodeId}, not ${nodeId}`))
+      : undefined
+
+  const inventory = <K extends keyof typeof inventoryPayloads>(kind: K, toCommand: (x: (typeof inventoryPayloads)[K]["Type"]) => Command): Handler => {
+    const decoder = decoderOf(inventoryPayloads[kind])
+    return async (call, p) => {
+      const d = decode(decoder, call.body)
+      if (!d.ok) return err(d.error)
+      const x = d.value as { nodeId?: string; rows?: ReadonlyArray<{ nodeId: string }> }
+      for (const nodeId of x.rows ? x.rows.map((r) => r.nodeId) : [x.nodeId!]) {
+        const refused = ownNode(p, nodeId)
+        if (refused) return refused
+      }
+      return submit(toCommand(d.value))
+    }
+  }
+
+  const admin = <K extends keyof typeof adminPayloads>(kind: K, toCommand: (x: (typeof adminPayloads)[K]["Type"]) => Command): Handler => {
+    const decoder = decoderOf(adminPayloads[kind])
+    return async (call) => {
+      const d = decode(decoder, call.body)
+      return d.ok ? submit(toCommand(d.value)) : err(d.error)
+    }
+  }
+
+  const nodeEvent = decoderOf(NodeEvent)
+  const nodeStatus = decoderOf(NodeStatusBody)
+  const internalCall = decoderOf(Schema.Struct({ method: Schema.Literals(engineMethods), args: Schema.Array(Schema.Unknown) }))
+  const storefrontKinds: ReadonlyArray<PrincipalKind> = ["storefront"]
+  const readers: ReadonlyArray<PrincipalKind> = ["storefront", "ops"]
+  const nodeOrOps: ReadonlyArray<PrincipalKind> = ["node", "ops"]
+
+  const availabilityQuery = (call: HttpCall) => {
+    const skus = (call.query.get("skus") ?? call.query.get("sku") ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "")
+    const lat = call.query.get("lat")
+    const lon = call.query.get("lon")
+    const nodesMax = call.query.get("nodesMax")
+    return {
+      skus,
+      ...(lat !== null || lon !== null ? { location: { lat: Number(lat), lon: Number(lon) } } : {}),
+      ...(nodesMax !== null ? { nodesMax: Number(nodesMax) } : {})
+    }
+  }
+
+  return [
+    // ---- health and metrics ----
+    { method: "get", pattern: "/healthz", allow: "public", handler: async () => json(200, { status: "ok" }) },
+    {
+      method: "get", pattern: "/readyz", allow: "public",
+      handler: async () => {
+        const health = await engine.health()
+        const extra = await deps.ready()
+        const ready = health.engine === "running" && health.store && Object.values(extra).every(Boolean)
+        return {
+          status: ready ? 200 : 503,
+          body: { ready, engine: health.engine, store: health.store, ...extra },
+          headers: ready ? undefined : { "retry-after": String(config.retryAfterSec) }
+        }
+      }
+    },
+    {
+      method: "get", pattern: "/metrics", allow: "public",
+      handler: async () => ({ status: 200, text: deps.metrics.render(await engine.stats()), contentType: "text/plain; version=0.0.4; charset=utf-8" })
+    },
+
+    // ---- storefront ----
+    {
+      method: "get", pattern: "/v1/availability", allow: readers,
+      handler: (call, p) => storefront("availability", availabilityQuery)(call, p)
+    },
+    { method: "post", pattern: "/v1/holds", allow: storefrontKinds, handler: storefront("hold.create") },
+    { method: "get", pattern: "/v1/holds/:holdId", allow: readers, handler: storefront("hold.get", (c) => ({ holdId: c.params[0] })) },
+    { method: "post", pattern: "/v1/holds/:holdId/extend", allow: storefrontKinds, handler: storefront("hold.extend", (c) => ({ holdId: c.params[0] })) },
+    { method: "post", pattern: "/v1/holds/:holdId/release", allow: storefrontKinds, handler: storefront("hold.release", (c) => ({ holdId: c.params[0] })) },
+    { method: "del", pattern: "/v1/holds/:holdId", allow: storefrontKinds, handler: storefront("hold.release", (c) => ({ holdId: c.params[0] })) },
+    { method: "post", pattern: "/v1/orders", allow: storefrontKinds, handler: storefront("order.place") },
+    {
+      method: "get", pattern: "/v1/orders", allow: storefrontKinds,
+      handler: storefront("order.get", (c) => ({ externalId: c.query.get("externalId") ?? "" }))
+    },
+    { method: "get", pattern: "/v1/orders/:orderId", allow: readers, handler: storefront("order.get", (c) => ({ orderId: c.params[0] })) },
+    { method: "get", pattern: "/v1/orders/:orderId/history", allow: readers, handler: storefront("order.history", (c) => ({ orderId: c.params[0] })) },
+    { method: "post", pattern: "/v1/orders/:orderId/cancel", allow: storefrontKinds, handler: storefront("order.cancel", (c) => ({ orderId: c.params[0] })) },
+    { method: "post", pattern: "/v1/orders/:orderId/payment", allow: storefrontKinds, handler: storefront("order.payment", (c) => ({ orderId: c.params[0] })) },
+    { method: "post", pattern: "/v1/orders/:orderId/returns", allow: storefrontKinds, handler: storefront("return.request", (c) => ({ orderId: c.params[0] })) },
+    { method: "post", pattern: "/v1/orders/:orderId/exchange", allow: storefrontKinds, handler: storefront("order.exchange", (c) => ({ orderId: c.params[0] })) },
+
+    // ---- fulfillment nodes ----
+    {
+      method: "post", pattern: "/v1/nodes/:nodeId/events", allow: nodeOrOps,
+      handler: async (call, p) => {
+        const nodeId = call.params[0]
+        const refused = ownNode(p, nodeId)
+        if (refused) return refused
+        const d = decode(nodeEvent, call.body)
+        if (!d.ok) return err(d.error)
+        return submit({ ...d.value, nodeId } as Command)
+      }
+    },
+    {
+      method: "post", pattern: "/v1/nodes/:nodeId/status", allow: nodeOrOps,
+      handler: async (call, p) => {
+        const nodeId = call.params[0]
+        const refused = ownNode(p, nodeId)
+        if (refused) return refused
+        const d = decode(nodeStatus, call.body)
+        if (!d.ok) return err(d.error)
+        return submit({ type: "node.setStatus", nodeId, status: d.value.status, reason: d.value.reason })
+      }
+    },
+    { method: "get", pattern: "/v1/nodes", allow: ["ops"], handler: async () => json(200, { nodes: await engine.nodes() }) },
+
+    // ---- inventory (WMS / ERP): a node key for its own node, the ops token for any ----
+    { method: "post", pattern: "/v1/inventory/receive", allow: nodeOrOps, handler: inventory("receive", (x) => ({ type: "inventory.receive", ...x })) },
+    { method: "post", pattern: "/v1/inventory/adjust", allow: nodeOrOps, handler: inventory("adjust", (x) => ({ type: "inventory.adjust", ...x })) },
+    { method: "post", pattern: "/v1/inventory/safety-stock", allow: nodeOrOps, handler: inventory("safety-stock", (x) => ({ type: "inventory.setSafetyStock", ...x })) },
+    {
+      method: "post", pattern: "/v1/inventory/load", allow: nodeOrOps, bodyBytesMax: config.loadBodyBytesMax,
+      handler: inventory("load", (x) => ({ type: "inventory.load", ...x }))
+    },
+    {
+      method: "get", pattern: "/v1/pools/:nodeId/:sku", allow: nodeOrOps,
+      handler: async (call, p) => {
+        const [nodeId, sku] = call.params
+        const refused = ownNode(p, nodeId)
+        if (refused) return refused
+        const pool = await engine.pool(sku, nodeId)
+        return pool ? json(200, { pool }) : err(gatewayError("not_found", `no pool for SKU ${sku} at node ${nodeId}`))
+      }
+    },
+    {
+      method: "get", pattern: "/v1/pools/:nodeId/:sku/history", allow: nodeOrOps,
+      handler: async (call, p) => {
+        const [nodeId, sku] = call.params
+        const refused = ownNode(p, nodeId)
+        if (refused) return refused
+        const limit = Math.max(1, Math.min(10_000, Number(call.query.get("limit") ?? 1000) || 1000))
+        if (!(await engine.pool(sku, nodeId))) return err(gatewayError("not_found", `no pool for SKU ${sku} at node ${nodeId}`))
+        return json(200, { sku, nodeId, history: await engine.poolHistory(sku, nodeId, limit) })
+      }
+    },
+
+    // ---- ops admin ----
+    { method: "post", pattern: "/v1/admin/nodes", allow: ["ops"], handler: admin("nodes", (x) => ({ type: "node.upsert", ...x })) },
+    { method: "post", pattern: "/v1/admin/skus", allow: ["ops"], handler: admin("skus", (x) => ({ type: "sku.upsert", ...x })) },
+    { method: "post", pattern: "/v1/admin/channels", allow: ["ops"], handler: admin("channels", (x) => ({ type: "channel.upsert", ...x })) },
+    { method: "get", pattern: "/v1/admin/stats", allow: ["ops"], handler: async () => json(200, { engine: await engine.stats() }) },
+
+    // ---- the engine owner's internal route, for edge gateways ----
+    {
+      method: "post", pattern: "/internal/v1/engine", allow: ["internal"], bodyBytesMax: config.loadBodyBytesMax,
+      handler: async (call) => {
+        if (!(engine instanceof LocalEngine)) return err(gatewayError("not_found", "this gateway does not own the engine"))
+        const d = decode(internalCall, call.body)
+        if (!d.ok) return err(d.error)
+        const method = d.value.method as EngineMethod
+        const fn = engine[method] as (...args: ReadonlyArray<unknown>) => Promise<unknown>
+        return json(200, { result: await fn.apply(engine, [...d.value.args]) })
+      }
+    }
+  ]
+}
+
+/** Registers every route, 405 for other methods on a known path, and 404 for unknown paths. */
+export const mountHttpApi = (app: TemplatedApp, deps: HttpApiDeps): void => {
+  const { config, keys, metrics } = deps
+  const patterns = new Set<string>()
+  for (const route of httpRoutes(deps)) {
+    patterns.add(route.pattern)
+    const params = route.pattern.split("/").filter((s) => s.startsWith(":")).length
+    const op = `${route.method.toUpperCase()} ${route.pattern}`
+    app[route.method](route.pattern, (res, req) => {
+      const started = performance.now()
+      serve(res, req, params, {
+        bodyBytesMax: route.bodyBytesMax ?? config.bodyBytesMax,
+        retryAfterSec: config.retryAfterSec,
+        done: (_status, code) => metrics.request("http", op, started, code)
+      }, async (call, body) => {
+        let principal: Principal = { kind: "ops" }
+        if (route.allow !== "public") {
+          if (call.key === "") return errorAnswer(gatewayError("unauthorized", "pass a key as Authorization: Bearer <key> or X-Api-Key"), config.retryAfterSec)
+          const p = keys.resolve(call.key)
+          if (!p) return errorAnswer(gatewayError("unauthorized", "unknown API key"), config.retryAfterSec)
+          if (!route.allow.includes(p.kind)) {
+            return errorAnswer(gatewayError("forbidden", `${op} admits ${route.allow.join(" or ")} keys, not a ${p.kind} key`), config.retryAfterSec)
+          }
+          principal = p
+        }
+        try {
+          return await route.handler({ ...call, body }, principal)
+        } catch (e) {
+          if (e instanceof EngineUnreachable) return answerFailure(failure(gatewayError("engine_unreachable", e.message)), config.retryAfterSec)
+          throw e
+        }
+      })
+    })
+  }
+  for (const pattern of patterns) {
+    app.any(pattern, (res, req) => {
+      const started = performance.now()
+      serve(res, req, 0, { bodyBytesMax: 0, retryAfterSec: config.retryAfterSec, done: (_s, code) => metrics.request("http", "other", started, code) },
+        async () => errorAnswer(gatewayError("method_not_allowed"), config.retryAfterSec))
+    })
+  }
+}
+
+const answerFailure = (o: Outcome, retryAfterSec: number): HttpAnswer =>
+  o.ok ? json(200, o.result) : errorAnswer(o.error, retryAfterSec)
+
+/** The catch-all 404; registered last so socket.io and the WS route keep their paths. */
+export const mountNotFound = (app: TemplatedApp, deps: Pick<HttpApiDeps, "config" | "metrics">): void => {
+  app.any("/*", (res, req) => {
+    const started = performance.now()
+    serve(res, req, 0, { bodyBytesMax: 0, retryAfterSec: deps.config.retryAfterSec, done: (_s, code) => deps.metrics.request("http", "other", started, code) },
+      async (call) => errorAnswer(gatewayError("not_found", `no route ${call.method} ${call.path}`), deps.config.retryAfterSec))
+  })
+}

@@ -1,0 +1,99 @@
+/**
+ * `npm run gateway`: the engine and its gateway in one process. Opens the
+ * engine on the embedded store in DATA_DIR (./data), or PostgreSQL with
+ * DATABASE_URL; loads the demo network on an empty store; starts the gateway
+ * on PORT (8080); prints the URLs and the keys. Ctrl-C closes it cleanly.
+ *
+ * With GATEWAY_ENGINE_URL (the owner's http://host:port) it starts an EDGE
+ * gateway instead: no engine here, every command and read forwarded to the
+ * owner, changes heard through REDIS_URL (required for edges).
+ *
+ * Keys: GATEWAY_KEYS / GATEWAY_KEYS_FILE, else demo keys (printed).
+ * Webhooks: GATEWAY_WEBHOOKS. Redis channel: GATEWAY_REDIS_CHANNEL (default
+ * oms:changes). Limits: gateway/config.ts (GATEWAY_*).
+ */
+import { loadConfig } from "../engine/config.ts"
+import { demoCommands, demoNetwork } from "../engine/demo/network.ts"
+import { route } from "../engine/routing/index.ts"
+import { Engine } from "../engine/runtime/engine.ts"
+import { openJournalStore } from "../engine/store/layer.ts"
+import { loadGatewayConfig } from "./config.ts"
+import { LocalEngine, RemoteEngine, type EngineAccess } from "./engine-access.ts"
+import { demoKeys, keysFromEnv, makeKeyRing, type KeysConfig } from "./keys.ts"
+import { startGateway } from "./server.ts"
+import { webhookTargetsFromEnv } from "./webhook-targets.ts"
+
+const config = loadGatewayConfig()
+const webhooks = webhookTargetsFromEnv()
+const redisUrl = process.env.REDIS_URL?.trim() || undefined
+const ownerUrl = process.env.GATEWAY_ENGINE_URL?.trim() || undefined
+const configuredKeys = keysFromEnv()
+
+let engineAccess: EngineAccess
+let closeEngine = async () => {}
+let nodeIds: Array<string>
+let channels: Array<string>
+
+if (ownerUrl) {
+  if (!redisUrl) throw new Error("an edge gateway (GATEWAY_ENGINE_URL set) needs REDIS_URL to hear changes")
+  const internal = configuredKeys ? makeKeyRing(configuredKeys).internalToken : "internal-demo-token"
+  engineAccess = new RemoteEngine(ownerUrl.replace(/\/$/, ""), internal, config.engineCallTimeoutMs)
+  const health = await engineAccess.health()
+  if (health.engine === "unreachable") throw new Error(`the engine owner at ${ownerUrl} does not answer`)
+  nodeIds = (await engineAccess.nodes()).map((n) => n.nodeId)
+  channels = demoNetwork({ stores: 0, skus: 1 }).channels.map((c) => c.channel)
+  console.log(`edge gateway: forwarding to the engine owner at ${ownerUrl}`)
+} else {
+  const { store, close } = await openJournalStore()
+  console.log(`journal store: ${store.describe}`)
+  const engine = await Engine.open({ store, config: loadConfig(), router: route })
+  if (engine.view.net.nodes.length === 0) {
+    const commands = demoCommands()
+    console.log(`empty store: loading the demo network (${commands.length} commands)`)
+    for (const c of commands) {
+      const r = await engine.submit(c)
+      if (!r.ok) throw new Error(`demo ${c.type} refused: ${r.code} ${r.message}`)
+    }
+  }
+  engineAccess = new LocalEngine(engine, store)
+  closeEngine = async () => {
+    await engine.close()
+    await close()
+  }
+  nodeIds = engine.view.net.nodes.map((n) => n.nodeId)
+  channels = [...engine.view.net.channels.keys()]
+  const s = engine.stats()
+  console.log(`engine ready: ${nodeIds.length} nodes, ${engine.view.net.skus.length} SKUs, ${s.pools} pools, ${s.orders} orders, ${s.partitions} partitions`)
+}
+
+const keys: KeysConfig = configuredKeys ?? demoKeys(channels, nodeIds)
+const redisChannel = process.env.GATEWAY_REDIS_CHANNEL?.trim() || undefined
+const gateway = await startGateway({ config, keys: makeKeyRing(keys), engine: engineAccess, webhooks, redisUrl, redisChannel })
+
+const wsUrl = `${gateway.url.replace("http://", "ws://")}/v1/ws`
+console.log(`gateway listening on ${gateway.url} (${gateway.owner ? "engine owner" : "edge"}${redisUrl ? ", Redis fan-out" : ""})`)
+console.log(`  storefront WS API   ${wsUrl}?key=<storefront key>`)
+console.log(`  HTTP API            ${gateway.url}/v1/...   (Authorization: Bearer <key>)`)
+console.log(`  ops feed            socket.io ${gateway.url}/ops   (auth: { token: <ops token> })`)
+console.log(`  health              ${gateway.url}/healthz  ${gateway.url}/readyz  ${gateway.url}/metrics`)
+if (!configuredKeys) {
+  console.log("demo keys (set GATEWAY_KEYS or GATEWAY_KEYS_FILE for real ones):")
+  for (const [key, channel] of Object.entries(keys.storefronts ?? {})) console.log(`  storefront ${channel.padEnd(12)} ${key}`)
+  console.log(`  ops token               ${keys.ops}`)
+  console.log(`  node keys               nk-demo-<nodeId>, e.g. ${nodeIds.slice(0, 2).map((n) => `nk-demo-${n}`).join(", ")}`)
+  const web = Object.entries(keys.storefronts ?? {}).find(([, c]) => c === "web")?.[0]
+  if (web) console.log(`try: curl -H "Authorization: Bearer ${web}" "${gateway.url}/v1/availability?skus=SKU-0001,SKU-0002&lat=39.74&lon=-104.99"`)
+}
+for (const [channel, t] of Object.entries(webhooks.byChannel)) console.log(`webhook ${channel}: ${t.url}${t.secret ? " (signed)" : ""}`)
+
+let stopping = false
+const stop = async (signal: string) => {
+  if (stopping) return
+  stopping = true
+  console.log(`${signal}: closing the gateway and the engine`)
+  await gateway.close()
+  await closeEngine()
+  process.exit(0)
+}
+process.on("SIGINT", () => void stop("SIGINT"))
+process.on("SIGTERM", () => void stop("SIGTERM"))

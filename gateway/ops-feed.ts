@@ -1,0 +1,89 @@
+/**
+ * The socket.io ops feed, namespace /ops on the gateway's own port (socket.io
+ * attached to the uWebSockets.js app). Viewers authenticate with the ops token
+ * (`auth: { token }` in the socket.io handshake); anything else is refused
+ * with a connect_error whose `data.code` is unauthorized or forbidden.
+ *
+ * Messages (server -> viewer):
+ *   "hello"  once on connect: { nodes, intervalMs }
+ *   "tick"   one OpsTick per opsTickMs (ops-aggregator.ts), whatever the load
+ *
+ * Only the engine owner aggregates and emits; with Redis the socket.io Redis
+ * adapter carries its ticks to viewers connected to any gateway process.
+ */
+import { createAdapter } from "@socket.io/redis-adapter"
+import { Server, type Socket } from "socket.io"
+import type { TemplatedApp } from "uWebSockets.js"
+import type { GatewayConfig } from "./config.ts"
+import type { LocalEngine } from "./engine-access.ts"
+import type { KeyRing } from "./keys.ts"
+import type { GatewayMetrics } from "./metrics.ts"
+import { OpsAggregator } from "./ops-aggregator.ts"
+import type { RedisFanout } from "./redis-fanout.ts"
+
+export const opsNamespace = "/ops"
+
+export interface OpsFeedDeps {
+  readonly config: GatewayConfig
+  readonly keys: KeyRing
+  readonly metrics: GatewayMetrics
+  /** The engine when this process owns it (then it aggregates and emits). */
+  readonly engine: LocalEngine | undefined
+  readonly redis: RedisFanout | undefined
+}
+
+const refusal = (code: "unauthorized" | "forbidden", message: string): Error =>
+  Object.assign(new Error(message), { data: { code, message } })
+
+export class OpsFeed {
+  private timer: ReturnType<typeof setInterval> | undefined
+
+  private constructor(private readonly io: Server, private readonly aggregator: OpsAggregator | undefined) {}
+
+  static async attach(app: TemplatedApp, deps: OpsFeedDeps): Promise<OpsFeed> {
+    const io = new Server({ serveClient: false, transports: ["websocket", "polling"], cors: { origin: "*" } })
+    if (deps.redis) io.adapter(createAdapter(deps.redis.adapterPub, deps.redis.adapterSub, { key: deps.redis.adapterKey }))
+    io.attachApp(app)
+    const authorize = (socket: Socket, next: (err?: Error) => void) => {
+      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token
+      if (typeof token !== "string" || token === "") return next(refusal("unauthorized", "pass the ops token as auth: { token }"))
+      const p = deps.keys.resolve(token)
+      if (!p) return next(refusal("unauthorized", "unknown token"))
+      if (p.kind !== "ops") return next(refusal("forbidden", `a ${p.kind} key cannot watch the ops feed`))
+      next()
+    }
+    io.of("/").use((_socket, next) => next(refusal("forbidden", `connect to the ${opsNamespace} namespace`)))
+    const nsp = io.of(opsNamespace)
+    nsp.use(authorize)
+    deps.metrics.gauge("gateway_ops_viewers", "socket.io ops feed viewers connected to this process.", () => nsp.sockets.size)
+    const aggregator = deps.engine ? new OpsAggregator(deps.engine, deps.config, deps.metrics) : undefined
+    const engine = deps.engine
+    nsp.on("connection", (socket) => {
+      if (engine) void engine.nodes().then((nodes) => socket.emit("hello", { nodes, intervalMs: deps.config.opsTickMs }))
+      else socket.emit("hello", { nodes: [], intervalMs: deps.config.opsTickMs })
+    })
+    const feed = new OpsFeed(io, aggregator)
+    if (aggregator) {
+      feed.timer = setInterval(() => {
+        try {
+          nsp.emit("tick", aggregator.tick())
+        } catch (e) {
+          console.error(`gateway: ops tick failed: ${String(e)}`)
+        }
+      }, deps.config.opsTickMs)
+      feed.timer.unref?.()
+    }
+    return feed
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer)
+    this.aggregator?.close()
+    this.io.of(opsNamespace).disconnectSockets(true)
+    await new Promise<void>((resolve) => {
+      // Server.close also closes the engine.io server; the uWS listen socket is closed by the gateway.
+      this.io.close(() => resolve())
+      setTimeout(resolve, 500).unref?.()
+    })
+  }
+}

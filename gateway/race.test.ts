@@ -1,0 +1,40 @@
+/**
+ * Concurrent storefronts racing for the last units of a SKU over real
+ * sockets: 20 WS connections (two channels) fire 200 hold requests at once for
+ * a pool of 37 units. Exactly the stock is sold - the successful quantities
+ * add up to 37 - and every other request is refused with insufficient_stock.
+ */
+import { afterAll, beforeAll, expect, it } from "vitest"
+import { FrameClient, keys, startTestGateway, type TestGateway } from "./testing/harness.ts"
+
+let t: TestGateway
+const stock = 37
+
+beforeAll(async () => {
+  t = await startTestGateway({ stock: [["SOUNDBAR", "WH-COL", stock]] })
+})
+afterAll(() => t.close())
+
+it("sells exactly the stock to racing storefronts; the rest get insufficient_stock", async () => {
+  const clients = await Promise.all(Array.from({ length: 20 }, (_, i) => FrameClient.open(`${t.wsUrl}?key=${i % 2 === 0 ? keys.web : keys.marketplace}`)))
+  const replies = await Promise.all(
+    clients.flatMap((c, i) =>
+      Array.from({ length: 10 }, (_, k) => {
+        const qty = (i + k) % 3 === 0 ? 2 : 1
+        return c.request(`r${k}`, "hold.create", { sku: "SOUNDBAR", qty, nodeId: "WH-COL", ttlMs: 600_000 }).then((r) => ({ r, qty }))
+      })
+    )
+  )
+  const won = replies.filter(({ r }) => r.ok === true)
+  const lost = replies.filter(({ r }) => r.ok !== true)
+  const sold = won.reduce((n, { r }) => n + (r.result as { hold: { qty: number } }).hold.qty, 0)
+  expect(sold).toBeLessThanOrEqual(stock)
+  // Every refusal is insufficient_stock, and refused requests could not have fit in what was left.
+  expect(new Set(lost.map(({ r }) => (r.error as { code: string }).code))).toEqual(new Set(["insufficient_stock"]))
+  const left = stock - sold
+  expect(lost.every(({ qty }) => qty > left)).toBe(true)
+  expect(left).toBeLessThanOrEqual(1)
+  const pool = await fetch(`${t.url}/v1/pools/WH-COL/SOUNDBAR`, { headers: { authorization: `Bearer ${keys.ops}` } }).then((r) => r.json() as Promise<{ pool: unknown }>)
+  expect(pool.pool).toMatchObject({ onHand: stock, held: sold, atp: left })
+  for (const c of clients) c.close()
+})

@@ -1,0 +1,117 @@
+/**
+ * Scopes, for every key type: no key or an unknown key is 401, a key of the
+ * wrong kind is 403, on every HTTP route; storefront keys stay within their
+ * channel (other channels' holds and orders read as not found); node keys
+ * stay within their node; only the ops token opens the socket.io ops feed.
+ */
+import { io as connectIo } from "socket.io-client"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { places } from "../engine/testing/fixture.ts"
+import { call, keys, startTestGateway, type TestGateway } from "./testing/harness.ts"
+
+let t: TestGateway
+
+beforeAll(async () => {
+  t = await startTestGateway({ stock: [["TV-55", "WH-DAL", 20], ["HDMI", "WH-DAL", 50]] })
+})
+afterAll(() => t.close())
+
+const http = (method: string, path: string, key?: string, body?: unknown) => call(t.url, method, path, key, body)
+
+type Kind = "storefront" | "node" | "ops" | "internal"
+const keyOf: Record<Kind, string> = { storefront: keys.web, node: keys.dallas, ops: keys.ops, internal: keys.internal }
+
+/** Every authenticated route with the key kinds it admits. */
+const routes: ReadonlyArray<[string, string, ReadonlyArray<Kind>, unknown?]> = [
+  ["GET", "/v1/availability?skus=TV-55", ["storefront", "ops"]],
+  ["POST", "/v1/holds", ["storefront"], { sku: "HDMI", qty: 1 }],
+  ["GET", "/v1/holds/h0-1", ["storefront", "ops"]],
+  ["POST", "/v1/holds/h0-1/extend", ["storefront"], { ttlMs: 60_000 }],
+  ["POST", "/v1/holds/h0-1/release", ["storefront"]],
+  ["DELETE", "/v1/holds/h0-1", ["storefront"]],
+  ["POST", "/v1/orders", ["storefront"], { externalId: "S-0", lines: [{ sku: "HDMI", qty: 1 }], customer: { location: places.dallas } }],
+  ["GET", "/v1/orders?externalId=S-0", ["storefront"]],
+  ["GET", "/v1/orders/o0-1", ["storefront", "ops"]],
+  ["GET", "/v1/orders/o0-1/history", ["storefront", "ops"]],
+  ["POST", "/v1/orders/o0-1/cancel", ["storefront"], { reason: "x" }],
+  ["POST", "/v1/orders/o0-1/payment", ["storefront"], { outcome: "authorised" }],
+  ["POST", "/v1/orders/o0-1/returns", ["storefront"], { lines: [{ lineNo: 1, qty: 1 }], reason: "x" }],
+  ["POST", "/v1/orders/o0-1/exchange", ["storefront"], { returnLines: [{ lineNo: 1, qty: 1 }], newLines: [{ sku: "HDMI", qty: 1 }], reason: "x" }],
+  ["POST", "/v1/nodes/WH-DAL/events", ["node", "ops"], { type: "shipment.accept", orderId: "o0-1", shipmentId: "o0-1-s1" }],
+  ["POST", "/v1/nodes/WH-DAL/status", ["node", "ops"], { status: "online" }],
+  ["GET", "/v1/nodes", ["ops"]],
+  ["POST", "/v1/inventory/receive", ["node", "ops"], { sku: "HDMI", nodeId: "WH-DAL", qty: 1 }],
+  ["POST", "/v1/inventory/adjust", ["node", "ops"], { sku: "HDMI", nodeId: "WH-DAL", delta: 1, reason: "found" }],
+  ["POST", "/v1/inventory/safety-stock", ["node", "ops"], { sku: "HDMI", nodeId: "WH-DAL", qty: 0 }],
+  ["POST", "/v1/inventory/load", ["node", "ops"], { rows: [{ sku: "HDMI", nodeId: "WH-DAL", onHand: 60 }] }],
+  ["GET", "/v1/pools/WH-DAL/HDMI", ["node", "ops"]],
+  ["GET", "/v1/pools/WH-DAL/HDMI/history", ["node", "ops"]],
+  ["POST", "/v1/admin/skus", ["ops"], { sku: "X-1", name: "X", weightGrams: 10 }],
+  ["POST", "/v1/admin/nodes", ["ops"], { nodeId: "ST-X", name: "X", kind: "store", location: places.austin, capacityPerDay: 10 }],
+  ["POST", "/v1/admin/channels", ["ops"], { channel: "kiosk" }],
+  ["GET", "/v1/admin/stats", ["ops"]],
+  ["POST", "/internal/v1/engine", ["internal"], { method: "stats", args: [] }]
+]
+
+describe("HTTP scopes", () => {
+  it.each(routes)("%s %s: 401 without a key or with an unknown one, 403 for other key kinds", async (method, path, allowed, body) => {
+    expect(await http(method, path, undefined, body)).toMatchObject({ status: 401, body: { error: { code: "unauthorized" } } })
+    expect(await http(method, path, "not-a-real-key", body)).toMatchObject({ status: 401, body: { error: { code: "unauthorized" } } })
+    for (const kind of Object.keys(keyOf) as Array<Kind>) {
+      const r = await http(method, path, keyOf[kind], body)
+      if (allowed.includes(kind)) expect([401, 403]).not.toContain(r.status)
+      else expect(r, `${kind} on ${method} ${path}`).toMatchObject({ status: 403, body: { error: { code: "forbidden" } } })
+    }
+  })
+
+  it("accepts X-Api-Key as well as a bearer token", async () => {
+    const res = await fetch(`${t.url}/v1/availability?skus=HDMI`, { headers: { "x-api-key": keys.web } })
+    expect(res.status).toBe(200)
+  })
+})
+
+describe("channel and node scope", () => {
+  it("hides one channel's holds and orders from another channel's key", async () => {
+    const h = await http("POST", "/v1/holds", keys.web, { sku: "TV-55", qty: 1, nodeId: "WH-DAL" })
+    const holdId = h.body.hold.holdId
+    expect(await http("GET", `/v1/holds/${holdId}`, keys.marketplace)).toMatchObject({ status: 404, body: { error: { code: "hold_not_found" } } })
+    expect(await http("POST", `/v1/holds/${holdId}/release`, keys.marketplace)).toMatchObject({ status: 403, body: { error: { code: "hold_foreign" } } })
+    const o = await http("POST", "/v1/orders", keys.web, { externalId: "SC-1", lines: [{ sku: "TV-55", qty: 1 }], customer: { location: places.dallas }, payment: "authorised" })
+    const orderId = o.body.order.orderId
+    expect(await http("GET", `/v1/orders/${orderId}`, keys.marketplace)).toMatchObject({ status: 404 })
+    expect(await http("GET", `/v1/orders/${orderId}/history`, keys.marketplace)).toMatchObject({ status: 404 })
+    expect(await http("POST", `/v1/orders/${orderId}/cancel`, keys.marketplace, { reason: "mine now" })).toMatchObject({ status: 404, body: { error: { code: "order_not_found" } } })
+    expect(await http("GET", "/v1/orders?externalId=SC-1", keys.marketplace)).toMatchObject({ status: 404 })
+    expect((await http("GET", `/v1/orders/${orderId}`, keys.ops)).status).toBe(200)
+    expect((await http("GET", `/v1/orders/${orderId}`, keys.web)).body.order.channel).toBe("web")
+  })
+
+  it("lets a node key read and report only its own node", async () => {
+    expect(await http("GET", "/v1/pools/WH-COL/TV-55", keys.dallas)).toMatchObject({ status: 403 })
+    expect(await http("POST", "/v1/nodes/WH-COL/status", keys.dallas, { status: "paused" })).toMatchObject({ status: 403 })
+    expect(await http("POST", "/v1/nodes/WH-COL/events", keys.dallas, { type: "shipment.accept", orderId: "o0-1", shipmentId: "o0-1-s1" })).toMatchObject({ status: 403 })
+  })
+})
+
+describe("ops feed scope", () => {
+  const tryConnect = (token?: string) =>
+    new Promise<{ ok: boolean; code?: string }>((resolve) => {
+      const socket = connectIo(`${t.url}/ops`, { transports: ["websocket"], auth: token === undefined ? {} : { token }, reconnection: false })
+      socket.on("connect", () => {
+        socket.disconnect()
+        resolve({ ok: true })
+      })
+      socket.on("connect_error", (e: Error & { data?: { code?: string } }) => {
+        socket.disconnect()
+        resolve({ ok: false, code: e.data?.code })
+      })
+    })
+
+  it("admits the ops token only", async () => {
+    expect(await tryConnect()).toEqual({ ok: false, code: "unauthorized" })
+    expect(await tryConnect("bogus-token")).toEqual({ ok: false, code: "unauthorized" })
+    expect(await tryConnect(keys.web)).toEqual({ ok: false, code: "forbidden" })
+    expect(await tryConnect(keys.dallas)).toEqual({ ok: false, code: "forbidden" })
+    expect(await tryConnect(keys.ops)).toEqual({ ok: true })
+  })
+})

@@ -1,0 +1,107 @@
+/**
+ * The gateway server: ONE uWebSockets.js app on one port serving the
+ * storefront WS API (/v1/ws), the HTTP API (/v1/..., /healthz, /readyz,
+ * /metrics), and socket.io (the /ops namespace) - the one server through which
+ * storefronts, fulfillment nodes and ops reach the engine.
+ *
+ * A gateway either owns the engine (LocalEngine: it derives changes from the
+ * engine's commits, delivers the outbox, runs the ops feed and serves the
+ * internal route edges forward to) or is an edge (RemoteEngine: it forwards
+ * every command and read to the owner and hears changes through Redis).
+ */
+import uWS from "uWebSockets.js"
+import { AvailabilityFeed } from "./availability-feed.ts"
+import { ChangeHub, EngineChangeSource } from "./changes.ts"
+import type { GatewayConfig } from "./config.ts"
+import { LocalEngine, type EngineAccess } from "./engine-access.ts"
+import { closeCodes } from "./errors.ts"
+import { mountHttpApi, mountNotFound } from "./http-api.ts"
+import type { KeyRing } from "./keys.ts"
+import { GatewayMetrics } from "./metrics.ts"
+import { OpsFeed } from "./ops-feed.ts"
+import { OrderFeed } from "./order-feed.ts"
+import { OutboxPump } from "./outbox-pump.ts"
+import { RedisFanout } from "./redis-fanout.ts"
+import type { WebhookTargets } from "./webhook-targets.ts"
+import { wsBehavior } from "./ws-api.ts"
+import type { SessionHolder, WsSession } from "./ws-session.ts"
+
+export interface GatewayOptions {
+  readonly config: GatewayConfig
+  readonly keys: KeyRing
+  readonly engine: EngineAccess
+  /** Where customer notifications are POSTed, per channel (owner only). */
+  readonly webhooks?: WebhookTargets
+  /** With Redis: the socket.io Redis adapter, and changes fan out from the owner to every edge. */
+  readonly redisUrl?: string
+  /** The Redis channel changes fan out on (default oms:changes); gateways sharing one engine use the same. */
+  readonly redisChannel?: string
+}
+
+export interface Gateway {
+  readonly port: number
+  /** http://host:port (127.0.0.1 when listening on every interface). */
+  readonly url: string
+  readonly owner: boolean
+  readonly metrics: GatewayMetrics
+  readonly hub: ChangeHub
+  /** Open storefront WS connections. */
+  connections(): number
+  close(): Promise<void>
+}
+
+export const startGateway = async (options: GatewayOptions): Promise<Gateway> => {
+  const { config, keys, engine } = options
+  const metrics = new GatewayMetrics()
+  const hub = new ChangeHub()
+  const sessions = new Set<WsSession>()
+  const availability = new AvailabilityFeed(engine, config.coalesceMs, metrics)
+  const orders = new OrderFeed()
+  hub.subscribe((c) => availability.onChanges(c))
+  hub.subscribe((c) => orders.onChanges(c))
+  const owner = engine instanceof LocalEngine
+
+  metrics.gauge("gateway_ws_connections", "Open storefront WS connections.", () => sessions.size)
+  metrics.gauge("gateway_ws_availability_skus", "SKUs with at least one availability subscriber.", () => availability.subscribedSkus)
+  metrics.gauge("gateway_ws_order_subscriptions", "Orders with at least one subscriber.", () => orders.subscribedOrders)
+
+  const fanout = options.redisUrl ? await RedisFanout.connect(options.redisUrl, hub, owner, options.redisChannel) : undefined
+  const source = owner ? new EngineChangeSource(engine.engine, hub) : undefined
+  const pump = owner ? new OutboxPump(engine, hub, options.webhooks ?? { byChannel: {} }, config, metrics) : undefined
+
+  const app = uWS.App()
+  app.ws<SessionHolder>("/v1/ws", wsBehavior({ config, keys, engine, metrics, availability, orders, sessions }))
+  mountHttpApi(app, {
+    config, keys, engine, metrics,
+    ready: async (): Promise<Record<string, boolean>> => (fanout ? { redis: fanout.connected() } : {})
+  })
+  const ops = await OpsFeed.attach(app, { config, keys, metrics, engine: owner ? engine : undefined, redis: fanout })
+  mountNotFound(app, { config, metrics })
+
+  const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
+    app.listen(config.host, config.port, (socket) => (socket ? resolve(socket) : reject(new Error(`gateway: cannot listen on ${config.host}:${config.port}`))))
+  })
+  const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket)
+  pump?.start()
+  const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host
+
+  let closing: Promise<void> | undefined
+  return {
+    port,
+    url: `http://${host}:${port}`,
+    owner,
+    metrics,
+    hub,
+    connections: () => sessions.size,
+    close: () =>
+      (closing ??= (async () => {
+        uWS.us_listen_socket_close(listenSocket)
+        for (const s of [...sessions]) s.close(closeCodes.goingAway, "gateway_closing")
+        availability.close()
+        source?.close()
+        await pump?.stop()
+        await ops.close()
+        await fanout?.close()
+      })())
+  }
+}
