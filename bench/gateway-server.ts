@@ -21,6 +21,7 @@ import { loadConfig } from "../engine/config.ts"
 import { demoCommands, demoNetwork } from "../engine/demo/network.ts"
 import { route } from "../engine/routing/index.ts"
 import { Engine } from "../engine/runtime/engine.ts"
+import * as Queries from "../engine/runtime/queries.ts"
 import { openJournalStore } from "../engine/store/layer.ts"
 import { loadGatewayConfig } from "../gateway/config.ts"
 import { LocalEngine } from "../gateway/engine-access.ts"
@@ -56,8 +57,8 @@ if (mode === "echo") {
   const rows = demoNetwork().inventory.map((r) => ({ ...r, onHand: 100_000 }))
   const topUp = await engine.submit({ type: "inventory.load", rows, reference: "bench top-up" })
   if (!topUp.ok) throw new Error(`top-up: ${topUp.code}`)
-  const channels = [...engine.view.net.channels.keys()]
-  const nodeIds = engine.view.net.nodes.map((n) => n.nodeId)
+  const channels = Queries.channels(engine.view).map((c) => c.channel)
+  const nodeIds = Queries.nodes(engine.view).map((n) => n.nodeId)
   const gateway = await startGateway({
     config: loadGatewayConfig({ host: "127.0.0.1", port: 0, subscriptionsPerConnectionMax: 1_000, requestsInFlightPerConnectionMax: 4_096 }, {}),
     keys: makeKeyRing(demoKeys(channels, nodeIds)),

@@ -16,6 +16,7 @@ import { loadConfig } from "../engine/config.ts"
 import { demoCommands, demoNetwork } from "../engine/demo/network.ts"
 import { route } from "../engine/routing/index.ts"
 import { Engine } from "../engine/runtime/engine.ts"
+import * as Queries from "../engine/runtime/queries.ts"
 import { openJournalStore } from "../engine/store/layer.ts"
 import { loadGatewayConfig } from "./config.ts"
 import { LocalEngine, RemoteEngine, type EngineAccess } from "./engine-access.ts"
@@ -47,7 +48,7 @@ if (ownerUrl) {
   const { store, close } = await openJournalStore()
   console.log(`journal store: ${store.describe}`)
   const engine = await Engine.open({ store, config: loadConfig(), router: route })
-  if (engine.view.net.nodes.length === 0) {
+  if (Queries.nodes(engine.view).length === 0) {
     const commands = demoCommands()
     console.log(`empty store: loading the demo network (${commands.length} commands)`)
     for (const c of commands) {
@@ -60,10 +61,10 @@ if (ownerUrl) {
     await engine.close()
     await close()
   }
-  nodeIds = engine.view.net.nodes.map((n) => n.nodeId)
-  channels = [...engine.view.net.channels.keys()]
+  nodeIds = Queries.nodes(engine.view).map((n) => n.nodeId)
+  channels = Queries.channels(engine.view).map((c) => c.channel)
   const s = engine.stats()
-  console.log(`engine ready: ${nodeIds.length} nodes, ${engine.view.net.skus.length} SKUs, ${s.pools} pools, ${s.orders} orders, ${s.partitions} partitions`)
+  console.log(`engine ready: ${nodeIds.length} nodes, ${Queries.catalog(engine.view).length} SKUs, ${s.pools} pools, ${s.orders} orders, ${s.partitions} partitions`)
 }
 
 const keys: KeysConfig = configuredKeys ?? demoKeys(channels, nodeIds)

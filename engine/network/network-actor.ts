@@ -156,29 +156,28 @@ export const decideNetwork = (net: NetworkState, c: NetworkCommand, now: number,
 
 // ---- evolve --------------------------------------------------------------------
 
+/** Replaces the entry with this id, or appends it: an entry's position never changes. */
+const upsertIndexed = <A>(list: Array<A>, index: Map<string, number>, id: string, value: A): void => {
+  const i = index.get(id)
+  if (i === undefined) {
+    index.set(id, list.length)
+    list.push(value)
+  } else list[i] = value
+}
+
 export const evolveNetwork = (net: NetworkState, e: NetworkEvent): void => {
   switch (e.type) {
-    case "NodeUpserted": {
-      const i = net.nodeIndex.get(e.node.nodeId)
-      if (i === undefined) {
-        net.nodeIndex.set(e.node.nodeId, net.nodes.length)
-        net.nodes.push(e.node)
-      } else net.nodes[i] = e.node
+    case "NodeUpserted":
+      upsertIndexed(net.nodes, net.nodeIndex, e.node.nodeId, e.node)
       return
-    }
     case "NodeStatusChanged": {
       const i = net.nodeIndex.get(e.nodeId)!
       net.nodes[i] = { ...net.nodes[i], status: e.status }
       return
     }
-    case "SkuUpserted": {
-      const i = net.skuIndex.get(e.sku.sku)
-      if (i === undefined) {
-        net.skuIndex.set(e.sku.sku, net.skus.length)
-        net.skus.push(e.sku)
-      } else net.skus[i] = e.sku
+    case "SkuUpserted":
+      upsertIndexed(net.skus, net.skuIndex, e.sku.sku, e.sku)
       return
-    }
     case "ChannelUpserted":
       net.channels.set(e.channel.channel, e.channel)
       return

@@ -7,7 +7,7 @@
  * Line accounting, asserted after every routing:
  *   ordered = cancelled + backordered + sum of live shipment quantities
  */
-import type { Customer, LineQty, ReturnLineReceipt } from "../domain/commands.ts"
+import type { LineQty, ReturnLineReceipt } from "../domain/commands.ts"
 import { invariant } from "../domain/errors.ts"
 import type { OrderEvent, OrderLine, OrderPlaced, RouteExplanation } from "../domain/events.ts"
 import type { LatLon } from "../domain/network.ts"
@@ -64,16 +64,10 @@ export interface HistoryEntry {
   readonly event: OrderEvent
 }
 
-export interface OrderState {
-  readonly orderId: string
-  readonly channel: string
-  readonly externalId: string
-  readonly lines: ReadonlyArray<OrderLine>
-  readonly customer: Customer
-  readonly destination: LatLon
-  readonly fulfillment: "ship" | "pickup"
-  readonly pickupNodeId: string | null
-  readonly exchangeFor: string | null
+export interface OrderState extends Pick<
+  OrderPlaced,
+  "orderId" | "channel" | "externalId" | "lines" | "customer" | "destination" | "fulfillment" | "pickupNodeId" | "exchangeFor"
+> {
   readonly placedAt: number
   readonly paymentDeadline: number
   payment: "pending" | "authorised" | "declined" | "timeout"
@@ -220,6 +214,11 @@ const shipmentOf = (o: OrderState, shipmentId: string): Shipment => {
   return s!
 }
 
+/** A node that rejected or short-picked the order is not routed to again for it. */
+const exclude = (o: OrderState, nodeId: string) => {
+  if (!o.excludedNodes.includes(nodeId)) o.excludedNodes.push(nodeId)
+}
+
 /** Applies one of this order's events (OrderPlaced creates the state: see newOrder). */
 export const evolveOrder = (o: OrderState, e: OrderEvent): void => {
   switch (e.type) {
@@ -263,7 +262,7 @@ export const evolveOrder = (o: OrderState, e: OrderEvent): void => {
     case "ShipmentWithdrawn": {
       const s = shipmentOf(o, e.shipmentId)
       s.status = "withdrawn"
-      if (e.reason === "rejected" && !o.excludedNodes.includes(s.nodeId)) o.excludedNodes.push(s.nodeId)
+      if (e.reason === "rejected") exclude(o, s.nodeId)
       break
     }
     case "ShipmentPicked": {
@@ -271,7 +270,7 @@ export const evolveOrder = (o: OrderState, e: OrderEvent): void => {
       for (const p of e.picked) s.lines.find((l) => l.lineNo === p.lineNo)!.qty = p.qty
       // nothing found at all: the shipment is gone, its lines were routed again
       s.status = s.lines.every((l) => l.qty === 0) ? "withdrawn" : "picked"
-      if (e.short.length > 0 && !o.excludedNodes.includes(s.nodeId)) o.excludedNodes.push(s.nodeId)
+      if (e.short.length > 0) exclude(o, s.nodeId)
       break
     }
     case "ShipmentPacked":

@@ -131,6 +131,11 @@ export class Engine {
     }
   }
 
+  /** Resolves when the store answers (readiness checks); rejects with its error otherwise. */
+  ping(): Promise<void> {
+    return this.options.store.ping()
+  }
+
   /** Committed events, in commit order, batch by batch. */
   subscribe(listener: (batch: CommittedBatch) => void): () => void {
     this.listeners.add(listener)

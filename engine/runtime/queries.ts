@@ -5,10 +5,10 @@
  * except the audit trail of a pool, which the journal alone keeps in full.
  */
 import type { EngineEvent, JournaledEvent, PoolRef } from "../domain/events.ts"
-import { distanceKm, policyAllows, type FulfillmentNode, type LatLon } from "../domain/network.ts"
+import { distanceKm, policyAllows, type Channel, type FulfillmentNode, type LatLon, type Sku } from "../domain/network.ts"
 import type { HoldView, PoolView } from "../domain/replies.ts"
 import { nodeById } from "../network/network-actor.ts"
-import { orderView, type HistoryEntry, type Notification, type OrderView } from "../order/order-state.ts"
+import type { HistoryEntry, Notification, OrderView } from "../order/order-state.ts"
 import { externalKey } from "../order/order-book.ts"
 import { holdById, partitionOfHold } from "../pool/pool-actor.ts"
 import { holdView, type Dispatcher } from "./dispatch.ts"
@@ -91,6 +91,12 @@ export const outbox = (d: Dispatcher, limit = 1000): Array<Notification> => {
   }
   return out
 }
+
+/** The channels and their routing policies. */
+export const channels = (d: Dispatcher): Array<Channel> => [...d.net.channels.values()]
+
+/** The catalog, in the order SKUs were declared. */
+export const catalog = (d: Dispatcher): ReadonlyArray<Sku> => d.net.skus
 
 export interface NodeLoadView extends FulfillmentNode {
   readonly shipmentsToday: number
