@@ -38,7 +38,7 @@ interface Server {
 
 const startServer = (mode: "gateway" | "echo"): Promise<Server> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", "bench/gateway-server.ts", mode], { stdio: ["pipe", "pipe", "inherit"] })
+    const child = spawn(process.execPath, [...(process.env.GATEWAY_SERVER_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.GATEWAY_SERVER_PROFILE}`] : []), "--expose-gc", "--import", "tsx", "bench/gateway-server.ts", mode], { stdio: ["pipe", "pipe", "inherit"] })
     const memWaiters: Array<(m: { rss: number; heapUsed: number }) => void> = []
     const timer = setTimeout(() => reject(new Error(`${mode} server did not start in 120 s`)), 120_000)
     child.once("exit", (code) => reject(new Error(`${mode} server exited with ${code}`)))
