@@ -106,7 +106,8 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
     const nodesMax = call.query.get("nodesMax")
     return {
       skus,
-      ...(lat !== null || lon !== null ? { location: { lat: Number(lat), lon: Number(lon) } } : {}),
+      // lat and lon go together: a missing one is NaN, which validation refuses (Number(null) would be 0)
+      ...(lat !== null || lon !== null ? { location: { lat: lat === null ? NaN : Number(lat), lon: lon === null ? NaN : Number(lon) } } : {}),
       ...(nodesMax !== null ? { nodesMax: Number(nodesMax) } : {})
     }
   }

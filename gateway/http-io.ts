@@ -60,6 +60,15 @@ export interface ServeOptions {
   readonly done: (status: number, errorCode: string | undefined) => void
 }
 
+/** A percent-decoded path parameter; a malformed escape ("%ZZ") stays as sent and simply matches nothing. */
+const decodePathParameter = (raw: string): string => {
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    return raw
+  }
+}
+
 /** Handles one request: reads the call, the body (JSON), runs the handler, writes the answer. */
 export const serve = (res: HttpResponse, req: HttpRequest, params: number, options: ServeOptions, handler: (call: Omit<HttpCall, "body">, body: unknown) => Promise<HttpAnswer>): void => {
   const auth = req.getHeader("authorization")
@@ -67,7 +76,7 @@ export const serve = (res: HttpResponse, req: HttpRequest, params: number, optio
     method: req.getMethod().toUpperCase(),
     path: req.getUrl(),
     query: new URLSearchParams(req.getQuery() ?? ""),
-    params: Array.from({ length: params }, (_, i) => decodeURIComponent(req.getParameter(i) ?? "")),
+    params: Array.from({ length: params }, (_, i) => decodePathParameter(req.getParameter(i) ?? "")),
     key: auth.toLowerCase().startsWith("bearer ") ? auth.slice(7).trim() : req.getHeader("x-api-key")
   }
   let aborted = false

@@ -9,6 +9,7 @@
  * Read once from GATEWAY_KEYS (JSON) or GATEWAY_KEYS_FILE (a JSON file), shape
  * checked with Schema; without either, demo keys are made (and printed by main).
  */
+import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { Result, Schema } from "effect"
 
@@ -52,7 +53,8 @@ export const makeKeyRing = (config: KeysConfig): KeyRing => {
   for (const [key, nodeId] of Object.entries(config.nodes ?? {})) add(key, { kind: "node", nodeId })
   const ops = config.ops === undefined ? [] : typeof config.ops === "string" ? [config.ops] : config.ops
   for (const key of ops) add(key, { kind: "ops" })
-  const internalToken = config.internal ?? `internal-${ops[0] ?? "gateway"}`
+  // not configured: a random token nobody knows, so the internal route is closed until one is set
+  const internalToken = config.internal ?? `internal-${randomBytes(24).toString("base64url")}`
   add(internalToken, { kind: "internal" })
   return { resolve: (key) => byKey.get(key), internalToken, config }
 }

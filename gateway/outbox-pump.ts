@@ -34,11 +34,15 @@ export const signBody = (secret: string, body: string): string => `sha256=${crea
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms)
-    signal.addEventListener("abort", () => {
+    const onAbort = () => {
       clearTimeout(t)
       resolve()
-    }, { once: true })
+    }
+    const t = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort)
+      resolve()
+    }, ms)
+    signal.addEventListener("abort", onAbort, { once: true })
   })
 
 export class OutboxPump {

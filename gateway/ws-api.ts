@@ -14,7 +14,7 @@ import type { AvailabilityFeed } from "./availability-feed.ts"
 import type { GatewayConfig } from "./config.ts"
 import type { EngineAccess } from "./engine-access.ts"
 import { EngineUnreachable } from "./engine-access.ts"
-import { gatewayError, httpStatusOf, type ErrorBody } from "./errors.ts"
+import { closeCodes, gatewayError, httpStatusOf, type ErrorBody } from "./errors.ts"
 import type { KeyRing } from "./keys.ts"
 import type { GatewayMetrics } from "./metrics.ts"
 import type { OrderFeed } from "./order-feed.ts"
@@ -146,7 +146,8 @@ export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder
       return
     }
     if (typeof op !== "string" || !Object.hasOwn(decoders, op)) {
-      refuseFrame(s, id, gatewayError("unknown_op", `unknown op ${JSON.stringify(op)}; ops are ${Object.keys(decoders).join(", ")}`), started)
+      const named = typeof op === "string" ? ` ${JSON.stringify(op.slice(0, 64))}` : ""
+      refuseFrame(s, id, gatewayError("unknown_op", `unknown op${named}; ops are ${Object.keys(decoders).join(", ")}`), started)
       return
     }
     const decoded = decoders[op as StorefrontOp](fields)
@@ -206,7 +207,14 @@ export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder
 
     message: (ws, message) => {
       const s = ws.getUserData().session
-      if (s && !s.closed) onFrame(s, message)
+      if (s && !s.closed) {
+        try {
+          onFrame(s, message)
+        } catch (e) {
+          console.error(`gateway: a frame handler failed: ${e instanceof Error ? e.message : String(e)}`)
+          if (!s.closed) s.close(closeCodes.misbehaving, "internal_error")
+        }
+      }
     },
 
     drain: (ws) => {

@@ -78,12 +78,18 @@ export const orderByExternal = (d: Dispatcher, channel: string, externalId: stri
 export const orderHistory = (d: Dispatcher, orderId: string): ReadonlyArray<HistoryEntry> | undefined =>
   d.orderById(orderId)?.history
 
-/** Notifications not yet reported delivered, oldest orders first, at most `limit`. */
+/**
+ * Notifications not yet reported delivered, oldest orders first, at most
+ * `limit`. Only orders whose latest event is durable are listed: a
+ * notification is never sent for a transition the journal might still lose.
+ */
 export const outbox = (d: Dispatcher, limit = 1000): Array<Notification> => {
   const out: Array<Notification> = []
   for (const p of d.partitions) {
     for (const id of d.outboxOrders[p.id]) {
-      for (const n of p.orders.orders.get(id)!.outbox) {
+      const o = p.orders.orders.get(id)!
+      if (o.history[o.history.length - 1].seq > p.log.durableSeq) continue
+      for (const n of o.outbox) {
         out.push(n)
         if (out.length >= limit) return out
       }
