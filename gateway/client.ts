@@ -151,7 +151,6 @@ export class GatewayClient {
       const ws = new WebSocket(url)
       ws.once("open", () => {
         this.ws = ws
-        this.backoffMs = this.options.reconnectMsMin ?? 100
         resolve()
       })
       ws.once("unexpected-response", (_req, res) => {
@@ -218,9 +217,13 @@ export class GatewayClient {
           await this.open()
           this.reconnects++
           await this.resubscribe()
+          this.backoffMs = this.options.reconnectMsMin ?? 100
           return
         } catch {
-          // try again after the backoff
+          // a socket that opened but could not re-subscribe is dropped, so only one is ever open; try again after the backoff
+          const half = this.ws
+          this.ws = undefined
+          half?.terminate()
         }
       }
     })().finally(() => (this.connecting = undefined))

@@ -77,8 +77,15 @@ export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder
     const nodesMax = Math.max(0, Math.min(config.availabilityNodesMax, x.nodesMax ?? config.availabilityNodesMax))
     const params = x.location ? { location: x.location, nodesMax } : { nodesMax }
     const known = x.skus
+    // subscribed before the read, so no change between the two is missed; undone if the read fails
     availability.subscribe(s, known, params)
-    const answers = await engine.availability(known.map((sku) => ({ sku, channel: s.channel, location: x.location, nodesMax })))
+    let answers: Awaited<ReturnType<typeof engine.availability>>
+    try {
+      answers = await engine.availability(known.map((sku) => ({ sku, channel: s.channel, location: x.location, nodesMax })))
+    } catch (e) {
+      availability.unsubscribe(s, known)
+      throw e
+    }
     const unknown = known.filter((_, i) => answers[i] === null)
     if (unknown.length > 0) availability.unsubscribe(s, unknown)
     return {
@@ -96,6 +103,11 @@ export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder
     }
     const order = await engine.order(orderId)
     if (!order || !canSee(s.principal, order.channel)) return failure({ code: "order_not_found", message: "no order has this id (in this channel)" })
+    // the connection may have closed, or filled up, while the order was read
+    if (s.closed) return failure(gatewayError("too_many_subscriptions", "the connection closed"))
+    if (!s.orders.has(orderId) && s.subscriptions + 1 > config.subscriptionsPerConnectionMax) {
+      return failure(gatewayError("too_many_subscriptions", `at most ${config.subscriptionsPerConnectionMax} subscriptions per connection`))
+    }
     orders.subscribe(s, orderId)
     return { ok: true, result: { order, subscriptions: s.subscriptions } }
   }
