@@ -139,6 +139,12 @@ export class AvailabilityFeed {
         answers = await this.engine.availability(requests)
       } catch (e) {
         console.error(`gateway: availability flush failed: ${String(e)}`)
+        // nothing was pushed: the changes wait for the next flush
+        ready.forEach((s, k) => {
+          if (s.closed) return
+          for (const i of wanted[k]) s.pendingSkus.add(requests[i].sku)
+          this.dirty.add(s)
+        })
         return
       }
       ready.forEach((s, k) => {

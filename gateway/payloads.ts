@@ -18,7 +18,7 @@ const Text = Schema.String.check(Schema.isMaxLength(1024))
 const Quantity = Schema.Number
 const opt = Schema.optionalKey
 
-export const LatLon = Schema.Struct({ lat: Schema.Number, lon: Schema.Number })
+export const LatLon = Schema.Struct({ lat: Schema.Finite, lon: Schema.Finite })
 export const LineQty = Schema.Struct({ lineNo: Schema.Number, qty: Quantity })
 const LineQtys = Schema.Array(LineQty)
 const OrderLineInput = Schema.Struct({ sku: Id, qty: Quantity, unitPriceCents: opt(Schema.Number) })
@@ -28,8 +28,8 @@ const Skus = Schema.Array(Id).check(Schema.isMinLength(1))
 // ---- storefront operations -------------------------------------------------------------------
 
 export const storefrontPayloads = {
-  availability: Schema.Struct({ skus: Skus, location: opt(LatLon), nodesMax: opt(Schema.Number) }),
-  "availability.subscribe": Schema.Struct({ skus: Skus, location: opt(LatLon), nodesMax: opt(Schema.Number) }),
+  availability: Schema.Struct({ skus: Skus, location: opt(LatLon), nodesMax: opt(Schema.Int) }),
+  "availability.subscribe": Schema.Struct({ skus: Skus, location: opt(LatLon), nodesMax: opt(Schema.Int) }),
   "availability.unsubscribe": Schema.Struct({ skus: Skus }),
   "hold.create": Schema.Struct({
     sku: Id, qty: Quantity, nodeId: opt(Id), location: opt(LatLon), ttlMs: opt(Schema.Number), key: opt(Id)

@@ -14,7 +14,7 @@ import type { AvailabilityFeed } from "./availability-feed.ts"
 import type { GatewayConfig } from "./config.ts"
 import type { EngineAccess } from "./engine-access.ts"
 import { EngineUnreachable } from "./engine-access.ts"
-import { closeCodes, gatewayError, httpStatusOf, type ErrorBody } from "./errors.ts"
+import { closeCodes, gatewayError, httpStatusOf, isRetryable, type ErrorBody } from "./errors.ts"
 import type { KeyRing } from "./keys.ts"
 import type { GatewayMetrics } from "./metrics.ts"
 import type { OrderFeed } from "./order-feed.ts"
@@ -56,8 +56,11 @@ export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder
   const refuseUpgrade = (res: uWS.HttpResponse, error: ErrorBody) => {
     const status = httpStatusOf(error.code)
     metrics.count("gateway_errors_total", { code: error.code })
+    const retryable = isRetryable(error.code)
     res.cork(() => {
-      res.writeStatus(statusText(status)).writeHeader("content-type", "application/json").end(JSON.stringify({ error }))
+      res.writeStatus(statusText(status)).writeHeader("content-type", "application/json")
+      if (retryable) res.writeHeader("retry-after", String(config.retryAfterSec))
+      res.end(JSON.stringify({ error: retryable ? { ...error, retryable: true } : error }))
     })
   }
 
@@ -117,9 +120,12 @@ export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder
       switch (op) {
         case "availability.subscribe":
           return await subscribeAvailability(s, payload as StorefrontPayload<"availability.subscribe">)
-        case "availability.unsubscribe":
-          availability.unsubscribe(s, (payload as StorefrontPayload<"availability.unsubscribe">).skus)
+        case "availability.unsubscribe": {
+          const skus = (payload as StorefrontPayload<"availability.unsubscribe">).skus
+          if (skus.length > config.skusPerRequestMax) return failure(gatewayError("too_many_skus", `at most ${config.skusPerRequestMax} SKUs per request`))
+          availability.unsubscribe(s, skus)
           return { ok: true, result: { subscriptions: s.subscriptions } }
+        }
         case "order.subscribe":
           return await subscribeOrder(s, (payload as StorefrontPayload<"order.subscribe">).orderId)
         case "order.unsubscribe":
