@@ -24,6 +24,7 @@ import { checkId, checkLineQtys, checkQty, checkText, isCount } from "../domain/
 import { nodeById, type NetworkState } from "../network/network-actor.ts"
 import { resolvePlace } from "../network/places.ts"
 import type { Hold } from "../pool/pool-actor.ts"
+import { shipmentCostCents } from "../routing/cost.ts"
 import type { CapacityLookup, Router, StockLookup } from "../routing/types.ts"
 import { externalKey, orderIdFor, type OrderBook } from "./order-book.ts"
 import {
@@ -186,14 +187,72 @@ interface DraftShipment {
   /** Units per line that come from cart holds at this node. */
   readonly fromHoldQty: Map<number, number>
   readonly fromHolds: Array<string>
-  distanceKm: number
-  costCents: number
+}
+
+interface Plan {
+  readonly drafts: Map<string, DraftShipment>
+  /** What could not be placed, per line. */
+  readonly short: Map<number, number>
+  summary: string
+  candidates: ReadonlyArray<RouteCandidateExplanation>
+}
+
+const draftAt = (plan: Plan, nodeId: string): DraftShipment => {
+  let d = plan.drafts.get(nodeId)
+  if (!d) plan.drafts.set(nodeId, (d = { nodeId, qty: new Map(), fromHoldQty: new Map(), fromHolds: [] }))
+  return d
+}
+
+const weightOf = (ctx: OrderContext, sku: string): number => ctx.net.skus[ctx.net.skuIndex.get(sku)!].weightGrams
+
+/** Routes `need` (line -> units) onto a plan, reading stock through `stock`. */
+const routeOnto = (o: OrderState, plan: Plan, need: Map<number, number>, stock: StockLookup, ctx: OrderContext): void => {
+  const toRoute = o.lines.filter((l) => (need.get(l.lineNo) ?? 0) > 0)
+  if (toRoute.length === 0) return
+  const result = ctx.route(
+    {
+      lines: toRoute.map((l) => ({ lineNo: l.lineNo, sku: l.sku, qty: need.get(l.lineNo)!, weightGrams: weightOf(ctx, l.sku) })),
+      destination: o.destination,
+      fulfillment: o.fulfillment,
+      pickupNodeId: o.pickupNodeId,
+      policy: ctx.net.channels.get(o.channel)!.policy,
+      excludedNodeIds: new Set(o.excludedNodes)
+    },
+    ctx.net.nodes,
+    stock,
+    ctx.capacity
+  )
+  for (const sh of result.shipments) {
+    const d = draftAt(plan, sh.nodeId)
+    for (const l of sh.lines) d.qty.set(l.lineNo, (d.qty.get(l.lineNo) ?? 0) + l.qty)
+  }
+  for (const b of result.backordered) plan.short.set(b.lineNo, (plan.short.get(b.lineNo) ?? 0) + b.qty)
+  plan.summary += result.explanation.summary
+  plan.candidates = result.explanation.candidates.slice(0, explainedCandidatesMax)
+}
+
+/** Marks which holds a plan uses where they stand: a hold is used when its node ships at least its units of its line. */
+const useHolds = (o: OrderState, plan: Plan, holds: ReadonlyArray<Hold>): Set<string> => {
+  const used = new Set<string>()
+  for (const h of holds) {
+    const d = plan.drafts.get(h.nodeId)
+    const lineNo = o.lines.find((l) => l.sku === h.sku)!.lineNo
+    const room = (d?.qty.get(lineNo) ?? 0) - (d?.fromHoldQty.get(lineNo) ?? 0)
+    if (!d || room < h.qty) continue
+    d.fromHoldQty.set(lineNo, (d.fromHoldQty.get(lineNo) ?? 0) + h.qty)
+    d.fromHolds.push(h.holdId)
+    used.add(h.holdId)
+  }
+  return used
 }
 
 /**
  * Routes every quantity of the order that has no live shipment (new, withdrawn
  * from a node, short-picked, or backordered), reserves it at the chosen pools
- * and records the decision. Cart holds, when given, are used first at their nodes.
+ * and records the decision. Cart holds are used at their nodes, unless routing
+ * the whole order afresh (the held units counted as available again) needs
+ * fewer shipments: then the order is consolidated and the holds it does not
+ * need are released.
  */
 export const routeOrder = (o: OrderState, reason: RouteReason, ctx: OrderContext, holds: ReadonlyArray<Hold> = []): void => {
   const need = new Map<number, number>()
@@ -202,81 +261,73 @@ export const routeOrder = (o: OrderState, reason: RouteReason, ctx: OrderContext
     if (o.backordered[i] > 0) need.set(l.lineNo, (need.get(l.lineNo) ?? 0) + o.backordered[i])
   })
   if (need.size === 0) return
-  const drafts = new Map<string, DraftShipment>()
-  const draftAt = (nodeId: string): DraftShipment => {
-    let d = drafts.get(nodeId)
-    if (!d) drafts.set(nodeId, (d = { nodeId, qty: new Map(), fromHoldQty: new Map(), fromHolds: [], distanceKm: 0, costCents: 0 }))
-    return d
-  }
-  for (const h of holds) {
-    const line = o.lines.find((l) => l.sku === h.sku)!
-    const d = draftAt(h.nodeId)
-    d.qty.set(line.lineNo, (d.qty.get(line.lineNo) ?? 0) + h.qty)
-    d.fromHoldQty.set(line.lineNo, (d.fromHoldQty.get(line.lineNo) ?? 0) + h.qty)
-    d.fromHolds.push(h.holdId)
-    need.set(line.lineNo, need.get(line.lineNo)! - h.qty)
-  }
-  const policy = ctx.net.channels.get(o.channel)!.policy
   // an order bounced between failing nodes stops being routed automatically and waits as a backorder
-  const exhausted = o.routeAttempts >= ctx.config.routeAttemptsMax
-  const toRoute = exhausted ? [] : o.lines.filter((l) => (need.get(l.lineNo) ?? 0) > 0)
-  let summary = holds.length > 0 ? `${holds.length} cart hold(s) used at their nodes. ` : ""
-  if (exhausted) summary += `Routed ${o.routeAttempts} times already (routeAttemptsMax): the rest waits as a backorder.`
-  let candidates: ReadonlyArray<RouteCandidateExplanation> = []
-  if (toRoute.length > 0) {
-    const result = ctx.route(
-      {
-        lines: toRoute.map((l) => ({ lineNo: l.lineNo, sku: l.sku, qty: need.get(l.lineNo)!, weightGrams: ctx.net.skus[ctx.net.skuIndex.get(l.sku)!].weightGrams })),
-        destination: o.destination,
-        fulfillment: o.fulfillment,
-        pickupNodeId: o.pickupNodeId,
-        policy,
-        excludedNodeIds: new Set(o.excludedNodes)
-      },
-      ctx.net.nodes,
-      ctx.stock,
-      ctx.capacity
-    )
-    for (const s of result.shipments) {
-      const d = draftAt(s.nodeId)
-      d.distanceKm = s.distanceKm
-      d.costCents = s.costCents
-      for (const l of s.lines) {
-        d.qty.set(l.lineNo, (d.qty.get(l.lineNo) ?? 0) + l.qty)
-        need.set(l.lineNo, need.get(l.lineNo)! - l.qty)
-      }
-    }
-    summary += result.explanation.summary
-    candidates = result.explanation.candidates.slice(0, explainedCandidatesMax)
+  if (o.routeAttempts >= ctx.config.routeAttemptsMax) {
+    if (reason === "backorder_retry") return
+    ctx.emit({
+      type: "OrderRouted", orderId: o.orderId, reason, shipments: [],
+      backordered: [...need].filter(([, q]) => q > 0).map(([lineNo, qty]) => ({ lineNo, qty })),
+      explanation: { summary: `Routed ${o.routeAttempts} times already (routeAttemptsMax): the rest waits as a backorder.`, candidates: [] },
+      at: ctx.now
+    })
+    return
   }
-  for (const h of holds) ctx.pools.endHold(h.holdId, "converted")
+  // the plan that keeps every cart hold where it is
+  let plan: Plan = { drafts: new Map(), short: new Map(), summary: "", candidates: [] }
+  const rest = new Map(need)
+  for (const h of holds) {
+    const lineNo = o.lines.find((l) => l.sku === h.sku)!.lineNo
+    draftAt(plan, h.nodeId).qty.set(lineNo, (plan.drafts.get(h.nodeId)!.qty.get(lineNo) ?? 0) + h.qty)
+    rest.set(lineNo, rest.get(lineNo)! - h.qty)
+  }
+  if (holds.length > 0) plan.summary = `${holds.length} cart hold(s) used at their nodes. `
+  routeOnto(o, plan, rest, ctx.stock, ctx)
+  let used = useHolds(o, plan, holds)
+  if (holds.length > 0 && plan.drafts.size > 1) {
+    // the same order routed whole, with the held units counted as free again
+    const credit = new Map<string, number>()
+    for (const h of holds) credit.set(`${h.sku}\u0000${h.nodeId}`, (credit.get(`${h.sku}\u0000${h.nodeId}`) ?? 0) + h.qty)
+    const freed: StockLookup = { atp: (sku, nodeId) => ctx.stock.atp(sku, nodeId) + (credit.get(`${sku}\u0000${nodeId}`) ?? 0) }
+    const whole: Plan = { drafts: new Map(), short: new Map(), summary: "Consolidated: routed whole instead of from the cart holds' nodes. ", candidates: [] }
+    routeOnto(o, whole, need, freed, ctx)
+    if (whole.short.size === 0 && whole.drafts.size < plan.drafts.size) {
+      plan = whole
+      used = useHolds(o, plan, holds)
+    }
+  }
+  // holds end first (their units are free again or carried into the reservation), then the pools reserve
+  for (const h of holds) ctx.pools.endHold(h.holdId, used.has(h.holdId) ? "converted" : "released")
   const stage = o.payment === "authorised" ? "allocated" : "held"
+  const weights = ctx.net.channels.get(o.channel)!.policy.weights
   const shipments: Array<ShipmentPlan> = []
   let shipmentNo = o.shipments.length
-  for (const d of drafts.values()) {
-    const shipmentId = `${o.orderId}-s${++shipmentNo}`
+  let summary = plan.summary
+  const short = new Map(plan.short)
+  for (const d of plan.drafts.values()) {
+    const shipmentId = `${o.orderId}-s${shipmentNo + 1}`
     const lines: Array<LineQty> = []
+    let kg = 0
     for (const [lineNo, qty] of d.qty) {
       const sku = o.lines[lineIndex(o, lineNo)].sku
       const refused = ctx.pools.reserve(`${shipmentId}/${lineNo}`, o.orderId, sku, d.nodeId, qty, stage, d.fromHoldQty.get(lineNo) ?? 0)
       if (refused) {
         // the availability view was behind the pool: the quantity waits as a backorder
-        need.set(lineNo, (need.get(lineNo) ?? 0) + qty)
+        short.set(lineNo, (short.get(lineNo) ?? 0) + qty)
         summary += ` ${d.nodeId} refused ${qty} x ${sku} (${refused.code}).`
-      } else lines.push({ lineNo, qty })
+      } else {
+        lines.push({ lineNo, qty })
+        kg += (qty * weightOf(ctx, sku)) / 1000
+      }
     }
-    if (lines.length === 0) {
-      shipmentNo--
-      continue
-    }
-    if (d.distanceKm === 0 && d.costCents === 0) {
-      const node = nodeById(ctx.net, d.nodeId)!
-      d.distanceKm = Math.round(distanceKm(node.location, o.destination))
-    }
-    shipments.push({ shipmentId, nodeId: d.nodeId, lines, fromHolds: d.fromHolds, distanceKm: d.distanceKm, costCents: d.costCents })
+    if (lines.length === 0) continue
+    shipmentNo++
+    const node = nodeById(ctx.net, d.nodeId)!
+    const km = distanceKm(node.location, o.destination)
+    const costCents = Math.round(shipmentCostCents(weights, node, km, kg, ctx.capacity.usedShare(d.nodeId), o.fulfillment))
+    shipments.push({ shipmentId, nodeId: d.nodeId, lines, fromHolds: d.fromHolds, distanceKm: Math.round(km * 10) / 10, costCents })
   }
   const backordered: Array<LineQty> = []
-  for (const [lineNo, qty] of need) if (qty > 0) backordered.push({ lineNo, qty })
+  for (const [lineNo, qty] of short) if (qty > 0) backordered.push({ lineNo, qty })
   // a retry that found nothing changes nothing: no event, no attempt counted
   if (reason === "backorder_retry" && shipments.length === 0) return
   ctx.emit({
@@ -285,7 +336,7 @@ export const routeOrder = (o: OrderState, reason: RouteReason, ctx: OrderContext
     reason,
     shipments,
     backordered,
-    explanation: { summary: summary.trim(), candidates },
+    explanation: { summary: summary.trim(), candidates: plan.candidates },
     at: ctx.now
   })
 }

@@ -342,6 +342,21 @@ describe("edge cases found in review", () => {
     expect(Q.pool(engine.view, "TV-55", "WH-DAL")).toMatchObject({ held: 0, allocated: 10 })
   })
 
+  it("consolidates an order whose cart holds would split it, and prices shipments made from holds", async () => {
+    ok(await submit({ type: "inventory.receive", sku: "HDMI", nodeId: "WH-DAL", qty: 5 }))
+    const tv = ok(await submit({ type: "hold.create", channel: "web", sku: "TV-55", qty: 1, nodeId: "WH-COL" })).hold!
+    const o = ok(await place("E-0", [["TV-55", 1], ["HDMI", 1]], { holdIds: [tv.holdId] })).order!
+    expect(o.shipments).toEqual([expect.objectContaining({ nodeId: "WH-DAL" })])
+    expect(o.shipments[0].costCents).toBeGreaterThan(0)
+    expect(o.explanation).toContain("Consolidated")
+    expect(Q.pool(engine.view, "TV-55", "WH-COL")).toMatchObject({ held: 0, allocated: 0 })
+    expect(Q.pool(engine.view, "TV-55", "WH-DAL")!.allocated).toBe(1)
+    const kept = ok(await submit({ type: "hold.create", channel: "web", sku: "TV-55", qty: 2, nodeId: "WH-COL" })).hold!
+    const p = ok(await place("E-00", [["TV-55", 2]], { holdIds: [kept.holdId] })).order!
+    expect(p.shipments).toEqual([expect.objectContaining({ nodeId: "WH-COL" })])
+    expect(p.shipments[0].costCents).toBeGreaterThan(0)
+  })
+
   it("gives back a hold at a node that went offline and routes its line elsewhere", async () => {
     const h = ok(await submit({ type: "hold.create", channel: "web", sku: "TV-55", qty: 2, nodeId: "WH-DAL" })).hold!
     ok(await submit({ type: "node.setStatus", nodeId: "WH-DAL", status: "offline" }))

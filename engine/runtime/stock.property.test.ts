@@ -211,7 +211,8 @@ const history = async (ops: ReadonlyArray<Op>, partitions: number) => {
           case "packed":
             return {
               command: { type: "shipment.ship", ...ref, carrier: "UPS", trackingId: `T-${s.shipmentId}` },
-              ack: () => s.lines.forEach((l) => model.move(v.lines.find((x) => x.lineNo === l.lineNo)!.sku, s.nodeId, -l.qty))
+              // a repeated ship of the same shipment is answered as the earlier one (existing) and moves nothing
+              ack: (r) => !r.existing && s.lines.forEach((l) => model.move(v.lines.find((x) => x.lineNo === l.lineNo)!.sku, s.nodeId, -l.qty))
             }
           default: return { command: { type: "shipment.deliver", ...ref }, ack: () => {} }
         }
