@@ -6,27 +6,13 @@
  * The run needs the local PostgreSQL and Redis: without them it fails when CI
  * is set, and is skipped with a printed reason otherwise.
  */
-import { createClient } from "redis"
 import { describe, expect, it } from "vitest"
 import { postgresUnreachable } from "../engine/testing/postgres.ts"
 import { contenderNames, run } from "./compare.ts"
 import { auditPools, compareWorkload, routeNearest } from "./compare-workload.ts"
-import { redisUrl } from "./contenders/redis-lua.ts"
+import { redisUnreachable } from "../gateway/testing/redis.ts"
 import { machine } from "./report.ts"
 
-const redisUnreachable = async (): Promise<string | undefined> => {
-  const client = createClient({ url: redisUrl, socket: { connectTimeout: 1_000, reconnectStrategy: false } })
-  client.on("error", () => undefined)
-  try {
-    await client.connect()
-    await client.ping()
-    await client.close()
-    return undefined
-  } catch (e) {
-    client.destroy()
-    return `Redis at ${redisUrl} is unreachable (${e instanceof Error ? e.message : String(e)})`
-  }
-}
 
 const unreachable = (await postgresUnreachable()) ?? (await redisUnreachable())
 if (unreachable && process.env.CI) throw new Error(`${unreachable}; CI needs it for the compare benchmark test`)

@@ -6,6 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
+import type { ContenderFigures } from "./compare.ts"
 import type { BenchResult } from "./report.ts"
 
 interface Machine {
@@ -16,16 +17,7 @@ interface Machine {
   readonly date: string
 }
 
-interface ContenderRow {
-  readonly name: string
-  readonly throughput: number
-  readonly p50Ms: number
-  readonly p99Ms: number
-  readonly oversold: number
-  readonly lostAcks: number
-  readonly durability: string
-  readonly ratioToEngine: number | null
-}
+type ContenderRow = ContenderFigures
 
 interface Bar {
   readonly label: string

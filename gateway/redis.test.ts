@@ -10,29 +10,15 @@
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import { createInterface } from "node:readline"
-import { createClient } from "redis"
 import { io as connectIo } from "socket.io-client"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { places } from "../engine/testing/fixture.ts"
 import { call, FrameClient, keys } from "./testing/harness.ts"
+import { redisUnreachable, redisUrl } from "./testing/redis.ts"
 
-const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379"
 
-const redisReachable = async (): Promise<string | undefined> => {
-  const client = createClient({ url: redisUrl, socket: { connectTimeout: 1_000, reconnectStrategy: false } })
-  client.on("error", () => undefined)
-  try {
-    await client.connect()
-    await client.ping()
-    await client.close()
-    return undefined
-  } catch (e) {
-    client.destroy()
-    return `Redis at ${redisUrl} is unreachable (${e instanceof Error ? e.message : String(e)})`
-  }
-}
 
-const unreachable = await redisReachable()
+const unreachable = await redisUnreachable()
 if (unreachable && process.env.CI) throw new Error(`${unreachable}; CI needs it for the multi-process gateway test`)
 if (unreachable) console.warn(`skipping the two-process Redis test: ${unreachable}`)
 
