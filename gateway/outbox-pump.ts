@@ -32,18 +32,11 @@ export const signatureHeader = "x-oms-signature"
 
 export const signBody = (secret: string, body: string): string => `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const onAbort = () => {
-      clearTimeout(t)
-      resolve()
-    }
-    const t = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort)
-      resolve()
-    }, ms)
-    signal.addEventListener("abort", onAbort, { once: true })
-  })
+interface Parked {
+  readonly attempt: number
+  readonly backoffMs: number
+  readonly nextAt: number
+}
 
 export class OutboxPump {
   /** Ids whose delivery started and which the engine has not yet confirmed gone. */
@@ -56,6 +49,11 @@ export class OutboxPump {
   private timer: ReturnType<typeof setTimeout> | undefined
   private readonly stopping = new AbortController()
   private readonly inFlight = new Set<Promise<void>>()
+  /** Failed deliveries waiting for their next attempt. */
+  private readonly parked = new Map<string, Parked>()
+  /** Deliveries in flight per webhook URL. */
+  private readonly busyTargets = new Map<string, number>()
+  private readonly perTargetMax: number
   private reporting: Promise<void> = Promise.resolve()
   private unsubscribe: (() => void) | undefined
 
@@ -65,7 +63,9 @@ export class OutboxPump {
     private readonly targets: WebhookTargets,
     private readonly config: GatewayConfig,
     private readonly metrics: GatewayMetrics
-  ) {}
+  ) {
+    this.perTargetMax = Math.max(1, Math.floor(config.webhookConcurrencyMax / 2))
+  }
 
   start(): void {
     this.unsubscribe = this.hub.subscribe((c) => {
@@ -95,16 +95,31 @@ export class OutboxPump {
   private cycle(): void {
     if (this.stopping.signal.aborted) return
     if (this.engine.engine.stats().state === "running") {
-      const pending = Queries.outbox(this.engine.engine.view, this.config.outboxBatchMax)
+      const now = Date.now()
+      // parked retries are read too, so they cannot fill the window and starve fresh notifications
+      const pending = Queries.outbox(this.engine.engine.view, this.config.outboxBatchMax + this.parked.size)
+      /** Orders with an earlier notification parked: theirs go out in order, after it. */
+      const waiting = new Set<string>()
       for (const n of pending) {
         if (this.running >= this.config.webhookConcurrencyMax) break
-        if (this.known.has(n.id) || this.busyOrders.has(n.orderId)) continue
+        if (this.known.has(n.id) || this.busyOrders.has(n.orderId) || waiting.has(n.orderId)) continue
+        const parked = this.parked.get(n.id)
+        if (parked !== undefined && parked.nextAt > now) {
+          waiting.add(n.orderId)
+          continue
+        }
+        const target = targetFor(this.targets, n.channel)
+        const targetKey = target?.url ?? ""
+        // one failing receiver may not take every slot: each target gets a share
+        if (target && (this.busyTargets.get(targetKey) ?? 0) >= this.perTargetMax) continue
         this.known.add(n.id)
         this.busyOrders.add(n.orderId)
+        this.busyTargets.set(targetKey, (this.busyTargets.get(targetKey) ?? 0) + 1)
         this.running++
-        const p = this.deliver(n).finally(() => {
+        const p = this.deliver(n, target, parked).finally(() => {
           this.running--
           this.busyOrders.delete(n.orderId)
+          this.busyTargets.set(targetKey, this.busyTargets.get(targetKey)! - 1)
           this.inFlight.delete(p)
           this.wake(0)
         })
@@ -115,26 +130,31 @@ export class OutboxPump {
     this.wake(this.config.outboxPollMs)
   }
 
-  private async deliver(n: Notification): Promise<void> {
-    const target = targetFor(this.targets, n.channel)
+  /**
+   * One attempt. A failed one gives its slot back and parks the notification
+   * until its backoff has passed (doubling up to webhookBackoffMsMax; after
+   * webhookAttemptsMax attempts it counts as gave_up and waits the longest
+   * backoff before the next round): it stays in the outbox, so it is never lost.
+   */
+  private async deliver(n: Notification, target: WebhookTarget | undefined, parked: Parked | undefined): Promise<void> {
     if (target) {
-      let backoff = this.config.webhookBackoffMsInitial
-      for (let attempt = 1; ; attempt++) {
-        if (this.stopping.signal.aborted) {
-          this.known.delete(n.id)
-          return
-        }
-        if (await this.post(target, n, attempt)) break
-        if (attempt % this.config.webhookAttemptsMax === 0) {
+      const attempt = (parked?.attempt ?? 0) + 1
+      if (!(await this.post(target, n, attempt))) {
+        const roundOver = attempt % this.config.webhookAttemptsMax === 0
+        const newRound = parked === undefined || parked.attempt % this.config.webhookAttemptsMax === 0
+        const backoffMs = roundOver
+          ? this.config.webhookBackoffMsMax
+          : newRound ? this.config.webhookBackoffMsInitial : Math.min(parked.backoffMs * 2, this.config.webhookBackoffMsMax)
+        if (roundOver) {
           this.metrics.count("gateway_webhook_deliveries_total", { outcome: "gave_up" })
-          console.error(`gateway: webhook for ${n.id} failed ${this.config.webhookAttemptsMax} times; trying again in ${this.config.webhookBackoffMsMax} ms`)
-          await sleep(this.config.webhookBackoffMsMax, this.stopping.signal)
-          backoff = this.config.webhookBackoffMsInitial
-          continue
+          console.error(`gateway: webhook for ${n.id} failed ${this.config.webhookAttemptsMax} times; trying again in ${backoffMs} ms`)
         }
-        await sleep(backoff, this.stopping.signal)
-        backoff = Math.min(backoff * 2, this.config.webhookBackoffMsMax)
+        this.parked.set(n.id, { attempt, backoffMs, nextAt: Date.now() + backoffMs })
+        this.known.delete(n.id)
+        this.wake(backoffMs)
+        return
       }
+      this.parked.delete(n.id)
     }
     this.hub.publish({ skus: [], allSkus: false, orders: [], notifications: [n] })
     this.delivered.push(n.id)
