@@ -132,6 +132,16 @@ export class LocalEngine implements EngineAccess {
 
 export class EngineUnreachable extends Error {
   override readonly name = "EngineUnreachable"
+  /** Whether the owner may have received the request (a timeout or a lost answer) or surely did not (refused connection). */
+  constructor(message: string, readonly maybeApplied: boolean) {
+    super(message)
+  }
+}
+
+/** A connection that was refused or could not be opened: nothing reached the owner. */
+const neverSent = (e: unknown): boolean => {
+  const code = (e as { cause?: { code?: string } })?.cause?.code
+  return code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EHOSTUNREACH"
 }
 
 /** The engine of another gateway process (the owner), over its internal route. */
@@ -148,11 +158,14 @@ export class RemoteEngine implements EngineAccess {
         signal: AbortSignal.timeout(this.timeoutMs)
       })
     } catch (e) {
-      throw new EngineUnreachable(`engine owner at ${this.baseUrl} did not answer: ${e instanceof Error ? e.message : String(e)}`)
+      // the owner's address stays out of what clients are told
+      console.error(`gateway: engine owner at ${this.baseUrl} did not answer ${method}: ${e instanceof Error ? e.message : String(e)}`)
+      throw new EngineUnreachable("the engine owner did not answer", !neverSent(e))
     }
     const body = (await res.json().catch(() => undefined)) as { result?: T; error?: { message: string } } | undefined
     if (!res.ok || body === undefined || !("result" in body)) {
-      throw new EngineUnreachable(`engine owner answered ${res.status}: ${body?.error?.message ?? "no result"}`)
+      console.error(`gateway: engine owner answered ${method} with ${res.status}: ${body?.error?.message ?? "no result"}`)
+      throw new EngineUnreachable(`the engine owner answered ${res.status}`, res.status >= 500)
     }
     return body.result as T
   }
@@ -161,7 +174,10 @@ export class RemoteEngine implements EngineAccess {
     try {
       return await this.call<EngineReply>("submit", [command])
     } catch (e) {
-      return { ok: false, code: "engine_unreachable", message: e instanceof Error ? e.message : String(e) }
+      const maybeApplied = e instanceof EngineUnreachable ? e.maybeApplied : true
+      return maybeApplied
+        ? { ok: false, code: "outcome_unknown", message: `${e instanceof Error ? e.message : String(e)}: the command may or may not have been applied` }
+        : { ok: false, code: "engine_unreachable", message: e instanceof Error ? e.message : String(e) }
     }
   }
 

@@ -19,7 +19,8 @@ export const gatewayErrorCodes = {
   too_many_requests: "the connection has requestsInFlightPerConnectionMax requests waiting; wait for replies",
   not_found: "no such route, or nothing with that id",
   method_not_allowed: "the route exists but not with this HTTP method",
-  engine_unreachable: "an edge gateway could not reach the engine owner; retry",
+  engine_unreachable: "an edge gateway could not reach the engine owner; the request was not applied; retry",
+  outcome_unknown: "an edge gateway sent the command to the engine owner but got no answer in time: it may or may not have been applied; read the result (order, hold) before repeating it, or repeat it with its idempotency key (external id, hold key)",
   too_many_connections: "the gateway holds connectionsMax WS connections; retry later",
   internal_error: "the gateway failed unexpectedly; the request may or may not have been applied"
 } as const
@@ -80,6 +81,7 @@ const statusOf: Readonly<Record<AnyErrorCode, number>> = {
   not_found: 404,
   method_not_allowed: 405,
   engine_unreachable: 503,
+  outcome_unknown: 504,
   too_many_connections: 503,
   internal_error: 500
 }
