@@ -390,18 +390,15 @@ export class Engine {
     log.durableSeq = log.seq
   }
 
-  /** Events of a stream from the journal (oldest first), for audit trails. */
-  async *journal(stream: string, afterSeq = 0): AsyncGenerator<JournaledEvent> {
-    let seq = afterSeq
+  /** Events of a stream from the journal, newest first, for audit trails read from the end. */
+  async *journalBackward(stream: string): AsyncGenerator<JournaledEvent> {
+    let before = Number.MAX_SAFE_INTEGER
     for (;;) {
-      const page = await this.options.store.readBatches(stream, seq, readPage)
+      const page = await this.options.store.readBatchesBackward(stream, before, readPage)
       for (const b of page) {
         const events = decodeEvents(b.payload)
-        for (let i = 0; i < events.length; i++) {
-          if (b.seqFrom + i <= seq) continue
-          yield { stream, seq: b.seqFrom + i, event: events[i] }
-        }
-        seq = b.seqFrom + b.count - 1
+        for (let i = events.length - 1; i >= 0; i--) yield { stream, seq: b.seqFrom + i, event: events[i] }
+        before = b.seqFrom
       }
       if (page.length < readPage) return
     }

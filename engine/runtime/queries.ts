@@ -115,15 +115,19 @@ export const nodes = (d: Dispatcher): Array<NodeLoadView> =>
 const touchesPool = (e: EngineEvent, sku: string, nodeId: string): boolean =>
   poolEventTypes.has(e.type) && (e as PoolRef).sku === sku && (e as PoolRef).nodeId === nodeId
 
-/** The audit trail of one pool from the journal (as far back as it is retained), oldest first, at most `limit` newest. */
+/**
+ * The audit trail of one pool from the journal (as far back as it is
+ * retained): its newest `limit` events, returned oldest first. The journal is
+ * read from its end, so a busy pool costs only its recent batches.
+ */
 export const poolHistory = async (engine: Engine, sku: string, nodeId: string, limit = 1000): Promise<Array<JournaledEvent>> => {
-  const d = engine.view
-  const stream = d.partitionOfSku(sku).stream
+  const stream = engine.view.partitionOfSku(sku).stream
   const out: Array<JournaledEvent> = []
-  for await (const j of engine.journal(stream)) {
+  if (limit <= 0) return out
+  for await (const j of engine.journalBackward(stream)) {
     if (!touchesPool(j.event, sku, nodeId)) continue
     out.push(j)
-    if (out.length > limit) out.shift()
+    if (out.length >= limit) break
   }
-  return out
+  return out.reverse()
 }

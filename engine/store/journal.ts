@@ -38,6 +38,8 @@ export interface JournalStore {
   append(batches: ReadonlyArray<JournalBatch>): Promise<void>
   /** Batches of a stream holding events after `afterSeq`, in sequence order, at most `limit` batches. */
   readBatches(stream: string, afterSeq: number, limit: number): Promise<ReadonlyArray<JournalBatch>>
+  /** Batches of a stream that start before `beforeSeqFrom`, newest first, at most `limit` (for audit trails read from the end). */
+  readBatchesBackward(stream: string, beforeSeqFrom: number, limit: number): Promise<ReadonlyArray<JournalBatch>>
   /** The highest event sequence number of a stream in the journal, 0 if none. */
   lastSeq(stream: string): Promise<number>
   /** Every stream with a batch or a snapshot. */

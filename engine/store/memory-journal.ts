@@ -53,6 +53,11 @@ export class MemoryJournal implements JournalStore {
     return (this.batches.get(stream) ?? []).filter((b) => b.seqFrom + b.count - 1 > afterSeq).slice(0, limit)
   }
 
+  async readBatchesBackward(stream: string, beforeSeqFrom: number, limit: number): Promise<ReadonlyArray<JournalBatch>> {
+    this.check()
+    return (this.batches.get(stream) ?? []).filter((b) => b.seqFrom < beforeSeqFrom).reverse().slice(0, limit)
+  }
+
   async lastSeq(stream: string): Promise<number> {
     this.check()
     const list = this.batches.get(stream) ?? []

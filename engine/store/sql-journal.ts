@@ -183,6 +183,21 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
         )
       })
 
+    const readBatchesBackward = (stream: string, beforeSeqFrom: number, limit: number): Promise<ReadonlyArray<JournalBatch>> =>
+      run("readBatchesBackward", () => {
+        if (!Number.isInteger(limit) || limit < 0) throw new TypeError(`limit must be an integer >= 0, got ${limit}`)
+        if (limit === 0) return Effect.succeed([])
+        const before = BigInt(Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.floor(beforeSeqFrom))))
+        return Effect.map(
+          sql<BatchRow>`
+            SELECT seq_from, count, payload FROM journal
+            WHERE stream = ${stream} AND seq_from < ${before}
+            ORDER BY seq_from DESC
+            LIMIT ${limit}`,
+          (rows) => rows.map((row): JournalBatch => ({ stream, seqFrom: Number(row.seq_from), count: row.count, payload: ownBytes(row.payload) }))
+        )
+      })
+
     const readBatches = (stream: string, afterSeq: number, limit: number): Promise<ReadonlyArray<JournalBatch>> =>
       run("readBatches", () => {
         const after = checkSeq("afterSeq", afterSeq)
@@ -334,6 +349,7 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
       describe: options.describe,
       append,
       readBatches,
+      readBatchesBackward,
       lastSeq,
       streams,
       saveSnapshot,

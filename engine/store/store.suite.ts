@@ -228,6 +228,25 @@ export const journalStoreSuite = (name: string, openEmpty: () => Promise<StoreUn
       expect(await store.readBatches("p1", 0, 0)).toEqual([])
     })
 
+    it("pages through a stream backward, newest first", async () => {
+      const { store } = await openEmpty()
+      await store.append(Array.from({ length: 5 }, (_, i) => batch("p1", 1 + 3 * i, 3)))
+      await store.append([batch("p2", 1, 100)])
+      const seen: Array<number> = []
+      let before = Number.MAX_SAFE_INTEGER
+      for (let page = 0; page < 10; page++) {
+        const batches = await store.readBatchesBackward("p1", before, 2)
+        if (batches.length === 0) break
+        expect(batches.length).toBeLessThanOrEqual(2)
+        seen.push(...batches.map((b) => b.seqFrom))
+        before = batches[batches.length - 1].seqFrom
+      }
+      expect(seen).toEqual([13, 10, 7, 4, 1])
+      expect(plain(await store.readBatchesBackward("p1", 4, 10))).toEqual(plain([batch("p1", 1, 3)]))
+      expect(await store.readBatchesBackward("p1", 1, 10)).toEqual([])
+      expect(await store.readBatchesBackward("nobody", Number.MAX_SAFE_INTEGER, 10)).toEqual([])
+    })
+
     it("loads the newest snapshot of a stream", async () => {
       const { store } = await openEmpty()
       expect(await store.loadSnapshot("p1")).toBeUndefined()
