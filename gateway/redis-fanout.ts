@@ -20,6 +20,17 @@ export const changesChannel = "oms:changes"
 
 const connectTimeoutMs = 3_000
 
+/** A Redis URL fit for logs: the password, if any, replaced. */
+const withoutPassword = (url: string): string => {
+  try {
+    const u = new URL(url)
+    if (u.password !== "") u.password = "***"
+    return u.toString()
+  } catch {
+    return "redis (unparsable REDIS_URL)"
+  }
+}
+
 const makeClient = (url: string) =>
   createClient({ url, socket: { connectTimeout: connectTimeoutMs, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2_000) } })
 
@@ -39,7 +50,7 @@ const open = async (url: string, role: string): Promise<Client> => {
   let timer: ReturnType<typeof setTimeout> | undefined
   await Promise.race([
     client.connect(),
-    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`redis at ${url} did not answer within ${connectTimeoutMs} ms`)), connectTimeoutMs)))
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`redis at ${withoutPassword(url)} did not answer within ${connectTimeoutMs} ms`)), connectTimeoutMs)))
   ]).catch((e) => {
     client.destroy()
     throw e
