@@ -29,11 +29,7 @@ export const printTable = (r: BenchResult): void => {
   for (const [what, value, unit] of r.rows) console.log(`${what.padEnd(width)}  ${String(value).padStart(valueWidth)}  ${unit}`)
 }
 
-/** Percentile of an unsorted sample (nearest rank). */
-export const percentile = (sample: ArrayLike<number>, p: number): number => {
-  if (sample.length === 0) return 0
-  const sorted = Float64Array.from(sample).sort()
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
-}
+/** Percentile of an unsorted sample (nearest rank), as the gateway's metrics compute it. */
+export { percentile } from "../gateway/metrics.ts"
 
 export const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits

@@ -23,6 +23,13 @@ const labelText = (labels: Readonly<Record<string, string>>): string => {
   return parts.length === 0 ? "" : `{${parts.join(",")}}`
 }
 
+/** Nearest-rank percentile of a sample sorted ascending; 0 for an empty one. */
+export const percentileOfSorted = (sorted: ArrayLike<number>, p: number): number =>
+  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
+
+/** Nearest-rank percentile of an unsorted sample (sorts a copy); 0 for an empty one. */
+export const percentile = (sample: ArrayLike<number>, p: number): number => percentileOfSorted(Float64Array.from(sample).sort(), p)
+
 export class GatewayMetrics {
   private readonly counters = new Map<string, Map<string, number>>()
   private readonly histograms = new Map<string, Histogram>()

@@ -13,7 +13,7 @@ import type { EngineEvent, OrderRouted } from "../engine/domain/events.ts"
 import * as Queries from "../engine/runtime/queries.ts"
 import type { GatewayConfig } from "./config.ts"
 import type { LocalEngine } from "./engine-access.ts"
-import type { GatewayMetrics } from "./metrics.ts"
+import { percentile, type GatewayMetrics } from "./metrics.ts"
 
 export interface RoutingSample {
   readonly orderId: string
@@ -59,12 +59,8 @@ export interface OpsTick {
 
 const busiestListed = 5
 
-/** Nearest-rank percentile of an unsorted sample; 0 for an empty one. */
-const percentile = (sample: ReadonlyArray<number>, p: number): number => {
-  if (sample.length === 0) return 0
-  const sorted = Float64Array.from(sample).sort()
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] * 100) / 100
-}
+/** Nearest-rank percentile in milliseconds, to the hundredth. */
+const percentileMs = (sample: ReadonlyArray<number>, p: number): number => Math.round(percentile(sample, p) * 100) / 100
 
 export class OpsAggregator {
   private orders = 0
@@ -187,7 +183,7 @@ export class OpsAggregator {
         ordersPerSec: Math.round(this.orders / seconds),
         reservationsPerSec: Math.round(this.reservations / seconds),
         requestsPerSec: Math.round((requests - this.lastRequests) / seconds),
-        latencyMs: { p50: percentile(latencies, 50), p90: percentile(latencies, 90), p99: percentile(latencies, 99) },
+        latencyMs: { p50: percentileMs(latencies, 50), p90: percentileMs(latencies, 90), p99: percentileMs(latencies, 99) },
         fillRate: this.unitsOrdered > 0 ? Math.min(1, this.unitsRouted / this.unitsOrdered) : null,
         splitRate: this.placedRoutings > 0 ? this.splits / this.placedRoutings : null,
         backorderedUnits: this.backordered,

@@ -17,14 +17,8 @@ import type { OrderView } from "../engine/order/order-state.ts"
 
 export type HoldFate = "open" | "converted" | "released" | "abandoned"
 
-export interface LedgerHold {
-  readonly holdId: string
-  readonly channel: string
-  readonly sku: string
-  readonly nodeId: string
-  readonly qty: number
-  /** Engine clock (epoch ms). */
-  readonly expiresAt: number
+/** A hold as the gateway acknowledged it (expiresAt on the engine clock), and what became of it. */
+export interface LedgerHold extends HoldView {
   readonly placedSim: number
   fate: HoldFate
 }

@@ -5,6 +5,7 @@
  * plus the business figures of each bucket (orders, units ordered and routed,
  * splits, shipping distance and cost, backorders, hold expiries).
  */
+import { percentileOfSorted } from "../gateway/metrics.ts"
 
 export const bucketSimMs = 30 * 60_000
 export const dayBuckets = 48
@@ -42,11 +43,8 @@ const newBucket = (): Bucket => ({
 /** Codes that are the engine's answers to a fair request (sold out, already shipped, hold ran out), not failures. */
 export const answerCodes: ReadonlySet<string> = new Set(["insufficient_stock", "invalid_state", "hold_expired", "hold_used", "quantity_exceeds_open"])
 
-export const percentile = (sorted: ReadonlyArray<number>, p: number): number => {
-  if (sorted.length === 0) return 0
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
-  return sorted[i]
-}
+/** Nearest-rank percentile of a sorted sample (the gateway's definition). */
+export const percentile = (sorted: ReadonlyArray<number>, p: number): number => percentileOfSorted(sorted, p)
 
 export class Metrics {
   /** Buckets 0..47 are the day; bucket 48 is the drain after it. */
