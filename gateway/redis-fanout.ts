@@ -88,6 +88,17 @@ export class RedisFanout {
         pub.publish(channel, JSON.stringify(c)).catch(() => undefined)
       })
     } else {
+      // changes published while this edge was cut off from Redis are lost to it: once it is back, every
+      // subscribed SKU is read again (node-redis re-subscribes by itself on reconnect)
+      let lost = false
+      sub.on("reconnecting", () => {
+        lost = true
+      })
+      sub.on("ready", () => {
+        if (!lost) return
+        lost = false
+        hub.publish({ skus: [], allSkus: true, orders: [], notifications: [] })
+      })
       await sub.subscribe(channel, (message) => {
         let c: Changes
         try {

@@ -5,46 +5,15 @@
  * the engine reloads from the journal by itself and serves again, with the
  * acknowledged state intact and nothing that was refused.
  */
-import { createServer, Socket, type Server } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { loadConfig } from "../config.ts"
 import { route } from "../routing/index.ts"
 import { openJournalStore } from "../store/layer.ts"
 import { fixtureCommands, run } from "../testing/fixture.ts"
 import { freshDatabase, postgresUnreachable } from "../testing/postgres.ts"
+import { Relay } from "../testing/relay.ts"
 import { Engine } from "./engine.ts"
 import * as Q from "./queries.ts"
-
-/** A TCP relay to PostgreSQL that can be cut (every connection dropped, new ones refused) and restored. */
-class Relay {
-  private server: Server | undefined
-  private readonly sockets = new Set<Socket>()
-  port = 0
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async open(): Promise<void> {
-    this.server = createServer((client) => {
-      const upstream = new Socket()
-      upstream.connect(this.target.port, this.target.host)
-      for (const s of [client, upstream]) {
-        this.sockets.add(s)
-        s.on("close", () => this.sockets.delete(s))
-        s.on("error", () => s.destroy())
-      }
-      client.pipe(upstream).pipe(client)
-      client.on("close", () => upstream.destroy())
-      upstream.on("close", () => client.destroy())
-    })
-    await new Promise<void>((resolve) => this.server!.listen(this.port, "127.0.0.1", resolve))
-    this.port = (this.server!.address() as { port: number }).port
-  }
-
-  async cut(): Promise<void> {
-    for (const s of this.sockets) s.destroy()
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()))
-  }
-}
 
 const unreachable = await postgresUnreachable()
 

@@ -1,0 +1,37 @@
+/**
+ * A TCP relay between a client and a server on loopback, for tests of what
+ * happens when the network between them fails: cut() drops every connection
+ * and refuses new ones, open() serves again on the same port.
+ */
+import { createServer, Socket, type Server } from "node:net"
+
+/** A TCP relay that can be cut (every connection dropped, new ones refused) and restored. */
+export class Relay {
+  private server: Server | undefined
+  private readonly sockets = new Set<Socket>()
+  port = 0
+
+  constructor(private readonly target: { host: string; port: number }) {}
+
+  async open(): Promise<void> {
+    this.server = createServer((client) => {
+      const upstream = new Socket()
+      upstream.connect(this.target.port, this.target.host)
+      for (const s of [client, upstream]) {
+        this.sockets.add(s)
+        s.on("close", () => this.sockets.delete(s))
+        s.on("error", () => s.destroy())
+      }
+      client.pipe(upstream).pipe(client)
+      client.on("close", () => upstream.destroy())
+      upstream.on("close", () => client.destroy())
+    })
+    await new Promise<void>((resolve) => this.server!.listen(this.port, "127.0.0.1", resolve))
+    this.port = (this.server!.address() as { port: number }).port
+  }
+
+  async cut(): Promise<void> {
+    for (const s of this.sockets) s.destroy()
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()))
+  }
+}
