@@ -198,7 +198,8 @@ const history = async (ops: ReadonlyArray<Op>, partitions: number) => {
         switch (s.status) {
           case "routed": return { command: { type: "shipment.accept", ...ref }, ack: () => {} }
           case "accepted": {
-            const lines = s.lines.map((l, i) => ({ lineNo: l.lineNo, qty: op.short && i === 0 ? l.qty - 1 : l.qty }))
+            // a short pick finds one unit fewer on the first line (a line cancelled down to 0 has none to miss)
+            const lines = s.lines.map((l, i) => ({ lineNo: l.lineNo, qty: op.short && i === 0 && l.qty > 0 ? l.qty - 1 : l.qty }))
             return {
               command: { type: "shipment.pick", ...ref, lines },
               ack: () => lines.forEach((l, i) => {
