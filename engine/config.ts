@@ -86,22 +86,38 @@ const envNames: { readonly [K in keyof EngineConfig]: string } = {
 /** The environment variable that sets each field, for docs/operations.md and error messages. */
 export const configEnvNames = envNames
 
+/**
+ * Settings from defaults, then `overrides`, then the environment (by each
+ * setting's variable name): whole numbers, or text where the default is text.
+ * The engine's and the gateway's settings are read the same way.
+ */
+export const settingsFromEnv = <C extends Record<string, number | string>>(
+  defaultsOf: C,
+  names: { readonly [K in keyof C]: string },
+  overrides: Partial<C>,
+  env: Readonly<Record<string, string | undefined>>
+): C => {
+  const config: Record<string, number | string> = { ...defaultsOf, ...overrides }
+  for (const key of Object.keys(names) as Array<keyof C & string>) {
+    const raw = env[names[key]]
+    if (raw === undefined || raw === "") continue
+    if (typeof defaultsOf[key] === "string") {
+      config[key] = raw
+      continue
+    }
+    const value = Number(raw)
+    if (!Number.isSafeInteger(value)) throw new Error(`${names[key]} must be a whole number, got ${JSON.stringify(raw)}`)
+    config[key] = value
+  }
+  return config as C
+}
+
 /** Defaults, overridden by `overrides`, then by the environment; asserted before it is returned. */
 export const loadConfig = (
   overrides: Partial<EngineConfig> = {},
   env: Readonly<Record<string, string | undefined>> = process.env
 ): EngineConfig => {
-  const config: Record<string, number> = { ...defaults, ...overrides }
-  for (const key of Object.keys(envNames) as Array<keyof EngineConfig>) {
-    const raw = env[envNames[key]]
-    if (raw === undefined || raw === "") continue
-    const value = Number(raw)
-    if (!Number.isSafeInteger(value)) {
-      throw new Error(`${envNames[key]} must be a whole number, got ${JSON.stringify(raw)}`)
-    }
-    config[key] = value
-  }
-  const result = config as unknown as EngineConfig
+  const result = settingsFromEnv<EngineConfig & Record<string, number>>(defaults as EngineConfig & Record<string, number>, envNames, overrides, env)
   assertConfig(result)
   return result
 }

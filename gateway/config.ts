@@ -5,6 +5,7 @@
  * over the defaults below, and their relations asserted, so a bad setting
  * stops the process before it serves anything. API keys: see keys.ts.
  */
+import { settingsFromEnv } from "../engine/config.ts"
 
 export interface GatewayConfig {
   /** TCP port of the one uWebSockets.js app (WS API, HTTP API, socket.io). 0 picks a free port. */
@@ -145,19 +146,9 @@ export const loadGatewayConfig = (
   overrides: Partial<GatewayConfig> = {},
   env: Readonly<Record<string, string | undefined>> = process.env
 ): GatewayConfig => {
-  const config: Record<string, number | string> = { ...gatewayDefaults, ...overrides }
-  for (const key of Object.keys(envNames) as Array<keyof GatewayConfig>) {
-    const raw = env[envNames[key]]
-    if (raw === undefined || raw === "") continue
-    if (typeof gatewayDefaults[key] === "string") {
-      config[key] = raw
-      continue
-    }
-    const value = Number(raw)
-    if (!Number.isSafeInteger(value)) throw new Error(`${envNames[key]} must be a whole number, got ${JSON.stringify(raw)}`)
-    config[key] = value
-  }
-  const result = config as unknown as GatewayConfig
+  const result = settingsFromEnv<GatewayConfig & Record<string, number | string>>(
+    gatewayDefaults as GatewayConfig & Record<string, number | string>, envNames, overrides, env
+  )
   assertGatewayConfig(result)
   return result
 }
