@@ -27,6 +27,13 @@ export interface Changes {
   readonly allSkus: boolean
   readonly orders: ReadonlyArray<OrderChange>
   readonly notifications: ReadonlyArray<Notification>
+  /**
+   * This process may have missed changes (an edge cut off from Redis, or a
+   * gap in the owner's message numbers): feeds read what they serve again
+   * (availability of every subscribed SKU, the events of every subscribed
+   * order after the last one pushed).
+   */
+  readonly resync?: boolean
 }
 
 export type ChangeListener = (changes: Changes) => void

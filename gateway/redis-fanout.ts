@@ -10,13 +10,50 @@
  * The owner does not subscribe (its feeds hear its hub directly), so nothing
  * is pushed twice.
  *
+ * Redis pub/sub delivers at most once. So that an edge knows when it missed
+ * something, the owner numbers its messages ({ epoch, n, changes }; the epoch
+ * is new at every owner start, and a message the owner could not publish
+ * still uses up its number). An edge that sees a gap, a new epoch, or its own
+ * link to Redis come back publishes a `resync` on its hub: its feeds read the
+ * subscribed SKUs and orders again from the owner (changes.ts).
+ *
  * It also holds the client pair for the socket.io Redis adapter, so the ops
  * feed reaches viewers on every process.
  */
+import { randomUUID } from "node:crypto"
 import { createClient } from "redis"
 import type { ChangeHub, Changes } from "./changes.ts"
 
 export const changesChannel = "oms:changes"
+
+/** One message on the changes channel. */
+export interface NumberedChanges {
+  /** Chosen by the owner at start: a new epoch restarts the numbering. */
+  readonly epoch: string
+  /** 1, 2, 3, ... within an epoch, with no gap unless a message was lost. */
+  readonly n: number
+  readonly changes: Changes
+}
+
+const resyncChanges: Changes = { skus: [], allSkus: true, orders: [], notifications: [], resync: true }
+
+/**
+ * The edge's side of the numbering: returns true when the message does not
+ * follow the last one seen (so something may have been missed).
+ */
+export class GapDetector {
+  private epoch: string | undefined
+  private last = 0
+
+  /** A message arrived: true if one or more before it were missed. */
+  next(epoch: string, n: number): boolean {
+    const continues = epoch === this.epoch && n === this.last + 1
+    const first = this.epoch === undefined
+    this.epoch = epoch
+    this.last = n
+    return !continues && !first
+  }
+}
 
 const connectTimeoutMs = 3_000
 
@@ -83,13 +120,17 @@ export class RedisFanout {
     await Promise.all([adapterPub.connect(), adapterSub.connect()])
     let unsubscribeHub: (() => void) | undefined
     if (owner) {
-      unsubscribeHub = hub.subscribe((c: Changes) => {
+      const epoch = randomUUID()
+      let n = 0
+      unsubscribeHub = hub.subscribe((changes: Changes) => {
+        // a message that cannot go out still takes its number: the edges see the gap and resync
+        const message: NumberedChanges = { epoch, n: ++n, changes }
         if (!pub.isReady) return
-        pub.publish(channel, JSON.stringify(c)).catch(() => undefined)
+        pub.publish(channel, JSON.stringify(message)).catch(() => undefined)
       })
     } else {
-      // changes published while this edge was cut off from Redis are lost to it: once it is back, every
-      // subscribed SKU is read again (node-redis re-subscribes by itself on reconnect)
+      // changes published while this edge was cut off from Redis are lost to it: once it is back, its feeds
+      // read everything they serve again (node-redis re-subscribes by itself on reconnect)
       let lost = false
       sub.on("reconnecting", () => {
         lost = true
@@ -97,16 +138,19 @@ export class RedisFanout {
       sub.on("ready", () => {
         if (!lost) return
         lost = false
-        hub.publish({ skus: [], allSkus: true, orders: [], notifications: [] })
+        hub.publish(resyncChanges)
       })
-      await sub.subscribe(channel, (message) => {
-        let c: Changes
+      const gaps = new GapDetector()
+      await sub.subscribe(channel, (text) => {
+        let message: NumberedChanges
         try {
-          c = JSON.parse(message) as Changes
+          message = JSON.parse(text) as NumberedChanges
         } catch {
           return
         }
-        hub.publish(c)
+        if (typeof message?.epoch !== "string" || typeof message.n !== "number" || typeof message.changes !== "object") return
+        if (gaps.next(message.epoch, message.n)) hub.publish(resyncChanges)
+        hub.publish(message.changes)
       })
     }
     return new RedisFanout(pub, sub, adapterPub, adapterSub, unsubscribeHub, `${channel}:ops`)

@@ -1,14 +1,33 @@
 /**
  * An edge gateway cut off from Redis misses the changes published meanwhile;
- * once the link is back it asks for every subscribed SKU to be read again, so
- * storefronts end up with current availability. Redis is reached through a
- * TCP relay the test cuts and restores.
+ * once the link is back it reads everything its clients follow again: every
+ * subscribed SKU's availability, and the events of every subscribed order it
+ * has not pushed yet. Redis is reached through a TCP relay the test cuts and
+ * restores. A gap in the owner's message numbers triggers the same resync.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { places } from "../engine/testing/fixture.ts"
 import { Relay } from "../engine/testing/relay.ts"
 import { ChangeHub, type Changes } from "./changes.ts"
-import { RedisFanout } from "./redis-fanout.ts"
+import { RemoteEngine } from "./engine-access.ts"
+import { loadGatewayConfig } from "./config.ts"
+import { makeKeyRing } from "./keys.ts"
+import { GapDetector, RedisFanout } from "./redis-fanout.ts"
+import { startGateway } from "./server.ts"
+import { call, FrameClient, keys, startTestGateway, testKeys } from "./testing/harness.ts"
 import { redisUnreachable, redisUrl } from "./testing/redis.ts"
+
+describe("the edge's gap detector", () => {
+  it("flags a skipped number and a new owner epoch, not the first message or a continuation", () => {
+    const gaps = new GapDetector()
+    expect(gaps.next("a", 7)).toBe(false)
+    expect(gaps.next("a", 8)).toBe(false)
+    expect(gaps.next("a", 10)).toBe(true)
+    expect(gaps.next("a", 11)).toBe(false)
+    expect(gaps.next("b", 1)).toBe(true)
+    expect(gaps.next("b", 2)).toBe(false)
+  })
+})
 
 const unreachable = await redisUnreachable()
 
@@ -41,10 +60,48 @@ if (unreachable !== undefined && !process.env.CI) {
         await relay.open()
         const deadline = Date.now() + 10_000
         while (!seen.some((c) => c.allSkus) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
-        expect(seen.some((c) => c.allSkus)).toBe(true)
+        expect(seen.some((c) => c.allSkus && c.resync)).toBe(true)
         expect(edge.connected()).toBe(true)
       } finally {
         await edge.close()
+      }
+    }, 30_000)
+
+    it("pushes an order subscriber on the edge the events committed while the edge was cut off", async () => {
+      const redisChannel = `oms:test-order-resync-${process.pid}`
+      const owner = await startTestGateway({ redisUrl, redisChannel, stock: [["HDMI", "WH-DAL", 100]] })
+      const viaRelay = new URL(redisUrl)
+      viaRelay.hostname = "127.0.0.1"
+      viaRelay.port = String(relay.port)
+      const edge = await startGateway({
+        config: loadGatewayConfig({ host: "127.0.0.1", port: 0, coalesceMs: 20 }, {}),
+        keys: makeKeyRing(testKeys),
+        engine: new RemoteEngine(owner.url, testKeys.internal!, 5_000),
+        redisUrl: viaRelay.toString(),
+        redisChannel
+      })
+      const ws = await FrameClient.open(`${edge.url.replace("http", "ws")}/v1/ws?key=${keys.web}`)
+      try {
+        const placed = await ws.request(1, "order.place", { externalId: "RS-1", lines: [{ sku: "HDMI", qty: 1 }], customer: { location: places.dallas }, payment: "authorised" })
+        const order = (placed.result as { order: { orderId: string; shipments: Array<{ shipmentId: string }> } }).order
+        expect((await ws.request(2, "order.subscribe", { orderId: order.orderId })).ok).toBe(true)
+
+        await relay.cut()
+        const shipment = { orderId: order.orderId, shipmentId: order.shipments[0].shipmentId }
+        expect((await call(owner.url, "POST", "/v1/nodes/WH-DAL/events", keys.dallas, { type: "shipment.accept", ...shipment })).status).toBe(200)
+        expect((await call(owner.url, "POST", "/v1/nodes/WH-DAL/events", keys.dallas, { type: "shipment.pick", ...shipment })).status).toBe(200)
+        await new Promise((r) => setTimeout(r, 300))
+        expect(ws.frames.some((f) => f.push === "order" && (f.event as { type: string }).type === "ShipmentAccepted")).toBe(false)
+
+        await relay.open()
+        await ws.waitFor((f) => f.push === "order" && (f.event as { type: string }).type === "ShipmentPicked", 10_000)
+        const pushed = ws.frames.filter((f) => f.push === "order").map((f) => [(f.event as { type: string }).type, f.seq as number])
+        expect(pushed.map(([type]) => type)).toEqual(["ShipmentAccepted", "ShipmentPicked"])
+        expect(pushed[1][1]).toBeGreaterThan(pushed[0][1] as number)
+      } finally {
+        ws.close()
+        await edge.close()
+        await owner.close()
       }
     }, 30_000)
   })

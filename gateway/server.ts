@@ -56,7 +56,7 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
   const hub = new ChangeHub()
   const sessions = new Set<WsSession>()
   const availability = new AvailabilityFeed(engine, config.coalesceMs, metrics)
-  const orders = new OrderFeed()
+  const orders = new OrderFeed(engine)
   hub.subscribe((c) => availability.onChanges(c))
   hub.subscribe((c) => orders.onChanges(c))
   const owner = engine instanceof LocalEngine

@@ -104,14 +104,16 @@ export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder
     if (!s.orders.has(orderId) && s.subscriptions + 1 > config.subscriptionsPerConnectionMax) {
       return failure(gatewayError("too_many_subscriptions", `at most ${config.subscriptionsPerConnectionMax} subscriptions per connection`))
     }
-    const order = await engine.order(orderId)
+    // the history gives the newest event seq the reply reflects (an order's history is never empty): pushes
+    // carry on after it, and a resync after missed changes (order-feed.ts) starts from it
+    const [order, history] = await Promise.all([engine.order(orderId), engine.orderHistory(orderId)])
     if (!order || !canSee(s.principal, order.channel)) return failure({ code: "order_not_found", message: "no order has this id (in this channel)" })
     // the connection may have closed, or filled up, while the order was read
     if (s.closed) return failure(gatewayError("too_many_subscriptions", "the connection closed"))
     if (!s.orders.has(orderId) && s.subscriptions + 1 > config.subscriptionsPerConnectionMax) {
       return failure(gatewayError("too_many_subscriptions", `at most ${config.subscriptionsPerConnectionMax} subscriptions per connection`))
     }
-    orders.subscribe(s, orderId)
+    orders.subscribe(s, orderId, history?.at(-1)?.seq ?? 0)
     return { ok: true, result: { order, subscriptions: s.subscriptions } }
   }
 

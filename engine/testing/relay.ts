@@ -14,7 +14,9 @@ export class Relay {
   constructor(private readonly target: { host: string; port: number }) {}
 
   async open(): Promise<void> {
-    this.server = createServer((client) => {
+    const server = createServer((client) => {
+      // a connection accepted while the relay was being cut is dropped too
+      if (this.server !== server) return void client.destroy()
       const upstream = new Socket()
       upstream.connect(this.target.port, this.target.host)
       for (const s of [client, upstream]) {
@@ -26,12 +28,18 @@ export class Relay {
       client.on("close", () => upstream.destroy())
       upstream.on("close", () => client.destroy())
     })
-    await new Promise<void>((resolve) => this.server!.listen(this.port, "127.0.0.1", resolve))
+    this.server = server
+    await new Promise<void>((resolve) => server.listen(this.port, "127.0.0.1", resolve))
     this.port = (this.server!.address() as { port: number }).port
   }
 
   async cut(): Promise<void> {
+    const server = this.server
+    this.server = undefined
+    if (!server) return
+    // stop accepting first, then drop what is open: nothing can slip in between
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
     for (const s of this.sockets) s.destroy()
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()))
+    await closed
   }
 }
