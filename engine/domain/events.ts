@@ -22,6 +22,12 @@ export type NetworkEvent = NodeUpserted | NodeStatusChanged | SkuUpserted | Chan
 export interface PoolRef {
   readonly sku: string
   readonly nodeId: string
+  /**
+   * Sequence number (in the same stream) of this pool's previous event, 0 for
+   * its first: set by the runtime when the event is journaled, so a pool's
+   * audit trail is a chain through the journal (runtime/queries.ts poolHistory).
+   */
+  readonly prev?: number
 }
 
 export interface StockReceived extends PoolRef { readonly type: "StockReceived"; readonly qty: number; readonly reference: string; readonly at: number }

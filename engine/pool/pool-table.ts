@@ -14,6 +14,8 @@ export interface PoolTableSnapshot {
   readonly safety: Int32Array
   readonly held: Int32Array
   readonly allocated: Int32Array
+  /** Sequence number of each pool's newest event (absent in snapshots written before it existed). */
+  readonly lastSeq?: Float64Array
 }
 
 export class PoolTable {
@@ -24,6 +26,8 @@ export class PoolTable {
   safety: Int32Array
   held: Int32Array
   allocated: Int32Array
+  /** Sequence number of the pool's newest journaled event, 0 if none: the head of its chain of events (PoolRef.prev). */
+  lastSeq: Float64Array
   /** SKU number -> slot + 1 of its pool at each node number (0: no pool there). */
   private readonly slotsBySku = new Map<number, Int32Array>()
 
@@ -35,6 +39,7 @@ export class PoolTable {
     this.safety = new Int32Array(capacity)
     this.held = new Int32Array(capacity)
     this.allocated = new Int32Array(capacity)
+    this.lastSeq = new Float64Array(capacity)
   }
 
   /** The pool's slot, or -1 when the pool has never been touched. */
@@ -94,6 +99,9 @@ export class PoolTable {
     this.safety = widen(this.safety)
     this.held = widen(this.held)
     this.allocated = widen(this.allocated)
+    const lastSeq = new Float64Array(n)
+    lastSeq.set(this.lastSeq)
+    this.lastSeq = lastSeq
   }
 
   snapshot(): PoolTableSnapshot {
@@ -105,7 +113,8 @@ export class PoolTable {
       onHand: this.onHand.slice(0, n),
       safety: this.safety.slice(0, n),
       held: this.held.slice(0, n),
-      allocated: this.allocated.slice(0, n)
+      allocated: this.allocated.slice(0, n),
+      lastSeq: this.lastSeq.slice(0, n)
     }
   }
 
@@ -117,6 +126,7 @@ export class PoolTable {
       t.safety[slot] = s.safety[i]
       t.held[slot] = s.held[i]
       t.allocated[slot] = s.allocated[i]
+      t.lastSeq[slot] = s.lastSeq?.[i] ?? 0
     }
     return t
   }

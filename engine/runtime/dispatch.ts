@@ -87,8 +87,7 @@ export class Dispatcher {
         freed = e.sku
         break
     }
-    p.log.append(e)
-    p.applyPool(this.net, e)
+    p.appendPool(this.net, e)
     if (freed !== undefined && this.anyBackorders(freed)) this.arrivals.push(freed)
   }
 

@@ -274,6 +274,32 @@ describe("orders", () => {
     const trail = await Q.poolHistory(engine, "TV-55", "WH-DAL")
     expect(trail.map((j) => j.event.type)).toEqual(["StockAdjusted", "StockReserved"])
   })
+
+  it("follows a rarely touched pool's own events through a busy partition's journal, also after a restart", async () => {
+    await stock([["TV-55", "WH-COL", 1_000]])
+    ok(await submit({ type: "inventory.receive", sku: "TV-55", nodeId: "ST-HOU", qty: 3, reference: "PO-7" }))
+    // the same SKU at another node: the same partition, 300 batches in between
+    for (let i = 0; i < 300; i++) ok(await submit({ type: "hold.create", channel: "web", sku: "TV-55", qty: 1, nodeId: "WH-COL" }))
+    ok(await submit({ type: "inventory.adjust", sku: "TV-55", nodeId: "ST-HOU", delta: -1, reason: "damaged" }))
+    await engine.snapshotNow()
+    for (let i = 0; i < 50; i++) ok(await submit({ type: "hold.create", channel: "web", sku: "TV-55", qty: 1, nodeId: "WH-COL" }))
+    await engine.close()
+    engine = await openEngine(store, clock)
+
+    let reads = 0
+    const readBatches = store.readBatches.bind(store)
+    store.readBatches = (stream, afterSeq, limit) => {
+      reads++
+      return readBatches(stream, afterSeq, limit)
+    }
+    const trail = await Q.poolHistory(engine, "TV-55", "ST-HOU")
+    expect(trail.map((j) => j.event.type)).toEqual(["StockReceived", "StockAdjusted"])
+    expect(trail[0].seq).toBeLessThan(trail[1].seq)
+    // one lookup per event of the pool, not a walk through the 350 batches of its neighbour
+    expect(reads).toBe(2)
+    expect((await Q.poolHistory(engine, "TV-55", "WH-COL", 5)).map((j) => j.event.type)).toEqual(Array(5).fill("HoldPlaced"))
+    expect(await Q.poolHistory(engine, "TV-55", "WH-NOWHERE")).toEqual([])
+  })
 })
 
 describe("bad input changes nothing", () => {

@@ -390,17 +390,28 @@ export class Engine {
     log.durableSeq = log.seq
   }
 
-  /** Events of a stream from the journal, newest first, for audit trails read from the end. */
-  async *journalBackward(stream: string): AsyncGenerator<JournaledEvent> {
-    let before = Number.MAX_SAFE_INTEGER
-    for (;;) {
-      const page = await this.options.store.readBatchesBackward(stream, before, readPage)
-      for (const b of page) {
-        const events = decodeEvents(b.payload)
-        for (let i = events.length - 1; i >= 0; i--) yield { stream, seq: b.seqFrom + i, event: events[i] }
-        before = b.seqFrom
-      }
-      if (page.length < readPage) return
+  /**
+   * The journaled batch holding event `seq` of a stream, decoded, or undefined
+   * when the journal no longer has it (compacted behind a snapshot). If the
+   * event is not durable yet, waits (at most `waitMs`) for its commit first.
+   */
+  async batchAt(stream: string, seq: number, waitMs = 2_000): Promise<{ readonly seqFrom: number; readonly events: ReadonlyArray<EngineEvent> } | undefined> {
+    const log = this.logOf(stream)
+    if (log.durableSeq < seq) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, waitMs)
+        const off = this.subscribe(() => {
+          if (log.durableSeq >= seq) done()
+        })
+        function done() {
+          clearTimeout(timer)
+          off()
+          resolve()
+        }
+      })
     }
+    const [b] = await this.options.store.readBatches(stream, seq - 1, 1)
+    if (b === undefined || b.seqFrom > seq) return undefined
+    return { seqFrom: b.seqFrom, events: decodeEvents(b.payload) }
   }
 }

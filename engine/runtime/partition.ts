@@ -71,8 +71,22 @@ export class Partition {
     this.orders = emptyOrderBook(id)
   }
 
-  applyPool(net: NetworkState, e: PoolEvent): void {
+  /** Journals a new pool event, linked to the pool's previous one (PoolRef.prev), and applies it. */
+  appendPool(net: NetworkState, e: PoolEvent): void {
+    const pools = this.stock.pools
+    const slot = pools.ensure(net.skuIndex.get(e.sku)!, net.nodeIndex.get(e.nodeId)!)
+    ;(e as { prev?: number }).prev = pools.lastSeq[slot]
+    const seq = this.log.append(e)
     evolvePool(this.stock, net, e)
+    pools.lastSeq[slot] = seq
+  }
+
+  /** Applies a pool event read back from the journal at `seq`. */
+  applyPool(net: NetworkState, e: PoolEvent, seq: number): void {
+    evolvePool(this.stock, net, e)
+    const pools = this.stock.pools
+    const slot = pools.slot(net.skuIndex.get(e.sku)!, net.nodeIndex.get(e.nodeId)!)
+    if (slot >= 0) pools.lastSeq[slot] = seq
   }
 
   applyOrder(e: OrderEvent, seq: number): OrderState {
@@ -81,7 +95,7 @@ export class Partition {
 
   /** Applies an event read back from the journal. */
   replay(net: NetworkState, e: EngineEvent, seq: number): void {
-    if (poolEventTypes.has(e.type)) this.applyPool(net, e as PoolEvent)
+    if (poolEventTypes.has(e.type)) this.applyPool(net, e as PoolEvent, seq)
     else this.applyOrder(e as OrderEvent, seq)
   }
 

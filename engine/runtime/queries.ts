@@ -115,19 +115,42 @@ export const nodes = (d: Dispatcher): Array<NodeLoadView> =>
 const touchesPool = (e: EngineEvent, sku: string, nodeId: string): boolean =>
   poolEventTypes.has(e.type) && (e as PoolRef).sku === sku && (e as PoolRef).nodeId === nodeId
 
+/** Decoded batches kept while one pool history is read (a busy pool has several events per batch). */
+const historyBatchesCached = 16
+
 /**
  * The audit trail of one pool from the journal (as far back as it is
- * retained): its newest `limit` events, returned oldest first. The journal is
- * read from its end, so a busy pool costs only its recent batches.
+ * retained): its newest `limit` events, returned oldest first. Each pool event
+ * names the sequence number of the pool's previous one (PoolRef.prev) and the
+ * pool keeps its newest (PoolTable.lastSeq), so the trail is followed event by
+ * event, one batch lookup per hop: the cost depends on the pool's own events,
+ * not on how busy its partition is.
  */
 export const poolHistory = async (engine: Engine, sku: string, nodeId: string, limit = 1000): Promise<Array<JournaledEvent>> => {
-  const stream = engine.view.partitionOfSku(sku).stream
+  const d = engine.view
+  const p = d.partitionOfSku(sku)
   const out: Array<JournaledEvent> = []
-  if (limit <= 0) return out
-  for await (const j of engine.journalBackward(stream)) {
-    if (!touchesPool(j.event, sku, nodeId)) continue
-    out.push(j)
-    if (out.length >= limit) break
+  const skuNo = d.net.skuIndex.get(sku)
+  const nodeNo = d.net.nodeIndex.get(nodeId)
+  if (limit <= 0 || skuNo === undefined || nodeNo === undefined) return out
+  const slot = p.stock.pools.slot(skuNo, nodeNo)
+  if (slot < 0) return out
+  const cache = new Map<number, { readonly seqFrom: number; readonly events: ReadonlyArray<EngineEvent> }>()
+  const eventAt = async (seq: number): Promise<EngineEvent | undefined> => {
+    for (const b of cache.values()) if (seq >= b.seqFrom && seq < b.seqFrom + b.events.length) return b.events[seq - b.seqFrom]
+    const b = await engine.batchAt(p.stream, seq)
+    if (b === undefined) return undefined
+    if (cache.size >= historyBatchesCached) cache.delete(cache.keys().next().value!)
+    cache.set(b.seqFrom, b)
+    return b.events[seq - b.seqFrom]
+  }
+  let seq = p.stock.pools.lastSeq[slot]
+  while (seq > 0 && out.length < limit) {
+    const event = await eventAt(seq)
+    // compacted away (or, defensively, not this pool's event): the retained trail ends here
+    if (event === undefined || !touchesPool(event, sku, nodeId)) break
+    out.push({ stream: p.stream, seq, event })
+    seq = (event as PoolRef).prev ?? 0
   }
   return out.reverse()
 }
