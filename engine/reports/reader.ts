@@ -3,7 +3,9 @@
  * page of batches at a time, and folded into one ReportTally (report.ts), so a
  * report over a long journal holds a page and the open work, never the
  * journal. A stream is read up to its first event at or after `to` (the
- * engine clock does not go back within a stream).
+ * engine clock does not go back within a stream). It pauses every
+ * eventsPerPause events, so the engine's batch loop and the gateway keep
+ * serving while a long report runs.
  *
  * A report sees what the journal retains: compaction (after a snapshot, rows
  * more than journalRetainEvents behind it are deleted) takes the oldest
@@ -29,6 +31,9 @@ export interface JournalReport extends Report {
   readonly read: { readonly batches: number; readonly events: number }
 }
 
+/** Events folded between two pauses, so a long report never holds the engine's batch loop for long. */
+const eventsPerPause = 20_000
+
 const firstAt = (events: ReadonlyArray<EngineEvent>): number | undefined => {
   for (const e of events) if ("at" in e) return e.at
   return undefined
@@ -40,6 +45,7 @@ export const journalReport = async (engine: Engine, range: ReportRange, pageBatc
   let retainedFrom: number | null = null
   let batches = 0
   let events = 0
+  let sincePause = 0
   for (const stream of engine.partitionStreams()) {
     let first = true
     read: for await (const b of engine.journalForward(stream, pageBatches)) {
@@ -56,6 +62,11 @@ export const journalReport = async (engine: Engine, range: ReportRange, pageBatc
         if ("at" in e && e.at >= range.to) break read
         events++
         tally.add(e)
+      }
+      sincePause += b.events.length
+      if (sincePause >= eventsPerPause) {
+        sincePause = 0
+        await new Promise<void>((resolve) => setImmediate(resolve))
       }
     }
   }
