@@ -37,6 +37,8 @@ export interface EngineConfig {
   readonly storeRetryMs: number
   /** Events kept in memory per order for its history (the full history stays in the journal). */
   readonly orderHistoryMax: number
+  /** Characters of a customer's feedback comment. */
+  readonly feedbackCommentLengthMax: number
 }
 
 export const defaults: EngineConfig = {
@@ -58,7 +60,8 @@ export const defaults: EngineConfig = {
   snapshotEveryEvents: 2_000_000,
   journalRetainEvents: 10_000_000,
   storeRetryMs: 1_000,
-  orderHistoryMax: 256
+  orderHistoryMax: 256,
+  feedbackCommentLengthMax: 2_000
 }
 
 const envNames: { readonly [K in keyof EngineConfig]: string } = {
@@ -80,7 +83,8 @@ const envNames: { readonly [K in keyof EngineConfig]: string } = {
   snapshotEveryEvents: "ENGINE_SNAPSHOT_EVERY_EVENTS",
   journalRetainEvents: "ENGINE_JOURNAL_RETAIN_EVENTS",
   storeRetryMs: "ENGINE_STORE_RETRY_MS",
-  orderHistoryMax: "ENGINE_ORDER_HISTORY_MAX"
+  orderHistoryMax: "ENGINE_ORDER_HISTORY_MAX",
+  feedbackCommentLengthMax: "ENGINE_FEEDBACK_COMMENT_LENGTH_MAX"
 }
 
 /** The environment variable that sets each field, for docs/operations.md and error messages. */

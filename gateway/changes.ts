@@ -61,7 +61,7 @@ export class ChangeHub {
 const orderEventTypes: ReadonlySet<string> = new Set<OrderEvent["type"]>([
   "OrderPlaced", "OrderRouted", "PaymentAuthorised", "PaymentFailed", "ShipmentAccepted", "ShipmentWithdrawn",
   "ShipmentPicked", "ShipmentPacked", "ShipmentShipped", "ShipmentDelivered", "OrderCancelled", "ReturnRequested",
-  "ReturnReceived", "RefundIssued", "NotificationsDelivered"
+  "ReturnReceived", "RefundIssued", "FeedbackRecorded", "NotificationsDelivered"
 ])
 
 export const isOrderEvent = (e: EngineEvent): e is OrderEvent => orderEventTypes.has(e.type)

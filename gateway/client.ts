@@ -42,6 +42,7 @@ export interface Results {
   "order.unsubscribe": { subscriptions: number }
   "return.request": { order: OrderView }
   "order.exchange": { order: OrderView }
+  "order.feedback": { order: OrderView; existing?: boolean }
   ping: { pong: number; nonce?: string }
 }
 

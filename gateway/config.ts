@@ -66,6 +66,8 @@ export interface GatewayConfig {
   readonly opsAlertsPerTickMax: number
   /** Edge processes: timeout of one call to the engine owner's internal route. */
   readonly engineCallTimeoutMs: number
+  /** Rows of one inventory CSV import (its body is bounded by loadBodyBytesMax). */
+  readonly csvRowsMax: number
 }
 
 export const gatewayDefaults: GatewayConfig = {
@@ -100,7 +102,8 @@ export const gatewayDefaults: GatewayConfig = {
   lowStockUnits: 5,
   hotSkuReservationsPerTick: 50,
   opsAlertsPerTickMax: 20,
-  engineCallTimeoutMs: 5_000
+  engineCallTimeoutMs: 5_000,
+  csvRowsMax: 100_000
 }
 
 const envNames: { readonly [K in keyof GatewayConfig]: string } = {
@@ -135,7 +138,8 @@ const envNames: { readonly [K in keyof GatewayConfig]: string } = {
   lowStockUnits: "GATEWAY_LOW_STOCK_UNITS",
   hotSkuReservationsPerTick: "GATEWAY_HOT_SKU_RESERVATIONS_PER_TICK",
   opsAlertsPerTickMax: "GATEWAY_OPS_ALERTS_PER_TICK_MAX",
-  engineCallTimeoutMs: "GATEWAY_ENGINE_CALL_TIMEOUT_MS"
+  engineCallTimeoutMs: "GATEWAY_ENGINE_CALL_TIMEOUT_MS",
+  csvRowsMax: "GATEWAY_CSV_ROWS_MAX"
 }
 
 /** The environment variable of each setting, for docs/protocol.md and error messages. */

@@ -19,6 +19,7 @@ import type { HistoryEntry, OrderView } from "../engine/order/order-state.ts"
 import type { Engine, EngineStats } from "../engine/runtime/engine.ts"
 import * as Queries from "../engine/runtime/queries.ts"
 import type { JournalStore } from "../engine/store/journal.ts"
+import { journalReport, type JournalReport } from "../engine/reports/reader.ts"
 
 export interface AvailabilityRequest {
   readonly sku: string
@@ -51,12 +52,16 @@ export interface EngineAccess {
   pool(sku: string, nodeId: string): Promise<PoolView | null>
   poolHistory(sku: string, nodeId: string, limit: number): Promise<Array<JournaledEvent>>
   nodes(): Promise<Array<Queries.NodeLoadView>>
+  /** Every pool, or one node's (inventory export). */
+  pools(nodeId: string | null): Promise<Array<PoolView>>
+  /** A report over [from, to) read from the journal. */
+  report(from: number, to: number): Promise<JournalReport>
   health(): Promise<EngineHealth>
   stats(): Promise<EngineStats | null>
 }
 
 export const engineMethods = [
-  "submit", "availability", "hold", "order", "orderByExternal", "orderHistory", "pool", "poolHistory", "nodes", "health", "stats"
+  "submit", "availability", "hold", "order", "orderByExternal", "orderHistory", "pool", "poolHistory", "nodes", "pools", "report", "health", "stats"
 ] as const satisfies ReadonlyArray<keyof EngineAccess>
 
 export type EngineMethod = (typeof engineMethods)[number]
@@ -112,6 +117,14 @@ export class LocalEngine implements EngineAccess {
 
   async nodes() {
     return Queries.nodes(this.engine.view)
+  }
+
+  async pools(nodeId: string | null) {
+    return Queries.pools(this.engine.view, nodeId ?? undefined)
+  }
+
+  report(from: number, to: number) {
+    return journalReport(this.engine, { from, to })
   }
 
   async health(): Promise<EngineHealth> {
@@ -204,6 +217,12 @@ export class RemoteEngine implements EngineAccess {
   }
   nodes() {
     return this.call<Array<Queries.NodeLoadView>>("nodes", [])
+  }
+  pools(nodeId: string | null) {
+    return this.call<Array<PoolView>>("pools", [nodeId])
+  }
+  report(from: number, to: number) {
+    return this.call<JournalReport>("report", [from, to])
   }
   async health(): Promise<EngineHealth> {
     try {

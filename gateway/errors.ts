@@ -22,7 +22,15 @@ export const gatewayErrorCodes = {
   engine_unreachable: "an edge gateway could not reach the engine owner; the request was not applied; retry",
   outcome_unknown: "an edge gateway sent the command to the engine owner but got no answer in time: it may or may not have been applied; read the result (order, hold) before repeating it, or repeat it with its idempotency key (external id, hold key)",
   too_many_connections: "the gateway holds connectionsMax WS connections; retry later",
-  internal_error: "the gateway failed unexpectedly; the request may or may not have been applied"
+  internal_error: "the gateway failed unexpectedly; the request may or may not have been applied",
+  invalid_range: "the report's from and to are not ISO dates or epoch milliseconds, or from is not before to",
+  invalid_csv: "the body is not CSV, or its header is not the one the route asks for",
+  too_many_rows: "the CSV has more rows than csvRowsMax",
+  invalid_signature: "the webhook's HMAC signature is missing or does not match the body",
+  integration_not_configured: "no integration is configured for this shop",
+  unsupported_topic: "the webhook topic is not one this route takes",
+  unpayable_order: "the order's payment was voided or refunded before it reached the engine",
+  line_without_sku: "a line item has no SKU, so it cannot be matched to the catalog"
 } as const
 
 export type GatewayErrorCode = keyof typeof gatewayErrorCodes
@@ -65,6 +73,8 @@ const statusOf: Readonly<Record<AnyErrorCode, number>> = {
   line_not_found: 422,
   quantity_exceeds_open: 409,
   return_not_found: 404,
+  not_delivered: 409,
+  feedback_exists: 409,
   engine_overloaded: 503,
   store_unavailable: 503,
   engine_stopped: 503,
@@ -83,7 +93,15 @@ const statusOf: Readonly<Record<AnyErrorCode, number>> = {
   engine_unreachable: 503,
   outcome_unknown: 504,
   too_many_connections: 503,
-  internal_error: 500
+  internal_error: 500,
+  invalid_range: 400,
+  invalid_csv: 400,
+  too_many_rows: 413,
+  invalid_signature: 401,
+  integration_not_configured: 404,
+  unsupported_topic: 422,
+  unpayable_order: 422,
+  line_without_sku: 422
 }
 
 export const httpStatusOf = (code: string): number => statusOf[code as AnyErrorCode] ?? 500

@@ -18,7 +18,10 @@ import {
   adminPayloads, decoderOf, inventoryPayloads, NodeEvent, NodeStatusBody, storefrontPayloads, type Decoded, type StorefrontOp
 } from "./payloads.ts"
 import { failure, outcomeOf, runStorefrontOp, type OperationContext, type Outcome } from "./storefront-operations.ts"
-import { Schema } from "effect"
+import { Result, Schema } from "effect"
+import { inventoryCsv, parseInventoryCsv, type RowResult } from "./inventory-csv.ts"
+import { reportCsv, reportRange } from "./report-csv.ts"
+import { decodeShopifyOrder, mapShopifyOrder, noShopifyShops, shopFor, verifyShopifySignature, type ShopifyShops } from "./shopify.ts"
 
 export interface HttpApiDeps {
   readonly config: GatewayConfig
@@ -27,6 +30,8 @@ export interface HttpApiDeps {
   readonly metrics: GatewayMetrics
   /** Extra readiness conditions (e.g. Redis connected); all must hold for /readyz. */
   readonly ready: () => Promise<Record<string, boolean>>
+  /** Shops whose orders/create webhooks are taken (POST /v1/integrations/shopify/orders). */
+  readonly shopify?: ShopifyShops
 }
 
 type Handler = (call: HttpCall, principal: Principal) => Promise<HttpAnswer>
@@ -37,10 +42,23 @@ interface Route {
   /** Principals admitted; "public" for health and metrics. */
   readonly allow: ReadonlyArray<PrincipalKind> | "public"
   readonly bodyBytesMax?: number
+  /** The body is handed over as bytes (call.rawBody), not parsed as JSON. */
+  readonly rawBody?: boolean
+  /** Request headers the handler reads (lower case). */
+  readonly headers?: ReadonlyArray<string>
   readonly handler: Handler
 }
 
 const json = (status: number, body: unknown): HttpAnswer => ({ status, body })
+
+const csv = (text: string, filename: string): HttpAnswer => ({
+  status: 200, text, contentType: "text/csv; charset=utf-8", headers: { "content-disposition": `attachment; filename="${filename}"` }
+})
+
+/** Rows of a CSV import submitted to the engine at once (they share group commits). */
+const importChunkRows = 1_000
+
+const shopifyHeaders = ["x-shopify-hmac-sha256", "x-shopify-shop-domain", "x-shopify-topic"] as const
 
 export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
   const { config, engine } = deps
@@ -154,6 +172,7 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
     { method: "post", pattern: "/v1/orders/:orderId/payment", allow: storefrontKinds, handler: storefront("order.payment", (c) => ({ orderId: c.params[0] })) },
     { method: "post", pattern: "/v1/orders/:orderId/returns", allow: storefrontKinds, handler: storefront("return.request", (c) => ({ orderId: c.params[0] })) },
     { method: "post", pattern: "/v1/orders/:orderId/exchange", allow: storefrontKinds, handler: storefront("order.exchange", (c) => ({ orderId: c.params[0] })) },
+    { method: "post", pattern: "/v1/orders/:orderId/feedback", allow: storefrontKinds, handler: storefront("order.feedback", (c) => ({ orderId: c.params[0] })) },
 
     // ---- fulfillment nodes ----
     {
@@ -210,6 +229,89 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
       }
     },
 
+    {
+      method: "post", pattern: "/v1/inventory/import", allow: nodeOrOps, bodyBytesMax: config.loadBodyBytesMax, rawBody: true,
+      handler: async (call, p) => {
+        const parsed = parseInventoryCsv(call.rawBody?.toString("utf8") ?? "", config.csvRowsMax)
+        if (!parsed.ok) return err(parsed.error)
+        const results: Array<RowResult> = [...parsed.rejected]
+        const mine = parsed.rows.filter((r) => {
+          if (p.kind !== "node" || r.load.nodeId === p.nodeId) return true
+          results.push({ row: r.row, sku: r.load.sku, node: r.load.nodeId, status: "rejected", error: gatewayError("forbidden", `this key is for node ${p.nodeId}`) })
+          return false
+        })
+        for (let i = 0; i < mine.length; i += importChunkRows) {
+          const chunk = mine.slice(i, i + importChunkRows)
+          const replies = await Promise.all(chunk.map((r) => engine.submit({ type: "inventory.load", rows: [r.load], reference: "csv import" })))
+          replies.forEach((reply, j) => {
+            const r = chunk[j]
+            results.push(reply.ok
+              ? { row: r.row, sku: r.load.sku, node: r.load.nodeId, status: "applied" }
+              : { row: r.row, sku: r.load.sku, node: r.load.nodeId, status: "rejected", error: { code: reply.code, message: reply.message.replace(/^row 1: /, "") } })
+          })
+        }
+        results.sort((a, b) => a.row - b.row)
+        const applied = results.filter((r) => r.status === "applied").length
+        return json(200, { applied, rejected: results.length - applied, rows: results })
+      }
+    },
+    {
+      method: "get", pattern: "/v1/inventory/export", allow: nodeOrOps,
+      handler: async (call, p) => {
+        const node = call.query.get("node")
+        const nodeId = p.kind === "node" ? p.nodeId : node
+        if (p.kind === "node" && node !== null && node !== p.nodeId) return ownNode(p, node)!
+        return csv(inventoryCsv(await engine.pools(nodeId)), `inventory${nodeId ? `-${nodeId}` : ""}.csv`)
+      }
+    },
+
+    // ---- reports (ops) ----
+    {
+      method: "get", pattern: "/v1/reports", allow: ["ops"],
+      handler: async (call) => {
+        const range = reportRange(call.query, Date.now())
+        if (!range.ok) return err(range.error)
+        const report = await engine.report(range.from, range.to)
+        return call.query.get("format") === "csv" ? csv(reportCsv(report), "report.csv") : json(200, { report })
+      }
+    },
+    {
+      method: "get", pattern: "/v1/reports.csv", allow: ["ops"],
+      handler: async (call) => {
+        const range = reportRange(call.query, Date.now())
+        if (!range.ok) return err(range.error)
+        return csv(reportCsv(await engine.report(range.from, range.to)), "report.csv")
+      }
+    },
+
+    // ---- integrations: authenticated by the sender's signature, not by a key ----
+    {
+      method: "post", pattern: "/v1/integrations/shopify/orders", allow: "public", rawBody: true, headers: shopifyHeaders,
+      handler: async (call) => {
+        const shop = shopFor(deps.shopify ?? noShopifyShops, call.headers["x-shopify-shop-domain"] ?? "")
+        if (!shop) return err(gatewayError("integration_not_configured", `no Shopify shop ${JSON.stringify(call.headers["x-shopify-shop-domain"] ?? "")} is configured (GATEWAY_SHOPIFY)`))
+        const raw = call.rawBody ?? Buffer.alloc(0)
+        const signature = call.headers["x-shopify-hmac-sha256"] ?? ""
+        if (signature === "" || !verifyShopifySignature(shop.secret, raw, signature)) {
+          return err(gatewayError("invalid_signature", "X-Shopify-Hmac-Sha256 is missing or does not match the body"))
+        }
+        const topic = call.headers["x-shopify-topic"] ?? ""
+        if (topic !== "" && topic !== "orders/create") return err(gatewayError("unsupported_topic", `this route takes orders/create, not ${topic}`))
+        let body: unknown
+        try {
+          body = JSON.parse(raw.toString("utf8"))
+        } catch {
+          return err(gatewayError("malformed_json", "the body is not valid JSON"))
+        }
+        const decoded = decodeShopifyOrder(body)
+        if (Result.isFailure(decoded)) return err(gatewayError("invalid_frame", decoded.failure.message.replace(/\s*\n\s*/g, " ")))
+        const mapped = mapShopifyOrder(decoded.success, shop.channel)
+        if (!mapped.ok) return err(mapped.error)
+        const reply = await engine.submit(mapped.command)
+        return answerOf(outcomeOf(reply, reply.ok && reply.existing !== true))
+      }
+    },
+
     // ---- ops admin ----
     { method: "post", pattern: "/v1/admin/nodes", allow: ["ops"], handler: admin("nodes", (x) => ({ type: "node.upsert", ...x })) },
     { method: "post", pattern: "/v1/admin/skus", allow: ["ops"], handler: admin("skus", (x) => ({ type: "sku.upsert", ...x })) },
@@ -243,6 +345,8 @@ export const mountHttpApi = (app: TemplatedApp, deps: HttpApiDeps): void => {
       const started = performance.now()
       serve(res, req, params, {
         bodyBytesMax: route.bodyBytesMax ?? config.bodyBytesMax,
+        rawBody: route.rawBody,
+        headers: route.headers,
         retryAfterSec: config.retryAfterSec,
         done: (_status, code) => metrics.request("http", op, started, code)
       }, async (call, body) => {

@@ -24,8 +24,12 @@ export interface HttpCall {
   readonly params: ReadonlyArray<string>
   /** The API key: `Authorization: Bearer <key>` or `X-Api-Key: <key>`. */
   readonly key: string
-  /** The parsed JSON body (undefined when there is none). */
+  /** The parsed JSON body (undefined when there is none, and on routes that take their body raw). */
   readonly body: unknown
+  /** The body as sent, on routes that take it raw (CSV, signed webhooks). */
+  readonly rawBody?: Buffer
+  /** The request headers a route asked for (lower-case names; absent ones are ""). */
+  readonly headers: Readonly<Record<string, string>>
 }
 
 const reasons: Readonly<Record<number, string>> = {
@@ -56,6 +60,10 @@ export interface ServeOptions {
   /** Largest body accepted; 0 means the route takes no body. */
   readonly bodyBytesMax: number
   readonly retryAfterSec: number
+  /** Hand the body over as bytes instead of parsing it as a JSON object. */
+  readonly rawBody?: boolean
+  /** Request headers to read for the handler. */
+  readonly headers?: ReadonlyArray<string>
   /** Called once with the answer's status and error code, for metrics. */
   readonly done: (status: number, errorCode: string | undefined) => void
 }
@@ -72,7 +80,14 @@ const decodePathParameter = (raw: string): string => {
 /** Handles one request: reads the call, the body (JSON), runs the handler, writes the answer. */
 export const serve = (res: HttpResponse, req: HttpRequest, params: number, options: ServeOptions, handler: (call: Omit<HttpCall, "body">, body: unknown) => Promise<HttpAnswer>): void => {
   const auth = req.getHeader("authorization")
+  const headers: Record<string, string> = {}
+  for (const name of options.headers ?? []) headers[name] = req.getHeader(name)
+  let rawBody: Buffer | undefined
   const call: Omit<HttpCall, "body"> = {
+    headers,
+    get rawBody() {
+      return rawBody
+    },
     method: req.getMethod().toUpperCase(),
     path: req.getUrl(),
     query: new URLSearchParams(req.getQuery() ?? ""),
@@ -112,6 +127,10 @@ export const serve = (res: HttpResponse, req: HttpRequest, params: number, optio
     }
     chunks.push(Buffer.from(chunk.slice(0)))
     if (!isLast) return
+    if (options.rawBody) {
+      rawBody = Buffer.concat(chunks)
+      return run(undefined)
+    }
     const text = Buffer.concat(chunks).toString("utf8")
     if (text.trim() === "") return run(undefined)
     let body: unknown

@@ -22,10 +22,12 @@ import { loadGatewayConfig } from "./config.ts"
 import { LocalEngine, RemoteEngine, type EngineAccess } from "./engine-access.ts"
 import { demoKeys, keysFromEnv, makeKeyRing, type KeysConfig } from "./keys.ts"
 import { startGateway } from "./server.ts"
+import { shopifyShopsFromEnv } from "./shopify.ts"
 import { webhookTargetsFromEnv } from "./webhook-targets.ts"
 
 const config = loadGatewayConfig()
 const webhooks = webhookTargetsFromEnv()
+const shopify = shopifyShopsFromEnv()
 const redisUrl = process.env.REDIS_URL?.trim() || undefined
 const ownerUrl = process.env.GATEWAY_ENGINE_URL?.trim() || undefined
 const configuredKeys = keysFromEnv()
@@ -69,7 +71,7 @@ if (ownerUrl) {
 
 const keys: KeysConfig = configuredKeys ?? demoKeys(channels, nodeIds)
 const redisChannel = process.env.GATEWAY_REDIS_CHANNEL?.trim() || undefined
-const gateway = await startGateway({ config, keys: makeKeyRing(keys), engine: engineAccess, webhooks, redisUrl, redisChannel })
+const gateway = await startGateway({ config, keys: makeKeyRing(keys), engine: engineAccess, webhooks, redisUrl, redisChannel, shopify })
 
 const wsUrl = `${gateway.url.replace("http://", "ws://")}/v1/ws`
 console.log(`gateway listening on ${gateway.url} (${gateway.owner ? "engine owner" : "edge"}${redisUrl ? ", Redis fan-out" : ""})`)
@@ -85,6 +87,7 @@ if (!configuredKeys) {
   const web = Object.entries(keys.storefronts ?? {}).find(([, c]) => c === "web")?.[0]
   if (web) console.log(`try: curl -H "Authorization: Bearer ${web}" "${gateway.url}/v1/availability?skus=SKU-0001,SKU-0002&lat=39.74&lon=-104.99"`)
 }
+for (const [shop, s] of Object.entries(shopify.byDomain)) console.log(`shopify ${shop}: orders into channel ${s.channel}`)
 for (const [channel, t] of Object.entries(webhooks.byChannel)) console.log(`webhook ${channel}: ${t.url}${t.secret ? " (signed)" : ""}`)
 
 let stopping = false

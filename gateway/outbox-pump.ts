@@ -16,21 +16,18 @@
  * receiver can drop the repeat.
  *
  * One order's notifications go out one after another, in outbox order.
- * Headers: Idempotency-Key, X-OMS-Notification-Kind, and X-OMS-Signature
- * (`sha256=<hex HMAC-SHA256 of the body>`) when the target has a secret.
+ * Headers: Idempotency-Key, X-OMS-Notification-Kind, X-OMS-Attempt, and,
+ * when the target has a secret, X-OMS-Timestamp and X-OMS-Signature (see
+ * webhook-signature.ts: the timestamp is signed with the body, against replays).
  */
-import { createHmac } from "node:crypto"
 import type { Notification } from "../engine/order/order-state.ts"
 import * as Queries from "../engine/runtime/queries.ts"
 import type { ChangeHub } from "./changes.ts"
 import type { GatewayConfig } from "./config.ts"
 import type { LocalEngine } from "./engine-access.ts"
 import type { GatewayMetrics } from "./metrics.ts"
+import { signatureHeader, signNotification, timestampHeader } from "./webhook-signature.ts"
 import { targetFor, type WebhookTarget, type WebhookTargets } from "./webhook-targets.ts"
-
-export const signatureHeader = "x-oms-signature"
-
-export const signBody = (secret: string, body: string): string => `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`
 
 interface Parked {
   readonly attempt: number
@@ -168,7 +165,11 @@ export class OutboxPump {
       "x-oms-notification-kind": n.kind,
       "x-oms-attempt": String(attempt)
     }
-    if (target.secret) headers[signatureHeader] = signBody(target.secret, body)
+    if (target.secret) {
+      const timestampSec = Math.floor(Date.now() / 1000)
+      headers[timestampHeader] = String(timestampSec)
+      headers[signatureHeader] = signNotification(target.secret, timestampSec, body)
+    }
     try {
       const res = await fetch(target.url, { method: "POST", headers, body, signal: AbortSignal.timeout(this.config.webhookTimeoutMs) })
       await res.arrayBuffer().catch(() => undefined)

@@ -54,6 +54,7 @@ export const storefrontPayloads = {
   "order.unsubscribe": Schema.Struct({ orderId: Id }),
   "return.request": Schema.Struct({ orderId: Id, lines: LineQtys, reason: Text }),
   "order.exchange": Schema.Struct({ orderId: Id, returnLines: LineQtys, newLines: Schema.Array(OrderLineInput), reason: Text }),
+  "order.feedback": Schema.Struct({ orderId: Id, rating: Schema.Number, comment: opt(Schema.String.check(Schema.isMaxLength(8192))) }),
   ping: Schema.Struct({ nonce: opt(Id) })
 } as const
 

@@ -22,6 +22,7 @@ import { OpsFeed } from "./ops-feed.ts"
 import { OrderFeed } from "./order-feed.ts"
 import { OutboxPump } from "./outbox-pump.ts"
 import { RedisFanout } from "./redis-fanout.ts"
+import type { ShopifyShops } from "./shopify.ts"
 import type { WebhookTargets } from "./webhook-targets.ts"
 import { wsBehavior } from "./ws-api.ts"
 import type { SessionHolder, WsSession } from "./ws-session.ts"
@@ -36,6 +37,8 @@ export interface GatewayOptions {
   readonly redisUrl?: string
   /** The Redis channel changes fan out on (default oms:changes); gateways sharing one engine use the same. */
   readonly redisChannel?: string
+  /** Shopify shops whose order webhooks are taken, each with its channel and secret. */
+  readonly shopify?: ShopifyShops
 }
 
 export interface Gateway {
@@ -72,7 +75,7 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
   const app = uWS.App()
   app.ws<SessionHolder>("/v1/ws", wsBehavior({ config, keys, engine, metrics, availability, orders, sessions }))
   mountHttpApi(app, {
-    config, keys, engine, metrics,
+    config, keys, engine, metrics, shopify: options.shopify,
     ready: async (): Promise<Record<string, boolean>> => (fanout ? { redis: fanout.connected() } : {})
   })
   const ops = await OpsFeed.attach(app, { config, keys, metrics, engine: owner ? engine : undefined, redis: fanout })

@@ -119,6 +119,11 @@ const handlers: Handlers = {
     if (typeof channel !== "string") return channel
     return submit(ctx, { type: "order.exchange", channel, ...x }, true)
   },
+  "order.feedback": async (ctx, p, x) => {
+    const channel = channelOf(p)
+    if (typeof channel !== "string") return channel
+    return submit(ctx, { type: "order.feedback", channel, ...x })
+  },
 
   "order.get": async (ctx, p, x) => {
     if ((x.orderId === undefined) === (x.externalId === undefined)) {

@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import * as Queries from "../engine/runtime/queries.ts"
 import { places } from "../engine/testing/fixture.ts"
-import { signBody } from "./outbox-pump.ts"
+import { verifyNotification } from "./webhook-signature.ts"
 import { call, FrameClient, keys, startTestGateway, type TestGateway } from "./testing/harness.ts"
 
 const secret = "whsec-test"
@@ -33,7 +33,7 @@ beforeAll(async () => {
         res.writeHead(500).end()
         return
       }
-      accepted.push({ id, kind: String(req.headers["x-oms-notification-kind"]), signatureOk: req.headers["x-oms-signature"] === signBody(secret, body) })
+      accepted.push({ id, kind: String(req.headers["x-oms-notification-kind"]), signatureOk: verifyNotification(secret, body, req.headers["x-oms-signature"] as string, req.headers["x-oms-timestamp"] as string) === "valid" })
       res.writeHead(204).end()
     })
   })

@@ -213,6 +213,13 @@ export interface ExchangeOrder extends OrderScoped {
   readonly reason: string
 }
 
+/** The customer's feedback on a delivered order: a rating of 1..5 and a comment (feedbackCommentLengthMax). */
+export interface RecordFeedback extends OrderScoped {
+  readonly type: "order.feedback"
+  readonly rating: number
+  readonly comment?: string
+}
+
 /** The gateway reports notifications it delivered, so they leave the outbox. */
 export interface MarkNotificationsDelivered {
   readonly type: "notifications.delivered"
@@ -231,6 +238,7 @@ export type OrderCommand =
   | RequestReturn
   | ReceiveReturn
   | ExchangeOrder
+  | RecordFeedback
 
 export type Command = NetworkCommand | InventoryCommand | HoldCommand | OrderCommand | MarkNotificationsDelivered
 
@@ -240,7 +248,7 @@ export const commandTypes: ReadonlyArray<CommandType> = [
   "node.upsert", "node.setStatus", "sku.upsert", "channel.upsert",
   "inventory.receive", "inventory.adjust", "inventory.setSafetyStock", "inventory.load",
   "hold.create", "hold.extend", "hold.release",
-  "order.place", "order.payment", "order.cancel", "order.exchange",
+  "order.place", "order.payment", "order.cancel", "order.exchange", "order.feedback",
   "shipment.accept", "shipment.reject", "shipment.pick", "shipment.pack", "shipment.ship", "shipment.deliver",
   "return.request", "return.receive",
   "notifications.delivered"

@@ -40,6 +40,8 @@ export const errorCodes = {
   line_not_found: "the order has no line with this number",
   quantity_exceeds_open: "more than is open (to cancel, pick, ship or return) on the line",
   return_not_found: "the order has no return with this id",
+  not_delivered: "the order has not been delivered yet: feedback is taken after delivery",
+  feedback_exists: "the order already has other feedback (one per order)",
   // engine
   engine_overloaded: "the engine's mailbox is full; retry after a short wait",
   store_unavailable: "the journal could not be written; the command was not applied; retry",

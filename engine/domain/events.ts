@@ -140,6 +140,15 @@ export interface ShipmentPlan {
   readonly fromHolds: ReadonlyArray<string>
   readonly distanceKm: number
   readonly costCents: number
+  /** The delivery date promised for this shipment, when a carrier service was chosen for it (epoch ms). */
+  readonly promise?: ShipmentPromise
+}
+
+export interface ShipmentPromise {
+  readonly carrier: string
+  readonly service: string
+  /** Delivered at or before this moment (epoch ms) keeps the promise. */
+  readonly promisedBy: number
 }
 
 export type RouteReason = "placed" | "node_offline" | "rejected" | "short_pick" | "backorder_retry"
@@ -203,6 +212,8 @@ export interface ReturnReceived {
   readonly at: number
 }
 export interface RefundIssued { readonly type: "RefundIssued"; readonly orderId: string; readonly returnId: string; readonly amountCents: number; readonly at: number }
+/** The customer's rating (1..5) and comment on a delivered order; one per order. */
+export interface FeedbackRecorded { readonly type: "FeedbackRecorded"; readonly orderId: string; readonly rating: number; readonly comment: string; readonly at: number }
 export interface NotificationsDelivered { readonly type: "NotificationsDelivered"; readonly orderId: string; readonly ids: ReadonlyArray<string> }
 
 export type OrderEvent =
@@ -220,6 +231,7 @@ export type OrderEvent =
   | ReturnRequested
   | ReturnReceived
   | RefundIssued
+  | FeedbackRecorded
   | NotificationsDelivered
 
 export type EngineEvent = NetworkEvent | PoolEvent | OrderEvent

@@ -12,7 +12,7 @@
  */
 import type { EngineConfig } from "../config.ts"
 import type {
-  CancelOrder, ExchangeOrder, LineQty, OrderLineInput, PlaceOrder, ReceiveReturn, RecordPayment, RequestReturn, ShipmentCommand
+  CancelOrder, ExchangeOrder, LineQty, OrderLineInput, PlaceOrder, ReceiveReturn, RecordFeedback, RecordPayment, RequestReturn, ShipmentCommand
 } from "../domain/commands.ts"
 import { reject, type Rejection } from "../domain/errors.ts"
 import type {
@@ -628,6 +628,33 @@ export const exchange = (book: OrderBook, c: ExchangeOrder, ctx: OrderContext): 
     lines: c.returnLines.map((l) => ({ lineNo: l.lineNo, qty: l.qty })), reason: c.reason ?? "",
     exchangeOrderId: placed.order!.orderId, at: ctx.now
   })
+  return acceptedOrder(o)
+}
+
+// ---- feedback ------------------------------------------------------------------------------
+
+const feedbackTaken: ReadonlyArray<string> = ["delivered", "partially_returned", "returned"]
+
+/**
+ * The customer's rating (a whole number 1..5) and comment, once every unit of
+ * the order that was not cancelled is delivered. One per order: the same
+ * feedback again is a repeat (`existing`), other feedback is `feedback_exists`.
+ */
+export const recordFeedback = (book: OrderBook, c: RecordFeedback, ctx: OrderContext): Reply => {
+  const o = findOrder(book, c.orderId, c.channel)
+  if ("ok" in o) return o
+  if (typeof c.rating !== "number" || !Number.isInteger(c.rating) || c.rating < 1 || c.rating > 5) {
+    return reject("malformed_command", "rating must be a whole number from 1 to 5")
+  }
+  const comment = c.comment ?? ""
+  const bad = checkText(comment, "comment", ctx.config.feedbackCommentLengthMax)
+  if (bad) return bad
+  const existing = o.feedback ?? null
+  if (existing !== null) {
+    return existing.rating === c.rating && existing.comment === comment ? acceptedOrder(o, true) : reject("feedback_exists")
+  }
+  if (!feedbackTaken.includes(orderStatus(o))) return reject("not_delivered", `the order is ${orderStatus(o)}; feedback is taken after delivery`)
+  ctx.emit({ type: "FeedbackRecorded", orderId: o.orderId, rating: c.rating, comment, at: ctx.now })
   return acceptedOrder(o)
 }
 

@@ -59,6 +59,12 @@ export interface Notification {
   readonly data: Readonly<Record<string, string | number | null>>
 }
 
+export interface Feedback {
+  readonly rating: number
+  readonly comment: string
+  readonly at: number
+}
+
 export interface HistoryEntry {
   readonly seq: number
   readonly event: OrderEvent
@@ -81,6 +87,8 @@ export interface OrderState extends Pick<
   routeAttempts: number
   cancellations: number
   lastExplanation: RouteExplanation | null
+  /** The customer's feedback after delivery (one per order); absent in orders restored from older snapshots. */
+  feedback?: Feedback | null
   readonly outbox: Array<Notification>
   readonly history: Array<HistoryEntry>
   updatedAt: number
@@ -199,6 +207,7 @@ export const newOrder = (e: OrderPlaced): OrderState => ({
   routeAttempts: 0,
   cancellations: 0,
   lastExplanation: null,
+  feedback: null,
   outbox: [],
   history: [],
   updatedAt: e.at
@@ -325,6 +334,9 @@ export const evolveOrder = (o: OrderState, e: OrderEvent): void => {
       notify(o, "refunded", e.returnId, e.at, { returnId: e.returnId, amountCents: e.amountCents })
       break
     }
+    case "FeedbackRecorded":
+      o.feedback = { rating: e.rating, comment: e.comment, at: e.at }
+      break
     case "NotificationsDelivered": {
       const done = new Set(e.ids)
       for (let i = o.outbox.length - 1; i >= 0; i--) if (done.has(o.outbox[i].id)) o.outbox.splice(i, 1)
@@ -365,6 +377,7 @@ export interface OrderView {
   }>
   readonly returns: ReadonlyArray<{ readonly returnId: string; readonly status: ReturnRecord["status"]; readonly lines: ReadonlyArray<LineQty>; readonly refundCents: number }>
   readonly explanation: string | null
+  readonly feedback: Feedback | null
   readonly placedAt: number
   readonly updatedAt: number
 }
@@ -397,6 +410,7 @@ export const orderView = (o: OrderState): OrderView => {
     })),
     returns: o.returns.map((r) => ({ returnId: r.returnId, status: r.status, lines: r.lines, refundCents: r.refundCents })),
     explanation: o.lastExplanation?.summary ?? null,
+    feedback: o.feedback ?? null,
     placedAt: o.placedAt,
     updatedAt: o.updatedAt
   }

@@ -328,6 +328,7 @@ export class Dispatcher {
           case "order.payment": return Orders.recordPayment(p.orders, c, ctx)
           case "order.cancel": return Orders.cancel(p.orders, c, ctx)
           case "order.exchange": return Orders.exchange(p.orders, c, ctx)
+          case "order.feedback": return Orders.recordFeedback(p.orders, c, ctx)
           case "return.request": return Orders.requestReturn(p.orders, c, ctx)
           case "return.receive": return Orders.receiveReturn(p.orders, c, ctx)
           case "shipment.accept":

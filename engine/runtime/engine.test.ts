@@ -451,3 +451,50 @@ describe("edge cases found in review", () => {
     await expect(engine.snapshotNow()).rejects.toThrow(/no snapshot/)
   })
 })
+
+describe("customer feedback", () => {
+  const deliver = async (orderId: string) => {
+    const o = Q.order(engine.view, orderId)!
+    for (const s of o.shipments) {
+      for (const type of ["shipment.accept", "shipment.pick", "shipment.pack"] as const) {
+        ok(await submit({ type, orderId, shipmentId: s.shipmentId, nodeId: s.nodeId }))
+      }
+      ok(await submit({ type: "shipment.ship", orderId, shipmentId: s.shipmentId, nodeId: s.nodeId, carrier: "UPS", trackingId: "1Z1" }))
+      ok(await submit({ type: "shipment.deliver", orderId, shipmentId: s.shipmentId, nodeId: s.nodeId }))
+    }
+  }
+
+  it("takes one rating and comment after delivery, shows it on the order and in its history, and keeps it across snapshot and replay", async () => {
+    await stock([["TV-55", "WH-DAL", 5]])
+    const o = ok(await place("F-1", [["TV-55", 1]])).order!
+    expect(code(await submit({ type: "order.feedback", orderId: o.orderId, channel: "web", rating: 5, comment: "great" }))).toBe("not_delivered")
+    await deliver(o.orderId)
+    expect(code(await submit({ type: "order.feedback", orderId: o.orderId, channel: "web", rating: 6 }))).toBe("malformed_command")
+    expect(code(await submit({ type: "order.feedback", orderId: o.orderId, channel: "web", rating: 4.5 }))).toBe("malformed_command")
+    expect(code(await submit({ type: "order.feedback", orderId: o.orderId, channel: "web", rating: 4, comment: "x".repeat(engine.config.feedbackCommentLengthMax + 1) }))).toBe("malformed_command")
+    expect(code(await submit({ type: "order.feedback", orderId: o.orderId, channel: "marketplace", rating: 4 }))).toBe("order_not_found")
+    clock.advance(60_000)
+    const r = ok(await submit({ type: "order.feedback", orderId: o.orderId, channel: "web", rating: 4, comment: "fast, box dented" }))
+    expect(r.order!.feedback).toEqual({ rating: 4, comment: "fast, box dented", at: clock.t })
+    const again = ok(await submit({ type: "order.feedback", orderId: o.orderId, channel: "web", rating: 4, comment: "fast, box dented" }))
+    expect(again.existing).toBe(true)
+    expect(code(await submit({ type: "order.feedback", orderId: o.orderId, channel: "web", rating: 1, comment: "changed my mind" }))).toBe("feedback_exists")
+    const history = Q.orderHistory(engine.view, o.orderId)!.map((h) => h.event)
+    expect(history[history.length - 1]).toMatchObject({ type: "FeedbackRecorded", rating: 4, comment: "fast, box dented" })
+
+    // recovered from a snapshot taken after the feedback
+    await engine.snapshotNow()
+    await engine.close()
+    engine = await openEngine(store, clock)
+    expect(Q.order(engine.view, o.orderId)!.feedback).toEqual({ rating: 4, comment: "fast, box dented", at: clock.t })
+    expect(code(await submit({ type: "order.feedback", orderId: o.orderId, channel: "web", rating: 2 }))).toBe("feedback_exists")
+
+    // and replayed from the journal alone (feedback after the snapshot)
+    const p = ok(await place("F-2", [["TV-55", 1]])).order!
+    await deliver(p.orderId)
+    ok(await submit({ type: "order.feedback", orderId: p.orderId, channel: "web", rating: 2 }))
+    await engine.close()
+    engine = await openEngine(store, clock)
+    expect(Q.order(engine.view, p.orderId)!.feedback).toMatchObject({ rating: 2, comment: "" })
+  })
+})

@@ -390,6 +390,27 @@ export class Engine {
     log.durableSeq = log.seq
   }
 
+  /** The journal streams of the partitions (orders and pools), for readers of the whole journal. */
+  partitionStreams(): Array<string> {
+    return this.partitions.map((p) => p.stream)
+  }
+
+  /**
+   * Batches of a stream as the journal retains them, oldest first, decoded;
+   * read `pageBatches` rows at a time, so a reader holds one page in memory.
+   */
+  async *journalForward(stream: string, pageBatches = readPage): AsyncGenerator<{ readonly seqFrom: number; readonly events: ReadonlyArray<EngineEvent> }> {
+    let after = 0
+    for (;;) {
+      const page = await this.options.store.readBatches(stream, after, pageBatches)
+      for (const b of page) {
+        yield { seqFrom: b.seqFrom, events: decodeEvents(b.payload) }
+        after = b.seqFrom + b.count - 1
+      }
+      if (page.length < pageBatches) return
+    }
+  }
+
   /**
    * The journaled batch holding event `seq` of a stream, decoded, or undefined
    * when the journal no longer has it (compacted behind a snapshot). If the

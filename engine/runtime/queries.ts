@@ -10,7 +10,7 @@ import type { HoldView, PoolView } from "../domain/replies.ts"
 import { nodeById } from "../network/network-actor.ts"
 import type { HistoryEntry, Notification, OrderView } from "../order/order-state.ts"
 import { externalKey } from "../order/order-book.ts"
-import { holdById, partitionOfHold } from "../pool/pool-actor.ts"
+import { holdById, partitionOfHold, poolSlot } from "../pool/pool-actor.ts"
 import { holdView, type Dispatcher } from "./dispatch.ts"
 import type { Engine } from "./engine.ts"
 import { partitionOf, poolEventTypes } from "./partition.ts"
@@ -59,6 +59,22 @@ export const availability = (d: Dispatcher, sku: string, q: AvailabilityQuery = 
 
 export const pool = (d: Dispatcher, sku: string, nodeId: string): PoolView | undefined =>
   d.net.skuIndex.has(sku) && nodeById(d.net, nodeId) ? d.poolView(sku, nodeId) : undefined
+
+/**
+ * Every pool that exists (had stock or a setting at some point), SKUs in
+ * catalog order, nodes in network order; only `nodeId`'s when given.
+ */
+export const pools = (d: Dispatcher, nodeId?: string): Array<PoolView> => {
+  const out: Array<PoolView> = []
+  const nodes = nodeId === undefined ? d.net.nodes : d.net.nodes.filter((n) => n.nodeId === nodeId)
+  for (const sku of d.net.skus) {
+    const p = d.partitionOfSku(sku.sku)
+    for (const node of nodes) {
+      if (poolSlot(p.stock, d.net, sku.sku, node.nodeId) >= 0) out.push(d.poolView(sku.sku, node.nodeId))
+    }
+  }
+  return out
+}
 
 export const hold = (d: Dispatcher, holdId: string): HoldView | undefined => {
   const p = d.partitions[partitionOfHold(holdId)]

@@ -16,6 +16,7 @@ import { loadGatewayConfig, type GatewayConfig } from "../config.ts"
 import { LocalEngine } from "../engine-access.ts"
 import { makeKeyRing, type KeysConfig } from "../keys.ts"
 import { startGateway, type Gateway } from "../server.ts"
+import type { ShopifyShops } from "../shopify.ts"
 import type { WebhookTargets } from "../webhook-targets.ts"
 
 export const testKeys: KeysConfig = {
@@ -44,11 +45,15 @@ export interface TestGateway {
 }
 
 export const startTestGateway = async (
-  options: { config?: Partial<GatewayConfig>; stock?: ReadonlyArray<[string, string, number]>; webhooks?: WebhookTargets; redisUrl?: string; redisChannel?: string; commands?: ReadonlyArray<Command> } = {}
+  options: {
+    config?: Partial<GatewayConfig>; stock?: ReadonlyArray<[string, string, number]>; webhooks?: WebhookTargets; redisUrl?: string; redisChannel?: string
+    commands?: ReadonlyArray<Command>; shopify?: ShopifyShops; clock?: () => number
+  } = {}
 ): Promise<TestGateway> => {
   const store = new MemoryJournal()
   const engine = await EngineClass.open({
-    store, config: loadConfig({ partitions: 4, snapshotEveryEvents: 1_000_000, journalRetainEvents: 10_000_000 }, {}), router: route, timerPollMs: 20
+    store, config: loadConfig({ partitions: 4, snapshotEveryEvents: 1_000_000, journalRetainEvents: 10_000_000 }, {}), router: route, timerPollMs: 20,
+    ...(options.clock ? { clock: options.clock } : {})
   })
   await run(engine, options.commands ?? fixtureCommands)
   if (options.stock && options.stock.length > 0) {
@@ -60,7 +65,8 @@ export const startTestGateway = async (
     engine: new LocalEngine(engine, store),
     webhooks: options.webhooks,
     redisUrl: options.redisUrl,
-    redisChannel: options.redisChannel
+    redisChannel: options.redisChannel,
+    shopify: options.shopify
   })
   return {
     gateway,
