@@ -77,7 +77,8 @@ const send = (res: HttpResponse, status: number, headers: ReadonlyArray<readonly
     res.writeStatus(statusLine(status))
     for (const [k, v] of headers) res.writeHeader(k, v)
     for (const [k, v] of securityHeaders) res.writeHeader(k, v)
-    if (head) res.endWithoutBody(typeof body === "string" ? Buffer.byteLength(body) : body.byteLength)
+    // HEAD: the headers of the GET, no body
+    if (head) res.end()
     else res.end(body)
   })
 }

@@ -44,7 +44,7 @@ export interface TestGateway {
 }
 
 export const startTestGateway = async (
-  options: { config?: Partial<GatewayConfig>; stock?: ReadonlyArray<[string, string, number]>; webhooks?: WebhookTargets; redisUrl?: string; redisChannel?: string; commands?: ReadonlyArray<Command> } = {}
+  options: { config?: Partial<GatewayConfig>; stock?: ReadonlyArray<[string, string, number]>; webhooks?: WebhookTargets; redisUrl?: string; redisChannel?: string; commands?: ReadonlyArray<Command>; dashboardDir?: string } = {}
 ): Promise<TestGateway> => {
   const store = new MemoryJournal()
   const engine = await EngineClass.open({
@@ -60,7 +60,8 @@ export const startTestGateway = async (
     engine: new LocalEngine(engine, store),
     webhooks: options.webhooks,
     redisUrl: options.redisUrl,
-    redisChannel: options.redisChannel
+    redisChannel: options.redisChannel,
+    dashboardDir: options.dashboardDir
   })
   return {
     gateway,
