@@ -17,6 +17,10 @@ import type { RunResult } from "../../simulator/run.ts"
 import { loadScenario } from "../../simulator/scenario.ts"
 import { chromiumArgs, chromiumMissing, chromiumPath, startLiveGateway, type LiveGateway } from "./live-gateway.ts"
 
+interface DashboardStats { readonly ticks: number; readonly renders: number; readonly arcs: number; readonly alerts: number }
+/** Runs in the page: the figures main.ts exposes as window.opsDashboard. */
+const dashboardStats = (): DashboardStats => (globalThis as unknown as { opsDashboard: { stats(): DashboardStats } }).opsDashboard.stats()
+
 const missing = chromiumMissing()
 if (missing && process.env.CI) throw new Error(`the dashboard browser test needs Chromium under CI: ${missing}`)
 if (missing) console.warn(`skipping the dashboard browser test: ${missing}`)
@@ -101,9 +105,9 @@ describe.skipIf(missing !== undefined)("the ops dashboard in Chromium, under a s
   })
 
   it("renders a few times a second at most, with bounded lists, while the day runs; the day passes its audit", async () => {
-    const before = await page.evaluate(() => (window as any).opsDashboard.stats())
+    const before = await page.evaluate(dashboardStats)
     await page.waitForTimeout(3_000)
-    const after = await page.evaluate(() => (window as any).opsDashboard.stats())
+    const after = await page.evaluate(dashboardStats)
     const rate = (after.renders - before.renders) / 3
     expect(rate).toBeGreaterThan(0.5)
     expect(rate).toBeLessThanOrEqual(5)
