@@ -7,8 +7,10 @@ export default defineConfig({
       "gateway/**/*.test.ts",
       "simulator/**/*.test.ts",
       "bench/**/*.test.ts",
-      "dashboard/src/**/*.test.ts"
+      "dashboard/src/**/*.test.ts",
+      "dashboard/e2e/**/*.test.ts"
     ],
+    globalSetup: ["dashboard/e2e/build-setup.ts"],
     reporters: ["default", ["json", { outputFile: "test-results/vitest.json" }]],
     testTimeout: 60_000,
     hookTimeout: 60_000

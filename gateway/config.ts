@@ -64,6 +64,12 @@ export interface GatewayConfig {
   readonly hotSkuReservationsPerTick: number
   /** Alerts kept per tick (the rest are counted, not listed). */
   readonly opsAlertsPerTickMax: number
+  /** Ops feed: routing decisions drawn as arcs on the dashboard map, per tick. */
+  readonly opsArcsPerTickMax: number
+  /** Ops feed: hot and low-stock SKUs listed per tick. */
+  readonly opsSkusListedMax: number
+  /** Ops feed: a live hold whose TTL ends within this is counted as "expiring". */
+  readonly opsHoldsExpiringMs: number
   /** Edge processes: timeout of one call to the engine owner's internal route. */
   readonly engineCallTimeoutMs: number
   /** Rows of one inventory CSV import (its body is bounded by loadBodyBytesMax). */
@@ -102,6 +108,9 @@ export const gatewayDefaults: GatewayConfig = {
   lowStockUnits: 5,
   hotSkuReservationsPerTick: 50,
   opsAlertsPerTickMax: 20,
+  opsArcsPerTickMax: 60,
+  opsSkusListedMax: 10,
+  opsHoldsExpiringMs: 60_000,
   engineCallTimeoutMs: 5_000,
   csvRowsMax: 100_000
 }
@@ -138,6 +147,9 @@ const envNames: { readonly [K in keyof GatewayConfig]: string } = {
   lowStockUnits: "GATEWAY_LOW_STOCK_UNITS",
   hotSkuReservationsPerTick: "GATEWAY_HOT_SKU_RESERVATIONS_PER_TICK",
   opsAlertsPerTickMax: "GATEWAY_OPS_ALERTS_PER_TICK_MAX",
+  opsArcsPerTickMax: "GATEWAY_OPS_ARCS_PER_TICK_MAX",
+  opsSkusListedMax: "GATEWAY_OPS_SKUS_LISTED_MAX",
+  opsHoldsExpiringMs: "GATEWAY_OPS_HOLDS_EXPIRING_MS",
   engineCallTimeoutMs: "GATEWAY_ENGINE_CALL_TIMEOUT_MS",
   csvRowsMax: "GATEWAY_CSV_ROWS_MAX"
 }

@@ -15,7 +15,7 @@ import type { Command } from "../engine/domain/commands.ts"
 import type { JournaledEvent } from "../engine/domain/events.ts"
 import type { LatLon } from "../engine/domain/network.ts"
 import type { Accepted, HoldView, PoolView } from "../engine/domain/replies.ts"
-import type { HistoryEntry, OrderView } from "../engine/order/order-state.ts"
+import type { HistoryEntry, Notification, OrderView } from "../engine/order/order-state.ts"
 import type { Engine, EngineStats } from "../engine/runtime/engine.ts"
 import * as Queries from "../engine/runtime/queries.ts"
 import type { JournalStore } from "../engine/store/journal.ts"
@@ -41,6 +41,48 @@ export interface EngineHealth {
   readonly store: boolean
 }
 
+/** One customer notification of an order: delivered (the engine recorded it) or still in the outbox. */
+export interface TimelineNotification {
+  readonly id: string
+  readonly kind: string
+  readonly state: "delivered" | "pending"
+  /** When the transition that queued it happened (pending ones; delivered ones are dated by their event in the history). */
+  readonly at: number | null
+}
+
+/** What ops see of one order: its view, every event it kept (with each routing explanation), its notifications. */
+export interface OrderTimeline {
+  readonly order: OrderView
+  readonly history: ReadonlyArray<HistoryEntry>
+  readonly notifications: ReadonlyArray<TimelineNotification>
+}
+
+/** Orders a search term may name: the order id, or an external id in any channel; at most one per channel. */
+const searchOrders = (d: Engine["view"], query: string): Array<OrderView> => {
+  const out: Array<OrderView> = []
+  const byId = Queries.order(d, query)
+  if (byId) out.push(byId)
+  for (const c of Queries.channels(d)) {
+    const o = Queries.orderByExternal(d, c.channel, query)
+    if (o && o.orderId !== byId?.orderId) out.push(o)
+  }
+  return out
+}
+
+const notificationKindOf = (id: string): string => id.split("/")[1] ?? "unknown"
+
+const timelineOf = (d: Engine["view"], orderId: string): OrderTimeline | null => {
+  const state = d.orderById(orderId)
+  const order = Queries.order(d, orderId)
+  if (!state || !order) return null
+  const delivered: Array<TimelineNotification> = []
+  for (const h of state.history) {
+    if (h.event.type === "NotificationsDelivered") for (const id of h.event.ids) delivered.push({ id, kind: notificationKindOf(id), state: "delivered", at: null })
+  }
+  const pending = state.outbox.map((n: Notification): TimelineNotification => ({ id: n.id, kind: n.kind, state: "pending", at: n.at }))
+  return { order, history: [...state.history], notifications: [...delivered, ...pending] }
+}
+
 export interface EngineAccess {
   submit(command: Command): Promise<EngineReply>
   /** One answer per request, null for an unknown SKU. */
@@ -49,6 +91,10 @@ export interface EngineAccess {
   order(orderId: string): Promise<OrderView | null>
   orderByExternal(channel: string, externalId: string): Promise<OrderView | null>
   orderHistory(orderId: string): Promise<ReadonlyArray<HistoryEntry> | null>
+  /** Ops: orders named by an order id or an external id (any channel). */
+  orderSearch(query: string): Promise<Array<OrderView>>
+  /** Ops: an order with its events and notifications. */
+  orderTimeline(orderId: string): Promise<OrderTimeline | null>
   pool(sku: string, nodeId: string): Promise<PoolView | null>
   poolHistory(sku: string, nodeId: string, limit: number): Promise<Array<JournaledEvent>>
   nodes(): Promise<Array<Queries.NodeLoadView>>
@@ -61,7 +107,8 @@ export interface EngineAccess {
 }
 
 export const engineMethods = [
-  "submit", "availability", "hold", "order", "orderByExternal", "orderHistory", "pool", "poolHistory", "nodes", "pools", "report", "health", "stats"
+  "submit", "availability", "hold", "order", "orderByExternal", "orderHistory", "orderSearch", "orderTimeline", "pool",
+  "poolHistory", "nodes", "pools", "report", "health", "stats"
 ] as const satisfies ReadonlyArray<keyof EngineAccess>
 
 export type EngineMethod = (typeof engineMethods)[number]
@@ -105,6 +152,14 @@ export class LocalEngine implements EngineAccess {
   async orderHistory(orderId: string) {
     const h = Queries.orderHistory(this.engine.view, orderId)
     return h ? [...h] : null
+  }
+
+  async orderSearch(query: string) {
+    return searchOrders(this.engine.view, query)
+  }
+
+  async orderTimeline(orderId: string) {
+    return timelineOf(this.engine.view, orderId)
   }
 
   async pool(sku: string, nodeId: string) {
@@ -208,6 +263,12 @@ export class RemoteEngine implements EngineAccess {
   }
   orderHistory(orderId: string) {
     return this.call<ReadonlyArray<HistoryEntry> | null>("orderHistory", [orderId])
+  }
+  orderSearch(query: string) {
+    return this.call<Array<OrderView>>("orderSearch", [query])
+  }
+  orderTimeline(orderId: string) {
+    return this.call<OrderTimeline | null>("orderTimeline", [orderId])
   }
   pool(sku: string, nodeId: string) {
     return this.call<PoolView | null>("pool", [sku, nodeId])

@@ -318,6 +318,23 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
     { method: "post", pattern: "/v1/admin/channels", allow: ["ops"], handler: admin("channels", (x) => ({ type: "channel.upsert", ...x })) },
     { method: "get", pattern: "/v1/admin/stats", allow: ["ops"], handler: async () => json(200, { engine: await engine.stats() }) },
 
+    // ---- ops dashboard: order search and timeline (any channel) ----
+    {
+      method: "get", pattern: "/v1/ops/orders", allow: ["ops"],
+      handler: async (call) => {
+        const q = (call.query.get("q") ?? "").trim()
+        if (q === "" || q.length > 256) return err(gatewayError("invalid_frame", "q: an order id or an external id of 1..256 characters"))
+        return json(200, { orders: await engine.orderSearch(q) })
+      }
+    },
+    {
+      method: "get", pattern: "/v1/ops/orders/:orderId/timeline", allow: ["ops"],
+      handler: async (call) => {
+        const timeline = await engine.orderTimeline(call.params[0])
+        return timeline ? json(200, timeline) : err({ code: "order_not_found", message: "no order has this id" })
+      }
+    },
+
     // ---- the engine owner's internal route, for edge gateways ----
     {
       method: "post", pattern: "/internal/v1/engine", allow: ["internal"], bodyBytesMax: config.loadBodyBytesMax,

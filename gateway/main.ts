@@ -79,10 +79,11 @@ console.log(`  storefront WS API   ${wsUrl}?key=<storefront key>`)
 console.log(`  HTTP API            ${gateway.url}/v1/...   (Authorization: Bearer <key>)`)
 console.log(`  ops feed            socket.io ${gateway.url}/ops   (auth: { token: <ops token> })`)
 console.log(`  health              ${gateway.url}/healthz  ${gateway.url}/readyz  ${gateway.url}/metrics`)
+console.log(`  ops dashboard       ${gateway.url}/dashboard/   (sign in with the ops token)`)
 if (!configuredKeys) {
   console.log("demo keys (set GATEWAY_KEYS or GATEWAY_KEYS_FILE for real ones):")
   for (const [key, channel] of Object.entries(keys.storefronts ?? {})) console.log(`  storefront ${channel.padEnd(12)} ${key}`)
-  console.log(`  ops token               ${keys.ops}`)
+  console.log(`  ops token               ${keys.ops}   (dashboard: ${gateway.url}/dashboard/#token=${keys.ops})`)
   console.log(`  node keys               nk-demo-<nodeId>, e.g. ${nodeIds.slice(0, 2).map((n) => `nk-demo-${n}`).join(", ")}`)
   const web = Object.entries(keys.storefronts ?? {}).find(([, c]) => c === "web")?.[0]
   if (web) console.log(`try: curl -H "Authorization: Bearer ${web}" "${gateway.url}/v1/availability?skus=SKU-0001,SKU-0002&lat=39.74&lon=-104.99"`)

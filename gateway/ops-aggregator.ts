@@ -6,6 +6,10 @@
  *   routing   up to opsRoutingSamplesPerTickMax routing decisions with their explanation, plus counts by reason
  *   nodes     status changes this tick, and the most loaded nodes (shipments today / capacity)
  *   alerts    low stock, hot SKU, node over capacity, store errors (at most opsAlertsPerTickMax listed)
+ *   arcs      up to opsArcsPerTickMax routing decisions as node -> customer arcs, with how they were routed
+ *   holds     cart holds open, expiring within opsHoldsExpiringMs, expired in the tick
+ *   skus      the hottest SKUs of the tick and the lowest pools reserved from
+ *   nodes     every node's status, load, rejections and short picks (the dashboard's node table)
  *
  * The work per event is a few counter updates; everything else happens once per tick.
  */
@@ -31,6 +35,30 @@ export interface Alert {
   readonly nodeId?: string
 }
 
+/** How a routing decision was made, as the dashboard colours it. */
+export type ArcKind = "single" | "split" | "pickup" | "rerouted" | "backordered"
+
+export interface RoutingArc {
+  readonly orderId: string
+  readonly kind: ArcKind
+  /** The customer's location (or the pickup store's). */
+  readonly to: { readonly lat: number; readonly lon: number }
+  /** The nodes shipping it (none when everything was backordered). */
+  readonly from: ReadonlyArray<string>
+}
+
+export interface NodeRow {
+  readonly nodeId: string
+  readonly kind: string
+  readonly status: string
+  readonly shipmentsToday: number
+  readonly capacityPerDay: number
+  readonly load: number
+  /** Shipments the node rejected, and picks it came up short on, since this gateway started. */
+  readonly rejections: number
+  readonly shortPicks: number
+}
+
 export interface OpsTick {
   readonly at: number
   readonly intervalMs: number
@@ -51,6 +79,14 @@ export interface OpsTick {
   readonly nodes: {
     readonly statusChanges: ReadonlyArray<{ readonly nodeId: string; readonly status: string; readonly reason: string }>
     readonly busiest: ReadonlyArray<{ readonly nodeId: string; readonly status: string; readonly shipmentsToday: number; readonly capacityPerDay: number; readonly load: number }>
+    /** Every node, in network order. */
+    readonly table: ReadonlyArray<NodeRow>
+  }
+  readonly arcs: ReadonlyArray<RoutingArc>
+  readonly holds: { readonly open: number; readonly expiringSoon: number; readonly expired: number }
+  readonly skus: {
+    readonly hot: ReadonlyArray<{ readonly sku: string; readonly reservations: number }>
+    readonly low: ReadonlyArray<{ readonly sku: string; readonly nodeId: string; readonly atp: number }>
   }
   readonly alerts: ReadonlyArray<Alert>
   readonly alertsDropped: number
@@ -58,6 +94,7 @@ export interface OpsTick {
 }
 
 const busiestListed = 5
+const round4 = (x: number): number => Math.round(x * 10_000) / 10_000
 
 /** Nearest-rank percentile in milliseconds, to the hundredth. */
 const percentileMs = (sample: ReadonlyArray<number>, p: number): number => Math.round(percentile(sample, p) * 100) / 100
@@ -81,6 +118,11 @@ export class OpsAggregator {
   private lastRequests = 0
   private lastTickMs = performance.now()
   private readonly overCapacity = new Set<string>()
+  private arcs: Array<RoutingArc> = []
+  private holdsExpired = 0
+  /** Since this gateway started, per node (bounded by the number of nodes). */
+  private readonly rejections = new Map<string, number>()
+  private readonly shortPicks = new Map<string, number>()
   private readonly unsubscribe: () => void
 
   constructor(private readonly engine: LocalEngine, private readonly config: GatewayConfig, private readonly metrics: GatewayMetrics) {
@@ -133,7 +175,51 @@ export class OpsAggregator {
       case "NodeStatusChanged":
         this.statusChanges.push({ nodeId: e.nodeId, status: e.status, reason: e.reason })
         break
+      case "HoldEnded":
+        if (e.reason === "expired") this.holdsExpired++
+        break
+      case "ShipmentWithdrawn":
+        if (e.reason === "rejected") this.countAtNode(this.rejections, e.orderId, e.shipmentId)
+        break
+      case "ShipmentPicked":
+        if (e.short.length > 0) this.countAtNode(this.shortPicks, e.orderId, e.shipmentId)
+        break
     }
+    if (e.type === "OrderRouted" && this.arcs.length < this.config.opsArcsPerTickMax) this.addArc(e)
+  }
+
+  private countAtNode(counts: Map<string, number>, orderId: string, shipmentId: string): void {
+    const nodeId = this.engine.engine.view.orderById(orderId)?.shipments.find((s) => s.shipmentId === shipmentId)?.nodeId
+    if (nodeId !== undefined) counts.set(nodeId, (counts.get(nodeId) ?? 0) + 1)
+  }
+
+  private addArc(e: OrderRouted): void {
+    const order = this.engine.engine.view.orderById(e.orderId)
+    if (!order) return
+    const pickup = order.fulfillment === "pickup"
+    const kind: ArcKind = e.reason !== "placed" ? "rerouted"
+      : e.shipments.length === 0 ? "backordered"
+      : pickup ? "pickup"
+      : e.shipments.length > 1 ? "split" : "single"
+    this.arcs.push({
+      orderId: e.orderId,
+      kind,
+      to: { lat: round4(order.destination.lat), lon: round4(order.destination.lon) },
+      from: e.shipments.map((s) => s.nodeId)
+    })
+  }
+
+  /** Live holds, and those whose TTL ends within opsHoldsExpiringMs (engine clock). */
+  private holdCounts(): { open: number; expiringSoon: number } {
+    const view = this.engine.engine.view
+    const until = view.now + this.config.opsHoldsExpiringMs
+    let open = 0
+    let expiringSoon = 0
+    for (const p of view.partitions) {
+      open += p.stock.holds.size
+      for (const h of p.stock.holds.values()) if (h.expiresAt <= until) expiringSoon++
+    }
+    return { open, expiringSoon }
   }
 
   /** The tick since the previous one; resets the counters. */
@@ -149,10 +235,19 @@ export class OpsAggregator {
     const storeErrors = this.metrics.counterValue("gateway_errors_total", { code: "store_unavailable" })
 
     const alerts: Array<Alert> = []
+    const low: Array<{ sku: string; nodeId: string; atp: number }> = []
     for (const { sku, nodeId } of this.reservedPools.values()) {
       const pool = Queries.pool(view, sku, nodeId)
-      if (pool && pool.atp <= this.config.lowStockUnits) alerts.push({ kind: "low_stock", sku, nodeId, message: `${sku} at ${nodeId}: ATP ${pool.atp}` })
+      if (pool && pool.atp <= this.config.lowStockUnits) {
+        alerts.push({ kind: "low_stock", sku, nodeId, message: `${sku} at ${nodeId}: ATP ${pool.atp}` })
+        low.push({ sku, nodeId, atp: pool.atp })
+      }
     }
+    low.sort((a, b) => a.atp - b.atp)
+    const hot = [...this.reservationsBySku]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, this.config.opsSkusListedMax)
+      .map(([sku, reservations]) => ({ sku, reservations }))
     for (const [sku, n] of this.reservationsBySku) {
       if (n > this.config.hotSkuReservationsPerTick) alerts.push({ kind: "hot_sku", sku, message: `${sku}: ${n} reservations in ${intervalMs} ms` })
     }
@@ -171,10 +266,16 @@ export class OpsAggregator {
     const rank = { engine_not_running: 0, store_errors: 1, node_over_capacity: 2, hot_sku: 3, low_stock: 4 } as const
     alerts.sort((a, b) => rank[a.kind] - rank[b.kind])
 
-    const busiest = nodes
-      .map((n) => ({ nodeId: n.nodeId, status: n.status, shipmentsToday: n.shipmentsToday, capacityPerDay: n.capacityPerDay, load: Math.round((n.shipmentsToday / n.capacityPerDay) * 1000) / 1000 }))
+    const table: Array<NodeRow> = nodes.map((n) => ({
+      nodeId: n.nodeId, kind: n.kind, status: n.status, shipmentsToday: n.shipmentsToday, capacityPerDay: n.capacityPerDay,
+      load: Math.round((n.shipmentsToday / n.capacityPerDay) * 1000) / 1000,
+      rejections: this.rejections.get(n.nodeId) ?? 0, shortPicks: this.shortPicks.get(n.nodeId) ?? 0
+    }))
+    const busiest = [...table]
       .sort((a, b) => b.load - a.load)
       .slice(0, busiestListed)
+      .map(({ nodeId, status, shipmentsToday, capacityPerDay, load }) => ({ nodeId, status, shipmentsToday, capacityPerDay, load }))
+    const holds = stats.state === "running" ? { ...this.holdCounts(), expired: this.holdsExpired } : { open: stats.holds, expiringSoon: 0, expired: this.holdsExpired }
 
     const tick: OpsTick = {
       at: Date.now(),
@@ -191,7 +292,10 @@ export class OpsAggregator {
         reroutes: this.reroutes
       },
       routing: { byReason: this.byReason, samples: this.samples },
-      nodes: { statusChanges: this.statusChanges, busiest },
+      nodes: { statusChanges: this.statusChanges, busiest, table },
+      arcs: this.arcs,
+      holds,
+      skus: { hot, low: low.slice(0, this.config.opsSkusListedMax) },
       alerts: alerts.slice(0, this.config.opsAlertsPerTickMax),
       alertsDropped: Math.max(0, alerts.length - this.config.opsAlertsPerTickMax),
       engine: { state: stats.state, mailbox: stats.mailbox, lastCommitMs: Math.round(stats.lastCommitMs * 100) / 100 }
@@ -201,6 +305,8 @@ export class OpsAggregator {
     this.byReason = {}
     this.samples = []
     this.statusChanges = []
+    this.arcs = []
+    this.holdsExpired = 0
     this.reservedPools = new Map()
     this.reservationsBySku = new Map()
     this.lastStoreErrors = storeErrors

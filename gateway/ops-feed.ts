@@ -5,7 +5,8 @@
  * with a connect_error whose `data.code` is unauthorized or forbidden.
  *
  * Messages (server -> viewer):
- *   "hello"  once on connect: { nodes, intervalMs }
+ *   "hello"  once on connect: { nodes, intervalMs } (the nodes read through the
+ *            engine access, so an edge lists the owner's nodes too)
  *   "tick"   one OpsTick per opsTickMs (ops-aggregator.ts), whatever the load
  *
  * Only the engine owner aggregates and emits; with Redis the socket.io Redis
@@ -15,7 +16,7 @@ import { createAdapter } from "@socket.io/redis-adapter"
 import { Server, type Socket } from "socket.io"
 import type { TemplatedApp } from "uWebSockets.js"
 import type { GatewayConfig } from "./config.ts"
-import type { LocalEngine } from "./engine-access.ts"
+import type { EngineAccess, LocalEngine } from "./engine-access.ts"
 import type { KeyRing } from "./keys.ts"
 import type { GatewayMetrics } from "./metrics.ts"
 import { OpsAggregator } from "./ops-aggregator.ts"
@@ -29,6 +30,8 @@ export interface OpsFeedDeps {
   readonly metrics: GatewayMetrics
   /** The engine when this process owns it (then it aggregates and emits). */
   readonly engine: LocalEngine | undefined
+  /** How this process reads the engine (local, or the owner's internal route on an edge). */
+  readonly access: EngineAccess
   readonly redis: RedisFanout | undefined
 }
 
@@ -57,10 +60,14 @@ export class OpsFeed {
     nsp.use(authorize)
     deps.metrics.gauge("gateway_ops_viewers", "socket.io ops feed viewers connected to this process.", () => nsp.sockets.size)
     const aggregator = deps.engine ? new OpsAggregator(deps.engine, deps.config, deps.metrics) : undefined
-    const engine = deps.engine
     nsp.on("connection", (socket) => {
-      if (engine) void engine.nodes().then((nodes) => socket.emit("hello", { nodes, intervalMs: deps.config.opsTickMs }))
-      else socket.emit("hello", { nodes: [], intervalMs: deps.config.opsTickMs })
+      deps.access.nodes().then(
+        (nodes) => socket.emit("hello", { nodes, intervalMs: deps.config.opsTickMs }),
+        (e: unknown) => {
+          console.error(`gateway: ops hello could not read the nodes: ${String(e)}`)
+          socket.emit("hello", { nodes: [], intervalMs: deps.config.opsTickMs })
+        }
+      )
     })
     const feed = new OpsFeed(io, aggregator)
     if (aggregator) {

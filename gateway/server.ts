@@ -1,7 +1,8 @@
 /**
  * The gateway server: ONE uWebSockets.js app on one port serving the
  * storefront WS API (/v1/ws), the HTTP API (/v1/..., /healthz, /readyz,
- * /metrics), and socket.io (the /ops namespace) - the one server through which
+ * /metrics), socket.io (the /ops namespace) and the ops dashboard page
+ * (/dashboard/) - the one server through which
  * storefronts, fulfillment nodes and ops reach the engine.
  *
  * A gateway either owns the engine (LocalEngine: it derives changes from the
@@ -12,6 +13,7 @@
 import uWS from "uWebSockets.js"
 import { AvailabilityFeed } from "./availability-feed.ts"
 import { ChangeHub, EngineChangeSource } from "./changes.ts"
+import { mountDashboard } from "./dashboard-files.ts"
 import type { GatewayConfig } from "./config.ts"
 import { LocalEngine, type EngineAccess } from "./engine-access.ts"
 import { closeCodes } from "./errors.ts"
@@ -39,6 +41,8 @@ export interface GatewayOptions {
   readonly redisChannel?: string
   /** Shopify shops whose order webhooks are taken, each with its channel and secret. */
   readonly shopify?: ShopifyShops
+  /** The built dashboard page (default dashboard/dist). */
+  readonly dashboardDir?: string
 }
 
 export interface Gateway {
@@ -78,7 +82,8 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
     config, keys, engine, metrics, shopify: options.shopify,
     ready: async (): Promise<Record<string, boolean>> => (fanout ? { redis: fanout.connected() } : {})
   })
-  const ops = await OpsFeed.attach(app, { config, keys, metrics, engine: owner ? engine : undefined, redis: fanout })
+  mountDashboard(app, { dir: options.dashboardDir, metrics })
+  const ops = await OpsFeed.attach(app, { config, keys, metrics, engine: owner ? engine : undefined, access: engine, redis: fanout })
   mountNotFound(app, { config, metrics })
 
   const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {

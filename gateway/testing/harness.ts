@@ -47,7 +47,7 @@ export interface TestGateway {
 export const startTestGateway = async (
   options: {
     config?: Partial<GatewayConfig>; stock?: ReadonlyArray<[string, string, number]>; webhooks?: WebhookTargets; redisUrl?: string; redisChannel?: string
-    commands?: ReadonlyArray<Command>; shopify?: ShopifyShops; clock?: () => number
+    commands?: ReadonlyArray<Command>; shopify?: ShopifyShops; clock?: () => number; dashboardDir?: string
   } = {}
 ): Promise<TestGateway> => {
   const store = new MemoryJournal()
@@ -66,7 +66,8 @@ export const startTestGateway = async (
     webhooks: options.webhooks,
     redisUrl: options.redisUrl,
     redisChannel: options.redisChannel,
-    shopify: options.shopify
+    shopify: options.shopify,
+    dashboardDir: options.dashboardDir
   })
   return {
     gateway,

@@ -1,0 +1,73 @@
+/**
+ * `npm run dashboard:screenshot`: plays the black-friday scenario against a
+ * fresh gateway, opens the dashboard in headless Chromium with the ops token,
+ * looks up a re-routed order, and saves a screenshot under load to
+ * docs/dashboard.png. While the day runs it prints the page's JS heap and
+ * render rate every 15 s, the figures quoted in docs/operations.md.
+ *
+ *   --minutes M   wall-clock minutes of the simulated day (default 3)
+ *   --shot-at S   seconds into the day to take the screenshot (default 100)
+ *   --out FILE    where to save it (default docs/dashboard.png)
+ */
+import { parseArgs } from "node:util"
+import { chromium } from "playwright-core"
+import { loadScenario } from "../../simulator/scenario.ts"
+import { chromiumArgs, chromiumMissing, chromiumPath, startLiveGateway } from "./live-gateway.ts"
+import { buildDashboard } from "../build.ts"
+
+const { values } = parseArgs({ options: { minutes: { type: "string" }, "shot-at": { type: "string" }, out: { type: "string" } } })
+const minutes = Number(values.minutes ?? 3)
+const shotAtMs = Number(values["shot-at"] ?? 100) * 1000
+const out = values.out ?? "docs/dashboard.png"
+
+const missing = chromiumMissing()
+if (missing) throw new Error(missing)
+await buildDashboard()
+const live = await startLiveGateway(loadScenario("black-friday"))
+const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs })
+const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } })
+// the token in the fragment: the page signs in and removes it from the address bar
+await page.goto(`${live.url}/dashboard/#token=${encodeURIComponent(live.keys.ops)}`)
+const started = Date.now()
+const day = live.simulate({ minutes, quiet: true })
+
+interface Sample { readonly seconds: number; readonly heapMb: number; readonly renders: number; readonly ticks: number; readonly arcs: number; readonly alerts: number }
+const sample = async (): Promise<Sample> => {
+  const s = await page.evaluate(() => {
+    const g = globalThis as unknown as { opsDashboard: { stats(): { renders: number; ticks: number; arcs: number; alerts: number } }; performance: { memory?: { usedJSHeapSize: number } } }
+    return { ...g.opsDashboard.stats(), heap: g.performance.memory?.usedJSHeapSize ?? 0 }
+  })
+  return { seconds: Math.round((Date.now() - started) / 1000), heapMb: Math.round((s.heap / 1048576) * 10) / 10, renders: s.renders, ticks: s.ticks, arcs: s.arcs, alerts: s.alerts }
+}
+
+let previous = await sample()
+let shot = false
+let done = false
+day.finally(() => (done = true)).catch(() => undefined)
+while (!done) {
+  await new Promise((r) => setTimeout(r, 15_000))
+  const s = await sample()
+  console.log(`t=${s.seconds}s  page heap ${s.heapMb} MB  ${((s.renders - previous.renders) / (s.seconds - previous.seconds || 1)).toFixed(1)} renders/s  ticks ${s.ticks}  arcs ${s.arcs}  alerts ${s.alerts}`)
+  previous = s
+  if (!shot && Date.now() - started >= shotAtMs) {
+    shot = true
+    const rerouted = [...live.engine.view.partitions].flatMap((p) => [...p.orders.orders.values()]).find((o) => o.routeAttempts > 1 && o.shipments.length > 0)
+    if (rerouted) {
+      await page.getByTestId("order-query").fill(rerouted.externalId)
+      await page.getByTestId("order-query").press("Enter")
+      await page.getByTestId("order-timeline").waitFor()
+    }
+    await page.waitForTimeout(1_000)
+    await page.screenshot({ path: out, fullPage: true })
+    console.log(`screenshot saved to ${out}`)
+  }
+}
+const result = await day
+console.log(`day done: audit ${result.audit.ok ? "passed" : "FAILED"}, ${result.ledger.orders.length} orders`)
+if (!shot) {
+  await page.screenshot({ path: out, fullPage: true })
+  console.log(`screenshot saved to ${out}`)
+}
+await browser.close()
+await Promise.race([live.close(), new Promise((r) => setTimeout(r, 5_000))])
+process.exit(0)

@@ -1,0 +1,238 @@
+/**
+ * The ops dashboard: signs in with the ops token, follows the socket.io /ops
+ * feed, and renders at most `rendersPerSecondMax` times a second from a
+ * requestAnimationFrame loop, only what changed since the last frame. Every
+ * list it keeps is bounded (chart rings, arcs, alerts, low-stock pools), so a
+ * tab left open all day uses the same memory at night as in the morning.
+ */
+import { io, type Socket } from "socket.io-client"
+import { apiCall } from "./api.ts"
+import { chartWindows, Charts } from "./charts.ts"
+import { byId, el, fmtInt, fmtMs, fmtPct, fmtTime, setText } from "./dom.ts"
+import type { Alert, ErrorBody, Hello, NetworkNode, OpsTick } from "./feed-types.ts"
+import { arcColours, arcLabels, NetworkMap } from "./network-map.ts"
+import { NodeTable } from "./node-table.ts"
+import { OrderSearch } from "./order-search.ts"
+import { Bounded } from "./series.ts"
+import { forgetToken, storedToken, storeToken, tokenFromFragment } from "./session.ts"
+import "./style.css"
+
+const rendersPerSecondMax = 4
+const alertsKept = 200
+/** The same alert (kind, SKU, node) within this is counted on the existing line, not repeated. */
+const alertRepeatMs = 60_000
+const lowStockKept = 300
+const lowStockListed = 12
+const hotListed = 10
+
+interface AlertLine extends Alert {
+  readonly key: string
+  firstAt: number
+  lastAt: number
+  count: number
+}
+
+let token = ""
+let socket: Socket | undefined
+let latest: OpsTick | undefined
+let ticks = 0
+let renders = 0
+let lastRenderAt = 0
+const dirty = { figures: false, charts: false, nodes: false, alerts: false, skus: false }
+const alerts = new Bounded<AlertLine>(alertsKept)
+const lowStock = new Map<string, { sku: string; nodeId: string; atp: number; at: number }>()
+const rendersWindow: Array<number> = []
+
+const login = byId("login")
+const app = byId("app")
+const loginError = byId("login-error")
+
+const showLogin = (message?: string) => {
+  socket?.close()
+  socket = undefined
+  app.hidden = true
+  login.hidden = false
+  setText(loginError, message ?? "")
+  loginError.hidden = !message
+  byId<HTMLInputElement>("login-token").focus()
+}
+
+const refusal = (e: ErrorBody | undefined, fallback: string): string =>
+  e ? `Refused (${e.code === "forbidden" ? "403" : "401"} ${e.code}): ${e.message}` : fallback
+
+const notify = (message: string, bad = false) => {
+  const n = el("div", { class: bad ? "toast bad" : "toast" }, message)
+  byId("toasts").append(n)
+  setTimeout(() => n.remove(), 6_000)
+}
+
+const map = new NetworkMap(byId("map"))
+const charts = new Charts(byId("charts"))
+const nodeTable = new NodeTable(byId("nodes"), () => token, notify)
+new OrderSearch(byId("orders"), () => token)
+
+byId("legend").append(...(Object.keys(arcColours) as Array<keyof typeof arcColours>).map((k) =>
+  el("span", { class: "legend-item" }, el("i", { style: `background:${arcColours[k]}` }), arcLabels[k])))
+
+const windowSelect = byId<HTMLSelectElement>("chart-window")
+for (const w of chartWindows) windowSelect.append(el("option", { value: w.seconds }, w.label))
+windowSelect.addEventListener("change", () => {
+  charts.setWindow(Number(windowSelect.value))
+  dirty.charts = true
+})
+
+/** Node locations: from the hello, and again from /v1/nodes when the feed names a node the map has not seen. */
+let nodesFetchedAt = 0
+const refreshNodes = () => {
+  if (Date.now() - nodesFetchedAt < 5_000) return
+  nodesFetchedAt = Date.now()
+  apiCall<{ nodes: Array<NetworkNode> }>(token, "GET", "/v1/nodes").then((r) => map.setNodes(r.nodes), () => undefined)
+}
+
+const onAlerts = (tick: OpsTick) => {
+  const now = Date.now()
+  for (const a of tick.alerts) {
+    const key = `${a.kind}|${a.sku ?? ""}|${a.nodeId ?? ""}`
+    const existing = alerts.all.find((x) => x.key === key && now - x.lastAt < alertRepeatMs)
+    if (existing) {
+      existing.lastAt = now
+      existing.count++
+    } else alerts.push({ ...a, key, firstAt: now, lastAt: now, count: 1 })
+  }
+  for (const l of tick.skus.low) lowStock.set(`${l.sku}|${l.nodeId}`, { ...l, at: now })
+  if (lowStock.size > lowStockKept) {
+    const oldest = [...lowStock.entries()].sort((a, b) => a[1].at - b[1].at).slice(0, lowStock.size - lowStockKept)
+    for (const [k] of oldest) lowStock.delete(k)
+  }
+}
+
+const onTick = (tick: OpsTick) => {
+  ticks++
+  latest = tick
+  charts.add(tick)
+  map.addArcs(tick.arcs)
+  map.setStatus(tick.nodes.table)
+  nodeTable.update(tick.nodes.table)
+  onAlerts(tick)
+  if (tick.nodes.table.some((r) => !map.knows(r.nodeId))) refreshNodes()
+  dirty.figures = dirty.charts = dirty.nodes = dirty.alerts = dirty.skus = true
+}
+
+const connect = () => {
+  socket?.close()
+  setText(byId("conn"), "connecting")
+  socket = io("/ops", { transports: ["websocket"], auth: { token }, reconnectionDelayMax: 5_000 })
+  socket.on("connect", () => {
+    byId("conn").dataset.state = "up"
+    setText(byId("conn"), "live")
+  })
+  socket.on("disconnect", () => {
+    byId("conn").dataset.state = "down"
+    setText(byId("conn"), "reconnecting")
+  })
+  socket.on("connect_error", (err: Error & { data?: ErrorBody }) => {
+    if (err.data?.code === "unauthorized" || err.data?.code === "forbidden") {
+      forgetToken()
+      showLogin(refusal(err.data, "the token was refused"))
+    } else {
+      byId("conn").dataset.state = "down"
+      setText(byId("conn"), `cannot reach the gateway (${err.message})`)
+    }
+  })
+  socket.on("hello", (h: Hello) => {
+    map.setNodes(h.nodes)
+    setText(byId("interval"), `${h.intervalMs} ms ticks`)
+  })
+  socket.on("tick", onTick)
+}
+
+const start = (t: string) => {
+  token = t
+  storeToken(t)
+  login.hidden = true
+  app.hidden = false
+  connect()
+}
+
+byId<HTMLFormElement>("login-form").addEventListener("submit", (ev) => {
+  ev.preventDefault()
+  const t = byId<HTMLInputElement>("login-token").value.trim()
+  if (t !== "") start(t)
+})
+byId("logout").addEventListener("click", () => {
+  forgetToken()
+  token = ""
+  showLogin()
+})
+
+// ---- rendering ----------------------------------------------------------------------------------
+
+const figures = (t: OpsTick) => {
+  const m = t.metrics
+  const set = (id: string, text: string) => setText(byId(id), text)
+  set("fig-orders", fmtInt(m.ordersPerSec))
+  set("fig-reservations", fmtInt(m.reservationsPerSec))
+  set("fig-p99", fmtMs(m.latencyMs.p99))
+  set("fig-fill", fmtPct(m.fillRate))
+  set("fig-split", fmtPct(m.splitRate))
+  set("fig-backorders", fmtInt(m.backorderedUnits))
+  set("fig-holds", fmtInt(t.holds.open))
+  set("fig-expiring", fmtInt(t.holds.expiringSoon))
+  set("fig-reroutes", fmtInt(m.reroutes))
+  set("fig-p99-sub", `p50 ${fmtMs(m.latencyMs.p50)} · p90 ${fmtMs(m.latencyMs.p90)}`)
+  set("fig-holds-sub", `${fmtInt(t.holds.expired)} expired this tick`)
+  byId("fig-fill").dataset.bad = String(m.fillRate !== null && m.fillRate < 0.95)
+  byId("fig-p99").dataset.bad = String(m.latencyMs.p99 > 50)
+  const engine = t.engine
+  set("engine", engine ? `engine ${engine.state} · mailbox ${fmtInt(engine.mailbox)} · commit ${fmtMs(engine.lastCommitMs)}` : "engine unknown")
+  byId("engine").dataset.state = engine?.state ?? "unknown"
+  set("updated", `updated ${fmtTime(t.at)}`)
+}
+
+const alertList = () => {
+  byId("alerts").replaceChildren(...alerts.all.slice(-50).reverse().map((a) =>
+    el("li", { class: `alert alert-${a.kind}` },
+      el("span", { class: "when" }, fmtTime(a.lastAt)),
+      el("span", { class: "kind" }, a.kind.replace(/_/g, " ")),
+      el("span", {}, a.message, a.count > 1 ? ` (x${a.count})` : ""))))
+  setText(byId("alerts-count"), `${alerts.length}`)
+}
+
+const skuLists = (t: OpsTick) => {
+  byId("hot").replaceChildren(...t.skus.hot.slice(0, hotListed).map((h) =>
+    el("tr", {}, el("td", { class: "mono" }, h.sku), el("td", { class: "num" }, fmtInt(h.reservations)))))
+  const low = [...lowStock.values()].sort((a, b) => a.atp - b.atp || b.at - a.at).slice(0, lowStockListed)
+  byId("low").replaceChildren(...low.map((l) =>
+    el("tr", {}, el("td", { class: "mono" }, l.sku), el("td", { class: "mono" }, l.nodeId), el("td", { class: "num" }, fmtInt(l.atp)))))
+}
+
+const footer = () => {
+  const now = performance.now()
+  while (rendersWindow.length > 0 && now - rendersWindow[0] > 10_000) rendersWindow.shift()
+  const heap = (performance as Performance & { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize
+  setText(byId("page-stats"), `${(rendersWindow.length / 10).toFixed(1)} renders/s · ${map.arcCount} arcs · ${alerts.length} alerts${heap ? ` · page heap ${(heap / 1048576).toFixed(1)} MB` : ""}`)
+}
+
+const frame = (now: number) => {
+  requestAnimationFrame(frame)
+  if (app.hidden || now - lastRenderAt < 1000 / rendersPerSecondMax) return
+  lastRenderAt = now
+  renders++
+  rendersWindow.push(now)
+  if (latest && dirty.figures) figures(latest)
+  if (dirty.charts) charts.render()
+  if (dirty.nodes) nodeTable.render()
+  if (dirty.alerts) alertList()
+  if (latest && dirty.skus) skuLists(latest)
+  map.render()
+  footer()
+  dirty.figures = dirty.charts = dirty.nodes = dirty.alerts = dirty.skus = false
+}
+requestAnimationFrame(frame)
+
+/** Figures a monitoring probe (or a test) can read without scraping the page. */
+Object.assign(window, { opsDashboard: { stats: () => ({ ticks, renders, arcs: map.arcCount, alerts: alerts.length }) } })
+
+const initial = tokenFromFragment() ?? storedToken()
+if (initial) start(initial)
+else showLogin()
