@@ -50,7 +50,7 @@ const runRound = async (runnerCount: number, seconds: number, inFlight: number):
     const env = clusterTestEnv(partitions)
     for (let i = 0; i < runnerCount; i++) runners.push(RunnerProcess.start({ databaseUrl: db.url, host: "127.0.0.1", port: await freePort(), env }))
     await Promise.all(runners.map((r) => r.waitFor(/Listening on/, 60_000)))
-    client = await PartitionClient.connect(loadClusterSettings({ databaseUrl: db.url, callTimeoutMs: 5_000 }, env), loadConfig({ partitions }, {}))
+    client = await PartitionClient.connect(loadClusterSettings({ databaseUrl: db.url, callTimeoutMs: 2_000 }, env), loadConfig({ partitions }, {}))
     const skus = await stockCluster(client, skuCount, 100_000)
     const owned = await settledOwners(db.url, partitions)
 

@@ -7,6 +7,10 @@
  * Messages (server -> viewer):
  *   "hello"  once on connect: { nodes, intervalMs }
  *   "tick"   one OpsTick per opsTickMs (ops-aggregator.ts), whatever the load
+ *   "cluster" (cluster mode) per opsTickMs: the runners, their health and
+ *            which runner owns each partition with its owner epoch
+ *            (gateway/cluster-access.ts ClusterView); each gateway sends it
+ *            to its own viewers only
  *
  * Only the engine owner aggregates and emits; with Redis the socket.io Redis
  * adapter carries its ticks to viewers connected to any gateway process.
@@ -30,6 +34,8 @@ export interface OpsFeedDeps {
   /** The engine when this process owns it (then it aggregates and emits). */
   readonly engine: LocalEngine | undefined
   readonly redis: RedisFanout | undefined
+  /** Cluster mode: the view of runners and partition ownership. */
+  readonly cluster?: () => Promise<unknown>
 }
 
 const refusal = (code: "unauthorized" | "forbidden", message: string): Error =>
@@ -37,6 +43,7 @@ const refusal = (code: "unauthorized" | "forbidden", message: string): Error =>
 
 export class OpsFeed {
   private timer: ReturnType<typeof setInterval> | undefined
+  private clusterTimer: ReturnType<typeof setInterval> | undefined
 
   private constructor(private readonly io: Server, private readonly aggregator: OpsAggregator | undefined) {}
 
@@ -73,11 +80,25 @@ export class OpsFeed {
       }, deps.config.opsTickMs)
       feed.timer.unref?.()
     }
+    const cluster = deps.cluster
+    if (cluster) {
+      let busy = false
+      feed.clusterTimer = setInterval(() => {
+        if (busy || nsp.sockets.size === 0) return
+        busy = true
+        cluster().then(
+          (view) => nsp.local.emit("cluster", view),
+          (e) => console.error(`gateway: cluster view failed: ${String(e)}`)
+        ).finally(() => (busy = false))
+      }, deps.config.opsTickMs)
+      feed.clusterTimer.unref?.()
+    }
     return feed
   }
 
   async close(): Promise<void> {
     clearInterval(this.timer)
+    clearInterval(this.clusterTimer)
     this.aggregator?.close()
     this.io.of(opsNamespace).disconnectSockets(true)
     await new Promise<void>((resolve) => {

@@ -36,6 +36,8 @@ export interface GatewayOptions {
   readonly redisUrl?: string
   /** The Redis channel changes fan out on (default oms:changes); gateways sharing one engine use the same. */
   readonly redisChannel?: string
+  /** Cluster mode: the runners, their health and who owns each partition, shown on the ops feed. */
+  readonly cluster?: () => Promise<unknown>
 }
 
 export interface Gateway {
@@ -75,7 +77,7 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
     config, keys, engine, metrics,
     ready: async (): Promise<Record<string, boolean>> => (fanout ? { redis: fanout.connected() } : {})
   })
-  const ops = await OpsFeed.attach(app, { config, keys, metrics, engine: owner ? engine : undefined, redis: fanout })
+  const ops = await OpsFeed.attach(app, { config, keys, metrics, engine: owner ? engine : undefined, redis: fanout, cluster: options.cluster })
   mountNotFound(app, { config, metrics })
 
   const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {

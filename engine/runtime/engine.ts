@@ -341,9 +341,29 @@ export class Engine {
    * node or channel the network owner acknowledged is seen by every command
    * sent after that acknowledgement).
    */
-  async syncNetwork(): Promise<void> {
+  syncNetwork(): Promise<void> {
     const owned = this.options.ownership?.stream
-    if (owned === undefined || owned === networkStream || this.state !== "running") return
+    if (owned === undefined || owned === networkStream || this.state !== "running") return Promise.resolve()
+    // One read at a time, shared by every caller that arrives meanwhile; a caller arriving during a read
+    // waits for the next one, which starts after its arrival, so it still sees every acknowledged change.
+    if (this.netSyncNext) return this.netSyncNext
+    if (!this.netSyncRunning) {
+      this.netSyncRunning = this.readNetwork().finally(() => (this.netSyncRunning = undefined))
+      return this.netSyncRunning
+    }
+    const next = this.netSyncRunning.catch(() => undefined).then(() => {
+      this.netSyncNext = undefined
+      this.netSyncRunning = this.readNetwork().finally(() => (this.netSyncRunning = undefined))
+      return this.netSyncRunning
+    })
+    this.netSyncNext = next
+    return next
+  }
+
+  private netSyncRunning: Promise<void> | undefined
+  private netSyncNext: Promise<void> | undefined
+
+  private async readNetwork(): Promise<void> {
     for (;;) {
       const after = Math.max(this.netLog.seq, this.netQueuedSeq)
       const page = await this.options.store.readBatches(networkStream, after, readPage)
