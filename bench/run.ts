@@ -8,7 +8,8 @@ import { printTable, machine, type BenchResult } from "./report.ts"
 const benches: Record<string, () => Promise<{ run: (args: ReadonlyArray<string>) => Promise<BenchResult> }>> = {
   engine: () => import("./engine.ts"),
   gateway: () => import("./gateway.ts"),
-  compare: () => import("./compare.ts")
+  compare: () => import("./compare.ts"),
+  cluster: () => import("./cluster.ts")
 }
 
 const args = process.argv.slice(2)

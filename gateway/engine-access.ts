@@ -15,7 +15,7 @@ import type { Command } from "../engine/domain/commands.ts"
 import type { JournaledEvent } from "../engine/domain/events.ts"
 import type { LatLon } from "../engine/domain/network.ts"
 import type { Accepted, HoldView, PoolView } from "../engine/domain/replies.ts"
-import type { HistoryEntry, Notification, OrderView } from "../engine/order/order-state.ts"
+import type { HistoryEntry, OrderView } from "../engine/order/order-state.ts"
 import type { Engine, EngineStats } from "../engine/runtime/engine.ts"
 import * as Queries from "../engine/runtime/queries.ts"
 import type { JournalStore } from "../engine/store/journal.ts"
@@ -41,21 +41,8 @@ export interface EngineHealth {
   readonly store: boolean
 }
 
-/** One customer notification of an order: delivered (the engine recorded it) or still in the outbox. */
-export interface TimelineNotification {
-  readonly id: string
-  readonly kind: string
-  readonly state: "delivered" | "pending"
-  /** When the transition that queued it happened (pending ones; delivered ones are dated by their event in the history). */
-  readonly at: number | null
-}
-
-/** What ops see of one order: its view, every event it kept (with each routing explanation), its notifications. */
-export interface OrderTimeline {
-  readonly order: OrderView
-  readonly history: ReadonlyArray<HistoryEntry>
-  readonly notifications: ReadonlyArray<TimelineNotification>
-}
+import type { OrderTimeline } from "../engine/runtime/queries.ts"
+export type { OrderTimeline, TimelineNotification } from "../engine/runtime/queries.ts"
 
 /** Orders a search term may name: the order id, or an external id in any channel; at most one per channel. */
 const searchOrders = (d: Engine["view"], query: string): Array<OrderView> => {
@@ -69,19 +56,6 @@ const searchOrders = (d: Engine["view"], query: string): Array<OrderView> => {
   return out
 }
 
-const notificationKindOf = (id: string): string => id.split("/")[1] ?? "unknown"
-
-const timelineOf = (d: Engine["view"], orderId: string): OrderTimeline | null => {
-  const state = d.orderById(orderId)
-  const order = Queries.order(d, orderId)
-  if (!state || !order) return null
-  const delivered: Array<TimelineNotification> = []
-  for (const h of state.history) {
-    if (h.event.type === "NotificationsDelivered") for (const id of h.event.ids) delivered.push({ id, kind: notificationKindOf(id), state: "delivered", at: null })
-  }
-  const pending = state.outbox.map((n: Notification): TimelineNotification => ({ id: n.id, kind: n.kind, state: "pending", at: n.at }))
-  return { order, history: [...state.history], notifications: [...delivered, ...pending] }
-}
 
 export interface EngineAccess {
   submit(command: Command): Promise<EngineReply>
@@ -159,7 +133,7 @@ export class LocalEngine implements EngineAccess {
   }
 
   async orderTimeline(orderId: string) {
-    return timelineOf(this.engine.view, orderId)
+    return Queries.orderTimeline(this.engine.view, orderId)
   }
 
   async pool(sku: string, nodeId: string) {

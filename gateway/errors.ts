@@ -78,6 +78,8 @@ const statusOf: Readonly<Record<AnyErrorCode, number>> = {
   engine_overloaded: 503,
   store_unavailable: 503,
   engine_stopped: 503,
+  partition_moved: 503,
+  spans_partitions: 422,
   unauthorized: 401,
   forbidden: 403,
   malformed_json: 400,

@@ -4,6 +4,11 @@
  * DATABASE_URL; loads the demo network on an empty store; starts the gateway
  * on PORT (8080); prints the URLs and the keys. Ctrl-C closes it cleanly.
  *
+ * With ENGINE_MODE=cluster it is a client of an engine cluster (runners
+ * started with `npm run runner`, same DATABASE_URL and ENGINE_PARTITIONS):
+ * commands and reads go to the partitions as cluster messages, changes come
+ * through REDIS_URL (required), the ops feed shows the runners.
+ *
  * With GATEWAY_ENGINE_URL (the owner's http://host:port) it starts an EDGE
  * gateway instead: no engine here, every command and read forwarded to the
  * owner, changes heard through REDIS_URL (required for edges).
@@ -19,6 +24,8 @@ import { Engine } from "../engine/runtime/engine.ts"
 import * as Queries from "../engine/runtime/queries.ts"
 import { openJournalStore } from "../engine/store/layer.ts"
 import { loadGatewayConfig } from "./config.ts"
+import { loadClusterSettings } from "../engine/cluster/settings.ts"
+import { ClusterEngine } from "./cluster-access.ts"
 import { LocalEngine, RemoteEngine, type EngineAccess } from "./engine-access.ts"
 import { demoKeys, keysFromEnv, makeKeyRing, type KeysConfig } from "./keys.ts"
 import { startGateway } from "./server.ts"
@@ -36,8 +43,20 @@ let engineAccess: EngineAccess
 let closeEngine = async () => {}
 let nodeIds: Array<string>
 let channels: Array<string>
+let cluster: (() => Promise<unknown>) | undefined
+const engineMode = process.env.ENGINE_MODE?.trim() || "embedded"
+if (engineMode !== "embedded" && engineMode !== "cluster") throw new Error(`ENGINE_MODE must be embedded or cluster, got ${engineMode}`)
 
-if (ownerUrl) {
+if (engineMode === "cluster") {
+  if (!redisUrl) throw new Error("a gateway in cluster mode (ENGINE_MODE=cluster) needs REDIS_URL to hear the partitions' changes")
+  const clusterEngine = await ClusterEngine.connect(loadClusterSettings(), loadConfig())
+  engineAccess = clusterEngine
+  closeEngine = () => clusterEngine.close()
+  cluster = () => clusterEngine.cluster()
+  nodeIds = (await clusterEngine.nodes()).map((n) => n.nodeId)
+  channels = ((await clusterEngine.channels()) as Array<{ channel: string }>).map((c) => c.channel)
+  console.log(`cluster gateway: ${nodeIds.length} nodes; runners: ${JSON.stringify((await clusterEngine.cluster()).runners.map((r) => r.address))}`)
+} else if (ownerUrl) {
   if (!redisUrl) throw new Error("an edge gateway (GATEWAY_ENGINE_URL set) needs REDIS_URL to hear changes")
   const internal = configuredKeys ? makeKeyRing(configuredKeys).internalToken : "internal-demo-token"
   engineAccess = new RemoteEngine(ownerUrl.replace(/\/$/, ""), internal, config.engineCallTimeoutMs)
@@ -71,7 +90,7 @@ if (ownerUrl) {
 
 const keys: KeysConfig = configuredKeys ?? demoKeys(channels, nodeIds)
 const redisChannel = process.env.GATEWAY_REDIS_CHANNEL?.trim() || undefined
-const gateway = await startGateway({ config, keys: makeKeyRing(keys), engine: engineAccess, webhooks, redisUrl, redisChannel, shopify })
+const gateway = await startGateway({ config, keys: makeKeyRing(keys), engine: engineAccess, webhooks, redisUrl, redisChannel, shopify, cluster })
 
 const wsUrl = `${gateway.url.replace("http://", "ws://")}/v1/ws`
 console.log(`gateway listening on ${gateway.url} (${gateway.owner ? "engine owner" : "edge"}${redisUrl ? ", Redis fan-out" : ""})`)

@@ -8,6 +8,10 @@
  *   "hello"  once on connect: { nodes, intervalMs } (the nodes read through the
  *            engine access, so an edge lists the owner's nodes too)
  *   "tick"   one OpsTick per opsTickMs (ops-aggregator.ts), whatever the load
+ *   "cluster" (cluster mode) per opsTickMs: the runners, their health and
+ *            which runner owns each partition with its owner epoch
+ *            (gateway/cluster-access.ts ClusterView); each gateway sends it
+ *            to its own viewers only
  *
  * Only the engine owner aggregates and emits; with Redis the socket.io Redis
  * adapter carries its ticks to viewers connected to any gateway process.
@@ -33,6 +37,8 @@ export interface OpsFeedDeps {
   /** How this process reads the engine (local, or the owner's internal route on an edge). */
   readonly access: EngineAccess
   readonly redis: RedisFanout | undefined
+  /** Cluster mode: the view of runners and partition ownership. */
+  readonly cluster?: () => Promise<unknown>
 }
 
 const refusal = (code: "unauthorized" | "forbidden", message: string): Error =>
@@ -40,6 +46,7 @@ const refusal = (code: "unauthorized" | "forbidden", message: string): Error =>
 
 export class OpsFeed {
   private timer: ReturnType<typeof setInterval> | undefined
+  private clusterTimer: ReturnType<typeof setInterval> | undefined
 
   private constructor(private readonly io: Server, private readonly aggregator: OpsAggregator | undefined) {}
 
@@ -80,11 +87,25 @@ export class OpsFeed {
       }, deps.config.opsTickMs)
       feed.timer.unref?.()
     }
+    const cluster = deps.cluster
+    if (cluster) {
+      let busy = false
+      feed.clusterTimer = setInterval(() => {
+        if (busy || nsp.sockets.size === 0) return
+        busy = true
+        cluster().then(
+          (view) => nsp.local.emit("cluster", view),
+          (e) => console.error(`gateway: cluster view failed: ${String(e)}`)
+        ).finally(() => (busy = false))
+      }, deps.config.opsTickMs)
+      feed.clusterTimer.unref?.()
+    }
     return feed
   }
 
   async close(): Promise<void> {
     clearInterval(this.timer)
+    clearInterval(this.clusterTimer)
     this.aggregator?.close()
     this.io.of(opsNamespace).disconnectSockets(true)
     await new Promise<void>((resolve) => {

@@ -43,6 +43,8 @@ export interface GatewayOptions {
   readonly shopify?: ShopifyShops
   /** The built dashboard page (default dashboard/dist). */
   readonly dashboardDir?: string
+  /** Cluster mode: the runners, their health and who owns each partition, shown on the ops feed. */
+  readonly cluster?: () => Promise<unknown>
 }
 
 export interface Gateway {
@@ -83,7 +85,7 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
     ready: async (): Promise<Record<string, boolean>> => (fanout ? { redis: fanout.connected() } : {})
   })
   mountDashboard(app, { dir: options.dashboardDir, metrics })
-  const ops = await OpsFeed.attach(app, { config, keys, metrics, engine: owner ? engine : undefined, access: engine, redis: fanout })
+  const ops = await OpsFeed.attach(app, { config, keys, metrics, engine: owner ? engine : undefined, access: engine, redis: fanout, cluster: options.cluster })
   mountNotFound(app, { config, metrics })
 
   const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {

@@ -45,13 +45,16 @@ export const errorCodes = {
   // engine
   engine_overloaded: "the engine's mailbox is full; retry after a short wait",
   store_unavailable: "the journal could not be written; the command was not applied; retry",
-  engine_stopped: "the engine is shutting down or recovering"
+  engine_stopped: "the engine is shutting down or recovering",
+  // cluster mode
+  partition_moved: "the partition is moving to another runner; the command was not applied; retry",
+  spans_partitions: "in cluster mode a command must stay within one partition (an order whose lines, holds or SKUs lie in other partitions is refused)"
 } as const
 
 export type ErrorCode = keyof typeof errorCodes
 
 /** Codes a client may simply retry: the command was not applied. */
-export const retryableCodes: ReadonlySet<ErrorCode> = new Set(["engine_overloaded", "store_unavailable", "engine_stopped"])
+export const retryableCodes: ReadonlySet<ErrorCode> = new Set(["engine_overloaded", "store_unavailable", "engine_stopped", "partition_moved"])
 
 export interface Rejection {
   readonly ok: false

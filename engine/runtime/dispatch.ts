@@ -361,15 +361,31 @@ export class Dispatcher {
         // a node back online may serve backorders again
         for (const p of this.partitions) for (const [sku, waiting] of p.orders.backorders) if (waiting.size > 0) this.arrivals.push(sku)
       }
-      if (e.type === "NodeStatusChanged" && e.status === "offline") {
-        const open: Array<[OrderState, Partition]> = []
-        for (const p of this.partitions) for (const o of ordersOpenAt(p.orders, e.nodeId)) open.push([o, p])
-        open.sort(([a], [b]) => Orders.byPlacement(a, b))
-        for (const [o, p] of open) Orders.nodeWithdrawn(o, e.nodeId, this.orderContexts[p.id])
-      }
+      if (e.type === "NodeStatusChanged" && e.status === "offline") this.withdrawFrom(e.nodeId)
     }
     if (c.type === "node.upsert" || c.type === "node.setStatus") return { ok: true, node: nodeById(this.net, c.nodeId)! }
     return { ok: true }
+  }
+
+  /** Every shipment not yet picked at an offline node is withdrawn and routed again, oldest order first. */
+  private withdrawFrom(nodeId: string): void {
+    const open: Array<[OrderState, Partition]> = []
+    for (const p of this.partitions) for (const o of ordersOpenAt(p.orders, nodeId)) open.push([o, p])
+    open.sort(([a], [b]) => Orders.byPlacement(a, b))
+    for (const [o, p] of open) Orders.nodeWithdrawn(o, nodeId, this.orderContexts[p.id])
+  }
+
+  /**
+   * Cluster mode: the network arrived from the network owner's stream (or the
+   * partition was just loaded). Orders are brought in line with it from the
+   * state, not from the events, so a change is handled exactly once whatever
+   * was journaled before a failover: open shipments at offline nodes are
+   * withdrawn and routed again, and backorders are re-tried.
+   */
+  reconcileNetwork(): void {
+    for (const node of this.net.nodes) if (node.status === "offline") this.withdrawFrom(node.nodeId)
+    for (const p of this.partitions) for (const [sku, waiting] of p.orders.backorders) if (waiting.size > 0) this.arrivals.push(sku)
+    this.settleArrivals()
   }
 
   // ---- inventory ------------------------------------------------------------------------------

@@ -11,6 +11,14 @@
  * processed. If an append fails, the batches in flight are answered with
  * `store_unavailable`, the in-memory state (which ran ahead of the journal) is
  * dropped, and the engine reloads from the store once it answers again.
+ *
+ * Cluster mode (`ownership`): the engine writes ONE stream, the network's or a
+ * partition's, as a cluster entity on a runner (engine/cluster/). It claims
+ * the stream (a new owner epoch) before it loads it, fences every append with
+ * that epoch, refuses commands of other streams, reads the network stream as
+ * it grows, and steps down (answers `partition_moved`, serves nothing more)
+ * when an append is refused because another runner claimed the stream or the
+ * store failed: the entity opens a fresh engine, which claims and loads again.
  */
 import type { EngineConfig } from "../config.ts"
 import type { Command } from "../domain/commands.ts"
@@ -19,7 +27,8 @@ import type { EngineEvent, JournaledEvent } from "../domain/events.ts"
 import type { Reply } from "../domain/replies.ts"
 import { emptyNetwork, restoreNetwork, snapshotNetwork, type NetworkSnapshot, type NetworkState } from "../network/network-actor.ts"
 import type { Router } from "../routing/types.ts"
-import type { JournalBatch, JournalStore } from "../store/journal.ts"
+import { streamOf } from "../cluster/scope.ts"
+import { SequenceConflict, StaleOwner, type JournalBatch, type JournalStore } from "../store/journal.ts"
 import { decodeEvents, decodeValue, encodeEvents, encodeValue } from "./codec.ts"
 import { Dispatcher } from "./dispatch.ts"
 import { networkStream, Partition, replayNetwork, StreamLog, type PartitionSnapshot } from "./partition.ts"
@@ -34,7 +43,18 @@ export interface EngineOptions {
   readonly timerPollMs?: number
   /** Where the engine reports store failures and faults (default: standard error). */
   readonly log?: (message: string) => void
+  /** Cluster mode: the one stream this engine owns and writes; without it the engine owns every stream. */
+  readonly ownership?: Ownership
 }
+
+export interface Ownership {
+  /** "net" (the network actor) or "p<k>" (partition k). */
+  readonly stream: string
+  /** Who claims the stream (the runner's address), kept with the owner epoch. */
+  readonly owner: string
+}
+
+export type EngineState = "running" | "recovering" | "stopped" | "moved"
 
 export interface CommittedBatch {
   readonly events: ReadonlyArray<JournaledEvent>
@@ -48,8 +68,10 @@ export interface EngineStats {
   readonly mailbox: number
   readonly batches: number
   readonly events: number
-  readonly state: "running" | "recovering" | "stopped"
+  readonly state: EngineState
   readonly lastCommitMs: number
+  /** Cluster mode: the stream owned and its owner epoch. */
+  readonly owns?: { readonly stream: string; readonly epoch: number }
 }
 
 interface Ticket {
@@ -68,7 +90,14 @@ export class Engine {
   private scheduled = false
   private outstanding = 0
   private commitChain: Promise<void> = Promise.resolve()
-  private state: "running" | "recovering" | "stopped" = "recovering"
+  private state: EngineState = "recovering"
+  /** Cluster mode: the owner epoch every append is fenced with. */
+  private epoch = 0
+  /** Cluster mode, partition owners: network events read from the journal, applied at the start of the next batch. */
+  private netInbox: Array<{ readonly seq: number; readonly event: EngineEvent }> = []
+  private netQueuedSeq = 0
+  /** Cluster mode, partition owners: the network changed (or the partition was just loaded): re-check orders against it. */
+  private netDirty = false
   private readonly listeners = new Set<(batch: CommittedBatch) => void>()
   private readonly clock: () => number
   private timer: ReturnType<typeof setInterval> | undefined
@@ -110,7 +139,11 @@ export class Engine {
   /** Queues a command; the reply comes once its effects are durable (or it was refused). */
   submit(command: Command): Promise<Reply> {
     if (this.state !== "running") {
-      return Promise.resolve(this.state === "recovering" ? reject("store_unavailable", "the engine is reloading from its journal; retry") : reject("engine_stopped"))
+      return Promise.resolve(
+        this.state === "recovering" ? reject("store_unavailable", "the engine is reloading from its journal; retry")
+        : this.state === "moved" ? reject("partition_moved")
+        : reject("engine_stopped")
+      )
     }
     if (this.mailbox.length >= this.options.config.mailboxCommandsMax) return Promise.resolve(reject("engine_overloaded"))
     return new Promise((resolve) => {
@@ -153,12 +186,23 @@ export class Engine {
     }
     return {
       partitions: this.partitions.length, pools, holds, orders, mailbox: this.mailbox.length,
-      batches: this.batches, events: this.events, state: this.state, lastCommitMs: this.lastCommitMs
+      batches: this.batches, events: this.events, state: this.state, lastCommitMs: this.lastCommitMs,
+      ...(this.options.ownership ? { owns: { stream: this.options.ownership.stream, epoch: this.epoch } } : {})
     }
+  }
+
+  /** Cluster mode: the state of this engine, for the entity that hosts it. */
+  get lifecycle(): EngineState {
+    return this.state
   }
 
   async close(): Promise<void> {
     if (this.state === "stopped") return
+    if (this.state === "moved") {
+      this.state = "stopped"
+      clearInterval(this.timer)
+      return
+    }
     if (this.state === "running") await this.flush()
     this.state = "stopped"
     clearInterval(this.timer)
@@ -186,10 +230,24 @@ export class Engine {
     const batches: Array<JournalBatch> = []
     const published: Array<JournaledEvent> = []
     let snapshots: Array<{ stream: string; seq: number; payload: Uint8Array }>
+    const owned = this.options.ownership?.stream
     try {
+      if (owned !== undefined) this.applyNetInbox()
       d.runTimers()
-      for (let i = 0; i < tickets.length; i++) replies[i] = d.execute(tickets[i].command)
+      if (owned === undefined) {
+        for (let i = 0; i < tickets.length; i++) replies[i] = d.execute(tickets[i].command)
+      } else {
+        for (let i = 0; i < tickets.length; i++) {
+          const where = streamOf(tickets[i].command, this.partitions.length)
+          replies[i] = !("stream" in where) ? where
+            : where.stream !== owned ? reject("spans_partitions", `the command belongs to ${where.stream}, this engine owns ${owned}`)
+            : d.execute(tickets[i].command)
+        }
+      }
       for (const log of [this.netLog, ...this.partitions.map((p) => p.log)]) {
+        if (owned !== undefined && log.stream !== owned && log.pending.length > 0) {
+          throw new InvariantViolation(`a command of ${owned} wrote to ${log.stream}, which this engine does not own`)
+        }
         if (log.pending.length === 0) continue
         const seqFrom = log.seq - log.pending.length + 1
         const events = log.drain()
@@ -202,7 +260,8 @@ export class Engine {
       return
     }
     const started = performance.now()
-    const commit = this.commitChain.then(() => (batches.length > 0 ? this.options.store.append(batches) : undefined))
+    const fence = owned !== undefined ? { stream: owned, epoch: this.epoch } : undefined
+    const commit = this.commitChain.then(() => (batches.length > 0 ? this.options.store.append(batches, fence) : undefined))
     this.commitChain = commit
     this.outstanding++
     commit.then(
@@ -229,6 +288,10 @@ export class Engine {
       },
       (error: unknown) => {
         this.outstanding--
+        if (owned !== undefined) {
+          this.stepDown(error, tickets)
+          return
+        }
         const message = `journal append failed: ${error instanceof Error ? error.message : String(error)}`
         for (const t of tickets) t.resolve(reject("store_unavailable", message))
         this.storeFailed(message)
@@ -247,6 +310,90 @@ export class Engine {
     this.log(`${message}\n${e instanceof Error ? e.stack : ""}`)
     this.state = "stopped"
     for (const t of [...tickets, ...this.mailbox.splice(0)]) t.resolve(reject("engine_stopped", message))
+  }
+
+  // ---- cluster mode -------------------------------------------------------------------------------
+
+  /**
+   * An append of an owned stream failed: either another runner claimed the
+   * stream (StaleOwner, SequenceConflict) or the store failed. Either way this
+   * engine's memory may be ahead of the journal and its ownership is in
+   * doubt: it answers every command in hand with a retryable refusal and
+   * serves nothing more. The entity hosting it opens a fresh engine, which
+   * claims the stream again and loads it from the journal.
+   */
+  private stepDown(error: unknown, tickets: ReadonlyArray<Ticket>): void {
+    const moved = error instanceof StaleOwner || error instanceof SequenceConflict
+    const refusal = moved
+      ? reject("partition_moved", `${this.options.ownership!.stream} was claimed by another runner; retry`)
+      : reject("store_unavailable", `journal append failed: ${error instanceof Error ? error.message : String(error)}`)
+    for (const t of tickets) t.resolve(refusal)
+    if (this.state !== "running") return
+    this.state = "moved"
+    clearInterval(this.timer)
+    for (const t of this.mailbox.splice(0)) t.resolve(refusal)
+    this.log(`${this.options.ownership!.stream} at epoch ${this.epoch}: stepping down (${refusal.message})`)
+  }
+
+  /**
+   * Cluster mode, partition owners: reads the network stream past what this
+   * engine has, so that the next batch applies it before its commands (a
+   * node or channel the network owner acknowledged is seen by every command
+   * sent after that acknowledgement).
+   */
+  syncNetwork(): Promise<void> {
+    const owned = this.options.ownership?.stream
+    if (owned === undefined || owned === networkStream || this.state !== "running") return Promise.resolve()
+    // One read at a time, shared by every caller that arrives meanwhile; a caller arriving during a read
+    // waits for the next one, which starts after its arrival, so it still sees every acknowledged change.
+    if (this.netSyncNext) return this.netSyncNext
+    if (!this.netSyncRunning) {
+      this.netSyncRunning = this.readNetwork().finally(() => (this.netSyncRunning = undefined))
+      return this.netSyncRunning
+    }
+    const next = this.netSyncRunning.catch(() => undefined).then(() => {
+      this.netSyncNext = undefined
+      this.netSyncRunning = this.readNetwork().finally(() => (this.netSyncRunning = undefined))
+      return this.netSyncRunning
+    })
+    this.netSyncNext = next
+    return next
+  }
+
+  private netSyncRunning: Promise<void> | undefined
+  private netSyncNext: Promise<void> | undefined
+
+  private async readNetwork(): Promise<void> {
+    for (;;) {
+      const after = Math.max(this.netLog.seq, this.netQueuedSeq)
+      const page = await this.options.store.readBatches(networkStream, after, readPage)
+      for (const b of page) {
+        const events = decodeEvents(b.payload)
+        for (let i = 0; i < events.length; i++) {
+          const seq = b.seqFrom + i
+          if (seq <= this.netQueuedSeq || seq <= this.netLog.seq) continue
+          this.netInbox.push({ seq, event: events[i] })
+          this.netQueuedSeq = seq
+        }
+      }
+      if (page.length < readPage) break
+    }
+    if (this.netInbox.length > 0) this.schedule()
+  }
+
+  private applyNetInbox(): void {
+    if (this.netInbox.length > 0) {
+      for (const { seq, event } of this.netInbox.splice(0)) {
+        if (seq <= this.netLog.seq) continue
+        replayNetwork(this.net, event)
+        this.netLog.seq = this.netLog.durableSeq = seq
+      }
+      this.netDirty = true
+    }
+    if (this.netDirty) {
+      this.netDirty = false
+      this.dispatcher.reconcileNetwork()
+    }
   }
 
   // ---- store failure and self-recovery ------------------------------------------------------------
@@ -335,7 +482,9 @@ export class Engine {
 
   /** Rebuilds every actor from the newest snapshot of each stream and the journal after it. */
   private async load(): Promise<void> {
-    const { store, config } = this.options
+    const { store, config, ownership } = this.options
+    // claim first: an append of the previous owner still in progress finishes before the claim, so the reads below see it
+    if (ownership) this.epoch = await store.claim(ownership.stream, ownership.owner)
     const streams = await store.streams()
     for (const s of streams) {
       if (s !== networkStream && !(s.startsWith("p") && Number(s.slice(1)) < config.partitions)) {
@@ -350,6 +499,10 @@ export class Engine {
     const partitions: Array<Partition> = []
     for (let id = 0; id < config.partitions; id++) {
       const p = new Partition(id, config)
+      if (ownership && ownership.stream !== p.stream) {
+        partitions.push(p)
+        continue
+      }
       const snap = await store.loadSnapshot(p.stream)
       if (snap) {
         p.restore(decodeValue<PartitionSnapshot>(snap.payload))
@@ -364,6 +517,9 @@ export class Engine {
     this.dispatcher = new Dispatcher(config, net, netLog, partitions, this.options.router)
     this.dispatcher.now = this.clock()
     this.dispatcher.rebuildDerived()
+    this.netInbox = []
+    this.netQueuedSeq = netLog.seq
+    this.netDirty = ownership !== undefined && ownership.stream !== networkStream
   }
 
   private async replay(stream: string, log: StreamLog, apply: (e: EngineEvent, seq: number) => void): Promise<void> {

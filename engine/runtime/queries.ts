@@ -170,3 +170,34 @@ export const poolHistory = async (engine: Engine, sku: string, nodeId: string, l
   }
   return out.reverse()
 }
+
+/** One customer notification of an order: delivered (the engine recorded it) or still in the outbox. */
+export interface TimelineNotification {
+  readonly id: string
+  readonly kind: string
+  readonly state: "delivered" | "pending"
+  /** When the transition that queued it happened (pending ones; delivered ones are dated by their event in the history). */
+  readonly at: number | null
+}
+
+/** What ops see of one order: its view, every event it kept (with each routing explanation), its notifications. */
+export interface OrderTimeline {
+  readonly order: OrderView
+  readonly history: ReadonlyArray<HistoryEntry>
+  readonly notifications: ReadonlyArray<TimelineNotification>
+}
+
+const notificationKindOf = (id: string): string => id.split("/")[1] ?? "unknown"
+
+/** What ops see of one order (the dashboard's timeline). */
+export const orderTimeline = (d: Dispatcher, orderId: string): OrderTimeline | null => {
+  const state = d.orderById(orderId)
+  const view = order(d, orderId)
+  if (!state || !view) return null
+  const delivered: Array<TimelineNotification> = []
+  for (const h of state.history) {
+    if (h.event.type === "NotificationsDelivered") for (const id of h.event.ids) delivered.push({ id, kind: notificationKindOf(id), state: "delivered", at: null })
+  }
+  const pending = state.outbox.map((n: Notification): TimelineNotification => ({ id: n.id, kind: n.kind, state: "pending", at: n.at }))
+  return { order: view, history: [...state.history], notifications: [...delivered, ...pending] }
+}

@@ -35,7 +35,17 @@ export interface JournalStore {
    * seqFrom) already exists rejects the whole append with SequenceConflict:
    * that is how a stale writer is fenced off.
    */
-  append(batches: ReadonlyArray<JournalBatch>): Promise<void>
+  append(batches: ReadonlyArray<JournalBatch>, fence?: OwnerFence): Promise<void>
+  /**
+   * Cluster mode: makes `owner` the writer of `stream` and returns its epoch,
+   * one above the previous owner's. From then on an append fenced with an
+   * older epoch is refused with StaleOwner, even before the new owner writes.
+   * An append in progress when the claim is made finishes first (the claim
+   * waits for it), so the new owner's reads that follow the claim see it.
+   */
+  claim(stream: string, owner: string): Promise<number>
+  /** The current owner of a stream and its epoch (cluster mode), undefined if never claimed. */
+  ownerOf(stream: string): Promise<{ readonly owner: string; readonly epoch: number } | undefined>
   /** Batches of a stream holding events after `afterSeq`, in sequence order, at most `limit` batches. */
   readBatches(stream: string, afterSeq: number, limit: number): Promise<ReadonlyArray<JournalBatch>>
   /** Batches of a stream that start before `beforeSeqFrom`, newest first, at most `limit` (for audit trails read from the end). */
@@ -53,6 +63,23 @@ export interface JournalStore {
   /** Resolves when the store answers a trivial query. */
   ping(): Promise<void>
   close(): Promise<void>
+}
+
+/**
+ * Cluster mode: the stream an append writes to must still be owned by the
+ * writer's epoch. Every batch of a fenced append belongs to that stream.
+ */
+export interface OwnerFence {
+  readonly stream: string
+  readonly epoch: number
+}
+
+/** A fenced append whose epoch is no longer the stream's: another runner claimed the stream. */
+export class StaleOwner extends Error {
+  override readonly name = "StaleOwner"
+  constructor(readonly stream: string, readonly epoch: number) {
+    super(`stream ${stream} is no longer owned at epoch ${epoch}: another runner claimed it`)
+  }
 }
 
 /** A (stream, seqFrom) that already exists: another writer got there first. */

@@ -7,7 +7,7 @@
  * durable and is never used outside tests; the SQL stores are the ones the
  * shared store suite (store.suite.ts) proves.
  */
-import { SequenceConflict, type JournalBatch, type JournalStore, type Snapshot } from "./journal.ts"
+import { SequenceConflict, StaleOwner, type JournalBatch, type JournalStore, type OwnerFence, type Snapshot } from "./journal.ts"
 
 export class MemoryJournal implements JournalStore {
   readonly kind = "pglite" as const
@@ -27,8 +27,24 @@ export class MemoryJournal implements JournalStore {
     }
   }
 
-  async append(batches: ReadonlyArray<JournalBatch>): Promise<void> {
+  private readonly owners = new Map<string, { owner: string; epoch: number }>()
+
+  async claim(stream: string, owner: string): Promise<number> {
     this.check()
+    const epoch = (this.owners.get(stream)?.epoch ?? 0) + 1
+    this.owners.set(stream, { owner, epoch })
+    return epoch
+  }
+
+  async ownerOf(stream: string): Promise<{ owner: string; epoch: number } | undefined> {
+    this.check()
+    const o = this.owners.get(stream)
+    return o ? { ...o } : undefined
+  }
+
+  async append(batches: ReadonlyArray<JournalBatch>, fence?: OwnerFence): Promise<void> {
+    this.check()
+    if (fence !== undefined && this.owners.get(fence.stream)?.epoch !== fence.epoch) throw new StaleOwner(fence.stream, fence.epoch)
     if (this.appendsBeforeFailure <= 0) {
       this.down = true
       this.check()

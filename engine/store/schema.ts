@@ -12,6 +12,9 @@
  * - `snapshot_chunk`: a snapshot's payload cut into chunks of a few MiB.
  * - `snapshot`: the header, written in the same transaction after every chunk;
  *   a snapshot without a header is incomplete and never loaded.
+ * - `stream_owner` (cluster mode): the runner that owns each stream and its
+ *   epoch; a fenced append checks it in the same statement, and each journal
+ *   row records the epoch it was written under.
  *
  * Payloads are stored uncompressed (STORAGE EXTERNAL): they are packed by the
  * engine's codec, and compressing them on every append costs more latency
@@ -52,6 +55,19 @@ const migrations = {
         taken_at timestamptz NOT NULL,
         PRIMARY KEY (stream, seq)
       )`
+  }),
+  "2_stream_owners": Effect.gen(function*() {
+    const sql = yield* SqlClient
+    // cluster mode: the runner that owns each stream, and its epoch (one more at every claim)
+    yield* sql`
+      CREATE TABLE IF NOT EXISTS stream_owner (
+        stream text PRIMARY KEY,
+        epoch bigint NOT NULL CHECK (epoch > 0),
+        owner text NOT NULL,
+        claimed_at timestamptz NOT NULL DEFAULT now()
+      )`
+    // the epoch a batch was written under (0: written outside cluster mode)
+    yield* sql`ALTER TABLE journal ADD COLUMN IF NOT EXISTS epoch bigint NOT NULL DEFAULT 0`
   })
 }
 
@@ -62,4 +78,4 @@ export const migrateJournalSchema = Migrator.make({})({
 }).pipe(Effect.asVoid)
 
 /** Every table the journal owns, for tests that need an empty store. */
-export const journalTables = ["journal", "snapshot_chunk", "snapshot"] as const
+export const journalTables = ["journal", "snapshot_chunk", "snapshot", "stream_owner"] as const

@@ -21,7 +21,7 @@ import { PgClient } from "@effect/sql-pg"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { SqlClient } from "effect/sql/SqlClient"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
-import { SequenceConflict, type JournalBatch, type JournalStore, type Snapshot } from "./journal.ts"
+import { SequenceConflict, StaleOwner, type JournalBatch, type JournalStore, type OwnerFence, type Snapshot } from "./journal.ts"
 import { migrateJournalSchema } from "./schema.ts"
 
 /** The store could not do what was asked: it is unreachable, was closed, or failed; retry later. */
@@ -92,7 +92,7 @@ const explainSqlError = (error: SqlError): string => {
   return `${error.reason._tag}: ${error.message}${detail}`
 }
 
-const isUniqueViolation = (error: SqlError | SequenceConflict): error is SqlError =>
+const isUniqueViolation = (error: SqlError | SequenceConflict | StaleOwner): error is SqlError =>
   isSqlError(error) && error.reason._tag === "UniqueViolation"
 
 /**
@@ -105,12 +105,12 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
     const runExit = Effect.runPromiseExitWith(yield* Effect.context<never>())
     let closing: Promise<void> | undefined
 
-    const failure = (operation: string, cause: Cause.Cause<SqlError | SequenceConflict>): Error => {
+    const failure = (operation: string, cause: Cause.Cause<SqlError | SequenceConflict | StaleOwner>): Error => {
       if (Cause.hasInterruptsOnly(cause)) {
         return new StoreUnavailable(`${options.describe}: ${operation} was interrupted (store closing?)`)
       }
       const error = Cause.squash(cause)
-      if (error instanceof SequenceConflict || error instanceof StoreUnavailable) return error
+      if (error instanceof SequenceConflict || error instanceof StaleOwner || error instanceof StoreUnavailable) return error
       if (isSqlError(error)) {
         return new StoreUnavailable(
           `${options.describe}: ${operation} failed: ${explainSqlError(error)}`,
@@ -120,11 +120,11 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
       return new StoreUnavailable(`${options.describe}: ${operation} failed: ${String(error)}`, { cause: error })
     }
 
-    const run = <A>(operation: string, effect: () => Effect.Effect<A, SqlError | SequenceConflict>): Promise<A> => {
+    const run = <A>(operation: string, effect: () => Effect.Effect<A, SqlError | SequenceConflict | StaleOwner>): Promise<A> => {
       if (closing !== undefined) {
         return Promise.reject(new StoreUnavailable(`${options.describe}: ${operation} after the store was closed`))
       }
-      let program: Effect.Effect<A, SqlError | SequenceConflict>
+      let program: Effect.Effect<A, SqlError | SequenceConflict | StaleOwner>
       try {
         program = effect()
       } catch (error) {
@@ -151,7 +151,7 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
         }
       )
 
-    const append = (batches: ReadonlyArray<JournalBatch>): Promise<void> =>
+    const append = (batches: ReadonlyArray<JournalBatch>, fence?: OwnerFence): Promise<void> =>
       run("append", () => {
         if (batches.length === 0) return Effect.void
         checkBatches(batches)
@@ -175,13 +175,52 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
           payloads[i] = batch.payload
         }
         // One statement is one transaction: every batch is written, or none.
-        return sql`
-          INSERT INTO journal (stream, seq_from, count, payload)
-          SELECT * FROM unnest(${streams}::text[], ${seqs}::int8[], ${counts}::int4[], ${payloads}::bytea[])`.pipe(
-          Effect.asVoid,
+        if (fence === undefined) {
+          return sql`
+            INSERT INTO journal (stream, seq_from, count, payload)
+            SELECT * FROM unnest(${streams}::text[], ${seqs}::int8[], ${counts}::int4[], ${payloads}::bytea[])`.pipe(
+            Effect.asVoid,
+            Effect.catchIf(isUniqueViolation, () => Effect.flatMap(conflictOf(batches), Effect.fail))
+          )
+        }
+        for (const batch of batches) {
+          if (batch.stream !== fence.stream) throw new TypeError(`a fenced append of ${fence.stream} has a batch of ${batch.stream}`)
+        }
+        // The owner row is locked FOR SHARE in the same statement: a claim (an UPDATE of that row) waits
+        // for this append to commit, and an append that starts after a claim sees the new epoch.
+        const epoch = BigInt(fence.epoch)
+        return sql<{ readonly n: number }>`
+          WITH owner AS (
+            SELECT epoch FROM stream_owner WHERE stream = ${fence.stream} AND epoch = ${epoch} FOR SHARE
+          ), written AS (
+            INSERT INTO journal (stream, seq_from, count, payload, epoch)
+            SELECT u.*, ${epoch}::int8 FROM unnest(${streams}::text[], ${seqs}::int8[], ${counts}::int4[], ${payloads}::bytea[]) AS u
+            WHERE EXISTS (SELECT 1 FROM owner)
+            RETURNING 1
+          )
+          SELECT count(*)::int AS n FROM written`.pipe(
+          Effect.flatMap((rows): Effect.Effect<void, StaleOwner> =>
+            rows[0]?.n === batches.length ? Effect.void : Effect.fail(new StaleOwner(fence.stream, fence.epoch))),
           Effect.catchIf(isUniqueViolation, () => Effect.flatMap(conflictOf(batches), Effect.fail))
         )
       })
+
+    const claim = (stream: string, owner: string): Promise<number> =>
+      run("claim", () =>
+        Effect.map(
+          sql<{ readonly epoch: bigint }>`
+            INSERT INTO stream_owner (stream, epoch, owner) VALUES (${stream}, 1, ${owner})
+            ON CONFLICT (stream) DO UPDATE SET epoch = stream_owner.epoch + 1, owner = EXCLUDED.owner, claimed_at = now()
+            RETURNING epoch`,
+          (rows) => Number(rows[0].epoch)
+        ))
+
+    const ownerOf = (stream: string): Promise<{ readonly owner: string; readonly epoch: number } | undefined> =>
+      run("ownerOf", () =>
+        Effect.map(
+          sql<{ readonly owner: string; readonly epoch: bigint }>`SELECT owner, epoch FROM stream_owner WHERE stream = ${stream}`,
+          (rows) => (rows.length === 0 ? undefined : { owner: rows[0].owner, epoch: Number(rows[0].epoch) })
+        ))
 
     const readBatchesBackward = (stream: string, beforeSeqFrom: number, limit: number): Promise<ReadonlyArray<JournalBatch>> =>
       run("readBatchesBackward", () => {
@@ -348,6 +387,8 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
       kind: options.kind,
       describe: options.describe,
       append,
+      claim,
+      ownerOf,
       readBatches,
       readBatchesBackward,
       lastSeq,

@@ -190,6 +190,26 @@ export const journalStoreSuite = (name: string, openEmpty: () => Promise<StoreUn
       expect(await store.readBatches("p1", 0, 10)).toHaveLength(1)
     })
 
+    it("refuses a fenced append from an owner whose epoch was claimed over, even before the new owner writes", async () => {
+      const { store } = await openEmpty()
+      expect(await store.ownerOf("p1")).toBeUndefined()
+      const first = await store.claim("p1", "runner-a")
+      await store.append([batch("p1", 1, 2)], { stream: "p1", epoch: first })
+      const second = await store.claim("p1", "runner-b")
+      expect(second).toBe(first + 1)
+      expect(await store.ownerOf("p1")).toEqual({ owner: "runner-b", epoch: second })
+      const stale = store.append([batch("p1", 3, 1)], { stream: "p1", epoch: first })
+      await expect(stale).rejects.toMatchObject({ name: "StaleOwner", stream: "p1", epoch: first })
+      expect(await store.lastSeq("p1")).toBe(2)
+      await store.append([batch("p1", 3, 4)], { stream: "p1", epoch: second })
+      expect(await store.lastSeq("p1")).toBe(6)
+      // the key still fences a writer at the current epoch that is behind
+      await expect(store.append([batch("p1", 3, 1)], { stream: "p1", epoch: second })).rejects.toBeInstanceOf(SequenceConflict)
+      // another stream's owner is unaffected, and a never-claimed stream refuses a fenced append
+      await expect(store.append([batch("p2", 1, 1)], { stream: "p2", epoch: 1 })).rejects.toMatchObject({ name: "StaleOwner" })
+      expect(await store.readBatches("p2", 0, 10)).toEqual([])
+    })
+
     it("knows the last sequence of each stream", async () => {
       const { store } = await openEmpty()
       expect(await store.lastSeq("p1")).toBe(0)

@@ -11,7 +11,8 @@ export class Relay {
   private readonly sockets = new Set<Socket>()
   port = 0
 
-  constructor(private readonly target: { host: string; port: number }) {}
+  /** `listenHost`: where the relay listens (another namespace reaches it through a veth address). */
+  constructor(private readonly target: { host: string; port: number }, private readonly listenHost = "127.0.0.1") {}
 
   async open(): Promise<void> {
     const server = createServer((client) => {
@@ -29,7 +30,7 @@ export class Relay {
       upstream.on("close", () => client.destroy())
     })
     this.server = server
-    await new Promise<void>((resolve) => server.listen(this.port, "127.0.0.1", resolve))
+    await new Promise<void>((resolve) => server.listen(this.port, this.listenHost, resolve))
     this.port = (this.server!.address() as { port: number }).port
   }
 

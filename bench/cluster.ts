@@ -1,0 +1,159 @@
+/**
+ * `npm run bench -- cluster`: the engine in cluster mode on this machine with
+ * 1, 2 and 3 runner processes (NodeClusterSocket, PostgreSQL storage, a fresh
+ * database each), driven by one cluster client in the benchmark process:
+ *
+ * 1. reservations: keyed one-unit holds over 64 SKUs spread across the
+ *    partitions, closed loop, `--inflight` (default 2,048) in flight, for
+ *    `--seconds` (default 8); p99 from submit to durable ack;
+ * 2. failover (2 and 3 runners): SIGKILL of the runner owning most
+ *    partitions while the load runs; time from the kill to the first
+ *    success on every partition it owned.
+ *
+ * Every runner and the client share this machine's cores: with 2 cores, more
+ * runners do not add CPU, so the figures show the cost of distribution here,
+ * not the scaling on N machines. Per-runner efficiency = rate(N) / (N x rate(1)).
+ */
+import { loadConfig } from "../engine/config.ts"
+import { PartitionClient } from "../engine/cluster/partition-client.ts"
+import { loadClusterSettings } from "../engine/cluster/settings.ts"
+import type { Command } from "../engine/domain/commands.ts"
+import { partitionOf, partitionStream } from "../engine/runtime/partition.ts"
+import { auditCluster, clusterTestEnv, freePort, RunnerProcess, settledOwners, stockCluster, type Ack } from "../engine/testing/cluster.ts"
+import { freshDatabase } from "../engine/testing/postgres.ts"
+import { percentile, round, type BenchResult } from "./report.ts"
+
+const arg = (args: ReadonlyArray<string>, name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? Number(args[i + 1]) : fallback
+}
+
+const partitions = 8
+const skuCount = 64
+
+interface Round {
+  readonly runners: number
+  readonly reservationsPerSec: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+  readonly failoverMs: number | null
+  readonly movedPartitions: number
+}
+
+const retryable = new Set(["partition_moved", "store_unavailable", "engine_overloaded", "engine_stopped", "outcome_unknown"])
+
+const runRound = async (runnerCount: number, seconds: number, inFlight: number): Promise<Round> => {
+  const db = await freshDatabase()
+  const runners: Array<RunnerProcess> = []
+  let client: PartitionClient | undefined
+  try {
+    const env = clusterTestEnv(partitions)
+    for (let i = 0; i < runnerCount; i++) runners.push(RunnerProcess.start({ databaseUrl: db.url, host: "127.0.0.1", port: await freePort(), env }))
+    await Promise.all(runners.map((r) => r.waitFor(/Listening on/, 60_000)))
+    client = await PartitionClient.connect(loadClusterSettings({ databaseUrl: db.url, callTimeoutMs: 2_000 }, env), loadConfig({ partitions }, {}))
+    const skus = await stockCluster(client, skuCount, 100_000)
+    const owned = await settledOwners(db.url, partitions)
+
+    let running = true
+    let n = 0
+    const latencies: Array<number> = []
+    const acks: Array<Ack> = []
+    let measuring = false
+    let measured = 0
+    const worker = async () => {
+      while (running) {
+        const i = n++
+        const sku = skus[i % skus.length]
+        const c: Command = { type: "hold.create", channel: "web", sku, nodeId: "WH-DAL", qty: 1, ttlMs: 3_600_000, key: `b${i}` }
+        const stream = partitionStream(partitionOf(sku, partitions))
+        const started = performance.now()
+        for (;;) {
+          const r = await client!.submit(c)
+          if (r.ok) {
+            if (measuring) {
+              latencies.push(performance.now() - started)
+              measured++
+            }
+            acks.push({ key: c.key!, sku, holdId: r.hold!.holdId, at: Date.now(), stream })
+            break
+          }
+          if (!retryable.has(r.code)) throw new Error(`hold refused: ${r.code} ${r.message}`)
+          await new Promise((res) => setTimeout(res, 20))
+        }
+      }
+    }
+    const workers = Array.from({ length: inFlight }, worker)
+    await new Promise((r) => setTimeout(r, 1_500))
+    measuring = true
+    const t0 = performance.now()
+    await new Promise((r) => setTimeout(r, seconds * 1_000))
+    measuring = false
+    const elapsed = (performance.now() - t0) / 1_000
+    const reservationsPerSec = Math.round(measured / elapsed)
+    const sorted = latencies
+
+    let failoverMs: number | null = null
+    let movedPartitions = 0
+    if (runnerCount > 1) {
+      const counts = runners.map((r) => [...owned].filter(([s, o]) => o === r.name && s !== "net").length)
+      const victim = runners[counts.indexOf(Math.max(...counts))]
+      const moved = [...owned].filter(([s, o]) => o === victim.name && s !== "net").map(([s]) => s)
+      movedPartitions = moved.length
+      const killedAt = Date.now()
+      victim.kill("SIGKILL")
+      const deadline = killedAt + 60_000
+      while (Date.now() < deadline && moved.some((s) => !acks.some((a) => a.stream === s && a.at > killedAt))) {
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      const firsts = moved.map((s) => acks.find((a) => a.stream === s && a.at > killedAt)?.at ?? Infinity)
+      failoverMs = Math.max(...firsts) - killedAt
+    }
+    running = false
+    await Promise.all(workers)
+    const audit = await auditCluster(db.url, partitions, skus, acks)
+    const problems = [...audit.missing, ...audit.oversold, ...audit.heldMismatch, ...audit.epochsBackward]
+    if (problems.length > 0) throw new Error(`audit failed with ${runnerCount} runners: ${problems.slice(0, 5).join("; ")}`)
+    return { runners: runnerCount, reservationsPerSec, p50Ms: round(percentile(sorted, 50)), p99Ms: round(percentile(sorted, 99)), failoverMs, movedPartitions }
+  } finally {
+    await client?.close().catch(() => undefined)
+    await Promise.all(runners.map((r) => r.stop()))
+    await db.drop()
+  }
+}
+
+export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => {
+  const seconds = arg(args, "seconds", 8)
+  const inFlight = arg(args, "inflight", 2_048)
+  const rounds: Array<Round> = []
+  for (const runners of [1, 2, 3]) {
+    console.error(`cluster bench: ${runners} runner(s), ${seconds} s, ${inFlight} in flight`)
+    rounds.push(await runRound(runners, seconds, inFlight))
+  }
+  const base = rounds[0].reservationsPerSec
+  const efficiency = (r: Round) => round(r.reservationsPerSec / (r.runners * base), 2)
+  const rows: Array<readonly [string, string | number, string]> = []
+  for (const r of rounds) {
+    rows.push([`${r.runners} runner(s): reservations`, r.reservationsPerSec, `/s durable, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`])
+    rows.push([`  per-runner efficiency`, efficiency(r), "rate(N) / (N x rate(1))"])
+    if (r.failoverMs !== null) rows.push([`  failover`, r.failoverMs, `ms, SIGKILL to first success on each of ${r.movedPartitions} moved partitions`])
+  }
+  rows.push(["cores on this machine", 2, "shared by every runner, PostgreSQL and the client: 2 cores bound the scaling here"])
+  const failovers = rounds.map((r) => r.failoverMs).filter((x): x is number => x !== null)
+  return {
+    name: `cluster (${partitions} partitions, ${skuCount} SKUs, NodeClusterSocket runners on loopback, PostgreSQL)`,
+    rows,
+    figures: {
+      runners: rounds.map((r) => r.runners),
+      reservationsPerSec: rounds.map((r) => r.reservationsPerSec),
+      p50Ms: rounds.map((r) => r.p50Ms),
+      p99Ms: rounds.map((r) => r.p99Ms),
+      perRunnerEfficiency: rounds.map(efficiency),
+      failoverMs: Math.max(...failovers),
+      failoverMsByRunners: Object.fromEntries(rounds.filter((r) => r.failoverMs !== null).map((r) => [r.runners, r.failoverMs])),
+      partitions,
+      durationSec: seconds,
+      inFlight,
+      note: "2 cores shared by all runners, PostgreSQL and the client bound the scaling on this machine"
+    }
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Cluster mode at the level of one engine per stream, on the in-memory store:
+ * a stale owner cannot append once another claimed its stream (it steps down
+ * and answers partition_moved, never success), a partition engine refuses
+ * what is not its own, and it follows the network owner's stream.
+ */
+import { describe, expect, it } from "vitest"
+import type { Command } from "../domain/commands.ts"
+import { route } from "../routing/index.ts"
+import { Engine } from "../runtime/engine.ts"
+import { networkStream, partitionOf, partitionStream } from "../runtime/partition.ts"
+import * as Queries from "../runtime/queries.ts"
+import { MemoryJournal } from "../store/memory-journal.ts"
+import { fixtureCommands, ManualClock, testConfig } from "../testing/fixture.ts"
+import { streamOf } from "./scope.ts"
+
+const config = testConfig()
+const clock = new ManualClock()
+const open = (store: MemoryJournal, stream: string, owner: string) =>
+  Engine.open({ store, config, router: route, clock: clock.now, timerPollMs: 5, log: () => {}, ownership: { stream, owner } })
+
+const hdmi = partitionStream(partitionOf("HDMI", config.partitions))
+const tv = partitionStream(partitionOf("TV-55", config.partitions))
+
+const networkReady = async (store: MemoryJournal) => {
+  const net = await open(store, networkStream, "runner-a")
+  for (const c of fixtureCommands) expect((await net.submit(c)).ok, c.type).toBe(true)
+  return net
+}
+
+describe("cluster mode, one engine per stream", () => {
+  it("fences a stale owner: once another runner claimed the stream its appends are refused and it steps down", async () => {
+    const store = new MemoryJournal()
+    await networkReady(store)
+    const a = await open(store, hdmi, "runner-a")
+    await a.syncNetwork()
+    expect(await a.submit({ type: "inventory.receive", sku: "HDMI", nodeId: "WH-DAL", qty: 10 })).toMatchObject({ ok: true })
+    const b = await open(store, hdmi, "runner-b")
+    await b.syncNetwork()
+    expect(b.stats().owns).toEqual({ stream: hdmi, epoch: 2 })
+    // a has not noticed: its next append is refused before b even wrote
+    const stale = await a.submit({ type: "hold.create", channel: "web", sku: "HDMI", nodeId: "WH-DAL", qty: 3, key: "k1" })
+    expect(stale).toMatchObject({ ok: false, code: "partition_moved" })
+    expect(a.lifecycle).toBe("moved")
+    expect(await a.submit({ type: "hold.create", channel: "web", sku: "HDMI", nodeId: "WH-DAL", qty: 3, key: "k2" })).toMatchObject({ ok: false, code: "partition_moved" })
+    const fresh = await b.submit({ type: "hold.create", channel: "web", sku: "HDMI", nodeId: "WH-DAL", qty: 3, key: "k1" })
+    expect(fresh).toMatchObject({ ok: true })
+    expect(Queries.pool(b.view, "HDMI", "WH-DAL")).toMatchObject({ onHand: 10, held: 3 })
+    // what survives is exactly b's view
+    const c = await open(store, hdmi, "runner-c")
+    expect(Queries.pool(c.view, "HDMI", "WH-DAL")).toMatchObject({ onHand: 10, held: 3 })
+  })
+
+  it("refuses commands of other streams, and orders whose SKUs lie in other partitions, with named errors", async () => {
+    const store = new MemoryJournal()
+    const net = await networkReady(store)
+    expect(await net.submit({ type: "inventory.receive", sku: "HDMI", nodeId: "WH-DAL", qty: 1 })).toMatchObject({ ok: false, code: "spans_partitions" })
+    const p = await open(store, hdmi, "runner-a")
+    await p.syncNetwork()
+    expect(await p.submit({ type: "node.setStatus", nodeId: "WH-DAL", status: "paused" } as Command)).toMatchObject({ ok: false, code: "spans_partitions" })
+    if (tv !== hdmi) {
+      expect(await p.submit({ type: "inventory.receive", sku: "TV-55", nodeId: "WH-DAL", qty: 1 })).toMatchObject({ ok: false, code: "spans_partitions" })
+    }
+    // an order whose lines are in two partitions has no single owner
+    const skus = ["TV-55", "HDMI", "SOUNDBAR"]
+    const split = skus.some((s) => partitionOf(s, config.partitions) !== partitionOf("HDMI", config.partitions))
+    const order: Command = {
+      type: "order.place", channel: "web", externalId: "x-1", payment: "authorised",
+      lines: skus.map((sku) => ({ sku, qty: 1 })), customer: { name: "A", location: { lat: 32.8, lon: -96.8 } }
+    } as Command
+    if (split) expect(streamOf(order, config.partitions)).toMatchObject({ ok: false, code: "spans_partitions" })
+    expect(streamOf({ type: "order.exchange", orderId: "o1-1", returnLines: [], newLines: [], reason: "x" } as Command, config.partitions)).toMatchObject({ code: "spans_partitions" })
+  })
+
+  it("serves an order whose lines lie in its own partition, and follows the network owner's changes", async () => {
+    const store = new MemoryJournal()
+    const net = await networkReady(store)
+    // an external id whose order lands in the HDMI partition
+    let externalId = ""
+    for (let i = 0; externalId === ""; i++) if (partitionStream(partitionOf(`web\u0000ord-${i}`, config.partitions)) === hdmi) externalId = `ord-${i}`
+    const p = await open(store, hdmi, "runner-a")
+    await p.syncNetwork()
+    expect(await p.submit({ type: "inventory.receive", sku: "HDMI", nodeId: "WH-DAL", qty: 5 })).toMatchObject({ ok: true })
+    const placed = await p.submit({
+      type: "order.place", channel: "web", externalId, payment: "authorised",
+      lines: [{ sku: "HDMI", qty: 2 }], customer: { name: "A", location: { lat: 32.8, lon: -96.8 } }
+    } as Command)
+    expect(placed).toMatchObject({ ok: true })
+    const orderId = (placed as { order: { orderId: string } }).order.orderId
+    // the network owner takes Dallas offline: the partition re-routes its order when it reads the change
+    expect(await net.submit({ type: "inventory.receive", sku: "HDMI", nodeId: "WH-COL", qty: 1 })).toMatchObject({ code: "spans_partitions" })
+    expect(await p.submit({ type: "inventory.receive", sku: "HDMI", nodeId: "WH-COL", qty: 5 })).toMatchObject({ ok: true })
+    expect(await net.submit({ type: "node.setStatus", nodeId: "WH-DAL", status: "offline" } as Command)).toMatchObject({ ok: true })
+    await p.syncNetwork()
+    await p.flush()
+    const order = Queries.order(p.view, orderId)!
+    expect(order.shipments.filter((s) => s.status !== "withdrawn").map((s) => s.nodeId)).not.toContain("WH-DAL")
+    expect(Queries.pool(p.view, "HDMI", "WH-DAL")).toMatchObject({ allocated: 0 })
+    // a new owner loading the same partition sees the same state, and re-routes nothing twice
+    const q = await open(store, hdmi, "runner-b")
+    await q.flush()
+    expect(Queries.order(q.view, orderId)).toEqual(order)
+  })
+})

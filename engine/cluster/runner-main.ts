@@ -1,0 +1,69 @@
+/**
+ * `npm run runner`: one engine runner of a cluster. It joins the cluster
+ * (effect/cluster `NodeClusterSocket` on CLUSTER_RUNNER_HOST:CLUSTER_RUNNER_PORT,
+ * runners and shard locks in the PostgreSQL of DATABASE_URL), hosts the
+ * partition entities of the shards it is given, and publishes every committed
+ * batch's changes on Redis (REDIS_URL, channel GATEWAY_REDIS_CHANNEL or
+ * oms:changes) so that every gateway hears every partition.
+ *
+ * It also keeps every partition active: once a second it asks each entity
+ * for its stats, so a partition whose runner died is restored elsewhere at
+ * once (hold expiries and payment deadlines keep firing) rather than at its
+ * next command. Settings: engine/cluster/settings.ts and docs/operations.md.
+ * SIGINT/SIGTERM leave the cluster cleanly (shards handed over at once).
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { Effect, Layer, Schedule } from "effect"
+import { ChangeHub, EngineChangeSource } from "../../gateway/changes.ts"
+import { RedisFanout } from "../../gateway/redis-fanout.ts"
+import { loadConfig } from "../config.ts"
+import { openJournalStore } from "../store/layer.ts"
+import { EnginePartition, entityIds, partitionEntityLayer, PartitionHost } from "./partition-entity.ts"
+import { loadClusterSettings, runnerLayer, runnerName } from "./settings.ts"
+
+const settings = loadClusterSettings()
+const config = loadConfig()
+const runner = runnerName(settings)
+const log = (message: string) => console.log(`[runner ${runner}] ${message}`)
+
+const { store, close } = await openJournalStore({ backend: "postgres", url: settings.databaseUrl })
+const hub = new ChangeHub()
+const redisUrl = process.env.REDIS_URL?.trim() || undefined
+const fanout = redisUrl ? await RedisFanout.connect(redisUrl, hub, true, process.env.GATEWAY_REDIS_CHANNEL?.trim() || undefined) : undefined
+if (!fanout) log("REDIS_URL unset: committed changes are not published to gateways")
+
+const host = PartitionHost.of({
+  store,
+  config,
+  runner,
+  reclaimAfterMs: settings.reclaimAfterMs,
+  opened: (_stream, engine) => {
+    const source = new EngineChangeSource(engine, hub)
+    return () => source.close()
+  },
+  log
+})
+
+/** Asks every entity for its stats once a second: keeps every partition active somewhere. */
+const keepActive = Effect.gen(function*() {
+  const client = yield* EnginePartition.client
+  const ids = entityIds(config.partitions)
+  yield* Effect.forEach(ids, (id) => client(id).Read({ method: "stats", args: [] }).pipe(Effect.timeout("5 seconds"), Effect.ignore), {
+    concurrency: "unbounded",
+    discard: true
+  }).pipe(Effect.repeat(Schedule.spaced("1 second")))
+})
+
+const RunnerLive = Layer.mergeAll(partitionEntityLayer, Layer.effectDiscard(Effect.forkScoped(keepActive))).pipe(
+  Layer.provide(Layer.succeed(PartitionHost, host)),
+  Layer.provide(runnerLayer(settings))
+)
+
+log(`joining the cluster (${config.partitions} partitions, ${settings.shards} shards, lock expiry ${settings.lockExpirationMs} ms)`)
+Layer.launch(RunnerLive).pipe(
+  Effect.ensuring(Effect.promise(async () => {
+    await fanout?.close()
+    await close()
+  })),
+  NodeRuntime.runMain
+)

@@ -1,0 +1,100 @@
+/**
+ * A gateway in cluster mode over two runner processes and the local Redis:
+ * a hold made through the gateway's WS API is executed by the partition's
+ * runner, the availability push reaches the subscriber through Redis
+ * (published by the runner), reads come from the owning partitions, and the
+ * ops feed shows the runners and which one owns each partition.
+ */
+import { io as connectIo } from "socket.io-client"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { loadConfig } from "../engine/config.ts"
+import { loadClusterSettings } from "../engine/cluster/settings.ts"
+import { clusterTestEnv, freePort, RunnerProcess, settledOwners, stockCluster } from "../engine/testing/cluster.ts"
+import { freshDatabase, postgresUnreachable } from "../engine/testing/postgres.ts"
+import { PartitionClient } from "../engine/cluster/partition-client.ts"
+import { ClusterEngine, type ClusterView } from "./cluster-access.ts"
+import { loadGatewayConfig } from "./config.ts"
+import { makeKeyRing } from "./keys.ts"
+import { startGateway, type Gateway } from "./server.ts"
+import { FrameClient, keys, testKeys } from "./testing/harness.ts"
+import { redisUnreachable, redisUrl } from "./testing/redis.ts"
+
+const partitions = 4
+const why = (await postgresUnreachable()) ?? (await redisUnreachable())
+if (why && process.env.CI) throw new Error(`the cluster gateway test needs PostgreSQL and Redis under CI: ${why}`)
+
+describe.skipIf(why !== undefined)("a gateway in cluster mode", () => {
+  let db: Awaited<ReturnType<typeof freshDatabase>>
+  const runners: Array<RunnerProcess> = []
+  let engine: ClusterEngine
+  let gateway: Gateway
+  const channel = `oms-cluster-test:${process.pid}:${Date.now()}`
+
+  beforeAll(async () => {
+    db = await freshDatabase()
+    const env = { ...clusterTestEnv(partitions), REDIS_URL: redisUrl, GATEWAY_REDIS_CHANNEL: channel }
+    for (let i = 0; i < 2; i++) runners.push(RunnerProcess.start({ databaseUrl: db.url, host: "127.0.0.1", port: await freePort(), env }))
+    await Promise.all(runners.map((r) => r.waitFor(/Listening on/, 40_000)))
+    const settings = loadClusterSettings({ databaseUrl: db.url, callTimeoutMs: 5_000 }, env)
+    const setup = await PartitionClient.connect(settings, loadConfig({ partitions }, {}))
+    await stockCluster(setup, 4, 50)
+    await setup.close()
+    await settledOwners(db.url, partitions)
+    engine = await ClusterEngine.connect(settings, loadConfig({ partitions }, {}))
+    gateway = await startGateway({
+      config: loadGatewayConfig({ port: 0, host: "127.0.0.1", opsTickMs: 200 }, {}),
+      keys: makeKeyRing(testKeys), engine, redisUrl, redisChannel: channel, cluster: () => engine.cluster()
+    })
+  }, 90_000)
+
+  afterAll(async () => {
+    await gateway?.close()
+    await engine?.close()
+    await Promise.all(runners.map((r) => r.stop()))
+    await db?.drop()
+  })
+
+  it("executes commands on the partitions' runners and pushes their changes through Redis", async () => {
+    const ws = await FrameClient.open(`${gateway.url.replace("http", "ws")}/v1/ws?key=${keys.web}`)
+    expect(await ws.request(1, "availability.subscribe", { skus: ["SKU-2"] })).toMatchObject({ ok: true, result: { items: [{ sku: "SKU-2", atp: 50 }] } })
+    const held = await ws.request(2, "hold.create", { sku: "SKU-2", qty: 3, nodeId: "WH-DAL", key: "cart-1" })
+    expect(held).toMatchObject({ ok: true })
+    await ws.waitFor((f) => f.push === "availability" && (f.items as Array<{ atp: number }>)[0].atp === 47)
+    expect(await engine.pool("SKU-2", "WH-DAL")).toMatchObject({ onHand: 50, held: 3 })
+    ws.close()
+  })
+
+  it("answers the ops reads from every partition: pools, order search and timeline, reports", async () => {
+    const pools = await engine.pools("WH-DAL")
+    expect(pools.length).toBe(4)
+    expect(pools.find((p) => p.sku === "SKU-2")).toMatchObject({ onHand: 50, held: 3 })
+    // cluster mode takes orders whose lines live in the order's own partition: web/CL-3 and SKU-1 share p0
+    const placed = await engine.submit({
+      type: "order.place", channel: "web", externalId: "CL-3", lines: [{ sku: "SKU-1", qty: 2 }],
+      customer: { location: { lat: 32.78, lon: -96.8 } }, payment: "authorised"
+    })
+    expect(placed).toMatchObject({ ok: true })
+    const found = await engine.orderSearch("CL-3")
+    expect(found.map((o) => o.externalId)).toEqual(["CL-3"])
+    const timeline = await engine.orderTimeline(found[0].orderId)
+    expect(timeline?.history.map((h) => h.event.type)).toContain("OrderRouted")
+    const report = await engine.report(0, Date.now() + 60_000)
+    expect(report.orders.byChannel.web.orders).toBe(1)
+  })
+
+  it("shows the runners, their health and which runner owns each partition on the ops feed", async () => {
+    const socket = connectIo(`${gateway.url}/ops`, { transports: ["websocket"], auth: { token: keys.ops } })
+    const view = await new Promise<ClusterView>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no cluster view on the ops feed")), 10_000)
+      socket.on("cluster", (v: ClusterView) => {
+        clearTimeout(timer)
+        resolve(v)
+      })
+    })
+    socket.disconnect()
+    expect(view.runners.map((r) => r.address).sort()).toEqual(runners.map((r) => r.name).sort())
+    expect(view.runners.every((r) => r.healthy)).toBe(true)
+    expect(view.streams.map((s) => s.stream).sort()).toEqual(["net", "p0", "p1", "p2", "p3"])
+    for (const s of view.streams) expect(runners.map((r) => r.name)).toContain(s.owner)
+  })
+})
