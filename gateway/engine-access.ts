@@ -13,7 +13,7 @@
  */
 import type { Command } from "../engine/domain/commands.ts"
 import type { JournaledEvent } from "../engine/domain/events.ts"
-import type { LatLon } from "../engine/domain/network.ts"
+import type { Carrier, LatLon } from "../engine/domain/network.ts"
 import type { Accepted, HoldView, PoolView } from "../engine/domain/replies.ts"
 import type { HistoryEntry, OrderView } from "../engine/order/order-state.ts"
 import type { Engine, EngineStats } from "../engine/runtime/engine.ts"
@@ -25,6 +25,8 @@ export interface AvailabilityRequest {
   readonly channel?: string
   readonly location?: LatLon
   readonly nodesMax?: number
+  /** Add delivery promise dates to `location`. */
+  readonly promise?: boolean
 }
 
 export interface Refusal {
@@ -51,12 +53,13 @@ export interface EngineAccess {
   pool(sku: string, nodeId: string): Promise<PoolView | null>
   poolHistory(sku: string, nodeId: string, limit: number): Promise<Array<JournaledEvent>>
   nodes(): Promise<Array<Queries.NodeLoadView>>
+  carriers(): Promise<ReadonlyArray<Carrier>>
   health(): Promise<EngineHealth>
   stats(): Promise<EngineStats | null>
 }
 
 export const engineMethods = [
-  "submit", "availability", "hold", "order", "orderByExternal", "orderHistory", "pool", "poolHistory", "nodes", "health", "stats"
+  "submit", "availability", "hold", "order", "orderByExternal", "orderHistory", "pool", "poolHistory", "nodes", "carriers", "health", "stats"
 ] as const satisfies ReadonlyArray<keyof EngineAccess>
 
 export type EngineMethod = (typeof engineMethods)[number]
@@ -77,7 +80,9 @@ export class LocalEngine implements EngineAccess {
 
   async availability(requests: ReadonlyArray<AvailabilityRequest>) {
     const d = this.engine.view
-    return requests.map((r) => Queries.availability(d, r.sku, { channel: r.channel, location: r.location, nodesMax: r.nodesMax }) ?? null)
+    const now = this.engine.now()
+    return requests.map((r) =>
+      Queries.availability(d, r.sku, { channel: r.channel, location: r.location, nodesMax: r.nodesMax, promise: r.promise === true, now }) ?? null)
   }
 
   /** The same, without a promise: for the availability feed of the owner process. */
@@ -112,6 +117,10 @@ export class LocalEngine implements EngineAccess {
 
   async nodes() {
     return Queries.nodes(this.engine.view)
+  }
+
+  async carriers() {
+    return Queries.carriers(this.engine.view)
   }
 
   async health(): Promise<EngineHealth> {
@@ -204,6 +213,9 @@ export class RemoteEngine implements EngineAccess {
   }
   nodes() {
     return this.call<Array<Queries.NodeLoadView>>("nodes", [])
+  }
+  carriers() {
+    return this.call<ReadonlyArray<Carrier>>("carriers", [])
   }
   async health(): Promise<EngineHealth> {
     try {

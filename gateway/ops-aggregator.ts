@@ -5,7 +5,8 @@
  *   metrics   orders, reservations, latency percentiles, fill and split rate, backordered units
  *   routing   up to opsRoutingSamplesPerTickMax routing decisions with their explanation, plus counts by reason
  *   nodes     status changes this tick, and the most loaded nodes (shipments today / capacity)
- *   alerts    low stock, hot SKU, node over capacity, store errors (at most opsAlertsPerTickMax listed)
+ *   alerts    low stock, hot SKU, node over capacity, store errors, shipments late against their
+ *             promise and carrier exceptions (at most opsAlertsPerTickMax listed)
  *
  * The work per event is a few counter updates; everything else happens once per tick.
  */
@@ -25,10 +26,12 @@ export interface RoutingSample {
 }
 
 export interface Alert {
-  readonly kind: "low_stock" | "hot_sku" | "node_over_capacity" | "store_errors" | "engine_not_running"
+  readonly kind: "low_stock" | "hot_sku" | "node_over_capacity" | "store_errors" | "engine_not_running" | "shipment_late" | "shipment_exception"
   readonly message: string
   readonly sku?: string
   readonly nodeId?: string
+  readonly orderId?: string
+  readonly shipmentId?: string
 }
 
 export interface OpsTick {
@@ -81,6 +84,9 @@ export class OpsAggregator {
   private lastRequests = 0
   private lastTickMs = performance.now()
   private readonly overCapacity = new Set<string>()
+  /** Shipment alerts of the tick (late against their promise, carrier exceptions), at most opsAlertsPerTickMax kept. */
+  private shipmentAlerts: Array<Alert> = []
+  private shipmentAlertsDropped = 0
   private readonly unsubscribe: () => void
 
   constructor(private readonly engine: LocalEngine, private readonly config: GatewayConfig, private readonly metrics: GatewayMetrics) {
@@ -133,7 +139,23 @@ export class OpsAggregator {
       case "NodeStatusChanged":
         this.statusChanges.push({ nodeId: e.nodeId, status: e.status, reason: e.reason })
         break
+      case "ShipmentLate":
+        this.shipmentAlert({
+          kind: "shipment_late", orderId: e.orderId, shipmentId: e.shipmentId,
+          message: `${e.shipmentId} late against its promise (by ${new Date(e.promisedBy).toISOString().slice(0, 10)}): ${e.cause === "estimate" ? "the carrier's estimate is later" : "not delivered"}`
+        })
+        break
+      case "ShipmentTracked":
+        if (e.status === "exception") {
+          this.shipmentAlert({ kind: "shipment_exception", orderId: e.orderId, shipmentId: e.shipmentId, message: `${e.shipmentId}: carrier exception${e.detail ? `: ${e.detail}` : ""}` })
+        }
+        break
     }
+  }
+
+  private shipmentAlert(a: Alert): void {
+    if (this.shipmentAlerts.length < this.config.opsAlertsPerTickMax) this.shipmentAlerts.push(a)
+    else this.shipmentAlertsDropped++
   }
 
   /** The tick since the previous one; resets the counters. */
@@ -167,8 +189,9 @@ export class OpsAggregator {
     }
     if (storeErrors > this.lastStoreErrors) alerts.push({ kind: "store_errors", message: `${storeErrors - this.lastStoreErrors} commands refused with store_unavailable` })
     if (stats.state !== "running") alerts.push({ kind: "engine_not_running", message: `engine is ${stats.state}` })
-    // Most severe first: store and engine, capacity, hot SKUs, then low stock.
-    const rank = { engine_not_running: 0, store_errors: 1, node_over_capacity: 2, hot_sku: 3, low_stock: 4 } as const
+    alerts.push(...this.shipmentAlerts)
+    // Most severe first: store and engine, capacity, late shipments, hot SKUs, then low stock.
+    const rank = { engine_not_running: 0, store_errors: 1, node_over_capacity: 2, shipment_late: 3, shipment_exception: 4, hot_sku: 5, low_stock: 6 } as const
     alerts.sort((a, b) => rank[a.kind] - rank[b.kind])
 
     const busiest = nodes
@@ -193,7 +216,7 @@ export class OpsAggregator {
       routing: { byReason: this.byReason, samples: this.samples },
       nodes: { statusChanges: this.statusChanges, busiest },
       alerts: alerts.slice(0, this.config.opsAlertsPerTickMax),
-      alertsDropped: Math.max(0, alerts.length - this.config.opsAlertsPerTickMax),
+      alertsDropped: Math.max(0, alerts.length - this.config.opsAlertsPerTickMax) + this.shipmentAlertsDropped,
       engine: { state: stats.state, mailbox: stats.mailbox, lastCommitMs: Math.round(stats.lastCommitMs * 100) / 100 }
     }
     this.orders = this.reservations = this.unitsOrdered = this.unitsRouted = this.placedRoutings = 0
@@ -201,6 +224,8 @@ export class OpsAggregator {
     this.byReason = {}
     this.samples = []
     this.statusChanges = []
+    this.shipmentAlerts = []
+    this.shipmentAlertsDropped = 0
     this.reservedPools = new Map()
     this.reservationsBySku = new Map()
     this.lastStoreErrors = storeErrors
