@@ -267,7 +267,9 @@ const history = async (ops: ReadonlyArray<Op>, partitions: number) => {
     } else if (op.k === "crash") {
       // the store dies after `after` more appends; three commands race it; then the process "restarts"
       store.appendsBeforeFailure = op.after
-      const pending = ops.slice(0, 3).map((o) => plan(o)).filter((p) => p !== undefined)
+      // (a cancellation is left out of the race: it would shrink a shipment under a pick or ship planned from the same view,
+      // and the model, which books what those planned, would then count units the engine never moved)
+      const pending = ops.slice(0, 3).filter((o) => o.k !== "cancel").map((o) => plan(o)).filter((p) => p !== undefined)
       const replies = await Promise.all(pending.map((p) => engine.submit(p!.command)))
       replies.forEach((r, i) => r.ok && pending[i]!.ack(r))
       await engine.close()
