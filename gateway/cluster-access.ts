@@ -18,6 +18,7 @@ import { PartitionClient } from "../engine/cluster/partition-client.ts"
 import { entityIds } from "../engine/cluster/partition-entity.ts"
 import type { ClusterSettings } from "../engine/cluster/settings.ts"
 import type { Command } from "../engine/domain/commands.ts"
+import type { Carrier } from "../engine/domain/network.ts"
 import type { JournaledEvent } from "../engine/domain/events.ts"
 import type { HoldView, PoolView } from "../engine/domain/replies.ts"
 import type { HistoryEntry, OrderView } from "../engine/order/order-state.ts"
@@ -143,6 +144,11 @@ export class ClusterEngine implements EngineAccess {
     const today = new Map<string, number>()
     for (const list of loads) for (const n of list) today.set(n.nodeId, (today.get(n.nodeId) ?? 0) + n.shipmentsToday)
     return nodes.map((n) => ({ ...n, shipmentsToday: today.get(n.nodeId) ?? 0 }))
+  }
+
+  /** The carriers and their services, from the network owner. */
+  carriers(): Promise<ReadonlyArray<Carrier>> {
+    return this.client.read(networkStream, "carriers")
   }
 
   /** The channels, from the network owner. */

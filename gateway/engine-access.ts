@@ -13,7 +13,7 @@
  */
 import type { Command } from "../engine/domain/commands.ts"
 import type { JournaledEvent } from "../engine/domain/events.ts"
-import type { LatLon } from "../engine/domain/network.ts"
+import type { Carrier, LatLon } from "../engine/domain/network.ts"
 import type { Accepted, HoldView, PoolView } from "../engine/domain/replies.ts"
 import type { HistoryEntry, OrderView } from "../engine/order/order-state.ts"
 import type { Engine, EngineStats } from "../engine/runtime/engine.ts"
@@ -26,6 +26,8 @@ export interface AvailabilityRequest {
   readonly channel?: string
   readonly location?: LatLon
   readonly nodesMax?: number
+  /** Add delivery promise dates to `location`. */
+  readonly promise?: boolean
 }
 
 export interface Refusal {
@@ -76,13 +78,14 @@ export interface EngineAccess {
   pools(nodeId: string | null): Promise<Array<PoolView>>
   /** A report over [from, to) read from the journal. */
   report(from: number, to: number): Promise<JournalReport>
+  carriers(): Promise<ReadonlyArray<Carrier>>
   health(): Promise<EngineHealth>
   stats(): Promise<EngineStats | null>
 }
 
 export const engineMethods = [
   "submit", "availability", "hold", "order", "orderByExternal", "orderHistory", "orderSearch", "orderTimeline", "pool",
-  "poolHistory", "nodes", "pools", "report", "health", "stats"
+  "poolHistory", "nodes", "pools", "carriers", "report", "health", "stats"
 ] as const satisfies ReadonlyArray<keyof EngineAccess>
 
 export type EngineMethod = (typeof engineMethods)[number]
@@ -103,7 +106,9 @@ export class LocalEngine implements EngineAccess {
 
   async availability(requests: ReadonlyArray<AvailabilityRequest>) {
     const d = this.engine.view
-    return requests.map((r) => Queries.availability(d, r.sku, { channel: r.channel, location: r.location, nodesMax: r.nodesMax }) ?? null)
+    const now = this.engine.now()
+    return requests.map((r) =>
+      Queries.availability(d, r.sku, { channel: r.channel, location: r.location, nodesMax: r.nodesMax, promise: r.promise === true, now }) ?? null)
   }
 
   /** The same, without a promise: for the availability feed of the owner process. */
@@ -154,6 +159,10 @@ export class LocalEngine implements EngineAccess {
 
   report(from: number, to: number) {
     return journalReport(this.engine, { from, to })
+  }
+
+  async carriers() {
+    return Queries.carriers(this.engine.view)
   }
 
   async health(): Promise<EngineHealth> {
@@ -258,6 +267,9 @@ export class RemoteEngine implements EngineAccess {
   }
   report(from: number, to: number) {
     return this.call<JournalReport>("report", [from, to])
+  }
+  carriers() {
+    return this.call<ReadonlyArray<Carrier>>("carriers", [])
   }
   async health(): Promise<EngineHealth> {
     try {

@@ -15,7 +15,7 @@ import { errorAnswer, serve, type HttpAnswer, type HttpCall } from "./http-io.ts
 import type { KeyRing, Principal, PrincipalKind } from "./keys.ts"
 import type { GatewayMetrics } from "./metrics.ts"
 import {
-  adminPayloads, decoderOf, inventoryPayloads, NodeEvent, NodeStatusBody, storefrontPayloads, type Decoded, type StorefrontOp
+  adminPayloads, decoderOf, inventoryPayloads, NodeEvent, NodeStatusBody, storefrontPayloads, TrackingBody, type Decoded, type StorefrontOp
 } from "./payloads.ts"
 import { failure, outcomeOf, runStorefrontOp, type OperationContext, type Outcome } from "./storefront-operations.ts"
 import { Result, Schema } from "effect"
@@ -112,6 +112,7 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
 
   const nodeEvent = decoderOf(NodeEvent)
   const nodeStatus = decoderOf(NodeStatusBody)
+  const tracking = decoderOf(TrackingBody)
   const internalCall = decoderOf(Schema.Struct({ method: Schema.Literals(engineMethods), args: Schema.Array(Schema.Unknown) }))
   const storefrontKinds: ReadonlyArray<PrincipalKind> = ["storefront"]
   const readers: ReadonlyArray<PrincipalKind> = ["storefront", "ops"]
@@ -122,8 +123,10 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
     const lat = call.query.get("lat")
     const lon = call.query.get("lon")
     const nodesMax = call.query.get("nodesMax")
+    const promise = call.query.get("promise")
     return {
       skus,
+      ...(promise !== null ? { promise: promise === "true" || promise === "1" } : {}),
       // lat and lon go together: a missing one is NaN, which validation refuses (Number(null) would be 0)
       ...(lat !== null || lon !== null ? { location: { lat: lat === null ? NaN : Number(lat), lon: lon === null ? NaN : Number(lon) } } : {}),
       ...(nodesMax !== null ? { nodesMax: Number(nodesMax) } : {})
@@ -198,6 +201,23 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
       }
     },
     { method: "get", pattern: "/v1/nodes", allow: ["ops"], handler: async () => json(200, { nodes: await engine.nodes() }) },
+    {
+      // carrier tracking: the shipment's node (its key) or ops; the order id is the shipment id without its "-s<n>" suffix
+      method: "post", pattern: "/v1/shipments/:shipmentId/tracking", allow: nodeOrOps,
+      handler: async (call, p) => {
+        const shipmentId = call.params[0]
+        const d = decode(tracking, call.body)
+        if (!d.ok) return err(d.error)
+        const cut = shipmentId.lastIndexOf("-s")
+        const orderId = cut > 0 ? shipmentId.slice(0, cut) : shipmentId
+        return submit({
+          type: "shipment.track", orderId, shipmentId, status: d.value.status,
+          ...(p.kind === "node" ? { nodeId: p.nodeId } : {}),
+          ...(d.value.detail !== undefined ? { detail: d.value.detail } : {}),
+          ...(d.value.estimatedDelivery !== undefined ? { estimatedDelivery: d.value.estimatedDelivery } : {})
+        })
+      }
+    },
 
     // ---- inventory (WMS / ERP): a node key for its own node, the ops token for any ----
     { method: "post", pattern: "/v1/inventory/receive", allow: nodeOrOps, handler: inventory("receive", (x) => ({ type: "inventory.receive", ...x })) },
@@ -316,6 +336,8 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
     { method: "post", pattern: "/v1/admin/nodes", allow: ["ops"], handler: admin("nodes", (x) => ({ type: "node.upsert", ...x })) },
     { method: "post", pattern: "/v1/admin/skus", allow: ["ops"], handler: admin("skus", (x) => ({ type: "sku.upsert", ...x })) },
     { method: "post", pattern: "/v1/admin/channels", allow: ["ops"], handler: admin("channels", (x) => ({ type: "channel.upsert", ...x })) },
+    { method: "post", pattern: "/v1/admin/carriers", allow: ["ops"], handler: admin("carriers", (x) => ({ type: "carrier.upsert", ...x })) },
+    { method: "get", pattern: "/v1/admin/carriers", allow: ["ops"], handler: async () => json(200, { carriers: await engine.carriers() }) },
     { method: "get", pattern: "/v1/admin/stats", allow: ["ops"], handler: async () => json(200, { engine: await engine.stats() }) },
 
     // ---- ops dashboard: order search and timeline (any channel) ----

@@ -5,7 +5,8 @@
  *   metrics   orders, reservations, latency percentiles, fill and split rate, backordered units
  *   routing   up to opsRoutingSamplesPerTickMax routing decisions with their explanation, plus counts by reason
  *   nodes     status changes this tick, and the most loaded nodes (shipments today / capacity)
- *   alerts    low stock, hot SKU, node over capacity, store errors (at most opsAlertsPerTickMax listed)
+ *   alerts    low stock, hot SKU, node over capacity, store errors, shipments late against their
+ *             promise and carrier exceptions (at most opsAlertsPerTickMax listed)
  *   arcs      up to opsArcsPerTickMax routing decisions as node -> customer arcs, with how they were routed
  *   holds     cart holds open, expiring within opsHoldsExpiringMs, expired in the tick
  *   skus      the hottest SKUs of the tick and the lowest pools reserved from
@@ -29,10 +30,12 @@ export interface RoutingSample {
 }
 
 export interface Alert {
-  readonly kind: "low_stock" | "hot_sku" | "node_over_capacity" | "store_errors" | "engine_not_running"
+  readonly kind: "low_stock" | "hot_sku" | "node_over_capacity" | "store_errors" | "engine_not_running" | "shipment_late" | "shipment_exception"
   readonly message: string
   readonly sku?: string
   readonly nodeId?: string
+  readonly orderId?: string
+  readonly shipmentId?: string
 }
 
 /** How a routing decision was made, as the dashboard colours it. */
@@ -123,6 +126,9 @@ export class OpsAggregator {
   /** Since this gateway started, per node (bounded by the number of nodes). */
   private readonly rejections = new Map<string, number>()
   private readonly shortPicks = new Map<string, number>()
+  /** Shipment alerts of the tick (late against their promise, carrier exceptions), at most opsAlertsPerTickMax kept. */
+  private shipmentAlerts: Array<Alert> = []
+  private shipmentAlertsDropped = 0
   private readonly unsubscribe: () => void
 
   constructor(private readonly engine: LocalEngine, private readonly config: GatewayConfig, private readonly metrics: GatewayMetrics) {
@@ -184,6 +190,17 @@ export class OpsAggregator {
       case "ShipmentPicked":
         if (e.short.length > 0) this.countAtNode(this.shortPicks, e.orderId, e.shipmentId)
         break
+      case "ShipmentLate":
+        this.shipmentAlert({
+          kind: "shipment_late", orderId: e.orderId, shipmentId: e.shipmentId,
+          message: `${e.shipmentId} late against its promise (by ${new Date(e.promisedBy).toISOString().slice(0, 10)}): ${e.cause === "estimate" ? "the carrier's estimate is later" : "not delivered"}`
+        })
+        break
+      case "ShipmentTracked":
+        if (e.status === "exception") {
+          this.shipmentAlert({ kind: "shipment_exception", orderId: e.orderId, shipmentId: e.shipmentId, message: `${e.shipmentId}: carrier exception${e.detail ? `: ${e.detail}` : ""}` })
+        }
+        break
     }
     if (e.type === "OrderRouted" && this.arcs.length < this.config.opsArcsPerTickMax) this.addArc(e)
   }
@@ -220,6 +237,11 @@ export class OpsAggregator {
       for (const h of p.stock.holds.values()) if (h.expiresAt <= until) expiringSoon++
     }
     return { open, expiringSoon }
+  }
+
+  private shipmentAlert(a: Alert): void {
+    if (this.shipmentAlerts.length < this.config.opsAlertsPerTickMax) this.shipmentAlerts.push(a)
+    else this.shipmentAlertsDropped++
   }
 
   /** The tick since the previous one; resets the counters. */
@@ -262,8 +284,9 @@ export class OpsAggregator {
     }
     if (storeErrors > this.lastStoreErrors) alerts.push({ kind: "store_errors", message: `${storeErrors - this.lastStoreErrors} commands refused with store_unavailable` })
     if (stats.state !== "running") alerts.push({ kind: "engine_not_running", message: `engine is ${stats.state}` })
-    // Most severe first: store and engine, capacity, hot SKUs, then low stock.
-    const rank = { engine_not_running: 0, store_errors: 1, node_over_capacity: 2, hot_sku: 3, low_stock: 4 } as const
+    alerts.push(...this.shipmentAlerts)
+    // Most severe first: store and engine, capacity, late shipments, hot SKUs, then low stock.
+    const rank = { engine_not_running: 0, store_errors: 1, node_over_capacity: 2, shipment_late: 3, shipment_exception: 4, hot_sku: 5, low_stock: 6 } as const
     alerts.sort((a, b) => rank[a.kind] - rank[b.kind])
 
     const table: Array<NodeRow> = nodes.map((n) => ({
@@ -297,7 +320,7 @@ export class OpsAggregator {
       holds,
       skus: { hot, low: low.slice(0, this.config.opsSkusListedMax) },
       alerts: alerts.slice(0, this.config.opsAlertsPerTickMax),
-      alertsDropped: Math.max(0, alerts.length - this.config.opsAlertsPerTickMax),
+      alertsDropped: Math.max(0, alerts.length - this.config.opsAlertsPerTickMax) + this.shipmentAlertsDropped,
       engine: { state: stats.state, mailbox: stats.mailbox, lastCommitMs: Math.round(stats.lastCommitMs * 100) / 100 }
     }
     this.orders = this.reservations = this.unitsOrdered = this.unitsRouted = this.placedRoutings = 0
@@ -307,6 +330,8 @@ export class OpsAggregator {
     this.statusChanges = []
     this.arcs = []
     this.holdsExpired = 0
+    this.shipmentAlerts = []
+    this.shipmentAlertsDropped = 0
     this.reservedPools = new Map()
     this.reservationsBySku = new Map()
     this.lastStoreErrors = storeErrors

@@ -24,11 +24,13 @@ const LineQtys = Schema.Array(LineQty)
 const OrderLineInput = Schema.Struct({ sku: Id, qty: Quantity, unitPriceCents: opt(Schema.Number) })
 const Customer = Schema.Struct({ name: opt(Text), email: opt(Text), location: opt(LatLon), place: opt(Text) })
 const Skus = Schema.Array(Id).check(Schema.isMinLength(1))
+/** A calendar date "YYYY-MM-DD" by shape; the engine checks it is a real date, not in the past (invalid_date). */
+const DateText = Schema.String.check(Schema.isMaxLength(10))
 
 // ---- storefront operations -------------------------------------------------------------------
 
 export const storefrontPayloads = {
-  availability: Schema.Struct({ skus: Skus, location: opt(LatLon), nodesMax: opt(Schema.Int) }),
+  availability: Schema.Struct({ skus: Skus, location: opt(LatLon), nodesMax: opt(Schema.Int), promise: opt(Schema.Boolean) }),
   "availability.subscribe": Schema.Struct({ skus: Skus, location: opt(LatLon), nodesMax: opt(Schema.Int) }),
   "availability.unsubscribe": Schema.Struct({ skus: Skus }),
   "hold.create": Schema.Struct({
@@ -44,7 +46,12 @@ export const storefrontPayloads = {
     holdIds: opt(Schema.Array(Id)),
     payment: opt(Schema.Literals(["pending", "authorised"])),
     fulfillment: opt(Schema.Literals(["ship", "pickup"])),
-    pickupNodeId: opt(Id)
+    pickupNodeId: opt(Id),
+    service: opt(Id),
+    deliverBy: opt(DateText),
+    purchaseOrder: opt(Id),
+    shipComplete: opt(Schema.Boolean),
+    requestedDeliveryDate: opt(DateText)
   }),
   "order.payment": Schema.Struct({ orderId: Id, outcome: Schema.Literals(["authorised", "declined"]) }),
   "order.cancel": Schema.Struct({ orderId: Id, lines: opt(LineQtys), reason: opt(Text) }),
@@ -84,6 +91,13 @@ export const NodeEvent = Schema.Union([
 export type NodeEvent = typeof NodeEvent.Type
 export const nodeEventTypes = ["shipment.accept", "shipment.reject", "shipment.pick", "shipment.pack", "shipment.ship", "shipment.deliver", "return.receive"] as const
 
+/** A carrier's tracking update of one shipment (POST /v1/shipments/:shipmentId/tracking). */
+export const TrackingBody = Schema.Struct({
+  status: Schema.Literals(["in_transit", "out_for_delivery", "delivered", "exception"]),
+  detail: opt(Text),
+  estimatedDelivery: opt(DateText)
+})
+
 export const NodeStatusBody = Schema.Struct({ status: Schema.Literals(["online", "paused", "offline"]), reason: opt(Text) })
 
 // ---- inventory (WMS / ERP) --------------------------------------------------------------------
@@ -109,9 +123,19 @@ export const adminPayloads = {
   nodes: Schema.Struct({
     nodeId: Id, name: Text, kind: Schema.Literals(["warehouse", "store"]), location: LatLon, capacityPerDay: Schema.Number,
     priority: opt(Schema.Number), services: opt(Schema.Array(Schema.Literals(["ship", "pickup"]))), groups: opt(Schema.Array(Id)),
-    status: opt(Schema.Literals(["online", "paused", "offline"]))
+    status: opt(Schema.Literals(["online", "paused", "offline"])),
+    pickupCutoff: opt(Schema.String.check(Schema.isMaxLength(5))), timeZone: opt(Schema.String.check(Schema.isMaxLength(64)))
   }),
   skus: Schema.Struct({ sku: Id, name: Text, weightGrams: Schema.Number }),
+  carriers: Schema.Struct({
+    carrier: Id, name: Text,
+    services: Schema.Array(Schema.Struct({
+      service: Id, name: Text,
+      bands: Schema.Array(Schema.Struct({ upToKm: Schema.Number, days: Schema.Number, baseCents: Schema.Number, perKgCents: Schema.Number }))
+    })),
+    pickupDays: opt(Schema.Array(Schema.Literals([0, 1, 2, 3, 4, 5, 6]))),
+    deliveryDays: opt(Schema.Array(Schema.Literals([0, 1, 2, 3, 4, 5, 6])))
+  }),
   channels: Schema.Struct({
     channel: Id,
     policy: opt(Schema.Struct({

@@ -68,7 +68,9 @@ const handlers: Handlers = {
     if (p.kind !== "storefront" && p.kind !== "ops") return forbidden("availability needs a storefront key or the ops token")
     const channel = p.kind === "storefront" ? p.channel : undefined
     const nodesMax = Math.max(0, Math.min(ctx.availabilityNodesMax, x.nodesMax ?? ctx.availabilityNodesMax))
-    const answers = await ctx.engine.availability(x.skus.map((sku) => ({ sku, channel, location: x.location, nodesMax })))
+    if (x.promise === true && x.location === undefined) return failure(gatewayError("invalid_frame", "promise needs the customer's location"))
+    const promise = x.promise === true ? { promise: true } : {}
+    const answers = await ctx.engine.availability(x.skus.map((sku) => ({ sku, channel, location: x.location, nodesMax, ...promise })))
     return { ok: true, result: { items: answers.map((a, i) => a ?? { sku: x.skus[i], error: { code: "unknown_sku", message: "the SKU is not in the catalog" } }) } }
   },
 

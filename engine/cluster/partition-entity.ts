@@ -75,6 +75,7 @@ const reads: Record<string, (engine: Engine, args: ReadonlyArray<any>) => unknow
   report: (e, [from, to]) => journalReport(e, { from, to }),
   catalog: (e) => Queries.catalog(e.view),
   channels: (e) => Queries.channels(e.view),
+  carriers: (e) => Queries.carriers(e.view),
   stats: (e) => e.stats()
 }
 

@@ -43,6 +43,7 @@ export const streamOf = (c: Command, partitions: number): StreamOf => {
     case "node.setStatus":
     case "sku.upsert":
     case "channel.upsert":
+    case "carrier.upsert":
       return { stream: networkStream }
     case "inventory.receive":
     case "inventory.adjust":

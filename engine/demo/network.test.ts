@@ -12,6 +12,9 @@ describe("demo network", () => {
     expect(demo.skus.length).toBe(200)
     expect(demo.catalog.filter((c) => c.doorbuster).length).toBe(5)
     expect(demo.channels.map((c) => c.channel)).toEqual(["web", "marketplace", "store", "b2b"])
+    expect(demo.carriers.map((c) => [c.carrier, c.services.map((s) => s.service)])).toEqual([
+      ["parcelco", ["ground", "two_day", "overnight"]], ["swiftship", ["ground", "two_day", "overnight"]]
+    ])
   })
 
   it("is deterministic, and the seed changes it", () => {
@@ -86,11 +89,11 @@ describe("demo network", () => {
     expect(new Set(demo.inventory.map((r) => `${r.sku}@${r.nodeId}`)).size).toBe(demo.inventory.length)
   })
 
-  it("gives commands in load order: nodes, SKUs, channels, then inventory loads", () => {
+  it("gives commands in load order: nodes, SKUs, channels, carriers, then inventory loads", () => {
     const cmds = demoCommands()
     const types = cmds.map((c) => c.type)
     for (const t of types) expect(commandTypes).toContain(t)
-    const order = ["node.upsert", "sku.upsert", "channel.upsert", "inventory.load"]
+    const order = ["node.upsert", "sku.upsert", "channel.upsert", "carrier.upsert", "inventory.load"]
     const ranks = types.map((t) => order.indexOf(t))
     expect(ranks).toEqual([...ranks].sort((a, b) => a - b))
     const rows = cmds.flatMap((c) => (c.type === "inventory.load" ? c.rows : []))

@@ -7,7 +7,7 @@
  * same options always give the same data (seeded PRNG, no Math.random).
  */
 import { defaults } from "../config.ts"
-import type { Command, LoadInventory, LoadRow, UpsertChannel, UpsertNode, UpsertSku } from "../domain/commands.ts"
+import type { Command, LoadInventory, LoadRow, UpsertCarrier, UpsertChannel, UpsertNode, UpsertSku } from "../domain/commands.ts"
 import type { LatLon } from "../domain/network.ts"
 import { distanceKm } from "../domain/network.ts"
 import { citiesByPopulation, findCity, type City } from "../network/places.ts"
@@ -40,6 +40,8 @@ export interface DemoNetwork {
   /** The catalog with what the engine does not need but a simulator does (prices, doorbusters). */
   readonly catalog: ReadonlyArray<DemoCatalogItem>
   readonly channels: ReadonlyArray<UpsertChannel>
+  /** Two parcel carriers, each with ground, two-day and overnight service. */
+  readonly carriers: ReadonlyArray<UpsertCarrier>
   /** On-hand rows; SKU x node pairs without stock are left out. */
   readonly inventory: ReadonlyArray<LoadRow>
 }
@@ -76,6 +78,13 @@ export const regionOf = (location: LatLon): "west" | "central" | "east" =>
 const contiguousUs = (c: City): boolean =>
   c.location.lat > 24 && c.location.lat < 50 && c.location.lon > -125 && c.location.lon < -66
 
+/**
+ * The node's time zone, by longitude: Pacific, Mountain, Central, Eastern
+ * (an approximation: Arizona, which keeps standard time, reads as Mountain).
+ */
+export const timeZoneOf = (location: LatLon): string =>
+  location.lon < -114.5 ? "America/Los_Angeles" : location.lon < -102 ? "America/Denver" : location.lon < -87.5 ? "America/Chicago" : "America/New_York"
+
 /** Stores are at least this far from any other node, so a metro area gets one. */
 const storeSpacingKm = 20
 
@@ -106,7 +115,9 @@ const placeNodes = (rnd: () => number, warehouses: number, stores: number): Arra
       priority: 1,
       services: ["ship"],
       groups: [regionOf(c.location), "warehouses"],
-      status: "online"
+      status: "online",
+      pickupCutoff: "18:00",
+      timeZone: timeZoneOf(c.location)
     })
   }
 
@@ -139,7 +150,9 @@ const placeNodes = (rnd: () => number, warehouses: number, stores: number): Arra
       priority: large || rnd() < 0.7 ? 2 : 3,
       services: ["ship", "pickup"],
       groups: [regionOf(c.location), "stores"],
-      status: "online"
+      status: "online",
+      pickupCutoff: "15:00",
+      timeZone: timeZoneOf(c.location)
     })
   }
   return nodes
@@ -212,6 +225,38 @@ const buildCatalog = (rnd: () => number, count: number, doorbusters: number): Ar
   return catalog
 }
 
+// ---- carriers -------------------------------------------------------------------------
+
+const carriers: ReadonlyArray<UpsertCarrier> = [
+  {
+    type: "carrier.upsert", carrier: "parcelco", name: "ParcelCo",
+    services: [
+      {
+        service: "ground", name: "ParcelCo Ground",
+        bands: [
+          { upToKm: 300, days: 1, baseCents: 650, perKgCents: 35 }, { upToKm: 800, days: 2, baseCents: 750, perKgCents: 45 },
+          { upToKm: 1_600, days: 3, baseCents: 850, perKgCents: 55 }, { upToKm: 3_000, days: 4, baseCents: 950, perKgCents: 65 },
+          { upToKm: 5_000, days: 5, baseCents: 1_050, perKgCents: 75 }
+        ]
+      },
+      { service: "two_day", name: "ParcelCo 2Day", bands: [{ upToKm: 5_000, days: 2, baseCents: 1_600, perKgCents: 110 }] },
+      { service: "overnight", name: "ParcelCo Next Day", bands: [{ upToKm: 5_000, days: 1, baseCents: 3_200, perKgCents: 220 }] }
+    ]
+  },
+  {
+    // delivers on Saturdays too
+    type: "carrier.upsert", carrier: "swiftship", name: "SwiftShip", deliveryDays: [1, 2, 3, 4, 5, 6],
+    services: [
+      {
+        service: "ground", name: "SwiftShip Ground",
+        bands: [{ upToKm: 500, days: 1, baseCents: 700, perKgCents: 30 }, { upToKm: 1_500, days: 3, baseCents: 800, perKgCents: 50 }, { upToKm: 5_000, days: 5, baseCents: 900, perKgCents: 60 }]
+      },
+      { service: "two_day", name: "SwiftShip Two-Day", bands: [{ upToKm: 2_000, days: 2, baseCents: 1_450, perKgCents: 100 }, { upToKm: 5_000, days: 2, baseCents: 1_900, perKgCents: 120 }] },
+      { service: "overnight", name: "SwiftShip Overnight", bands: [{ upToKm: 1_500, days: 1, baseCents: 2_600, perKgCents: 200 }, { upToKm: 5_000, days: 1, baseCents: 3_500, perKgCents: 250 }] }
+    ]
+  }
+]
+
 // ---- channels -------------------------------------------------------------------------
 
 const channels: ReadonlyArray<UpsertChannel> = [
@@ -276,10 +321,10 @@ export const demoNetwork = (options: DemoOptions = {}): DemoNetwork => {
   const catalog = buildCatalog(rnd, skuCount, Math.max(0, options.doorbusters ?? 5))
   const skus = catalog.map((c): UpsertSku => ({ type: "sku.upsert", sku: c.sku, name: c.name, weightGrams: c.weightGrams }))
   const inventory = buildInventory(rnd, nodes, catalog)
-  return { nodes, skus, catalog, channels, inventory }
+  return { nodes, skus, catalog, channels, carriers, inventory }
 }
 
-/** The demo as engine commands: nodes, SKUs, channels, then the stock in bulk loads of at most bulkRowsMax rows. */
+/** The demo as engine commands: nodes, SKUs, channels, carriers, then the stock in bulk loads of at most bulkRowsMax rows. */
 export const demoCommands = (options: DemoOptions = {}): Array<Command> => {
   const demo = demoNetwork(options)
   const loads: Array<LoadInventory> = []
@@ -287,5 +332,5 @@ export const demoCommands = (options: DemoOptions = {}): Array<Command> => {
   for (let i = 0; i < demo.inventory.length; i += size) {
     loads.push({ type: "inventory.load", rows: demo.inventory.slice(i, i + size), reference: `demo-load-${loads.length + 1}` })
   }
-  return [...demo.nodes, ...demo.skus, ...demo.channels, ...loads]
+  return [...demo.nodes, ...demo.skus, ...demo.channels, ...demo.carriers, ...loads]
 }

@@ -4,7 +4,7 @@
  * name a stock pool, an order id or (channel, external id) an order, a node id
  * a fulfillment node. The engine answers each with a Reply or a Rejection.
  */
-import type { LatLon, NodeKind, NodeService, NodeStatus, RoutingPolicy, CostWeights } from "./network.ts"
+import type { LatLon, NodeKind, NodeService, NodeStatus, RoutingPolicy, CostWeights, ServiceLevel, Weekday } from "./network.ts"
 
 export interface LineQty {
   readonly lineNo: number
@@ -24,6 +24,10 @@ export interface UpsertNode {
   readonly services?: ReadonlyArray<NodeService>
   readonly groups?: ReadonlyArray<string>
   readonly status?: NodeStatus
+  /** Local pickup cut-off "HH:MM" (default 17:00). */
+  readonly pickupCutoff?: string
+  /** IANA time zone of the node (default UTC). */
+  readonly timeZone?: string
 }
 
 /** Pausing or taking a node offline re-routes its open (not yet picked) shipments. */
@@ -45,6 +49,18 @@ export interface UpsertChannel {
   readonly type: "channel.upsert"
   readonly channel: string
   readonly policy?: Partial<Omit<RoutingPolicy, "weights">> & { readonly weights?: Partial<CostWeights> }
+}
+
+/** A carrier and its service levels (replaces the carrier's previous configuration). */
+export interface UpsertCarrier {
+  readonly type: "carrier.upsert"
+  readonly carrier: string
+  readonly name: string
+  readonly services: ReadonlyArray<ServiceLevel>
+  /** Default Monday to Friday. */
+  readonly pickupDays?: ReadonlyArray<Weekday>
+  /** Default Monday to Friday. */
+  readonly deliveryDays?: ReadonlyArray<Weekday>
 }
 
 // ---- inventory -------------------------------------------------------------
@@ -148,6 +164,16 @@ export interface PlaceOrder {
   readonly payment?: "pending" | "authorised"
   readonly fulfillment?: "ship" | "pickup"
   readonly pickupNodeId?: string
+  /** A service level code (for example "two_day"): routing picks a node and a carrier offering it. */
+  readonly service?: string
+  /** Last acceptable delivery date, "YYYY-MM-DD": routing picks a node and carrier service that arrive by then. */
+  readonly deliverBy?: string
+  /** B2B: the buyer's purchase-order reference. */
+  readonly purchaseOrder?: string
+  /** B2B: ship only complete (true) or as available (false, the default). */
+  readonly shipComplete?: boolean
+  /** B2B: the date the buyer asked for the goods by, "YYYY-MM-DD"; routed as a deliver-by date. */
+  readonly requestedDeliveryDate?: string
 }
 
 /** Commands that act on an existing order may carry the caller's channel: a mismatch reads as order_not_found. */
@@ -186,6 +212,25 @@ export interface ShipShipment extends ShipmentScoped {
   readonly trackingId: string
 }
 export interface DeliverShipment extends ShipmentScoped { readonly type: "shipment.deliver" }
+
+export type TrackingStatus = "in_transit" | "out_for_delivery" | "delivered" | "exception"
+export const trackingStatuses: ReadonlyArray<TrackingStatus> = ["in_transit", "out_for_delivery", "delivered", "exception"]
+
+/**
+ * A carrier's tracking update for a shipped shipment. `nodeId`, when given
+ * (a node's key reports it), must be the shipment's node. `delivered` moves
+ * the shipment as shipment.deliver does.
+ */
+export interface TrackShipment {
+  readonly type: "shipment.track"
+  readonly orderId: string
+  readonly shipmentId: string
+  readonly nodeId?: string
+  readonly status: TrackingStatus
+  readonly detail?: string
+  /** The carrier's current estimate, "YYYY-MM-DD": past the promised day it makes the shipment late now. */
+  readonly estimatedDelivery?: string
+}
 
 export interface RequestReturn extends OrderScoped {
   readonly type: "return.request"
@@ -226,7 +271,7 @@ export interface MarkNotificationsDelivered {
   readonly ids: ReadonlyArray<string>
 }
 
-export type NetworkCommand = UpsertNode | SetNodeStatus | UpsertSku | UpsertChannel
+export type NetworkCommand = UpsertNode | SetNodeStatus | UpsertSku | UpsertChannel | UpsertCarrier
 export type InventoryCommand = ReceiveStock | AdjustStock | SetSafetyStock | LoadInventory
 export type HoldCommand = CreateHold | ExtendHold | ReleaseHold
 export type ShipmentCommand = AcceptShipment | RejectShipment | PickShipment | PackShipment | ShipShipment | DeliverShipment
@@ -235,6 +280,7 @@ export type OrderCommand =
   | RecordPayment
   | CancelOrder
   | ShipmentCommand
+  | TrackShipment
   | RequestReturn
   | ReceiveReturn
   | ExchangeOrder
@@ -245,11 +291,11 @@ export type Command = NetworkCommand | InventoryCommand | HoldCommand | OrderCom
 export type CommandType = Command["type"]
 
 export const commandTypes: ReadonlyArray<CommandType> = [
-  "node.upsert", "node.setStatus", "sku.upsert", "channel.upsert",
+  "node.upsert", "node.setStatus", "sku.upsert", "channel.upsert", "carrier.upsert",
   "inventory.receive", "inventory.adjust", "inventory.setSafetyStock", "inventory.load",
   "hold.create", "hold.extend", "hold.release",
   "order.place", "order.payment", "order.cancel", "order.exchange", "order.feedback",
-  "shipment.accept", "shipment.reject", "shipment.pick", "shipment.pack", "shipment.ship", "shipment.deliver",
+  "shipment.accept", "shipment.reject", "shipment.pick", "shipment.pack", "shipment.ship", "shipment.deliver", "shipment.track",
   "return.request", "return.receive",
   "notifications.delivered"
 ]

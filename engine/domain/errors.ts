@@ -16,11 +16,14 @@ export const errorCodes = {
   duplicate_line: "the same SKU appears on two lines of one request",
   ttl_out_of_range: "a hold TTL is outside holdTtlMsMin..holdTtlMsMax",
   invalid_location: "the customer location has no valid coordinates and names no known place",
+  invalid_date: "a date is not a calendar date YYYY-MM-DD, or it lies before today",
+  invalid_reference: "a purchase-order reference is empty, longer than idLengthMax or has control characters",
   // reference data
   unknown_sku: "the SKU is not in the catalog",
   unknown_node: "no fulfillment node has this id",
   unknown_channel: "no channel has this id",
   node_not_available: "the node is paused or offline, or does not offer the service asked for",
+  unknown_service: "no carrier offers this service level",
   // stock
   insufficient_stock: "not enough available-to-promise stock for the request",
   below_reserved: "the change would leave on hand below what is held and allocated",
@@ -42,6 +45,7 @@ export const errorCodes = {
   return_not_found: "the order has no return with this id",
   not_delivered: "the order has not been delivered yet: feedback is taken after delivery",
   feedback_exists: "the order already has other feedback (one per order)",
+  promise_unreachable: "no node and carrier service can deliver the order by the date or service asked (the message names the earliest achievable date)",
   // engine
   engine_overloaded: "the engine's mailbox is full; retry after a short wait",
   store_unavailable: "the journal could not be written; the command was not applied; retry",

@@ -4,7 +4,7 @@
  * every actor is the fold of its events (`evolve`), and nothing else is stored
  * but snapshots of that fold.
  */
-import type { Channel, FulfillmentNode, LatLon, NodeStatus, Sku } from "./network.ts"
+import type { Carrier, Channel, FulfillmentNode, LatLon, NodeStatus, Sku } from "./network.ts"
 import type { Customer, LineQty, ReturnLineReceipt } from "./commands.ts"
 
 // ---- network stream ("net") --------------------------------------------------
@@ -13,8 +13,9 @@ export interface NodeUpserted { readonly type: "NodeUpserted"; readonly node: Fu
 export interface NodeStatusChanged { readonly type: "NodeStatusChanged"; readonly nodeId: string; readonly status: NodeStatus; readonly reason: string; readonly at: number }
 export interface SkuUpserted { readonly type: "SkuUpserted"; readonly sku: Sku }
 export interface ChannelUpserted { readonly type: "ChannelUpserted"; readonly channel: Channel }
+export interface CarrierUpserted { readonly type: "CarrierUpserted"; readonly carrier: Carrier }
 
-export type NetworkEvent = NodeUpserted | NodeStatusChanged | SkuUpserted | ChannelUpserted
+export type NetworkEvent = NodeUpserted | NodeStatusChanged | SkuUpserted | ChannelUpserted | CarrierUpserted
 
 // ---- stock pools (SKU x node) --------------------------------------------
 
@@ -109,6 +110,16 @@ export interface OrderPlaced {
   /** The order this one replaces items of (exchanges). */
   readonly exchangeFor: string | null
   readonly at: number
+  /** Asked service level (absent: none). */
+  readonly service?: string
+  /** Asked last delivery date "YYYY-MM-DD" (absent: none). */
+  readonly deliverBy?: string
+  /** B2B purchase-order reference. */
+  readonly purchaseOrder?: string
+  /** B2B: ship complete (absent: ship as available). */
+  readonly shipComplete?: boolean
+  /** B2B requested delivery date "YYYY-MM-DD". */
+  readonly requestedDeliveryDate?: string
 }
 
 export interface RouteCandidateExplanation {
@@ -140,7 +151,7 @@ export interface ShipmentPlan {
   readonly fromHolds: ReadonlyArray<string>
   readonly distanceKm: number
   readonly costCents: number
-  /** The delivery date promised for this shipment, when a carrier service was chosen for it (epoch ms). */
+  /** The carrier service chosen for an order with a delivery promise, and the end of its promised day (epoch ms, 23:59:59.999 UTC). */
   readonly promise?: ShipmentPromise
 }
 
@@ -179,6 +190,24 @@ export interface ShipmentPicked extends ShipmentRef { readonly type: "ShipmentPi
 export interface ShipmentPacked extends ShipmentRef { readonly type: "ShipmentPacked" }
 export interface ShipmentShipped extends ShipmentRef { readonly type: "ShipmentShipped"; readonly carrier: string; readonly trackingId: string }
 export interface ShipmentDelivered extends ShipmentRef { readonly type: "ShipmentDelivered" }
+/** A carrier's tracking update short of delivery (delivery is ShipmentDelivered). `scan` numbers the shipment's updates from 1. */
+export interface ShipmentTracked extends ShipmentRef {
+  readonly type: "ShipmentTracked"
+  readonly status: "in_transit" | "out_for_delivery" | "exception"
+  readonly detail: string
+  readonly estimatedDelivery: string | null
+  readonly scan: number
+}
+/**
+ * A shipment with a promise became late: its promised day ended before it was
+ * delivered (`not_delivered`, on the engine clock), or the carrier's estimate
+ * lies past it (`estimate`). Once per shipment.
+ */
+export interface ShipmentLate extends ShipmentRef {
+  readonly type: "ShipmentLate"
+  readonly promisedBy: number
+  readonly cause: "not_delivered" | "estimate"
+}
 
 export interface OrderCancelled {
   readonly type: "OrderCancelled"
@@ -227,6 +256,8 @@ export type OrderEvent =
   | ShipmentPacked
   | ShipmentShipped
   | ShipmentDelivered
+  | ShipmentTracked
+  | ShipmentLate
   | OrderCancelled
   | ReturnRequested
   | ReturnReceived

@@ -25,7 +25,47 @@ export interface FulfillmentNode {
   readonly services: ReadonlyArray<NodeService>
   /** Named groups a channel policy can allow (for example "east", "outlet"). */
   readonly groups: ReadonlyArray<string>
+  /**
+   * Latest local time ("HH:MM", 24 h) at which a parcel handed to a carrier
+   * still leaves today; later, it leaves on the next pickup day. Absent: 17:00.
+   */
+  readonly pickupCutoff?: string
+  /** IANA time zone of the node's local time (for example "America/Chicago"). Absent: UTC. */
+  readonly timeZone?: string
 }
+
+/** One band of a service level: up to `upToKm` from node to customer, `days` in transit, at `baseCents + perKgCents * kg`. */
+export interface ServiceBand {
+  readonly upToKm: number
+  /** Delivery days in transit after the pickup day (0: delivered the day it is picked up). */
+  readonly days: number
+  readonly baseCents: number
+  readonly perKgCents: number
+}
+
+/** A service level of a carrier (for example ground, two-day, overnight). */
+export interface ServiceLevel {
+  /** The code orders ask for ("ground", "two_day", "overnight"); several carriers may offer the same code. */
+  readonly service: string
+  readonly name: string
+  /** Distance bands, nearest first (ascending upToKm); beyond the last band the service does not reach. */
+  readonly bands: ReadonlyArray<ServiceBand>
+}
+
+/** Weekday numbers as in Date.getUTCDay: 0 Sunday .. 6 Saturday. */
+export type Weekday = 0 | 1 | 2 | 3 | 4 | 5 | 6
+
+export interface Carrier {
+  readonly carrier: string
+  readonly name: string
+  readonly services: ReadonlyArray<ServiceLevel>
+  /** Days the carrier collects parcels from nodes (default Monday to Friday). */
+  readonly pickupDays: ReadonlyArray<Weekday>
+  /** Days the carrier delivers (default Monday to Friday). */
+  readonly deliveryDays: ReadonlyArray<Weekday>
+}
+
+export const weekdaysMonToFri: ReadonlyArray<Weekday> = [1, 2, 3, 4, 5]
 
 export interface Sku {
   readonly sku: string

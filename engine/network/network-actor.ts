@@ -6,14 +6,21 @@
  * Order: state, decide (command handlers), evolve.
  */
 import type { EngineConfig } from "../config.ts"
-import type { NetworkCommand, SetNodeStatus, UpsertChannel, UpsertNode, UpsertSku } from "../domain/commands.ts"
+import type { NetworkCommand, SetNodeStatus, UpsertCarrier, UpsertChannel, UpsertNode, UpsertSku } from "../domain/commands.ts"
 import { reject, type Rejection } from "../domain/errors.ts"
 import type { NetworkEvent } from "../domain/events.ts"
 import {
-  defaultPolicy, defaultWeights, isLatLon,
-  type Channel, type FulfillmentNode, type NodeService, type RoutingPolicy, type Sku
+  defaultPolicy, defaultWeights, isLatLon, weekdaysMonToFri,
+  type Carrier, type Channel, type FulfillmentNode, type NodeService, type RoutingPolicy, type ServiceBand, type ServiceLevel, type Sku, type Weekday
 } from "../domain/network.ts"
 import { checkId, isCount } from "../domain/validate.ts"
+import { isTimeZone, parseClock } from "../promise/calendar.ts"
+
+/** Bounds of carrier configuration. */
+export const carriersMax = 64
+export const servicesPerCarrierMax = 16
+export const bandsPerServiceMax = 16
+export const transitDaysMax = 60
 
 // ---- state -------------------------------------------------------------------
 
@@ -25,6 +32,10 @@ export interface NetworkState {
   readonly skus: Array<Sku>
   readonly skuIndex: Map<string, number>
   readonly channels: Map<string, Channel>
+  /** Carriers and their service levels, by carrier id. */
+  readonly carriers: Map<string, Carrier>
+  /** The same, as a list (what promise computation reads); rebuilt on every carrier change. */
+  carrierList: ReadonlyArray<Carrier>
 }
 
 export const emptyNetwork = (): NetworkState => ({
@@ -32,8 +43,14 @@ export const emptyNetwork = (): NetworkState => ({
   nodeIndex: new Map(),
   skus: [],
   skuIndex: new Map(),
-  channels: new Map()
+  channels: new Map(),
+  carriers: new Map(),
+  carrierList: []
 })
+
+/** Whether some carrier offers the service level code. */
+export const serviceOffered = (net: NetworkState, service: string): boolean =>
+  net.carrierList.some((c) => c.services.some((s) => s.service === service))
 
 export const nodeById = (net: NetworkState, nodeId: string): FulfillmentNode | undefined => {
   const i = net.nodeIndex.get(nodeId)
@@ -65,6 +82,8 @@ const upsertNode = (net: NetworkState, c: UpsertNode, now: number, config: Engin
   }
   const groups = c.groups ?? []
   if (!Array.isArray(groups) || groups.some((g) => checkId(g, config) !== undefined)) return reject("malformed_command", "groups must be a list of ids")
+  if (c.pickupCutoff !== undefined && parseClock(c.pickupCutoff) === undefined) return reject("malformed_command", "pickupCutoff must be a local time HH:MM (00:00..23:59)")
+  if (c.timeZone !== undefined && !isTimeZone(c.timeZone)) return reject("malformed_command", "timeZone must be an IANA time zone such as America/Chicago")
   const existing = nodeById(net, c.nodeId)
   if (!existing && net.nodes.length >= config.nodesMax) return reject("too_many_lines", `at most ${config.nodesMax} nodes`)
   const wanted = c.status ?? existing?.status ?? "online"
@@ -80,7 +99,9 @@ const upsertNode = (net: NetworkState, c: UpsertNode, now: number, config: Engin
     capacityPerDay: c.capacityPerDay,
     priority,
     services: [...nodeServices],
-    groups: [...groups]
+    groups: [...groups],
+    ...(c.pickupCutoff !== undefined ? { pickupCutoff: c.pickupCutoff } : {}),
+    ...(c.timeZone !== undefined ? { timeZone: c.timeZone } : {})
   }
   if (!existing || existing.status === wanted) return { events: [{ type: "NodeUpserted", node }] }
   return { events: [{ type: "NodeUpserted", node }, { type: "NodeStatusChanged", nodeId: c.nodeId, status: wanted, reason: "node.upsert", at: now }] }
@@ -145,12 +166,64 @@ const upsertChannel = (net: NetworkState, c: UpsertChannel, config: EngineConfig
   return { events: [{ type: "ChannelUpserted", channel: { channel: c.channel, policy } }] }
 }
 
+const isWeekdays = (x: unknown): x is ReadonlyArray<Weekday> =>
+  Array.isArray(x) && x.length > 0 && x.length <= 7 && x.every((d) => isCount(d) && d <= 6) && new Set(x).size === x.length
+
+const checkBand = (b: ServiceBand | undefined, previousKm: number): string | undefined => {
+  if (typeof b !== "object" || b === null) return "each band is an object"
+  if (!isNonNegative(b.upToKm) || b.upToKm <= previousKm) return "bands need upToKm > 0, in ascending order"
+  if (!isCount(b.days) || b.days > transitDaysMax) return `days must be a whole number in 0..${transitDaysMax}`
+  if (!isNonNegative(b.baseCents) || !isNonNegative(b.perKgCents)) return "baseCents and perKgCents must be numbers >= 0"
+  return undefined
+}
+
+const upsertCarrier = (net: NetworkState, c: UpsertCarrier, config: EngineConfig): NetworkDecision => {
+  const bad = checkId(c.carrier, config)
+  if (bad) return bad
+  if (typeof c.name !== "string" || c.name.length > 200) return reject("malformed_command", "name must be a string of at most 200 characters")
+  if (!net.carriers.has(c.carrier) && net.carriers.size >= carriersMax) return reject("too_many_lines", `at most ${carriersMax} carriers`)
+  if (!Array.isArray(c.services) || c.services.length === 0 || c.services.length > servicesPerCarrierMax) {
+    return reject("malformed_command", `services must be a list of 1..${servicesPerCarrierMax} service levels`)
+  }
+  const pickupDays = c.pickupDays ?? weekdaysMonToFri
+  const deliveryDays = c.deliveryDays ?? weekdaysMonToFri
+  if (!isWeekdays(pickupDays) || !isWeekdays(deliveryDays)) return reject("malformed_command", "pickupDays and deliveryDays are non-empty lists of distinct weekdays 0 (Sunday) .. 6 (Saturday)")
+  const services: Array<ServiceLevel> = []
+  for (const s of c.services as ReadonlyArray<ServiceLevel>) {
+    if (typeof s !== "object" || s === null) return reject("malformed_command", "each service level is an object")
+    const badCode = checkId(s.service, config)
+    if (badCode) return reject("malformed_command", "each service level needs a service code (an id)")
+    if (services.some((x) => x.service === s.service)) return reject("duplicate_line", `service ${s.service} appears twice`)
+    const name = s.name ?? s.service
+    if (typeof name !== "string" || name.length > 200) return reject("malformed_command", "a service name is a string of at most 200 characters")
+    if (!Array.isArray(s.bands) || s.bands.length === 0 || s.bands.length > bandsPerServiceMax) {
+      return reject("malformed_command", `service ${s.service}: bands must be a list of 1..${bandsPerServiceMax} distance bands`)
+    }
+    let previous = 0
+    for (const b of s.bands) {
+      const why = checkBand(b, previous)
+      if (why) return reject("malformed_command", `service ${s.service}: ${why}`)
+      previous = b.upToKm
+    }
+    services.push({
+      service: s.service, name,
+      bands: s.bands.map((b) => ({ upToKm: b.upToKm, days: b.days, baseCents: b.baseCents, perKgCents: b.perKgCents }))
+    })
+  }
+  const carrier: Carrier = {
+    carrier: c.carrier, name: c.name, services,
+    pickupDays: [...pickupDays].sort((a, b) => a - b), deliveryDays: [...deliveryDays].sort((a, b) => a - b)
+  }
+  return { events: [{ type: "CarrierUpserted", carrier }] }
+}
+
 export const decideNetwork = (net: NetworkState, c: NetworkCommand, now: number, config: EngineConfig): NetworkDecision => {
   switch (c.type) {
     case "node.upsert": return upsertNode(net, c, now, config)
     case "node.setStatus": return setNodeStatus(net, c, now)
     case "sku.upsert": return upsertSku(c, config)
     case "channel.upsert": return upsertChannel(net, c, config)
+    case "carrier.upsert": return upsertCarrier(net, c, config)
   }
 }
 
@@ -181,6 +254,10 @@ export const evolveNetwork = (net: NetworkState, e: NetworkEvent): void => {
     case "ChannelUpserted":
       net.channels.set(e.channel.channel, e.channel)
       return
+    case "CarrierUpserted":
+      net.carriers.set(e.carrier.carrier, e.carrier)
+      net.carrierList = [...net.carriers.values()]
+      return
   }
 }
 
@@ -190,12 +267,15 @@ export interface NetworkSnapshot {
   readonly nodes: ReadonlyArray<FulfillmentNode>
   readonly skus: ReadonlyArray<Sku>
   readonly channels: ReadonlyArray<Channel>
+  /** Absent in snapshots taken before carriers existed. */
+  readonly carriers?: ReadonlyArray<Carrier>
 }
 
 export const snapshotNetwork = (net: NetworkState): NetworkSnapshot => ({
   nodes: net.nodes,
   skus: net.skus,
-  channels: [...net.channels.values()]
+  channels: [...net.channels.values()],
+  carriers: net.carrierList
 })
 
 export const restoreNetwork = (s: NetworkSnapshot): NetworkState => {
@@ -203,5 +283,6 @@ export const restoreNetwork = (s: NetworkSnapshot): NetworkState => {
   for (const node of s.nodes) evolveNetwork(net, { type: "NodeUpserted", node })
   for (const sku of s.skus) evolveNetwork(net, { type: "SkuUpserted", sku })
   for (const channel of s.channels) evolveNetwork(net, { type: "ChannelUpserted", channel })
+  for (const carrier of s.carriers ?? []) evolveNetwork(net, { type: "CarrierUpserted", carrier })
   return net
 }

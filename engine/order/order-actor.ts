@@ -12,8 +12,10 @@
  */
 import type { EngineConfig } from "../config.ts"
 import type {
-  CancelOrder, ExchangeOrder, LineQty, OrderLineInput, PlaceOrder, ReceiveReturn, RecordFeedback, RecordPayment, RequestReturn, ShipmentCommand
+  CancelOrder, ExchangeOrder, LineQty, OrderLineInput, PlaceOrder, ReceiveReturn, RecordFeedback, RecordPayment, RequestReturn, ShipmentCommand,
+  TrackShipment
 } from "../domain/commands.ts"
+import { trackingStatuses } from "../domain/commands.ts"
 import { reject, type Rejection } from "../domain/errors.ts"
 import type {
   OrderEvent, OrderLine, RouteCandidateExplanation, RouteReason, ShipmentLineQty, ShipmentPlan
@@ -21,14 +23,20 @@ import type {
 import { distanceKm, isLatLon, policyAllows, type LatLon } from "../domain/network.ts"
 import type { Accepted, Reply } from "../domain/replies.ts"
 import { checkId, checkLineQtys, checkQty, checkText, isCount } from "../domain/validate.ts"
-import { nodeById, type NetworkState } from "../network/network-actor.ts"
+import { nodeById, serviceOffered, type NetworkState } from "../network/network-actor.ts"
+import { dateOf, dayOf, parseDate } from "../promise/calendar.ts"
+import {
+  cheapestMeeting, deliveryOptions, earliest, promiseOf, rateCents, type DeliveryOption, type PromiseConstraint
+} from "../promise/promise.ts"
+import { describeConstraint, routeWithPromise } from "../promise/promise-route.ts"
 import { resolvePlace } from "../network/places.ts"
 import type { Hold } from "../pool/pool-actor.ts"
 import { shipmentCostCents } from "../routing/cost.ts"
-import type { CapacityLookup, Router, StockLookup } from "../routing/types.ts"
+import type { CapacityLookup, RouteRequest, RouteResult, Router, StockLookup } from "../routing/types.ts"
 import { externalKey, orderIdFor, type OrderBook } from "./order-book.ts"
 import {
-  isOpenShipment, lineIndex, orderStatus, orderView, shippedQty, unrouted, type OrderState, type Shipment, type ShipmentStatus
+  deliverByDayOf, hasPromise, isOpenShipment, lineIndex, orderStatus, orderView, shippedQty, unrouted,
+  type OrderState, type Shipment, type ShipmentStatus
 } from "./order-state.ts"
 
 /** Commands an Order actor sends to StockPool actors (in whichever partition owns the pool). */
@@ -102,6 +110,76 @@ const checkOrderLines = (lines: unknown, net: NetworkState, config: EngineConfig
 const sameLines = (a: ReadonlyArray<OrderLine>, b: ReadonlyArray<OrderLineInput>): boolean =>
   a.length === b.length && a.every((l, i) => l.sku === b[i].sku && l.qty === b[i].qty && l.unitPriceCents === (b[i].unitPriceCents ?? 0))
 
+type OrderTerms = Pick<PlaceOrder, "service" | "deliverBy" | "purchaseOrder" | "shipComplete" | "requestedDeliveryDate">
+
+// eslint-disable-next-line no-control-regex
+const controlCharacters = /[\u0000-\u001f\u007f]/
+
+/** The delivery promise and B2B fields of an order, checked; only the fields given are kept. */
+const checkOrderTerms = (c: PlaceOrder, fulfillment: "ship" | "pickup", ctx: OrderContext): OrderTerms | Rejection => {
+  const today = dayOf(ctx.now)
+  const terms: { -readonly [K in keyof OrderTerms]: OrderTerms[K] } = {}
+  if (c.service !== undefined) {
+    if (checkId(c.service, ctx.config)) return reject("unknown_service", "service must be a service level code")
+    if (!serviceOffered(ctx.net, c.service)) return reject("unknown_service", `no carrier offers service ${c.service}`)
+    terms.service = c.service
+  }
+  for (const key of ["deliverBy", "requestedDeliveryDate"] as const) {
+    const value = c[key]
+    if (value === undefined) continue
+    const day = parseDate(value)
+    if (day === undefined) return reject("invalid_date", `${key} must be a calendar date YYYY-MM-DD`)
+    if (day < today) return reject("invalid_date", `${key} ${value} is before today (${dateOf(today)})`)
+    terms[key] = value
+  }
+  if ((terms.service !== undefined || terms.deliverBy !== undefined) && fulfillment !== "ship") {
+    return reject("malformed_command", "service and deliverBy apply to shipped orders, not pickup")
+  }
+  if (c.purchaseOrder !== undefined) {
+    if (typeof c.purchaseOrder !== "string" || c.purchaseOrder.length === 0 || c.purchaseOrder.length > ctx.config.idLengthMax ||
+      controlCharacters.test(c.purchaseOrder)) {
+      return reject("invalid_reference", `purchaseOrder must be 1..${ctx.config.idLengthMax} printable characters`)
+    }
+    terms.purchaseOrder = c.purchaseOrder
+  }
+  if (c.shipComplete !== undefined) {
+    if (typeof c.shipComplete !== "boolean") return reject("malformed_command", "shipComplete must be true or false")
+    if (c.shipComplete) terms.shipComplete = true
+  }
+  return terms
+}
+
+const promiseConstraintOf = (o: Pick<OrderState, "service" | "deliverByDay">): PromiseConstraint => ({
+  ...(o.service !== null && o.service !== undefined ? { service: o.service } : {}),
+  ...(o.deliverByDay !== null && o.deliverByDay !== undefined ? { deliverByDay: o.deliverByDay } : {})
+})
+
+/**
+ * An order asking for a promise is refused before it exists when the promise
+ * cannot be met but the units could ship without it (promise_unreachable),
+ * with the earliest achievable delivery in the message. Pickup orders ask no promise.
+ */
+const promiseRefusal = (c: PlaceOrder, destination: LatLon, holds: ReadonlyArray<Hold>, ctx: OrderContext): Rejection | undefined => {
+  if ((c.fulfillment ?? "ship") !== "ship") return undefined
+  const constraint = promiseConstraintOf({ service: c.service ?? null, deliverByDay: deliverByDayOf(c) })
+  if (constraint.service === undefined && constraint.deliverByDay === undefined) return undefined
+  if (ctx.net.carrierList.length === 0) return reject("promise_unreachable", "no carrier is configured")
+  const credit = new Map<string, number>()
+  for (const h of holds) credit.set(`${h.sku}\u0000${h.nodeId}`, (credit.get(`${h.sku}\u0000${h.nodeId}`) ?? 0) + h.qty)
+  const stock: StockLookup = credit.size === 0 ? ctx.stock : { atp: (sku, nodeId) => ctx.stock.atp(sku, nodeId) + (credit.get(`${sku}\u0000${nodeId}`) ?? 0) }
+  const request: RouteRequest = {
+    lines: c.lines.map((l, i) => ({ lineNo: i + 1, sku: l.sku, qty: l.qty, weightGrams: weightOf(ctx, l.sku) })),
+    destination, fulfillment: "ship", pickupNodeId: null,
+    policy: ctx.net.channels.get(c.channel)!.policy, excludedNodeIds: new Set()
+  }
+  const p = routeWithPromise(ctx.route, request, constraint, ctx.net.nodes, stock, ctx.capacity, ctx.net.carrierList, ctx.now)
+  if (p.unreachable === null) return undefined
+  const day = p.unreachable.achievableDay
+  const by = p.result.shipments.map((s, j) => `${s.nodeId}${p.options[j] ? ` by ${p.options[j]!.carrier} ${p.options[j]!.service}` : ""}`).join(", ")
+  return reject("promise_unreachable", `no node and carrier service delivers every unit ${describeConstraint(constraint)}` +
+    (day !== undefined ? `; earliest achievable delivery ${dateOf(day)}${by ? ` (${by})` : ""}` : ""))
+}
+
 export const placeOrder = (book: OrderBook, c: PlaceOrder, ctx: OrderContext, exchangeFor: string | null = null): Reply => {
   const { config, net } = ctx
   const bad = checkId(c.channel, config) ?? checkId(c.externalId, config) ?? checkOrderLines(c.lines, net, config)
@@ -125,6 +203,8 @@ export const placeOrder = (book: OrderBook, c: PlaceOrder, ctx: OrderContext, ex
     if (!node.services.includes("pickup")) return reject("node_not_available", `${node.nodeId} does not offer pickup`)
     pickupNodeId = node.nodeId
   }
+  const terms = checkOrderTerms(c, fulfillment, ctx)
+  if ("ok" in terms) return terms
   // cart holds: each live, this channel's, for a line's SKU, together at most the line's quantity
   const holdIds = c.holdIds ?? []
   if (!Array.isArray(holdIds)) return reject("malformed_command", "holdIds must be a list")
@@ -150,6 +230,10 @@ export const placeOrder = (book: OrderBook, c: PlaceOrder, ctx: OrderContext, ex
     return node.status === "online" && policyAllows(policy, node)
   })
   const released = holds.filter((h) => !usable.includes(h))
+  if (terms.service !== undefined || terms.deliverBy !== undefined || terms.requestedDeliveryDate !== undefined) {
+    const unreachable = promiseRefusal(c, destination, usable, ctx)
+    if (unreachable) return unreachable
+  }
   const customer = c.customer
   const o = ctx.emit({
     type: "OrderPlaced",
@@ -169,7 +253,8 @@ export const placeOrder = (book: OrderBook, c: PlaceOrder, ctx: OrderContext, ex
     paymentDueAt: payment === "authorised" ? 0 : ctx.now + config.paymentTimeoutMs,
     holdIds: holds.map((h) => h.holdId),
     exchangeFor,
-    at: ctx.now
+    at: ctx.now,
+    ...terms
   })
   for (const h of released) ctx.pools.endHold(h.holdId, "released")
   routeOrder(o, "placed", ctx, usable)
@@ -187,6 +272,8 @@ interface DraftShipment {
   /** Units per line that come from cart holds at this node. */
   readonly fromHoldQty: Map<number, number>
   readonly fromHolds: Array<string>
+  /** The carrier service routing chose for this node (orders with a promise). */
+  option?: DeliveryOption
 }
 
 interface Plan {
@@ -209,23 +296,28 @@ const weightOf = (ctx: OrderContext, sku: string): number => ctx.net.skus[ctx.ne
 const routeOnto = (o: OrderState, plan: Plan, need: Map<number, number>, stock: StockLookup, ctx: OrderContext): void => {
   const toRoute = o.lines.filter((l) => (need.get(l.lineNo) ?? 0) > 0)
   if (toRoute.length === 0) return
-  const result = ctx.route(
-    {
-      lines: toRoute.map((l) => ({ lineNo: l.lineNo, sku: l.sku, qty: need.get(l.lineNo)!, weightGrams: weightOf(ctx, l.sku) })),
-      destination: o.destination,
-      fulfillment: o.fulfillment,
-      pickupNodeId: o.pickupNodeId,
-      policy: ctx.net.channels.get(o.channel)!.policy,
-      excludedNodeIds: new Set(o.excludedNodes)
-    },
-    ctx.net.nodes,
-    stock,
-    ctx.capacity
-  )
-  for (const sh of result.shipments) {
+  const request: RouteRequest = {
+    lines: toRoute.map((l) => ({ lineNo: l.lineNo, sku: l.sku, qty: need.get(l.lineNo)!, weightGrams: weightOf(ctx, l.sku) })),
+    destination: o.destination,
+    fulfillment: o.fulfillment,
+    pickupNodeId: o.pickupNodeId,
+    policy: ctx.net.channels.get(o.channel)!.policy,
+    excludedNodeIds: new Set(o.excludedNodes)
+  }
+  let result: RouteResult
+  let options: ReadonlyArray<DeliveryOption | undefined> = []
+  if (hasPromise(o)) {
+    const p = routeWithPromise(ctx.route, request, promiseConstraintOf(o), ctx.net.nodes, stock, ctx.capacity, ctx.net.carrierList, ctx.now)
+    result = p.result
+    options = p.options
+  } else {
+    result = ctx.route(request, ctx.net.nodes, stock, ctx.capacity)
+  }
+  result.shipments.forEach((sh, j) => {
     const d = draftAt(plan, sh.nodeId)
     for (const l of sh.lines) d.qty.set(l.lineNo, (d.qty.get(l.lineNo) ?? 0) + l.qty)
-  }
+    if (options[j] !== undefined) d.option = options[j]
+  })
   for (const b of result.backordered) plan.short.set(b.lineNo, (plan.short.get(b.lineNo) ?? 0) + b.qty)
   plan.summary += result.explanation.summary
   plan.candidates = result.explanation.candidates.slice(0, explainedCandidatesMax)
@@ -295,6 +387,16 @@ export const routeOrder = (o: OrderState, reason: RouteReason, ctx: OrderContext
       used = useHolds(o, plan, holds)
     }
   }
+  // ship complete: a routing places every unit it is asked for, or none (they all wait as a backorder)
+  if (o.shipComplete && [...plan.short.values()].some((q) => q > 0)) {
+    const missing = [...plan.short.values()].reduce((n, q) => n + q, 0)
+    plan = {
+      drafts: new Map(), short: new Map(need),
+      summary: `Ship complete: ${missing} unit(s) cannot ship now, so the order waits whole as a backorder. ${plan.summary}`,
+      candidates: plan.candidates
+    }
+    used = new Set()
+  }
   // holds end first (their units are free again or carried into the reservation), then the pools reserve
   for (const h of holds) ctx.pools.endHold(h.holdId, used.has(h.holdId) ? "converted" : "released")
   const stage = o.payment === "authorised" ? "allocated" : "held"
@@ -303,6 +405,7 @@ export const routeOrder = (o: OrderState, reason: RouteReason, ctx: OrderContext
   let shipmentNo = o.shipments.length
   let summary = plan.summary
   const short = new Map(plan.short)
+  const reserved: Array<{ readonly reservationId: string; readonly sku: string; readonly qty: number }> = []
   for (const d of plan.drafts.values()) {
     const shipmentId = `${o.orderId}-s${shipmentNo + 1}`
     const lines: Array<LineQty> = []
@@ -316,6 +419,7 @@ export const routeOrder = (o: OrderState, reason: RouteReason, ctx: OrderContext
         summary += ` ${d.nodeId} refused ${qty} x ${sku} (${refused.code}).`
       } else {
         lines.push({ lineNo, qty })
+        reserved.push({ reservationId: `${shipmentId}/${lineNo}`, sku, qty })
         kg += (qty * weightOf(ctx, sku)) / 1000
       }
     }
@@ -323,8 +427,21 @@ export const routeOrder = (o: OrderState, reason: RouteReason, ctx: OrderContext
     shipmentNo++
     const node = nodeById(ctx.net, d.nodeId)!
     const km = distanceKm(node.location, o.destination)
-    const costCents = Math.round(shipmentCostCents(weights, node, km, kg, ctx.capacity.usedShare(d.nodeId), o.fulfillment))
-    shipments.push({ shipmentId, nodeId: d.nodeId, lines, fromHolds: d.fromHolds, distanceKm: Math.round(km * 10) / 10, costCents })
+    let cost = shipmentCostCents(weights, node, km, kg, ctx.capacity.usedShare(d.nodeId), o.fulfillment)
+    const option = hasPromise(o) ? (d.option ?? promiseAt(o, node, km, kg, ctx)) : undefined
+    if (option) cost += rateCents(option, kg)
+    shipments.push({
+      shipmentId, nodeId: d.nodeId, lines, fromHolds: d.fromHolds, distanceKm: Math.round(km * 10) / 10, costCents: Math.round(cost),
+      ...(option ? { promise: promiseOf(option) } : {})
+    })
+  }
+  if (o.shipComplete && short.size > 0 && shipments.length > 0) {
+    // a pool refused part of the plan: a ship-complete order takes nothing and waits whole
+    for (const r of reserved) ctx.pools.release(r.reservationId, r.sku, r.qty, "ship_complete")
+    shipments.length = 0
+    short.clear()
+    for (const [lineNo, qty] of need) short.set(lineNo, qty)
+    summary += " Ship complete: the order waits whole as a backorder."
   }
   const backordered: Array<LineQty> = []
   for (const [lineNo, qty] of short) if (qty > 0) backordered.push({ lineNo, qty })
@@ -339,6 +456,12 @@ export const routeOrder = (o: OrderState, reason: RouteReason, ctx: OrderContext
     explanation: { summary: summary.trim(), candidates: plan.candidates },
     at: ctx.now
   })
+}
+
+/** The carrier service of a shipment whose node routing did not price (a cart hold's node): the cheapest meeting the promise, else the earliest. */
+const promiseAt = (o: OrderState, node: NonNullable<ReturnType<typeof nodeById>>, km: number, kg: number, ctx: OrderContext): DeliveryOption | undefined => {
+  const options = deliveryOptions(node, ctx.net.carrierList, km, ctx.now, ctx.capacity.remaining(node.nodeId) >= 1)
+  return cheapestMeeting(options, promiseConstraintOf(o), kg) ?? earliest(options, kg)
 }
 
 // ---- payment -------------------------------------------------------------------------------
@@ -523,6 +646,55 @@ export const shipmentEvent = (book: OrderBook, c: ShipmentCommand, ctx: OrderCon
     }
   }
   return acceptedOrder(o)
+}
+
+// ---- carrier tracking and late shipments ------------------------------------------------------
+
+/**
+ * A carrier's tracking update of a shipped shipment: in_transit,
+ * out_for_delivery and exception are recorded (ShipmentTracked; the last two
+ * notify the customer), delivered moves the shipment as shipment.deliver does.
+ * An estimate past the promised day makes the shipment late at once.
+ */
+export const trackShipment = (book: OrderBook, c: TrackShipment, ctx: OrderContext): Reply => {
+  const o = findOrder(book, c.orderId, undefined)
+  if ("ok" in o) return o
+  if (typeof c.shipmentId !== "string") return reject("invalid_id")
+  const s = o.shipments.find((x) => x.shipmentId === c.shipmentId)
+  if (!s) return reject("shipment_not_found")
+  if (c.nodeId !== undefined && s.nodeId !== c.nodeId) return reject("wrong_node", `shipment ${s.shipmentId} is routed to ${s.nodeId}`)
+  if (!trackingStatuses.includes(c.status)) return reject("malformed_command", `status must be one of ${trackingStatuses.join(", ")}`)
+  const bad = checkText(c.detail ?? "", "detail", 200)
+  if (bad) return bad
+  let estimate: number | undefined
+  if (c.estimatedDelivery !== undefined) {
+    estimate = parseDate(c.estimatedDelivery)
+    if (estimate === undefined) return reject("invalid_date", "estimatedDelivery must be a calendar date YYYY-MM-DD")
+  }
+  if (s.status === "delivered") return c.status === "delivered" ? acceptedOrder(o, true) : wrongState(s, "shipped")
+  if (s.status !== "shipped") return wrongState(s, "shipped")
+  const ref = { orderId: o.orderId, shipmentId: s.shipmentId, at: ctx.now }
+  if (c.status === "delivered") {
+    ctx.emit({ type: "ShipmentDelivered", ...ref })
+    return acceptedOrder(o)
+  }
+  const scans = s.scans ?? 0
+  ctx.emit({
+    type: "ShipmentTracked", ...ref, status: c.status, detail: c.detail ?? "",
+    estimatedDelivery: c.estimatedDelivery ?? null, scan: scans + 1
+  })
+  if (s.promise && !s.late && estimate !== undefined && estimate > dayOf(s.promise.promisedBy)) {
+    ctx.emit({ type: "ShipmentLate", ...ref, promisedBy: s.promise.promisedBy, cause: "estimate" })
+  }
+  return acceptedOrder(o)
+}
+
+/** The promised day of a shipment ended (engine timer): late, unless it was delivered, withdrawn or already late. */
+export const promiseDue = (o: OrderState, shipmentId: string, ctx: OrderContext): void => {
+  const s = o.shipments.find((x) => x.shipmentId === shipmentId)
+  if (!s || !s.promise || s.late || s.status === "delivered" || s.status === "withdrawn") return
+  if (s.lines.every((l) => l.qty === 0) || ctx.now <= s.promise.promisedBy) return
+  ctx.emit({ type: "ShipmentLate", orderId: o.orderId, shipmentId, promisedBy: s.promise.promisedBy, cause: "not_delivered", at: ctx.now })
 }
 
 /** A node went offline: its shipments not yet picked are withdrawn and routed elsewhere. */

@@ -25,6 +25,8 @@ export interface OrderBook {
   /** node id -> orders that have (or had) an open shipment there; checked when the node goes offline. */
   readonly openAtNode: Map<string, Set<string>>
   readonly paymentDeadlines: TimerHeap
+  /** Ends of promised days of shipments with a promise ("orderId shipmentId"), checked for lateness when due. */
+  readonly promiseDeadlines: TimerHeap
   /** Shipments routed to each node on the current day (UTC, engine clock). */
   readonly nodeLoad: Map<string, NodeLoad>
   nextOrderNo: number
@@ -37,11 +39,19 @@ export const emptyOrderBook = (partition: number): OrderBook => ({
   backorders: new Map(),
   openAtNode: new Map(),
   paymentDeadlines: new TimerHeap(),
+  promiseDeadlines: new TimerHeap(),
   nodeLoad: new Map(),
   nextOrderNo: 1
 })
 
 export const dayOf = (at: number): number => Math.floor(at / 86_400_000)
+
+/** The id of a shipment's promise timer, and back. */
+export const promiseTimerId = (orderId: string, shipmentId: string): string => `${orderId} ${shipmentId}`
+export const promiseTimerTarget = (id: string): { readonly orderId: string; readonly shipmentId: string } => {
+  const space = id.indexOf(" ")
+  return { orderId: id.slice(0, space), shipmentId: id.slice(space + 1) }
+}
 
 export const externalKey = (channel: string, externalId: string): string => `${channel}\u0000${externalId}`
 
@@ -84,6 +94,7 @@ export const applyOrderEvent = (book: OrderBook, e: OrderEvent, seq: number, con
     })
     const day = dayOf(e.at)
     for (const s of e.shipments) {
+      if (s.promise !== undefined) book.promiseDeadlines.push(s.promise.promisedBy + 1, promiseTimerId(o.orderId, s.shipmentId))
       addTo(book.openAtNode, s.nodeId, o.orderId)
       const load = book.nodeLoad.get(s.nodeId)
       if (!load || load.day !== day) book.nodeLoad.set(s.nodeId, { day, shipments: 1 })

@@ -7,10 +7,18 @@
  * Line accounting, asserted after every routing:
  *   ordered = cancelled + backordered + sum of live shipment quantities
  */
-import type { LineQty, ReturnLineReceipt } from "../domain/commands.ts"
+import type { LineQty, ReturnLineReceipt, TrackingStatus } from "../domain/commands.ts"
 import { invariant } from "../domain/errors.ts"
+import { dateOf, parseDate } from "../promise/calendar.ts"
 import type { OrderEvent, OrderLine, OrderPlaced, RouteExplanation } from "../domain/events.ts"
 import type { LatLon } from "../domain/network.ts"
+
+export interface ShipmentPromise {
+  readonly carrier: string
+  readonly service: string
+  /** End of the promised delivery day, epoch ms (23:59:59.999 UTC). */
+  readonly promisedBy: number
+}
 
 // ---- state --------------------------------------------------------------------------
 
@@ -35,6 +43,15 @@ export interface Shipment {
   carrier: string | null
   trackingId: string | null
   updatedAt: number
+  /** The carrier service and promised delivery of an order with a promise (null otherwise). */
+  readonly promise: ShipmentPromise | null
+  /** The newest carrier tracking status, and how many tracking updates came. */
+  tracking: TrackingStatus | null
+  scans: number
+  /** The carrier's newest estimate, "YYYY-MM-DD". */
+  estimatedDelivery: string | null
+  /** The promised day ended before delivery, or the carrier's estimate lies past it (ShipmentLate). */
+  late: boolean
 }
 
 export interface ReturnRecord {
@@ -48,7 +65,8 @@ export interface ReturnRecord {
   refundCents: number
 }
 
-export type NotificationKind = "confirmed" | "shipped" | "delivered" | "cancelled" | "return_received" | "refunded"
+export type NotificationKind =
+  | "confirmed" | "shipped" | "out_for_delivery" | "delivery_exception" | "delivered" | "cancelled" | "return_received" | "refunded"
 
 export interface Notification {
   readonly id: string
@@ -89,6 +107,13 @@ export interface OrderState extends Pick<
   lastExplanation: RouteExplanation | null
   /** The customer's feedback after delivery (one per order); absent in orders restored from older snapshots. */
   feedback?: Feedback | null
+  /** Delivery promise asked at placement: a service level code and/or a last delivery day (days since 1970-01-01, UTC). */
+  readonly service: string | null
+  readonly deliverByDay: number | null
+  /** B2B: purchase-order reference, ship complete, requested delivery date ("YYYY-MM-DD"). */
+  readonly purchaseOrder: string | null
+  readonly shipComplete: boolean
+  readonly requestedDeliveryDate: string | null
   readonly outbox: Array<Notification>
   readonly history: Array<HistoryEntry>
   updatedAt: number
@@ -185,6 +210,17 @@ export const orderStatus = (o: OrderState): OrderStatus => statusOf(o, tally(o))
 
 // ---- evolve --------------------------------------------------------------------------
 
+/** The last acceptable delivery day: the earlier of deliverBy and the B2B requested delivery date (null: neither). */
+export const deliverByDayOf = (e: Pick<OrderPlaced, "deliverBy" | "requestedDeliveryDate">): number | null => {
+  const a = e.deliverBy !== undefined ? parseDate(e.deliverBy) : undefined
+  const b = e.requestedDeliveryDate !== undefined ? parseDate(e.requestedDeliveryDate) : undefined
+  if (a === undefined) return b ?? null
+  return b === undefined ? a : Math.min(a, b)
+}
+
+/** Whether the order asks for a delivery promise (a service level or a date). */
+export const hasPromise = (o: OrderState): boolean => o.fulfillment === "ship" && ((o.service ?? null) !== null || (o.deliverByDay ?? null) !== null)
+
 export const newOrder = (e: OrderPlaced): OrderState => ({
   orderId: e.orderId,
   channel: e.channel,
@@ -208,6 +244,11 @@ export const newOrder = (e: OrderPlaced): OrderState => ({
   cancellations: 0,
   lastExplanation: null,
   feedback: null,
+  service: e.service ?? null,
+  deliverByDay: deliverByDayOf(e),
+  purchaseOrder: e.purchaseOrder ?? null,
+  shipComplete: e.shipComplete === true,
+  requestedDeliveryDate: e.requestedDeliveryDate ?? null,
   outbox: [],
   history: [],
   updatedAt: e.at
@@ -248,7 +289,12 @@ export const evolveOrder = (o: OrderState, e: OrderEvent): void => {
           routedAt: e.at,
           carrier: null,
           trackingId: null,
-          updatedAt: e.at
+          updatedAt: e.at,
+          promise: plan.promise ?? null,
+          tracking: null,
+          scans: 0,
+          estimatedDelivery: null,
+          late: false
         })
       }
       o.backordered.fill(0)
@@ -290,12 +336,36 @@ export const evolveOrder = (o: OrderState, e: OrderEvent): void => {
       s.status = "shipped"
       s.carrier = e.carrier
       s.trackingId = e.trackingId
-      notify(o, "shipped", e.shipmentId, e.at, { shipmentId: e.shipmentId, carrier: e.carrier, trackingId: e.trackingId, nodeId: s.nodeId })
+      notify(o, "shipped", e.shipmentId, e.at, {
+        shipmentId: e.shipmentId, carrier: e.carrier, trackingId: e.trackingId, nodeId: s.nodeId,
+        ...(s.promise ? { service: s.promise.service, promisedBy: s.promise.promisedBy } : {})
+      })
       break
     }
-    case "ShipmentDelivered":
-      shipmentOf(o, e.shipmentId).status = "delivered"
-      notify(o, "delivered", e.shipmentId, e.at, { shipmentId: e.shipmentId })
+    case "ShipmentDelivered": {
+      const s = shipmentOf(o, e.shipmentId)
+      s.status = "delivered"
+      s.tracking = "delivered"
+      notify(o, "delivered", e.shipmentId, e.at, {
+        shipmentId: e.shipmentId, ...(s.promise ? { promisedBy: s.promise.promisedBy, onTime: e.at <= s.promise.promisedBy ? 1 : 0 } : {})
+      })
+      break
+    }
+    case "ShipmentTracked": {
+      const s = shipmentOf(o, e.shipmentId)
+      s.tracking = e.status
+      s.scans = e.scan
+      if (e.estimatedDelivery !== null) s.estimatedDelivery = e.estimatedDelivery
+      if (e.status !== "in_transit") {
+        const kind = e.status === "out_for_delivery" ? "out_for_delivery" : "delivery_exception"
+        notify(o, kind, `${e.shipmentId}.${e.scan}`, e.at, {
+          shipmentId: e.shipmentId, carrier: s.carrier, trackingId: s.trackingId, detail: e.detail, estimatedDelivery: e.estimatedDelivery
+        })
+      }
+      break
+    }
+    case "ShipmentLate":
+      shipmentOf(o, e.shipmentId).late = true
       break
     case "OrderCancelled": {
       for (const l of e.lines) o.cancelled[lineIndex(o, l.lineNo)] += l.qty
@@ -374,10 +444,20 @@ export interface OrderView {
     readonly costCents: number
     readonly carrier: string | null
     readonly trackingId: string | null
+    readonly promise: ShipmentPromise | null
+    readonly tracking: TrackingStatus | null
+    readonly estimatedDelivery: string | null
+    readonly late: boolean
   }>
   readonly returns: ReadonlyArray<{ readonly returnId: string; readonly status: ReturnRecord["status"]; readonly lines: ReadonlyArray<LineQty>; readonly refundCents: number }>
   readonly explanation: string | null
   readonly feedback: Feedback | null
+  /** Delivery promise and B2B terms asked at placement (null / false when not asked). */
+  readonly service: string | null
+  readonly deliverBy: string | null
+  readonly purchaseOrder: string | null
+  readonly shipComplete: boolean
+  readonly requestedDeliveryDate: string | null
   readonly placedAt: number
   readonly updatedAt: number
 }
@@ -406,11 +486,17 @@ export const orderView = (o: OrderState): OrderView => {
     shipments: o.shipments.map((s) => ({
       shipmentId: s.shipmentId, nodeId: s.nodeId, status: s.status,
       lines: s.lines.map((l) => ({ lineNo: l.lineNo, qty: l.qty })),
-      distanceKm: s.distanceKm, costCents: s.costCents, carrier: s.carrier, trackingId: s.trackingId
+      distanceKm: s.distanceKm, costCents: s.costCents, carrier: s.carrier, trackingId: s.trackingId,
+      promise: s.promise ?? null, tracking: s.tracking ?? null, estimatedDelivery: s.estimatedDelivery ?? null, late: s.late === true
     })),
     returns: o.returns.map((r) => ({ returnId: r.returnId, status: r.status, lines: r.lines, refundCents: r.refundCents })),
     explanation: o.lastExplanation?.summary ?? null,
     feedback: o.feedback ?? null,
+    service: o.service ?? null,
+    deliverBy: (o.deliverByDay ?? null) === null ? null : dateOf(o.deliverByDay!),
+    purchaseOrder: o.purchaseOrder ?? null,
+    shipComplete: o.shipComplete === true,
+    requestedDeliveryDate: o.requestedDeliveryDate ?? null,
     placedAt: o.placedAt,
     updatedAt: o.updatedAt
   }

@@ -25,10 +25,11 @@ export const Reason = {
   noPickup: 8,
   notPickupNode: 9,
   tooFar: 10,
-  overCapacity: 11
+  overCapacity: 11,
+  promiseUnreachable: 12
 } as const
 
-const reasonCount = 12
+const reasonCount = 13
 
 export const candidatesMax = 5
 
@@ -107,6 +108,7 @@ const verdictOf = (x: ExplainInput, nodeIndex: number): string => {
     case Reason.notPickupNode: return "not the pickup store"
     case Reason.tooFar: return `beyond ${km(x.request.policy.maxDistanceKm)}`
     case Reason.overCapacity: return "over capacity"
+    case Reason.promiseUnreachable: return "no carrier service meets the promise"
     default: return "not chosen"
   }
 }
@@ -128,6 +130,7 @@ const tally = (x: ExplainInput): string => {
   add(counts[Reason.storeShipOff], counts[Reason.storeShipOff] === 1 ? "store (no ship from store)" : "stores (no ship from store)")
   add(counts[Reason.tooFar], `beyond ${km(x.request.policy.maxDistanceKm)}`)
   add(counts[Reason.overCapacity], "over capacity")
+  add(counts[Reason.promiseUnreachable], "cannot meet the promise")
   return s
 }
 

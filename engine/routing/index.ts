@@ -5,6 +5,7 @@ export type {
   RouteResult,
   Router,
   RoutingLine,
+  ShippingTerms,
   StockLookup
 } from "./types.ts"
 export { route, splitCandidatesMax } from "./route.ts"

@@ -328,6 +328,7 @@ export const route: Router = (request, nodes, stock, capacity) => {
   const weights = policy.weights
   const fulfillment = request.fulfillment
   const pickup = fulfillment === "pickup"
+  const shipping = pickup ? undefined : request.shipping
   ensureNodes(n)
   ensureLines(L)
 
@@ -394,6 +395,7 @@ export const route: Router = (request, nodes, stock, capacity) => {
         r = Reason.overCapacity
       }
     }
+    if (shipping !== undefined && r === Reason.eligible && !(shipping.fixedCents[i] >= 0)) r = Reason.promiseUnreachable
     reason[i] = r
     if (r !== Reason.eligible) continue
 
@@ -401,8 +403,12 @@ export const route: Router = (request, nodes, stock, capacity) => {
     slotOf[i] = s
     slotNode[s] = i
     const share = used >= 0 ? Math.min(1, used / node.capacityPerDay) : capacity.usedShare(node.nodeId)
-    const fx = fixedCostCents(weights, node, d, share, fulfillment)
-    const pk = perKgCostCents(weights, d, fulfillment)
+    let fx = fixedCostCents(weights, node, d, share, fulfillment)
+    let pk = perKgCostCents(weights, d, fulfillment)
+    if (shipping !== undefined) {
+      fx += shipping.fixedCents[i]
+      pk += shipping.perKgCents[i]
+    }
     let u = 0
     let kgCovered = 0
     let full = true

@@ -24,6 +24,18 @@ export interface RouteRequest {
   readonly policy: RoutingPolicy
   /** Nodes that must not be chosen (for example: they rejected this order). */
   readonly excludedNodeIds: ReadonlySet<string>
+  /**
+   * Carrier rates per node, for orders with a delivery promise (engine/promise/):
+   * added to each node's shipment cost; a node whose entry is NaN cannot meet
+   * the promise and is not eligible. Absent for every other order.
+   */
+  readonly shipping?: ShippingTerms
+}
+
+/** Per node (by its position in the `nodes` list): the carrier rate of a shipment from it, `fixedCents + perKgCents * kg`. */
+export interface ShippingTerms {
+  readonly fixedCents: Float64Array
+  readonly perKgCents: Float64Array
 }
 
 /** What routing may read of stock: available to promise of one pool (0 for an unknown pool). */

@@ -16,7 +16,7 @@ import type { Accepted, HoldView, PoolView, Reply } from "../domain/replies.ts"
 import { checkId, checkQty, checkText, isCount } from "../domain/validate.ts"
 import { decideNetwork, evolveNetwork, nodeById, type NetworkState } from "../network/network-actor.ts"
 import * as Orders from "../order/order-actor.ts"
-import { dayOf, ordersOpenAt, partitionOfOrder } from "../order/order-book.ts"
+import { dayOf, ordersOpenAt, partitionOfOrder, promiseTimerTarget } from "../order/order-book.ts"
 import { orderView, type OrderState } from "../order/order-state.ts"
 import {
   decideAdjust, decideExtendHold, decidePlaceHold, decideReceive, decideReleaseHold, decideReserve, decideSafetyStock,
@@ -235,6 +235,12 @@ export class Dispatcher {
         const o = p.orders.orders.get(deadlines.pop())
         if (o) Orders.expirePayment(o, this.orderContexts[p.id])
       }
+      const promises = p.orders.promiseDeadlines
+      while (promises.peekTime() <= this.now) {
+        const { orderId, shipmentId } = promiseTimerTarget(promises.pop())
+        const o = p.orders.orders.get(orderId)
+        if (o) Orders.promiseDue(o, shipmentId, this.orderContexts[p.id])
+      }
     }
     this.settleArrivals()
   }
@@ -242,7 +248,9 @@ export class Dispatcher {
   /** The earliest timer of any partition (Infinity when none). */
   nextTimer(): number {
     let t = Infinity
-    for (const p of this.partitions) t = Math.min(t, p.stock.holdExpiry.peekTime(), p.orders.paymentDeadlines.peekTime())
+    for (const p of this.partitions) {
+      t = Math.min(t, p.stock.holdExpiry.peekTime(), p.orders.paymentDeadlines.peekTime(), p.orders.promiseDeadlines.peekTime())
+    }
     return t
   }
 
@@ -284,6 +292,7 @@ export class Dispatcher {
       case "node.setStatus":
       case "sku.upsert":
       case "channel.upsert":
+      case "carrier.upsert":
         return this.network(c)
       case "inventory.receive":
       case "inventory.adjust":
@@ -338,6 +347,8 @@ export class Dispatcher {
           case "shipment.ship":
           case "shipment.deliver":
             return Orders.shipmentEvent(p.orders, c, ctx)
+          case "shipment.track":
+            return Orders.trackShipment(p.orders, c, ctx)
           default:
             return reject("unknown_command", `no command has type ${JSON.stringify((c as { type: unknown }).type)}`)
         }
@@ -351,7 +362,7 @@ export class Dispatcher {
     return Orders.placeOrder(p.orders, c, this.orderContexts[p.id])
   }
 
-  private network(c: Command & { type: "node.upsert" | "node.setStatus" | "sku.upsert" | "channel.upsert" }): Reply {
+  private network(c: Command & { type: "node.upsert" | "node.setStatus" | "sku.upsert" | "channel.upsert" | "carrier.upsert" }): Reply {
     const d = decideNetwork(this.net, c, this.now, this.config)
     if ("ok" in d) return d
     for (const e of d.events) {

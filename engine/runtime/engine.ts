@@ -129,6 +129,11 @@ export class Engine {
     return this.options.config
   }
 
+  /** The engine clock now (epoch ms): what reads that depend on time (delivery promises) use. */
+  now(): number {
+    return this.clock()
+  }
+
   /** The actors' state, for queries (see runtime/queries.ts). Reads may include the batch being committed. */
   get view(): Dispatcher {
     return this.dispatcher

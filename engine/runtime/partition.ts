@@ -9,7 +9,7 @@ import type { EngineConfig } from "../config.ts"
 import { invariant } from "../domain/errors.ts"
 import type { EngineEvent, NetworkEvent, OrderEvent, PoolEvent } from "../domain/events.ts"
 import { evolveNetwork, type NetworkState } from "../network/network-actor.ts"
-import { applyOrderEvent, emptyOrderBook, externalKey, type NodeLoad, type OrderBook } from "../order/order-book.ts"
+import { applyOrderEvent, emptyOrderBook, externalKey, promiseTimerId, type NodeLoad, type OrderBook } from "../order/order-book.ts"
 import type { OrderState } from "../order/order-state.ts"
 import { emptyStock, evolvePool, restoreStock, snapshotStock, type StockSnapshot, type StockState } from "../pool/pool-actor.ts"
 
@@ -18,7 +18,7 @@ export const poolEventTypes: ReadonlySet<string> = new Set([
   "StockReserved", "ReservationAllocated", "ReservationReleased", "StockShipped", "StockRestocked"
 ])
 
-export const networkEventTypes: ReadonlySet<string> = new Set(["NodeUpserted", "NodeStatusChanged", "SkuUpserted", "ChannelUpserted"])
+export const networkEventTypes: ReadonlySet<string> = new Set(["NodeUpserted", "NodeStatusChanged", "SkuUpserted", "ChannelUpserted", "CarrierUpserted"])
 
 export const networkStream = "net"
 export const partitionStream = (id: number): string => `p${id}`
@@ -125,6 +125,9 @@ export class Partition {
         }
       })
       for (const sh of o.shipments) {
+        if (sh.promise && !sh.late && sh.status !== "delivered" && sh.status !== "withdrawn") {
+          book.promiseDeadlines.push(sh.promise.promisedBy + 1, promiseTimerId(o.orderId, sh.shipmentId))
+        }
         let set = book.openAtNode.get(sh.nodeId)
         if (!set) book.openAtNode.set(sh.nodeId, (set = new Set()))
         set.add(o.orderId)

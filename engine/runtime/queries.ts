@@ -8,6 +8,8 @@ import type { EngineEvent, JournaledEvent, PoolRef } from "../domain/events.ts"
 import { distanceKm, policyAllows, type Channel, type FulfillmentNode, type LatLon, type Sku } from "../domain/network.ts"
 import type { HoldView, PoolView } from "../domain/replies.ts"
 import { nodeById } from "../network/network-actor.ts"
+import { dateOf, endOfDay } from "../promise/calendar.ts"
+import { deliveryOptions, earliest, rateCents } from "../promise/promise.ts"
 import type { HistoryEntry, Notification, OrderView } from "../order/order-state.ts"
 import { externalKey } from "../order/order-book.ts"
 import { holdById, partitionOfHold, poolSlot } from "../pool/pool-actor.ts"
@@ -22,11 +24,25 @@ export interface NodeAvailability {
   readonly distanceKm: number | null
 }
 
+/** Up to `qty` units (summed over this and every earlier option) can arrive by `arrivesBy`; this option adds `units` from `nodeId`. */
+export interface PromiseOption {
+  readonly qty: number
+  readonly units: number
+  readonly arrivesBy: string
+  /** End of `arrivesBy`, epoch ms (23:59:59.999 UTC). */
+  readonly promisedBy: number
+  readonly nodeId: string
+  readonly carrier: string
+  readonly service: string
+}
+
 export interface Availability {
   readonly sku: string
   /** ATP summed over the online nodes the channel may sell from. */
   readonly atp: number
   readonly nodes: ReadonlyArray<NodeAvailability>
+  /** With `promise` and a location: the earliest arrival of each quantity, earliest first. */
+  readonly promise?: ReadonlyArray<PromiseOption>
 }
 
 export interface AvailabilityQuery {
@@ -34,6 +50,10 @@ export interface AvailabilityQuery {
   readonly location?: LatLon
   /** Most nodes listed (nearest first with a location, else most stock first). */
   readonly nodesMax?: number
+  /** Add delivery promises to `location` (needs a location). */
+  readonly promise?: boolean
+  /** The engine clock reading to promise from (default: the last batch's). */
+  readonly now?: number
 }
 
 /** Whether a channel's policy lets it sell from the node (every node when no channel is named). */
@@ -54,8 +74,41 @@ export const availability = (d: Dispatcher, sku: string, q: AvailabilityQuery = 
     if (a > 0) nodes.push({ nodeId: node.nodeId, kind: node.kind, atp: a, distanceKm: q.location ? Math.round(distanceKm(q.location, node.location)) : null })
   }
   nodes.sort(q.location ? (a, b) => a.distanceKm! - b.distanceKm! : (a, b) => b.atp - a.atp)
-  return { sku, atp, nodes: nodes.slice(0, q.nodesMax ?? 20) }
+  const listed = nodes.slice(0, q.nodesMax ?? 20)
+  if (q.promise !== true || q.location === undefined) return { sku, atp, nodes: listed }
+  return { sku, atp, nodes: listed, promise: promiseOptions(d, sku, q.location, q, q.nodesMax ?? 20) }
 }
+
+/**
+ * The earliest arrival of each quantity of a SKU at a customer location: per
+ * node that ships to customers (for the channel) and has stock, its earliest
+ * carrier service (ties: cheaper), counting its cut-off, the carrier's days
+ * and whether its capacity of today is used up; earliest first, with the
+ * running total of units.
+ */
+const promiseOptions = (d: Dispatcher, sku: string, location: LatLon, q: AvailabilityQuery, max: number): Array<PromiseOption> => {
+  const now = q.now ?? d.now
+  const kg = d.net.skus[d.net.skuIndex.get(sku)!].weightGrams / 1000
+  const policy = q.channel === undefined ? undefined : d.net.channels.get(q.channel)?.policy
+  const found: Array<{ nodeId: string; units: number; day: number; rate: number; carrier: string; service: string }> = []
+  for (const node of d.net.nodes) {
+    if (node.status !== "online" || !node.services.includes("ship") || !allowedFor(d, q.channel, node)) continue
+    if (node.kind === "store" && policy !== undefined && !policy.shipFromStore) continue
+    const units = d.stock.atp(sku, node.nodeId)
+    if (units <= 0) continue
+    const o = earliest(deliveryOptions(node, d.net.carrierList, distanceKm(node.location, location), now, d.capacity.remaining(node.nodeId) >= 1), kg)
+    if (o) found.push({ nodeId: node.nodeId, units, day: o.deliveryDay, rate: rateCents(o, kg), carrier: o.carrier, service: o.service })
+  }
+  found.sort((a, b) => a.day - b.day || a.rate - b.rate)
+  let qty = 0
+  return found.slice(0, max).map((f) => {
+    qty += f.units
+    return { qty, units: f.units, arrivesBy: dateOf(f.day), promisedBy: endOfDay(f.day), nodeId: f.nodeId, carrier: f.carrier, service: f.service }
+  })
+}
+
+/** The carriers and their service levels. */
+export const carriers = (d: Dispatcher) => d.net.carrierList
 
 export const pool = (d: Dispatcher, sku: string, nodeId: string): PoolView | undefined =>
   d.net.skuIndex.has(sku) && nodeById(d.net, nodeId) ? d.poolView(sku, nodeId) : undefined

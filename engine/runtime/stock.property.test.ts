@@ -1,7 +1,8 @@
 /**
  * Property tests: random histories of receipts, counts, holds, clock moves,
  * orders (paid and pending, from holds), payments, cancellations, node
- * outages, fulfillment steps (with short picks), returns, and crashes of the
+ * outages, fulfillment steps (with short picks, carrier tracking updates),
+ * delivery promises and ship-complete orders, returns, and crashes of the
  * store at any point, checked step by step against a small reference model:
  *
  * - no oversell: 0 <= held + allocated <= on hand at every pool;
@@ -33,13 +34,24 @@ type Op =
   | { k: "release"; i: number }
   | { k: "extend"; i: number; ttl: number }
   | { k: "advance"; ms: number }
-  | { k: "order"; lines: Array<[number, number]>; loc: number; paid: boolean; holds: Array<number> }
+  | { k: "order"; lines: Array<[number, number]>; loc: number; paid: boolean; holds: Array<number>; terms: OrderTerms }
   | { k: "pay"; i: number; ok: boolean }
   | { k: "cancel"; i: number; partial: boolean }
   | { k: "step"; i: number; short: boolean }
   | { k: "node"; node: number; online: boolean }
   | { k: "ret"; i: number; restock: boolean }
   | { k: "crash"; after: number }
+
+/** Delivery promise and B2B terms an order may ask for. */
+type OrderTerms = "none" | "ship_complete" | "ground" | "overnight_by_tomorrow"
+
+const carriers: ReadonlyArray<Command> = [{
+  type: "carrier.upsert", carrier: "acme", name: "Acme Parcel",
+  services: [
+    { service: "ground", name: "Ground", bands: [{ upToKm: 800, days: 2, baseCents: 600, perKgCents: 40 }, { upToKm: 5000, days: 4, baseCents: 900, perKgCents: 60 }] },
+    { service: "overnight", name: "Overnight", bands: [{ upToKm: 1500, days: 1, baseCents: 2500, perKgCents: 100 }] }
+  ]
+}]
 
 const idx = (n: number) => fc.integer({ min: 0, max: n - 1 })
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -54,7 +66,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({
       k: fc.constant("order" as const),
       lines: fc.uniqueArray(fc.tuple(idx(3), fc.integer({ min: 1, max: 4 })), { minLength: 1, maxLength: 3, selector: (l) => l[0] }),
-      loc: idx(locations.length), paid: fc.boolean(), holds: fc.array(fc.nat(), { maxLength: 2 })
+      loc: idx(locations.length), paid: fc.boolean(), holds: fc.array(fc.nat(), { maxLength: 2 }),
+      terms: fc.constantFrom<OrderTerms>("none", "none", "none", "ship_complete", "ground", "overnight_by_tomorrow")
     })
   },
   { weight: 2, arbitrary: fc.record({ k: fc.constant("pay" as const), i: fc.nat(), ok: fc.boolean() }) },
@@ -123,7 +136,7 @@ const history = async (ops: ReadonlyArray<Op>, partitions: number) => {
   const store = new MemoryJournal()
   const clock = new ManualClock()
   let engine = await openEngine(store, clock, { ...config, partitions })
-  await run(engine, fixtureCommands)
+  await run(engine, [...fixtureCommands, ...carriers])
   const model = new Model()
   let orderNo = 0
   const views = () => model.orderIds.map((id) => Q.order(engine.view, id)!).filter(Boolean)
@@ -167,7 +180,10 @@ const history = async (ops: ReadonlyArray<Op>, partitions: number) => {
         return {
           command: {
             type: "order.place", channel: "web", externalId: `E${++orderNo}`, lines, customer: { location: locations[op.loc] },
-            payment: op.paid ? "authorised" : "pending", holdIds
+            payment: op.paid ? "authorised" : "pending", holdIds,
+            ...(op.terms === "ship_complete" ? { shipComplete: true, purchaseOrder: `PO-${orderNo}` } : {}),
+            ...(op.terms === "ground" ? { service: "ground" } : {}),
+            ...(op.terms === "overnight_by_tomorrow" ? { service: "overnight", deliverBy: new Date(clock.t + 86_400_000).toISOString().slice(0, 10) } : {})
           },
           ack: (r) => {
             if (r.existing) return
@@ -215,7 +231,10 @@ const history = async (ops: ReadonlyArray<Op>, partitions: number) => {
               // a repeated ship of the same shipment is answered as the earlier one (existing) and moves nothing
               ack: (r) => !r.existing && s.lines.forEach((l) => model.move(v.lines.find((x) => x.lineNo === l.lineNo)!.sku, s.nodeId, -l.qty))
             }
-          default: return { command: { type: "shipment.deliver", ...ref }, ack: () => {} }
+          default:
+            // delivered by the node, or by the carrier's tracking (an in-transit scan first, half the time)
+            if (!op.short) return { command: { type: "shipment.deliver", ...ref }, ack: () => {} }
+            return { command: { type: "shipment.track", ...ref, status: op.i % 2 === 0 ? "in_transit" : "delivered" }, ack: () => {} }
         }
       }
       case "node":
@@ -248,7 +267,9 @@ const history = async (ops: ReadonlyArray<Op>, partitions: number) => {
     } else if (op.k === "crash") {
       // the store dies after `after` more appends; three commands race it; then the process "restarts"
       store.appendsBeforeFailure = op.after
-      const pending = ops.slice(0, 3).map((o) => plan(o)).filter((p) => p !== undefined)
+      // (a cancellation is left out of the race: it would shrink a shipment under a pick or ship planned from the same view,
+      // and the model, which books what those planned, would then count units the engine never moved)
+      const pending = ops.slice(0, 3).filter((o) => o.k !== "cancel").map((o) => plan(o)).filter((p) => p !== undefined)
       const replies = await Promise.all(pending.map((p) => engine.submit(p!.command)))
       replies.forEach((r, i) => r.ok && pending[i]!.ack(r))
       await engine.close()
@@ -262,7 +283,7 @@ const history = async (ops: ReadonlyArray<Op>, partitions: number) => {
       if (!p) continue
       const r = await engine.submit(p.command)
       if (r.ok) p.ack(r)
-      else expect(["insufficient_stock", "invalid_state", "quantity_exceeds_open", "below_reserved", "hold_expired", "hold_used", "hold_mismatch", "node_not_available"]).toContain(r.code)
+      else expect(["insufficient_stock", "invalid_state", "quantity_exceeds_open", "below_reserved", "hold_expired", "hold_used", "hold_mismatch", "node_not_available", "promise_unreachable"]).toContain(r.code)
     }
     check(engine, model, clock.t)
   }
