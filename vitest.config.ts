@@ -36,6 +36,7 @@ export default defineConfig({
         test: {
           name: "cluster",
           include: cluster,
+          globalSetup: ["dashboard/e2e/build-setup.ts"],
           fileParallelism: false,
           sequence: { groupOrder: 1 }
         }

@@ -3,8 +3,10 @@
  * a hold made through the gateway's WS API is executed by the partition's
  * runner, the availability push reaches the subscriber through Redis
  * (published by the runner), reads come from the owning partitions, and the
- * ops feed shows the runners and which one owns each partition.
+ * ops feed shows the runners and which one owns each partition, as does the
+ * dashboard page in headless Chromium.
  */
+import { chromium } from "playwright-core"
 import { io as connectIo } from "socket.io-client"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { loadConfig } from "../engine/config.ts"
@@ -18,10 +20,13 @@ import { makeKeyRing } from "./keys.ts"
 import { startGateway, type Gateway } from "./server.ts"
 import { FrameClient, keys, testKeys } from "./testing/harness.ts"
 import { redisUnreachable, redisUrl } from "./testing/redis.ts"
+import { chromiumArgs, chromiumMissing, chromiumPath } from "../dashboard/e2e/live-gateway.ts"
 
 const partitions = 4
 const why = (await postgresUnreachable()) ?? (await redisUnreachable())
 if (why && process.env.CI) throw new Error(`the cluster gateway test needs PostgreSQL and Redis under CI: ${why}`)
+const noBrowser = chromiumMissing()
+if (noBrowser && process.env.CI) throw new Error(`the cluster gateway test needs Chromium under CI: ${noBrowser}`)
 
 describe.skipIf(why !== undefined)("a gateway in cluster mode", () => {
   let db: Awaited<ReturnType<typeof freshDatabase>>
@@ -97,4 +102,21 @@ describe.skipIf(why !== undefined)("a gateway in cluster mode", () => {
     expect(view.streams.map((s) => s.stream).sort()).toEqual(["net", "p0", "p1", "p2", "p3"])
     for (const s of view.streams) expect(runners.map((r) => r.name)).toContain(s.owner)
   })
+
+  it.skipIf(noBrowser !== undefined)("shows the runners and their partitions on the dashboard page", async () => {
+    const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs })
+    try {
+      const page = await browser.newPage()
+      await page.goto(`${gateway.url}/dashboard/#token=${keys.ops}`)
+      const rows = page.getByTestId("cluster-runners").locator("tr")
+      await rows.first().waitFor({ state: "visible", timeout: 15_000 })
+      expect(await rows.count()).toBe(runners.length)
+      const text = (await page.getByTestId("cluster").textContent()) ?? ""
+      for (const r of runners) expect(text).toContain(r.name)
+      expect(text).toContain("healthy")
+      for (const s of ["net", "p0", "p1", "p2", "p3"]) expect(text).toMatch(new RegExp(`${s}@\\d+`))
+    } finally {
+      await browser.close()
+    }
+  }, 60_000)
 })

@@ -11,11 +11,13 @@
  * is pushed twice.
  *
  * Redis pub/sub delivers at most once. So that an edge knows when it missed
- * something, the owner numbers its messages ({ epoch, n, changes }; the epoch
- * is new at every owner start, and a message the owner could not publish
- * still uses up its number). An edge that sees a gap, a new epoch, or its own
- * link to Redis come back publishes a `resync` on its hub: its feeds read the
- * subscribed SKUs and orders again from the owner (changes.ts).
+ * something, each publisher numbers its messages ({ epoch, n, changes }; the
+ * epoch is new at every publisher start, and a message it could not publish
+ * still uses up its number). In cluster mode every runner publishes, each
+ * with its own epoch, so an edge follows the numbering per epoch. An edge
+ * that sees a gap, a publisher's first message after its first, or its own
+ * link to Redis come back publishes a `resync` on its hub: its feeds read
+ * the subscribed SKUs and orders again (changes.ts).
  *
  * It also holds the client pair for the socket.io Redis adapter, so the ops
  * feed reaches viewers on every process.
@@ -37,21 +39,30 @@ export interface NumberedChanges {
 
 const resyncChanges: Changes = { skus: [], allSkus: true, orders: [], notifications: [], resync: true }
 
+/** Publishers whose numbering an edge remembers (in cluster mode every runner publishes). */
+const publishersRemembered = 256
+
 /**
- * The edge's side of the numbering: returns true when the message does not
- * follow the last one seen (so something may have been missed).
+ * The edge's side of the numbering, per publisher (epoch): in cluster mode
+ * every runner publishes with an epoch of its own, interleaved on one
+ * channel. Returns true when a message does not follow the last one seen
+ * from its publisher, or is not the first of a publisher seen for the first
+ * time (so something may have been missed).
  */
 export class GapDetector {
-  private epoch: string | undefined
-  private last = 0
+  private readonly last = new Map<string, number>()
+  private seenAny = false
 
   /** A message arrived: true if one or more before it were missed. */
   next(epoch: string, n: number): boolean {
-    const continues = epoch === this.epoch && n === this.last + 1
-    const first = this.epoch === undefined
-    this.epoch = epoch
-    this.last = n
-    return !continues && !first
+    const last = this.last.get(epoch)
+    const gap = last === undefined ? this.seenAny && n !== 1 : n !== last + 1
+    this.seenAny = true
+    // most recently heard last, so the publishers heard least recently are forgotten first
+    this.last.delete(epoch)
+    this.last.set(epoch, n)
+    if (this.last.size > publishersRemembered) this.last.delete(this.last.keys().next().value!)
+    return gap
   }
 }
 

@@ -18,14 +18,21 @@ import { call, FrameClient, keys, startTestGateway, testKeys } from "./testing/h
 import { redisUnreachable, redisUrl } from "./testing/redis.ts"
 
 describe("the edge's gap detector", () => {
-  it("flags a skipped number and a new owner epoch, not the first message or a continuation", () => {
+  it("flags a skipped number per publisher, and a new publisher heard first after its first message", () => {
     const gaps = new GapDetector()
     expect(gaps.next("a", 7)).toBe(false)
     expect(gaps.next("a", 8)).toBe(false)
     expect(gaps.next("a", 10)).toBe(true)
     expect(gaps.next("a", 11)).toBe(false)
-    expect(gaps.next("b", 1)).toBe(true)
+    // a restarted owner (or another runner) from its first message: nothing missed
+    expect(gaps.next("b", 1)).toBe(false)
+    // runners interleave on one channel: each followed on its own
+    expect(gaps.next("a", 12)).toBe(false)
     expect(gaps.next("b", 2)).toBe(false)
+    expect(gaps.next("c", 40)).toBe(true)
+    expect(gaps.next("a", 13)).toBe(false)
+    expect(gaps.next("c", 41)).toBe(false)
+    expect(gaps.next("b", 4)).toBe(true)
   })
 })
 

@@ -109,3 +109,9 @@ export interface ErrorBody {
   readonly code: string
   readonly message: string
 }
+
+/** Cluster mode only: the `cluster` message, once per tick interval (gateway/cluster-access.ts ClusterView). */
+export interface ClusterView {
+  readonly runners: ReadonlyArray<{ readonly address: string; readonly healthy: boolean; readonly lastHeartbeat: string; readonly streams: ReadonlyArray<string> }>
+  readonly streams: ReadonlyArray<{ readonly stream: string; readonly owner: string; readonly epoch: number; readonly claimedAt: string }>
+}

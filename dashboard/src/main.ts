@@ -8,8 +8,9 @@
 import { io, type Socket } from "socket.io-client"
 import { apiCall } from "./api.ts"
 import { chartWindows, Charts } from "./charts.ts"
+import { ClusterPanel } from "./cluster-panel.ts"
 import { byId, el, fmtInt, fmtMs, fmtPct, fmtTime, setText } from "./dom.ts"
-import type { Alert, ErrorBody, Hello, NetworkNode, OpsTick } from "./feed-types.ts"
+import type { Alert, ClusterView, ErrorBody, Hello, NetworkNode, OpsTick } from "./feed-types.ts"
 import { arcColours, arcLabels, NetworkMap } from "./network-map.ts"
 import { NodeTable } from "./node-table.ts"
 import { OrderSearch } from "./order-search.ts"
@@ -70,6 +71,7 @@ const map = new NetworkMap(byId("map"))
 const charts = new Charts(byId("charts"))
 const nodeTable = new NodeTable(byId("nodes"), () => token, notify)
 new OrderSearch(byId("orders"), () => token)
+const clusterPanel = new ClusterPanel(byId("cluster"))
 
 byId("legend").append(...(Object.keys(arcColours) as Array<keyof typeof arcColours>).map((k) =>
   el("span", { class: "legend-item" }, el("i", { style: `background:${arcColours[k]}` }), arcLabels[k])))
@@ -144,6 +146,7 @@ const connect = () => {
     setText(byId("interval"), `${h.intervalMs} ms ticks`)
   })
   socket.on("tick", onTick)
+  socket.on("cluster", (v: ClusterView) => clusterPanel.update(v))
 }
 
 const start = (t: string) => {
@@ -224,6 +227,7 @@ const frame = (now: number) => {
   if (dirty.nodes) nodeTable.render()
   if (dirty.alerts) alertList()
   if (latest && dirty.skus) skuLists(latest)
+  clusterPanel.render()
   map.render()
   footer()
   dirty.figures = dirty.charts = dirty.nodes = dirty.alerts = dirty.skus = false
