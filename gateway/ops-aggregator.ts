@@ -226,15 +226,24 @@ export class OpsAggregator {
     })
   }
 
-  /** Live holds, and those whose TTL ends within opsHoldsExpiringMs (engine clock). */
+  /**
+   * Live holds, and those whose TTL ends within opsHoldsExpiringMs (engine
+   * clock). The expiring ones are read off each partition's expiry heap, which
+   * visits only timers due in the window (a hold extended or ended leaves a
+   * stale timer there: counted only if it is still the hold's own), so a tick
+   * costs the holds about to expire, not every open hold.
+   */
   private holdCounts(): { open: number; expiringSoon: number } {
     const view = this.engine.engine.view
     const until = view.now + this.config.opsHoldsExpiringMs
     let open = 0
     let expiringSoon = 0
     for (const p of view.partitions) {
-      open += p.stock.holds.size
-      for (const h of p.stock.holds.values()) if (h.expiresAt <= until) expiringSoon++
+      const holds = p.stock.holds
+      open += holds.size
+      p.stock.holdExpiry.forEachDue(until, (due, holdNo) => {
+        if (holds.get(holdNo)?.expiresAt === due) expiringSoon++
+      })
     }
     return { open, expiringSoon }
   }

@@ -46,6 +46,11 @@ it("sends one aggregated tick per interval with metrics, routing samples, node c
   const burst = Array.from({ length: 60 }, (_, i) =>
     call(t.url, "POST", "/v1/orders", keys.web, { externalId: `OPS-${i}`, lines: [{ sku: "HDMI", qty: 1 }], customer: { location: places.cleveland }, payment: "authorised" }))
   burst.push(call(t.url, "POST", "/v1/holds", keys.web, { sku: "TV-55", qty: 4, nodeId: "WH-DAL" }))
+  // two short holds: one expiring within the minute, one extended past it (its first expiry timer goes stale)
+  const short = await call(t.url, "POST", "/v1/holds", keys.web, { sku: "TV-55", qty: 1, nodeId: "WH-DAL", ttlMs: 30_000 })
+  const extended = await call(t.url, "POST", "/v1/holds", keys.web, { sku: "TV-55", qty: 1, nodeId: "WH-DAL", ttlMs: 30_000 })
+  expect(short.status).toBe(201)
+  expect((await call(t.url, "POST", `/v1/holds/${(extended.body as { hold: { holdId: string } }).hold.holdId}/extend`, keys.web, { ttlMs: 600_000 })).status).toBe(200)
   await Promise.all(burst)
   await call(t.url, "POST", "/v1/nodes/ST-AUS/status", keys.ops, { status: "paused", reason: "inventory count" })
   await new Promise((r) => setTimeout(r, 1_100))
@@ -73,9 +78,9 @@ it("sends one aggregated tick per interval with metrics, routing samples, node c
   expect(ticks.every((k) => k.arcs.length <= 60)).toBe(true)
   expect(arcs[0]).toMatchObject({ kind: "single", from: [expect.any(String)], to: { lat: places.cleveland.lat, lon: places.cleveland.lon } })
   // holds open and expiring, hot and low-stock SKUs, the node table
-  expect(ticks.some((k) => k.holds.open === 1 && k.holds.expiringSoon === 0)).toBe(true)
+  expect(ticks.some((k) => k.holds.open === 3 && k.holds.expiringSoon === 1)).toBe(true)
   expect(ticks.some((k) => k.skus.hot[0]?.sku === "HDMI" && k.skus.hot[0].reservations > 20)).toBe(true)
-  expect(ticks.flatMap((k) => k.skus.low)).toContainEqual({ sku: "TV-55", nodeId: "WH-DAL", atp: 4 })
+  expect(ticks.flatMap((k) => k.skus.low)).toContainEqual({ sku: "TV-55", nodeId: "WH-DAL", atp: 2 })
   const table = ticks.at(-1)!.nodes.table
   expect(table.map((r) => r.nodeId).sort()).toEqual(["ST-AUS", "ST-HOU", "WH-COL", "WH-DAL"])
   expect(table.find((r) => r.nodeId === "ST-AUS")).toMatchObject({ status: "paused", rejections: 0, shortPicks: 0 })

@@ -7,14 +7,6 @@
  *   replies         always sent; past bufferedBytesHardMax the connection is closed (4001)
  *   availability    held back (coalesced per SKU, newest value wins) while buffered > bufferedBytesMax
  *   order pushes    queued while buffered > bufferedBytesMax, at most orderPushesQueuedMax, then 4001
- *
- * Replies mostly come from engine commits, hundreds at once for the same few
- * connections, outside any uWebSockets.js callback (where uWS would cork the
- * socket by itself). Sending each alone costs a write system call per frame,
- * so a connection's replies are gathered and written together, corked, once
- * the current commit's callbacks have run (setImmediate): one write per
- * connection per commit. Anything else sent on the connection first writes
- * the replies gathered before it, so frames leave in the order they were sent.
  */
 import type { WebSocket } from "uWebSockets.js"
 import type { LatLon } from "../engine/domain/network.ts"
@@ -34,17 +26,6 @@ export interface SessionHolder {
   readonly principal: Principal
 }
 
-/** Sessions with replies waiting to be written, and whether a write-out is scheduled. */
-const waiting: Array<WsSession> = []
-let writeOutScheduled = false
-
-const writeOutAll = (): void => {
-  writeOutScheduled = false
-  // a session's write-out never schedules another one, so the list is stable while it is read
-  for (let i = 0; i < waiting.length; i++) waiting[i].writeReplies()
-  waiting.length = 0
-}
-
 export class WsSession {
   /** SKU -> the parameters it was subscribed with. */
   readonly availability = new Map<string, AvailabilityParams>()
@@ -52,8 +33,6 @@ export class WsSession {
   /** SKUs whose change is waiting for the next availability flush. */
   readonly pendingSkus = new Set<string>()
   private heldOrderPushes: Array<string> = []
-  /** Replies gathered for the next write-out. */
-  private replies: Array<string> = []
   inFlight = 0
   private badFrames = 0
   private badFramesSince = 0
@@ -87,33 +66,12 @@ export class WsSession {
   /** A reply to a request: always sent, unless the consumer is past the hard bound. */
   reply(text: string): void {
     if (this.closed) return
-    if (this.replies.length === 0) {
-      waiting.push(this)
-      if (!writeOutScheduled) {
-        writeOutScheduled = true
-        setImmediate(writeOutAll)
-      }
-    }
-    this.replies.push(text)
-  }
-
-  /** Writes the gathered replies in one corked write. */
-  writeReplies(): void {
-    if (this.replies.length === 0) return
-    const texts = this.replies
-    this.replies = []
-    if (this.closed) return
-    this.ws.cork(() => {
-      for (let i = 0; i < texts.length; i++) this.ws.send(texts[i], false)
-    })
+    this.ws.cork(() => this.ws.send(text, false))
     this.checkHardBound()
   }
 
   /** An availability push (caller checked `writable`). */
   push(text: string, kind: string): void {
-    if (this.closed) return
-    // replies gathered before this push leave before it
-    this.writeReplies()
     if (this.closed) return
     this.ws.cork(() => this.ws.send(text, false))
     this.metrics.count("gateway_pushes_total", { kind })

@@ -60,6 +60,24 @@ export class TimerHeap<Id = string> {
     return top
   }
 
+  /**
+   * Calls `visit` for every timer due at or before `until`, in no particular
+   * order, without changing the heap. A subtree whose root is due later is
+   * skipped whole, so the cost follows the number of timers visited, not the
+   * heap's size.
+   */
+  forEachDue(until: number, visit: (due: number, id: Id) => void): void {
+    const t = this.times
+    const stack: Array<number> = t.length > 0 && t[0] <= until ? [0] : []
+    while (stack.length > 0) {
+      const i = stack.pop()!
+      visit(t[i], this.ids[i])
+      const l = 2 * i + 1
+      if (l < t.length && t[l] <= until) stack.push(l)
+      if (l + 1 < t.length && t[l + 1] <= until) stack.push(l + 1)
+    }
+  }
+
   clear(): void {
     this.times = []
     this.ids = []
