@@ -104,17 +104,26 @@ export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder
     if (!s.orders.has(orderId) && s.subscriptions + 1 > config.subscriptionsPerConnectionMax) {
       return failure(gatewayError("too_many_subscriptions", `at most ${config.subscriptionsPerConnectionMax} subscriptions per connection`))
     }
-    // the history gives the newest event seq the reply reflects (an order's history is never empty): pushes
-    // carry on after it, and a resync after missed changes (order-feed.ts) starts from it
-    const [order, history] = await Promise.all([engine.order(orderId), engine.orderHistory(orderId)])
-    if (!order || !canSee(s.principal, order.channel)) return failure({ code: "order_not_found", message: "no order has this id (in this channel)" })
-    // the connection may have closed, or filled up, while the order was read
-    if (s.closed) return failure(gatewayError("too_many_subscriptions", "the connection closed"))
-    if (!s.orders.has(orderId) && s.subscriptions + 1 > config.subscriptionsPerConnectionMax) {
-      return failure(gatewayError("too_many_subscriptions", `at most ${config.subscriptionsPerConnectionMax} subscriptions per connection`))
+    // live events of the order wait on the pending subscription while it is read. The history is read first:
+    // its newest seq is then at most what the order view reflects, so pushes carry on from it and nothing
+    // committed in between is missed (at worst an event is pushed that the view already shows)
+    const pending = orders.begin(s, orderId)
+    let confirmed = false
+    try {
+      const history = await engine.orderHistory(orderId)
+      const order = await engine.order(orderId)
+      if (!order || !canSee(s.principal, order.channel)) return failure({ code: "order_not_found", message: "no order has this id (in this channel)" })
+      // the connection may have closed, or filled up, while the order was read
+      if (s.closed) return failure(gatewayError("too_many_subscriptions", "the connection closed"))
+      if (!s.orders.has(orderId) && s.subscriptions + 1 > config.subscriptionsPerConnectionMax) {
+        return failure(gatewayError("too_many_subscriptions", `at most ${config.subscriptionsPerConnectionMax} subscriptions per connection`))
+      }
+      orders.confirm(pending, history?.at(-1)?.seq ?? 0)
+      confirmed = true
+      return { ok: true, result: { order, subscriptions: s.subscriptions } }
+    } finally {
+      if (!confirmed) orders.cancel(pending)
     }
-    orders.subscribe(s, orderId, history?.at(-1)?.seq ?? 0)
-    return { ok: true, result: { order, subscriptions: s.subscriptions } }
   }
 
   const run = async <K extends StorefrontOp>(s: WsSession, op: K, payload: StorefrontPayload<K>): Promise<Outcome> => {
