@@ -83,6 +83,8 @@ describe.skipIf(why !== undefined)("a gateway in cluster mode", () => {
     expect(found.map((o) => o.externalId)).toEqual(["CL-3"])
     const timeline = await engine.orderTimeline(found[0].orderId)
     expect(timeline?.history.map((h) => h.event.type)).toContain("OrderRouted")
+    const [promised] = await engine.availability([{ sku: "SKU-1", channel: "web", location: { lat: 32.78, lon: -96.8 }, promise: true }])
+    expect(promised).toHaveProperty("promise")
     const report = await engine.report(0, Date.now() + 60_000)
     expect(report.orders.byChannel.web.orders).toBe(1)
   })

@@ -13,7 +13,7 @@
  */
 import type { Command } from "../engine/domain/commands.ts"
 import type { JournaledEvent } from "../engine/domain/events.ts"
-import type { Carrier, LatLon } from "../engine/domain/network.ts"
+import type { Carrier } from "../engine/domain/network.ts"
 import type { Accepted, HoldView, PoolView } from "../engine/domain/replies.ts"
 import type { HistoryEntry, OrderView } from "../engine/order/order-state.ts"
 import type { Engine, EngineStats } from "../engine/runtime/engine.ts"
@@ -21,14 +21,7 @@ import * as Queries from "../engine/runtime/queries.ts"
 import type { JournalStore } from "../engine/store/journal.ts"
 import { journalReport, type JournalReport } from "../engine/reports/reader.ts"
 
-export interface AvailabilityRequest {
-  readonly sku: string
-  readonly channel?: string
-  readonly location?: LatLon
-  readonly nodesMax?: number
-  /** Add delivery promise dates to `location`. */
-  readonly promise?: boolean
-}
+export type AvailabilityRequest = Queries.AvailabilityRequest
 
 export interface Refusal {
   readonly ok: false
@@ -105,10 +98,7 @@ export class LocalEngine implements EngineAccess {
   }
 
   async availability(requests: ReadonlyArray<AvailabilityRequest>) {
-    const d = this.engine.view
-    const now = this.engine.now()
-    return requests.map((r) =>
-      Queries.availability(d, r.sku, { channel: r.channel, location: r.location, nodesMax: r.nodesMax, promise: r.promise === true, now }) ?? null)
+    return Queries.availabilityOf(this.engine.view, this.engine.now(), requests)
   }
 
   /** The same, without a promise: for the availability feed of the owner process. */

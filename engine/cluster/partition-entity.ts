@@ -56,9 +56,7 @@ export class PartitionHost extends Context.Service<PartitionHost, {
 
 /** The reads a partition answers, by name (the gateway's EngineAccess reads). */
 const reads: Record<string, (engine: Engine, args: ReadonlyArray<any>) => unknown> = {
-  availability: (e, [requests]) =>
-    (requests as ReadonlyArray<{ sku: string; channel?: string; location?: { lat: number; lon: number }; nodesMax?: number }>).map((r) =>
-      Queries.availability(e.view, r.sku, { channel: r.channel, location: r.location, nodesMax: r.nodesMax }) ?? null),
+  availability: (e, [requests]) => Queries.availabilityOf(e.view, e.now(), requests),
   hold: (e, [holdId]) => Queries.hold(e.view, holdId) ?? null,
   order: (e, [orderId]) => Queries.order(e.view, orderId) ?? null,
   orderByExternal: (e, [channel, externalId]) => Queries.orderByExternal(e.view, channel, externalId) ?? null,

@@ -63,6 +63,15 @@ const allowedFor = (d: Dispatcher, channel: string | undefined, node: Fulfillmen
   return policy !== undefined && policyAllows(policy, node)
 }
 
+/** One SKU's availability as a gateway asks for it (with or without delivery promises). */
+export interface AvailabilityRequest extends Omit<AvailabilityQuery, "now"> {
+  readonly sku: string
+}
+
+/** Answers a batch of availability requests at engine time `now`: one answer per request, null for an unknown SKU. */
+export const availabilityOf = (d: Dispatcher, now: number, requests: ReadonlyArray<AvailabilityRequest>): Array<Availability | null> =>
+  requests.map((r) => availability(d, r.sku, { channel: r.channel, location: r.location, nodesMax: r.nodesMax, promise: r.promise === true, now }) ?? null)
+
 export const availability = (d: Dispatcher, sku: string, q: AvailabilityQuery = {}): Availability | undefined => {
   if (!d.net.skuIndex.has(sku)) return undefined
   const nodes: Array<NodeAvailability> = []
