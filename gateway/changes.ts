@@ -9,7 +9,7 @@
  * Every pool event names its pool (SKU and node), so the SKUs to refresh are
  * read straight off the events.
  */
-import type { EngineEvent, OrderEvent } from "../engine/domain/events.ts"
+import { isOrderEvent, type EngineEvent, type OrderEvent } from "../engine/domain/events.ts"
 import type { Notification } from "../engine/order/order-state.ts"
 import type { Engine } from "../engine/runtime/engine.ts"
 
@@ -58,16 +58,6 @@ export class ChangeHub {
   }
 }
 
-/** Every order event type: a Record, so an event type added to OrderEvent and not listed here fails to compile. */
-const orderEventTypeTable: { readonly [K in OrderEvent["type"]]: true } = {
-  OrderPlaced: true, OrderRouted: true, PaymentAuthorised: true, PaymentFailed: true, ShipmentAccepted: true,
-  ShipmentWithdrawn: true, ShipmentPicked: true, ShipmentPacked: true, ShipmentShipped: true, ShipmentDelivered: true,
-  ShipmentTracked: true, ShipmentLate: true, OrderCancelled: true, ReturnRequested: true, ReturnReceived: true,
-  RefundIssued: true, FeedbackRecorded: true, NotificationsDelivered: true
-}
-const orderEventTypes: ReadonlySet<string> = new Set(Object.keys(orderEventTypeTable))
-
-export const isOrderEvent = (e: EngineEvent): e is OrderEvent => orderEventTypes.has(e.type)
 
 /** Turns the owner's committed engine batches into Changes on a hub. */
 export class EngineChangeSource {

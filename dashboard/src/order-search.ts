@@ -24,6 +24,9 @@ const describe = (e: OrderEvent): string => {
     case "ReturnRequested": return `${f.returnId}: ${f.reason}`
     case "ReturnReceived": return `${f.returnId} at ${f.nodeId}`
     case "RefundIssued": return `${f.returnId}: ${money(f.amountCents)}`
+    case "ShipmentTracked": return `${f.shipmentId}: ${String(f.status).replace(/_/g, " ")}${f.estimatedDelivery ? `, estimated ${f.estimatedDelivery}` : ""}${f.detail ? ` (${f.detail})` : ""}`
+    case "ShipmentLate": return `${f.shipmentId}: late against its promise (${new Date(f.promisedBy).toISOString().slice(0, 10)}), ${f.cause === "estimate" ? "carrier estimate later" : "not delivered"}`
+    case "FeedbackRecorded": return `rating ${f.rating}/5${f.comment ? `: ${f.comment}` : ""}`
     case "NotificationsDelivered": return (f.ids as Array<string>).join(", ")
     default: return ""
   }

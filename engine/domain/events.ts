@@ -273,3 +273,15 @@ export interface JournaledEvent {
   readonly seq: number
   readonly event: EngineEvent
 }
+
+/** Every order event type: a Record, so an event type added to OrderEvent and not listed here fails to compile. */
+const orderEventTypeTable: { readonly [K in OrderEvent["type"]]: true } = {
+  OrderPlaced: true, OrderRouted: true, PaymentAuthorised: true, PaymentFailed: true, ShipmentAccepted: true,
+  ShipmentWithdrawn: true, ShipmentPicked: true, ShipmentPacked: true, ShipmentShipped: true, ShipmentDelivered: true,
+  ShipmentTracked: true, ShipmentLate: true, OrderCancelled: true, ReturnRequested: true, ReturnReceived: true,
+  RefundIssued: true, FeedbackRecorded: true, NotificationsDelivered: true
+}
+
+export const orderEventTypes: ReadonlySet<string> = new Set(Object.keys(orderEventTypeTable))
+
+export const isOrderEvent = (e: EngineEvent): e is OrderEvent => orderEventTypes.has(e.type)

@@ -14,7 +14,7 @@
  *
  * The journal reader that feeds it batch by batch is reader.ts.
  */
-import type { EngineEvent, OrderEvent } from "../domain/events.ts"
+import { orderEventTypes, type EngineEvent, type OrderEvent } from "../domain/events.ts"
 
 export interface ReportRange {
   /** Inclusive, epoch ms. */
@@ -413,12 +413,6 @@ export class ReportTally {
     }
   }
 }
-
-const orderEventTypes: ReadonlySet<string> = new Set<OrderEvent["type"]>([
-  "OrderPlaced", "OrderRouted", "PaymentAuthorised", "PaymentFailed", "ShipmentAccepted", "ShipmentWithdrawn",
-  "ShipmentPicked", "ShipmentPacked", "ShipmentShipped", "ShipmentDelivered", "OrderCancelled", "ReturnRequested",
-  "ReturnReceived", "RefundIssued", "FeedbackRecorded", "NotificationsDelivered"
-])
 
 const isOrderEvent = (e: EngineEvent): e is OrderEvent & { readonly at: number } => orderEventTypes.has(e.type)
 
