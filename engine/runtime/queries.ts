@@ -12,7 +12,7 @@ import { dateOf, endOfDay } from "../promise/calendar.ts"
 import { deliveryOptions, earliest, rateCents } from "../promise/promise.ts"
 import type { HistoryEntry, Notification, OrderView } from "../order/order-state.ts"
 import { externalKey } from "../order/order-book.ts"
-import { holdById, partitionOfHold, poolSlot } from "../pool/pool-actor.ts"
+import { holdById, partitionOfHold } from "../pool/pool-actor.ts"
 import { holdView, type Dispatcher } from "./dispatch.ts"
 import type { Engine } from "./engine.ts"
 import { partitionOf, poolEventTypes } from "./partition.ts"
@@ -126,16 +126,23 @@ export const pool = (d: Dispatcher, sku: string, nodeId: string): PoolView | und
  * Every pool that exists (had stock or a setting at some point), SKUs in
  * catalog order, nodes in network order; only `nodeId`'s when given.
  */
+/**
+ * Every pool (or one node's) in catalog order, then node order (the inventory
+ * export). Reads the partitions' pool tables, so it costs the pools that
+ * exist, not SKUs x nodes.
+ */
 export const pools = (d: Dispatcher, nodeId?: string): Array<PoolView> => {
-  const out: Array<PoolView> = []
-  const nodes = nodeId === undefined ? d.net.nodes : d.net.nodes.filter((n) => n.nodeId === nodeId)
-  for (const sku of d.net.skus) {
-    const p = d.partitionOfSku(sku.sku)
-    for (const node of nodes) {
-      if (poolSlot(p.stock, d.net, sku.sku, node.nodeId) >= 0) out.push(d.poolView(sku.sku, node.nodeId))
+  const onlyNode = nodeId === undefined ? -1 : d.net.nodeIndex.get(nodeId)
+  if (onlyNode === undefined) return []
+  const found: Array<{ skuNo: number; nodeNo: number }> = []
+  for (const p of d.partitions) {
+    const t = p.stock.pools
+    for (let slot = 0; slot < t.size; slot++) {
+      if (onlyNode < 0 || t.nodeNo[slot] === onlyNode) found.push({ skuNo: t.skuNo[slot], nodeNo: t.nodeNo[slot] })
     }
   }
-  return out
+  found.sort((a, b) => a.skuNo - b.skuNo || a.nodeNo - b.nodeNo)
+  return found.map((f) => d.poolView(d.net.skus[f.skuNo].sku, d.net.nodes[f.nodeNo].nodeId))
 }
 
 export const hold = (d: Dispatcher, holdId: string): HoldView | undefined => {
