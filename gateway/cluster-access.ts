@@ -41,10 +41,12 @@ export class ClusterEngine implements EngineAccess {
     private readonly client: PartitionClient,
     private readonly config: EngineConfig,
     private readonly sql: PgClient.PgClient,
-    private readonly scope: Scope.Closeable
+    private readonly scope: Scope.Closeable,
+    private readonly reportTimeoutMs: number
   ) {}
 
-  static async connect(settings: ClusterSettings, config: EngineConfig): Promise<ClusterEngine> {
+  /** `reportTimeoutMs`: how long a report may take (it reads every partition's journal); default the cluster call timeout. */
+  static async connect(settings: ClusterSettings, config: EngineConfig, reportTimeoutMs = settings.callTimeoutMs): Promise<ClusterEngine> {
     const client = await PartitionClient.connect(settings, config)
     const scope = Effect.runSync(Scope.make())
     const sql = await Effect.runPromise(
@@ -53,7 +55,7 @@ export class ClusterEngine implements EngineAccess {
         Effect.provide(Reactivity.layer)
       )
     )
-    return new ClusterEngine(client, config, sql, scope)
+    return new ClusterEngine(client, config, sql, scope, reportTimeoutMs)
   }
 
   private skuStream(sku: string): string {
@@ -125,7 +127,7 @@ export class ClusterEngine implements EngineAccess {
 
   /** Reports read every partition's journal from the shared database; the first partition's runner does the reading. */
   report(from: number, to: number): Promise<JournalReport> {
-    return this.client.read(partitionStream(0), "report", [from, to])
+    return this.client.read(partitionStream(0), "report", [from, to], this.reportTimeoutMs)
   }
 
   pool(sku: string, nodeId: string): Promise<PoolView | null> {

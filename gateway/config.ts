@@ -72,6 +72,8 @@ export interface GatewayConfig {
   readonly opsHoldsExpiringMs: number
   /** Edge processes: timeout of one call to the engine owner's internal route. */
   readonly engineCallTimeoutMs: number
+  /** How long an edge or cluster gateway waits for a report (a report reads the retained journal). */
+  readonly reportTimeoutMs: number
   /** Rows of one inventory CSV import (its body is bounded by loadBodyBytesMax). */
   readonly csvRowsMax: number
 }
@@ -112,6 +114,7 @@ export const gatewayDefaults: GatewayConfig = {
   opsSkusListedMax: 10,
   opsHoldsExpiringMs: 60_000,
   engineCallTimeoutMs: 5_000,
+  reportTimeoutMs: 300_000,
   csvRowsMax: 100_000
 }
 
@@ -151,6 +154,7 @@ const envNames: { readonly [K in keyof GatewayConfig]: string } = {
   opsSkusListedMax: "GATEWAY_OPS_SKUS_LISTED_MAX",
   opsHoldsExpiringMs: "GATEWAY_OPS_HOLDS_EXPIRING_MS",
   engineCallTimeoutMs: "GATEWAY_ENGINE_CALL_TIMEOUT_MS",
+  reportTimeoutMs: "GATEWAY_REPORT_TIMEOUT_MS",
   csvRowsMax: "GATEWAY_CSV_ROWS_MAX"
 }
 

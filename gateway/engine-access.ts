@@ -87,6 +87,8 @@ const storePingMs = 2_000
 
 /** The engine in this process. */
 export class LocalEngine implements EngineAccess {
+  private reports: Promise<unknown> = Promise.resolve()
+
   constructor(readonly engine: Engine, private readonly store: JournalStore) {}
 
   async submit(command: Command): Promise<EngineReply> {
@@ -147,8 +149,15 @@ export class LocalEngine implements EngineAccess {
     return Queries.pools(this.engine.view, nodeId ?? undefined)
   }
 
-  report(from: number, to: number) {
-    return journalReport(this.engine, { from, to })
+  /**
+   * Reports run one at a time on the engine owner: each reads the whole
+   * retained journal, so running several at once only slows them all and the
+   * engine with them (a report asked while another runs waits for it).
+   */
+  report(from: number, to: number): Promise<JournalReport> {
+    const run = this.reports.then(() => journalReport(this.engine, { from, to }))
+    this.reports = run.catch(() => undefined)
+    return run
   }
 
   async carriers() {
@@ -187,16 +196,22 @@ const neverSent = (e: unknown): boolean => {
 
 /** The engine of another gateway process (the owner), over its internal route. */
 export class RemoteEngine implements EngineAccess {
-  constructor(private readonly baseUrl: string, private readonly token: string, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: string,
+    private readonly timeoutMs: number,
+    /** Reports read the journal: they get their own, longer, bound. */
+    private readonly reportTimeoutMs: number = timeoutMs
+  ) {}
 
-  private async call<T>(method: EngineMethod, args: ReadonlyArray<unknown>): Promise<T> {
+  private async call<T>(method: EngineMethod, args: ReadonlyArray<unknown>, timeoutMs = this.timeoutMs): Promise<T> {
     let res: Response
     try {
       res = await fetch(`${this.baseUrl}/internal/v1/engine`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${this.token}` },
         body: JSON.stringify({ method, args }),
-        signal: AbortSignal.timeout(this.timeoutMs)
+        signal: AbortSignal.timeout(timeoutMs)
       })
     } catch (e) {
       // the owner's address stays out of what clients are told
@@ -256,7 +271,7 @@ export class RemoteEngine implements EngineAccess {
     return this.call<Array<PoolView>>("pools", [nodeId])
   }
   report(from: number, to: number) {
-    return this.call<JournalReport>("report", [from, to])
+    return this.call<JournalReport>("report", [from, to], this.reportTimeoutMs)
   }
   carriers() {
     return this.call<ReadonlyArray<Carrier>>("carriers", [])

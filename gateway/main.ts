@@ -49,7 +49,7 @@ if (engineMode !== "embedded" && engineMode !== "cluster") throw new Error(`ENGI
 
 if (engineMode === "cluster") {
   if (!redisUrl) throw new Error("a gateway in cluster mode (ENGINE_MODE=cluster) needs REDIS_URL to hear the partitions' changes")
-  const clusterEngine = await ClusterEngine.connect(loadClusterSettings(), loadConfig())
+  const clusterEngine = await ClusterEngine.connect(loadClusterSettings(), loadConfig(), config.reportTimeoutMs)
   engineAccess = clusterEngine
   closeEngine = () => clusterEngine.close()
   cluster = () => clusterEngine.cluster()
@@ -59,7 +59,7 @@ if (engineMode === "cluster") {
 } else if (ownerUrl) {
   if (!redisUrl) throw new Error("an edge gateway (GATEWAY_ENGINE_URL set) needs REDIS_URL to hear changes")
   const internal = configuredKeys ? makeKeyRing(configuredKeys).internalToken : "internal-demo-token"
-  engineAccess = new RemoteEngine(ownerUrl.replace(/\/$/, ""), internal, config.engineCallTimeoutMs)
+  engineAccess = new RemoteEngine(ownerUrl.replace(/\/$/, ""), internal, config.engineCallTimeoutMs, config.reportTimeoutMs)
   const health = await engineAccess.health()
   if (health.engine === "unreachable") throw new Error(`the engine owner at ${ownerUrl} does not answer`)
   nodeIds = (await engineAccess.nodes()).map((n) => n.nodeId)

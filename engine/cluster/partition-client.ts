@@ -105,9 +105,9 @@ export class PartitionClient {
   }
 
   /** A read answered by the entity of `stream` (see partition-entity.ts for the methods). */
-  async read<A>(stream: string, method: string, args: ReadonlyArray<unknown> = []): Promise<A> {
+  async read<A>(stream: string, method: string, args: ReadonlyArray<unknown> = [], timeoutMs = this.settings.callTimeoutMs): Promise<A> {
     return (await this.runtime.runPromise(
-      this.client(stream).Read({ method, args }).pipe(Effect.timeout(this.settings.callTimeoutMs))
+      this.client(stream).Read({ method, args }).pipe(Effect.timeout(timeoutMs))
     )) as A
   }
 

@@ -54,6 +54,9 @@ export class PartitionHost extends Context.Service<PartitionHost, {
   readonly log: (message: string) => void
 }>()("oms/engine/cluster/PartitionHost") {}
 
+/** Reports asked of this runner, run one after another (each reads the whole retained journal). */
+let reportsInRunner: Promise<unknown> = Promise.resolve()
+
 /** The reads a partition answers, by name (the gateway's EngineAccess reads). */
 const reads: Record<string, (engine: Engine, args: ReadonlyArray<any>) => unknown> = {
   availability: (e, [requests]) => Queries.availabilityOf(e.view, e.now(), requests),
@@ -69,8 +72,12 @@ const reads: Record<string, (engine: Engine, args: ReadonlyArray<any>) => unknow
   orderTimeline: (e, [orderId]) => Queries.orderTimeline(e.view, orderId),
   nodes: (e) => Queries.nodes(e.view),
   pools: (e, [nodeId]) => Queries.pools(e.view, nodeId ?? undefined),
-  // any partition's engine reads every partition's journal from the shared store
-  report: (e, [from, to]) => journalReport(e, { from, to }),
+  // any partition's engine reads every partition's journal from the shared store; one report at a time per runner
+  report: (e, [from, to]) => {
+    const run = reportsInRunner.then(() => journalReport(e, { from, to }))
+    reportsInRunner = run.catch(() => undefined)
+    return run
+  },
   catalog: (e) => Queries.catalog(e.view),
   channels: (e) => Queries.channels(e.view),
   carriers: (e) => Queries.carriers(e.view),
