@@ -316,7 +316,9 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
           return err(gatewayError("invalid_signature", "X-Shopify-Hmac-Sha256 is missing or does not match the body"))
         }
         const topic = call.headers["x-shopify-topic"] ?? ""
-        if (topic !== "" && topic !== "orders/create") return err(gatewayError("unsupported_topic", `this route takes orders/create, not ${topic}`))
+        if (topic !== "" && topic !== "orders/create" && topic !== "orders/paid") {
+          return err(gatewayError("unsupported_topic", `this route takes orders/create and orders/paid, not ${topic}`))
+        }
         let body: unknown
         try {
           body = JSON.parse(raw.toString("utf8"))
@@ -327,6 +329,16 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
         if (Result.isFailure(decoded)) return err(gatewayError("invalid_frame", decoded.failure.message.replace(/\s*\n\s*/g, " ")))
         const mapped = mapShopifyOrder(decoded.success, shop.channel)
         if (!mapped.ok) return err(mapped.error)
+        if (topic === "orders/paid") {
+          // the payment of an order taken as pending (orders/create came first): record it, once
+          const known = await engine.orderByExternal(shop.channel, mapped.command.externalId)
+          if (known?.payment === "pending") {
+            const paid = await engine.submit({ type: "order.payment", orderId: known.orderId, channel: shop.channel, outcome: "authorised" })
+            return answerOf(outcomeOf(paid, false))
+          }
+          if (known) return json(200, { order: known, existing: true })
+          // orders/paid before orders/create: the order is placed as paid; the later orders/create is then `existing`
+        }
         const reply = await engine.submit(mapped.command)
         return answerOf(outcomeOf(reply, reply.ok && reply.existing !== true))
       }

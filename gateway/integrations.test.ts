@@ -83,6 +83,19 @@ describe("Shopify orders/create webhook", () => {
     expect(r.body.order).toMatchObject({ externalId: "shopify:820982911946154508", payment: "pending", status: "awaiting_payment" })
   })
 
+  it("records the payment of a pending order from orders/paid, once, and places an order paid before it was created", async () => {
+    const pending = await shopify(paidOrder(77, { financial_status: "pending" }))
+    expect(pending).toMatchObject({ status: 201, body: { order: { payment: "pending" } } })
+    const paid = await shopify(paidOrder(77), { "x-shopify-topic": "orders/paid" })
+    expect(paid.status).toBe(200)
+    expect((await http("GET", `/v1/orders/${pending.body.order.orderId}`, keys.web)).body.order).toMatchObject({ payment: "authorised" })
+    expect(await shopify(paidOrder(77), { "x-shopify-topic": "orders/paid" })).toMatchObject({ status: 200, body: { existing: true, order: { payment: "authorised" } } })
+    // paid first: placed as paid; the late orders/create is the same order
+    const early = await shopify(paidOrder(78), { "x-shopify-topic": "orders/paid" })
+    expect(early).toMatchObject({ status: 201, body: { order: { payment: "authorised" } } })
+    expect(await shopify(paidOrder(78, { financial_status: "pending" }))).toMatchObject({ status: 200, body: { existing: true } })
+  })
+
   it("refuses a forged or missing signature with 401 invalid_signature and places nothing", async () => {
     const before = t.engine.stats().orders
     const raw = paidOrder(1001)

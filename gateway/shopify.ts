@@ -1,6 +1,7 @@
 /**
  * Order intake from Shopify: the orders/create webhook as Shopify publishes
- * it, verified and mapped to the engine's order.place.
+ * it, verified and mapped to the engine's order.place; orders/paid (the same
+ * order JSON) records the payment of an order taken as pending (http-api.ts).
  *
  * - Which shops: GATEWAY_SHOPIFY, JSON shaped
  *     { "<shop>.myshopify.com": { "channel": "web", "secret": "<app's client secret>" }, "*": { ... } }
