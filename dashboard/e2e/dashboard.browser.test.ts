@@ -4,7 +4,8 @@
  * over real sockets: a storefront key is refused and the page says so; the
  * ops token signs in; the figures change with the load; an order found by its
  * id and by its external id shows its timeline with the routing explanation;
- * pausing a node through the confirm dialog changes its status in the table;
+ * a report over today shows its figures; pausing a node through the confirm
+ * dialog changes its status in the table;
  * the page renders at most a few times a second.
  *
  * Without Chromium the test is skipped with the reason, except under CI=true,
@@ -84,6 +85,18 @@ describe.skipIf(missing !== undefined)("the ops dashboard in Chromium, under a s
       expect(await timeline.locator("li[data-event=OrderRouted]").count()).toBeGreaterThanOrEqual(1)
       expect(await timeline.locator("li[data-event=OrderRouted] .explanation").first().textContent()).toMatch(/\w+/)
     }
+  })
+
+  it("runs a report over today and shows its figures, the same as the engine's", async () => {
+    await page.getByTestId("report-run").click()
+    const orders = page.getByTestId("report-orders")
+    await orders.waitFor({ timeout: 20_000 })
+    const shown = Number(((await orders.textContent()) ?? "").replace(/,/g, ""))
+    expect(shown).toBeGreaterThan(0)
+    // the page shows what the API answers (orders keep coming while the day runs: at most what is placed by now)
+    const placedNow = [...live.engine.view.partitions].reduce((n, p) => n + p.orders.orders.size, 0)
+    expect(shown).toBeLessThanOrEqual(placedNow)
+    expect(await page.getByTestId("report-table").locator("tr").count()).toBeGreaterThan(20)
   })
 
   it("pauses a node after confirmation and shows its new status", async () => {

@@ -14,6 +14,7 @@ import type { Alert, ClusterView, ErrorBody, Hello, NetworkNode, OpsTick } from 
 import { arcColours, arcLabels, NetworkMap } from "./network-map.ts"
 import { NodeTable } from "./node-table.ts"
 import { OrderSearch } from "./order-search.ts"
+import { ReportsPanel } from "./reports-panel.ts"
 import { Bounded } from "./series.ts"
 import { forgetToken, storedToken, storeToken, tokenFromFragment } from "./session.ts"
 import "./style.css"
@@ -71,6 +72,7 @@ const map = new NetworkMap(byId("map"))
 const charts = new Charts(byId("charts"))
 const nodeTable = new NodeTable(byId("nodes"), () => token, notify)
 new OrderSearch(byId("orders"), () => token)
+new ReportsPanel(byId("reports"), () => token)
 const clusterPanel = new ClusterPanel(byId("cluster"))
 
 byId("legend").append(...(Object.keys(arcColours) as Array<keyof typeof arcColours>).map((k) =>
