@@ -42,6 +42,14 @@ if (mode === "echo") {
       ws.send(JSON.stringify({ id: frame.id, ok: true, result: {} }), false)
     }
   })
+  // the HTTP ceiling: the gateway's own availability answer (passed in by the bench), with no work behind it
+  const fixed = process.env.BENCH_ECHO_HTTP_BODY ?? "{}"
+  app.get("/v1/availability", (res) => {
+    res.cork(() => {
+      res.writeHeader("content-type", "application/json")
+      res.end(fixed)
+    })
+  })
   const socket = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
     app.listen("127.0.0.1", 0, (s) => (s ? resolve(s) : reject(new Error("echo: cannot listen")))))
   url = `http://127.0.0.1:${uWS.us_socket_local_port(socket as unknown as uWS.us_socket)}`

@@ -12,7 +12,10 @@
  *    from send to reply;
  * 4. HTTP availability reads with autocannon;
  * 5. the same WS client against a bare uWebSockets.js JSON echo (the ceiling
- *    of client + transport), for the ratio.
+ *    of client + transport), for the ratio;
+ * 6. the same autocannon against a bare uWebSockets.js route answering, with
+ *    no work, the very body the gateway answered in 4 (the HTTP ceiling of
+ *    client + transport), for the ratio.
  *
  * Options: --seconds N (per throughput phase, default 5), --connections N (WS
  * load connections, default 32), --idle N (idle connections, default 10000).
@@ -36,9 +39,13 @@ interface Server {
   stop(): Promise<void>
 }
 
-const startServer = (mode: "gateway" | "echo"): Promise<Server> =>
+/** `httpBody`: the echo's fixed HTTP answer (the gateway's own availability answer, so both cost the client the same to read). */
+const startServer = (mode: "gateway" | "echo", httpBody?: string): Promise<Server> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(process.env.GATEWAY_SERVER_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.GATEWAY_SERVER_PROFILE}`] : []), "--expose-gc", "--import", "tsx", "bench/gateway-server.ts", mode], { stdio: ["pipe", "pipe", "inherit"] })
+    const child = spawn(process.execPath, [...(process.env.GATEWAY_SERVER_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.GATEWAY_SERVER_PROFILE}`] : []), "--expose-gc", "--import", "tsx", "bench/gateway-server.ts", mode], {
+      stdio: ["pipe", "pipe", "inherit"],
+      env: httpBody === undefined ? process.env : { ...process.env, BENCH_ECHO_HTTP_BODY: httpBody }
+    })
     const memWaiters: Array<(m: { rss: number; heapUsed: number }) => void> = []
     const timer = setTimeout(() => reject(new Error(`${mode} server did not start in 120 s`)), 120_000)
     child.once("exit", (code) => reject(new Error(`${mode} server exited with ${code}`)))
@@ -181,6 +188,8 @@ const openLoop = async (sockets: ReadonlyArray<WebSocket>, frame: (id: number) =
   return { perSec: ok / (durationMs / 1000), refusedPerSec: refused / (durationMs / 1000), latencies }
 }
 
+const availabilityUrl = (base: string) => `${base}/v1/availability?skus=SKU-0001,SKU-0002&lat=39.74&lon=-104.99`
+
 const demoSkus = Array.from({ length: 200 }, (_, i) => `SKU-${String(i + 1).padStart(4, "0")}`)
 
 export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => {
@@ -198,6 +207,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
   let reservations: LoopResult
   let half: LoopResult
   let http: autocannon.Result
+  let availabilityAnswer = ""
   let idle: { bytesPerConnection: number; heapBytesPerConnection: number; opened: number }
   try {
     // idle connections first, on the fresh process, so the load phases' heap does not blur the memory delta
@@ -221,8 +231,9 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
     half = await openLoop(load, hold, reservations.perSec / 2, durationMs)
     await closeSockets(load)
 
+    availabilityAnswer = await (await fetch(availabilityUrl(gateway.url), { headers: { authorization: "Bearer sf-demo-web" } })).text()
     http = await autocannon({
-      url: `${gateway.url}/v1/availability?skus=SKU-0001,SKU-0002&lat=39.74&lon=-104.99`,
+      url: availabilityUrl(gateway.url),
       headers: { authorization: "Bearer sf-demo-web" },
       connections: 64,
       duration: durationMs / 1000
@@ -232,13 +243,20 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
   }
 
   // ---- 5: the same client against a bare uWS echo -----------------------------------------------
-  const echo = await startServer("echo")
+  const echo = await startServer("echo", availabilityAnswer)
   let echoLoop: LoopResult
+  let httpEcho: autocannon.Result
   try {
     const load = await openSockets(`${echo.url.replace("http://", "ws://")}/v1/ws`, connections)
     await closedLoop(load, hold, window, Math.min(1_000, durationMs))
     echoLoop = await closedLoop(load, hold, window, durationMs)
     await closeSockets(load)
+    httpEcho = await autocannon({
+      url: availabilityUrl(echo.url),
+      headers: { authorization: "Bearer sf-demo-web" },
+      connections: 64,
+      duration: durationMs / 1000
+    })
   } finally {
     await echo.stop()
   }
@@ -250,6 +268,8 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
     wsReservationsToEchoRatio: round(reservations.perSec / echoLoop.perSec, 3),
     httpAvailabilityPerSec: Math.round(http.requests.average),
     httpAvailabilityP99Ms: http.latency.p99,
+    httpEchoPerSec: Math.round(httpEcho.requests.average),
+    httpAvailabilityToEchoRatio: round(http.requests.average / httpEcho.requests.average, 3),
     httpNon2xx: http.non2xx,
     halfLoadPerSec: Math.round(half.perSec),
     p50Ms: round(percentile(half.latencies, 50)),
@@ -268,6 +288,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
       ["WS reservations (hold.create)", figures.wsReservationsPerSec, `/s durable, ${connections} connections x ${window} in flight (+${figures.wsReservationsRefusedPerSec}/s refused)`],
       ["bare uWS JSON echo, same client", figures.wsEchoPerSec, `/s (ratio ${figures.wsReservationsToEchoRatio})`],
       ["HTTP availability reads", figures.httpAvailabilityPerSec, `/s autocannon, 64 connections, p99 ${figures.httpAvailabilityP99Ms} ms, non-2xx ${figures.httpNon2xx}`],
+      ["bare uWS fixed JSON answer, same autocannon", figures.httpEchoPerSec, `/s (ratio ${figures.httpAvailabilityToEchoRatio})`],
       ["WS reservation p50 / p99 at half load", `${figures.p50Ms} / ${figures.p99Ms}`, `ms at ${figures.halfLoadPerSec}/s`],
       ["idle WS connections, 1 subscription each", figures.idleConnections, "open at once"],
       ["  server memory per idle connection", figures.bytesPerIdleConnection, `bytes RSS (${figures.heapBytesPerIdleConnection} bytes JS heap)`]
