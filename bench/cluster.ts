@@ -68,13 +68,14 @@ const runRound = async (runnerCount: number, seconds: number, inFlight: number):
         const stream = partitionStream(partitionOf(sku, partitions))
         const started = performance.now()
         for (;;) {
+          const sentAt = Date.now()
           const r = await client!.submit(c)
           if (r.ok) {
             if (measuring) {
               latencies.push(performance.now() - started)
               measured++
             }
-            acks.push({ key: c.key!, sku, holdId: r.hold!.holdId, at: Date.now(), stream })
+            acks.push({ key: c.key!, sku, holdId: r.hold!.holdId, at: Date.now(), sentAt, stream })
             break
           }
           if (!retryable.has(r.code)) throw new Error(`hold refused: ${r.code} ${r.message}`)
@@ -102,10 +103,13 @@ const runRound = async (runnerCount: number, seconds: number, inFlight: number):
       const killedAt = Date.now()
       victim.kill("SIGKILL")
       const deadline = killedAt + 60_000
-      while (Date.now() < deadline && moved.some((s) => !acks.some((a) => a.stream === s && a.at > killedAt))) {
+      // answers to commands sent before the kill keep arriving for a moment (the dead runner's replies already
+      // on their way): only a success sent after the kill shows that the partition serves again
+      const servedAgain = (s: string) => acks.find((a) => a.stream === s && a.sentAt > killedAt)
+      while (Date.now() < deadline && moved.some((s) => !servedAgain(s))) {
         await new Promise((r) => setTimeout(r, 50))
       }
-      const firsts = moved.map((s) => acks.find((a) => a.stream === s && a.at > killedAt)?.at ?? Infinity)
+      const firsts = moved.map((s) => servedAgain(s)?.at ?? Infinity)
       failoverMs = Math.max(...firsts) - killedAt
     }
     running = false

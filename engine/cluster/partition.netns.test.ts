@@ -97,7 +97,7 @@ describe.skipIf(!isRoot || unreachable !== undefined)("a runner cut off in its o
     ip("link", "set", hostIf, "down")
     // the others take its partitions over while it still believes it owns them
     const deadline = cutAt + 30_000
-    while (Date.now() < deadline && cutOff.some((s) => !stream.acks.some((a) => a.stream === s && a.at > cutAt + 500))) {
+    while (Date.now() < deadline && cutOff.some((s) => !stream.acks.some((a) => a.stream === s && a.sentAt > cutAt))) {
       await new Promise((r) => setTimeout(r, 200))
     }
     const takenOverMs = Date.now() - cutAt
@@ -111,7 +111,7 @@ describe.skipIf(!isRoot || unreachable !== undefined)("a runner cut off in its o
     let rejoined: Array<string> = []
     while (Date.now() < restoredAt + 30_000) {
       rejoined = [...(await owners(db.url, partitions))].filter(([, o]) => o === isolated.name).map(([s]) => s)
-      if (rejoined.length > 0 && rejoined.every((s) => stream.acks.some((a) => a.stream === s && a.at > restoredAt + 500))) break
+      if (rejoined.length > 0 && rejoined.every((s) => stream.acks.some((a) => a.stream === s && a.sentAt > restoredAt))) break
       await new Promise((r) => setTimeout(r, 250))
     }
     await stream.stop()

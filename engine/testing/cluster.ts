@@ -132,7 +132,10 @@ export interface Ack {
   readonly key: string
   readonly sku: string
   readonly holdId: string
+  /** When the answer came. */
   readonly at: number
+  /** When the attempt that was answered was sent: a success sent after a runner died was served by the partition's new owner. */
+  readonly sentAt: number
   readonly stream: string
 }
 
@@ -166,9 +169,10 @@ export class ReservationStream {
       const stream = partitionStream(partitionOf(sku, this.partitions))
       const c: Command = { type: "hold.create", channel: "web", sku, nodeId: "WH-DAL", qty: 1, ttlMs: 3_600_000, key }
       for (;;) {
+        const sentAt = Date.now()
         const r = await this.client.submit(c)
         if (r.ok) {
-          this.acks.push({ key, sku, holdId: r.hold!.holdId, at: Date.now(), stream })
+          this.acks.push({ key, sku, holdId: r.hold!.holdId, at: Date.now(), sentAt, stream })
           break
         }
         if (r.code === "insufficient_stock") {
