@@ -4,8 +4,11 @@
  * runner, the availability push reaches the subscriber through Redis
  * (published by the runner), reads come from the owning partitions, and the
  * ops feed shows the runners and which one owns each partition, as does the
- * dashboard page in headless Chromium.
+ * dashboard page in headless Chromium; the runner owning an order's partition
+ * delivers its customer notifications to the webhook, signed.
  */
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
 import { chromium } from "playwright-core"
 import { io as connectIo } from "socket.io-client"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -19,6 +22,7 @@ import { loadGatewayConfig } from "./config.ts"
 import { makeKeyRing } from "./keys.ts"
 import { startGateway, type Gateway } from "./server.ts"
 import { FrameClient, keys, testKeys } from "./testing/harness.ts"
+import { verifyNotification } from "./webhook-signature.ts"
 import { redisUnreachable, redisUrl } from "./testing/redis.ts"
 import { chromiumArgs, chromiumMissing, chromiumPath } from "../dashboard/e2e/live-gateway.ts"
 
@@ -34,10 +38,24 @@ describe.skipIf(why !== undefined)("a gateway in cluster mode", () => {
   let engine: ClusterEngine
   let gateway: Gateway
   const channel = `oms-cluster-test:${process.pid}:${Date.now()}`
+  const secret = "whsec-cluster-0123456789"
+  const hooks: Array<{ id: string; kind: string; verdict: string }> = []
+  let receiver: Server
 
   beforeAll(async () => {
     db = await freshDatabase()
-    const env = { ...clusterTestEnv(partitions), REDIS_URL: redisUrl, GATEWAY_REDIS_CHANNEL: channel }
+    receiver = createServer((req, res) => {
+      const chunks: Array<Buffer> = []
+      req.on("data", (c: Buffer) => chunks.push(c))
+      req.on("end", () => {
+        const verdict = verifyNotification(secret, Buffer.concat(chunks).toString("utf8"), req.headers["x-oms-signature"] as string, req.headers["x-oms-timestamp"] as string)
+        hooks.push({ id: String(req.headers["idempotency-key"]), kind: String(req.headers["x-oms-notification-kind"]), verdict })
+        res.writeHead(204).end()
+      })
+    })
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve))
+    const webhooks = JSON.stringify({ "*": { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/oms`, secret } })
+    const env = { ...clusterTestEnv(partitions), REDIS_URL: redisUrl, GATEWAY_REDIS_CHANNEL: channel, GATEWAY_WEBHOOKS: webhooks, GATEWAY_OUTBOX_POLL_MS: "50" }
     for (let i = 0; i < 2; i++) runners.push(RunnerProcess.start({ databaseUrl: db.url, host: "127.0.0.1", port: await freePort(), env }))
     await Promise.all(runners.map((r) => r.waitFor(/Listening on/, 40_000)))
     const settings = loadClusterSettings({ databaseUrl: db.url, callTimeoutMs: 5_000 }, env)
@@ -57,6 +75,7 @@ describe.skipIf(why !== undefined)("a gateway in cluster mode", () => {
     await engine?.close()
     await Promise.all(runners.map((r) => r.stop()))
     await db?.drop()
+    await new Promise((resolve) => receiver?.close(resolve))
   })
 
   it("executes commands on the partitions' runners and pushes their changes through Redis", async () => {
@@ -87,6 +106,15 @@ describe.skipIf(why !== undefined)("a gateway in cluster mode", () => {
     expect(promised).toHaveProperty("promise")
     const report = await engine.report(0, Date.now() + 60_000)
     expect(report.orders.byChannel.web.orders).toBe(1)
+
+    // the runner owning the order's partition delivers its confirmation, signed, and reports it delivered
+    const orderId = found[0].orderId
+    const deadline = Date.now() + 15_000
+    while (Date.now() < deadline && !(await engine.orderTimeline(orderId))?.notifications.some((n) => n.kind === "confirmed" && n.state === "delivered")) {
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(hooks).toContainEqual({ id: `${orderId}/confirmed`, kind: "confirmed", verdict: "valid" })
+    expect((await engine.orderTimeline(orderId))?.notifications).toContainEqual(expect.objectContaining({ kind: "confirmed", state: "delivered" }))
   })
 
   it("shows the runners, their health and which runner owns each partition on the ops feed", async () => {

@@ -6,6 +6,12 @@
  * batch's changes on Redis (REDIS_URL, channel GATEWAY_REDIS_CHANNEL or
  * oms:changes) so that every gateway hears every partition.
  *
+ * It delivers the customer notifications of the partitions it hosts to the
+ * webhooks of GATEWAY_WEBHOOKS (as the engine owner's gateway does in
+ * embedded mode): a partition has one owner at a time, so one process
+ * delivers its notifications, and a new owner delivers again what the old
+ * one had not reported delivered (at least once, same idempotency key).
+ *
  * It also keeps every partition active: once a second it asks each entity
  * for its stats, so a partition whose runner died is restored elsewhere at
  * once (hold expiries and payment deadlines keep firing) rather than at its
@@ -15,6 +21,12 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer, Schedule } from "effect"
 import { ChangeHub, EngineChangeSource } from "../../gateway/changes.ts"
+import { loadGatewayConfig } from "../../gateway/config.ts"
+import { LocalEngine } from "../../gateway/engine-access.ts"
+import { GatewayMetrics } from "../../gateway/metrics.ts"
+import { OutboxPump } from "../../gateway/outbox-pump.ts"
+import { webhookTargetsFromEnv } from "../../gateway/webhook-targets.ts"
+import { networkStream } from "../runtime/partition.ts"
 import { RedisFanout } from "../../gateway/redis-fanout.ts"
 import { loadConfig } from "../config.ts"
 import { openJournalStore } from "../store/layer.ts"
@@ -26,6 +38,9 @@ const config = loadConfig()
 const runner = runnerName(settings)
 const log = (message: string) => console.log(`[runner ${runner}] ${message}`)
 
+const webhooks = webhookTargetsFromEnv()
+const gatewayConfig = loadGatewayConfig()
+const metrics = new GatewayMetrics()
 const { store, close } = await openJournalStore({ backend: "postgres", url: settings.databaseUrl })
 const hub = new ChangeHub()
 const redisUrl = process.env.REDIS_URL?.trim() || undefined
@@ -37,9 +52,14 @@ const host = PartitionHost.of({
   config,
   runner,
   reclaimAfterMs: settings.reclaimAfterMs,
-  opened: (_stream, engine) => {
+  opened: (stream, engine) => {
     const source = new EngineChangeSource(engine, hub)
-    return () => source.close()
+    const pump = stream === networkStream ? undefined : new OutboxPump(new LocalEngine(engine, store), hub, webhooks, gatewayConfig, metrics)
+    pump?.start()
+    return () => {
+      source.close()
+      void pump?.stop()
+    }
   },
   log
 })
