@@ -19,7 +19,7 @@ import type { HistoryEntry, OrderView } from "../engine/order/order-state.ts"
 import type { Engine, EngineStats } from "../engine/runtime/engine.ts"
 import * as Queries from "../engine/runtime/queries.ts"
 import type { JournalStore } from "../engine/store/journal.ts"
-import { journalReport, type JournalReport } from "../engine/reports/reader.ts"
+import { oneReportAtATime, type JournalReport } from "../engine/reports/reader.ts"
 
 export type AvailabilityRequest = Queries.AvailabilityRequest
 
@@ -87,7 +87,7 @@ const storePingMs = 2_000
 
 /** The engine in this process. */
 export class LocalEngine implements EngineAccess {
-  private reports: Promise<unknown> = Promise.resolve()
+  private readonly reports = oneReportAtATime()
 
   constructor(readonly engine: Engine, private readonly store: JournalStore) {}
 
@@ -149,15 +149,9 @@ export class LocalEngine implements EngineAccess {
     return Queries.pools(this.engine.view, nodeId ?? undefined)
   }
 
-  /**
-   * Reports run one at a time on the engine owner: each reads the whole
-   * retained journal, so running several at once only slows them all and the
-   * engine with them (a report asked while another runs waits for it).
-   */
+  /** Reports run one at a time on the engine owner (engine/reports/reader.ts). */
   report(from: number, to: number): Promise<JournalReport> {
-    const run = this.reports.then(() => journalReport(this.engine, { from, to }))
-    this.reports = run.catch(() => undefined)
-    return run
+    return this.reports(this.engine, { from, to })
   }
 
   async carriers() {

@@ -24,7 +24,7 @@ import { route } from "../routing/index.ts"
 import { Engine } from "../runtime/engine.ts"
 import { partitionStream, networkStream } from "../runtime/partition.ts"
 import * as Queries from "../runtime/queries.ts"
-import { journalReport } from "../reports/reader.ts"
+import { oneReportAtATime } from "../reports/reader.ts"
 import type { JournalStore } from "../store/journal.ts"
 
 export const Execute = Rpc.make("Execute", {
@@ -54,8 +54,8 @@ export class PartitionHost extends Context.Service<PartitionHost, {
   readonly log: (message: string) => void
 }>()("oms/engine/cluster/PartitionHost") {}
 
-/** Reports asked of this runner, run one after another (each reads the whole retained journal). */
-let reportsInRunner: Promise<unknown> = Promise.resolve()
+/** Reports asked of this runner, one after another. */
+const reportInRunner = oneReportAtATime()
 
 /** The reads a partition answers, by name (the gateway's EngineAccess reads). */
 const reads: Record<string, (engine: Engine, args: ReadonlyArray<any>) => unknown> = {
@@ -73,11 +73,7 @@ const reads: Record<string, (engine: Engine, args: ReadonlyArray<any>) => unknow
   nodes: (e) => Queries.nodes(e.view),
   pools: (e, [nodeId]) => Queries.pools(e.view, nodeId ?? undefined),
   // any partition's engine reads every partition's journal from the shared store; one report at a time per runner
-  report: (e, [from, to]) => {
-    const run = reportsInRunner.then(() => journalReport(e, { from, to }))
-    reportsInRunner = run.catch(() => undefined)
-    return run
-  },
+  report: (e, [from, to]) => reportInRunner(e, { from, to }),
   catalog: (e) => Queries.catalog(e.view),
   channels: (e) => Queries.channels(e.view),
   carriers: (e) => Queries.carriers(e.view),

@@ -77,3 +77,17 @@ export const journalReport = async (engine: Engine, range: ReportRange, pageBatc
     read: { batches, events }
   }
 }
+
+/**
+ * Runs reports one after another: each reads the whole retained journal, so
+ * running several at once only slows them all and the engine with them (a
+ * report asked while another runs waits for it).
+ */
+export const oneReportAtATime = (): ((engine: Engine, range: ReportRange) => Promise<JournalReport>) => {
+  let queue: Promise<unknown> = Promise.resolve()
+  return (engine, range) => {
+    const run = queue.then(() => journalReport(engine, range))
+    queue = run.catch(() => undefined)
+    return run
+  }
+}
