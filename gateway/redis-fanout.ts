@@ -20,7 +20,11 @@
  * the subscribed SKUs and orders again (changes.ts).
  *
  * It also holds the client pair for the socket.io Redis adapter, so the ops
- * feed reaches viewers on every process.
+ * feed reaches viewers on every process. The adapter publishes without
+ * handling a failed publish; while Redis is unreachable every ops tick would
+ * become an unhandled promise rejection, which ends a Node process. So the
+ * adapter gets its publishing client through `publishingSafely`: a failed
+ * publish is counted and dropped (the next tick carries fresh figures).
  */
 import { randomUUID } from "node:crypto"
 import { createClient } from "redis"
@@ -67,6 +71,8 @@ export class GapDetector {
 }
 
 const connectTimeoutMs = 3_000
+/** How long close() lets commands in flight finish before it drops the connections. */
+const closeGraceMs = 1_000
 
 /** A Redis URL fit for logs: the password, if any, replaced. */
 const withoutPassword = (url: string): string => {
@@ -106,11 +112,30 @@ const open = async (url: string, role: string): Promise<Client> => {
   return client
 }
 
+/**
+ * The client as the socket.io adapter sees it: the same client, except that
+ * `publish` never rejects (a failure is reported to `onError` and the call
+ * resolves to 0 receivers).
+ */
+export const publishingSafely = <C extends { publish: (...args: Array<any>) => Promise<unknown> }>(client: C, onError: (e: unknown) => void): C =>
+  new Proxy(client, {
+    get(target, prop) {
+      if (prop === "publish") {
+        return (...args: Array<unknown>) => target.publish(...args).catch((e: unknown) => {
+          onError(e)
+          return 0
+        })
+      }
+      const value = Reflect.get(target, prop, target) as unknown
+      return typeof value === "function" ? (value as (...a: Array<unknown>) => unknown).bind(target) : value
+    }
+  })
+
 export class RedisFanout {
   private constructor(
     private readonly pub: Client,
     private readonly sub: Client,
-    /** For the socket.io adapter. */
+    /** For the socket.io adapter (its publish never rejects: publishingSafely). */
     readonly adapterPub: Client,
     readonly adapterSub: Client,
     private readonly unsubscribeHub: (() => void) | undefined,
@@ -164,15 +189,36 @@ export class RedisFanout {
         hub.publish(message.changes)
       })
     }
-    return new RedisFanout(pub, sub, adapterPub, adapterSub, unsubscribeHub, `${channel}:ops`)
+    let lastReported = 0
+    const safeAdapterPub = publishingSafely(adapterPub, (e) => {
+      if (Date.now() - lastReported < 10_000) return
+      lastReported = Date.now()
+      console.error(`gateway: redis (ops feed) publish failed, dropped: ${e instanceof Error ? `${e.constructor.name} ${e.message}`.trim() : String(e)}`)
+    })
+    return new RedisFanout(pub, sub, safeAdapterPub, adapterSub, unsubscribeHub, `${channel}:ops`)
   }
 
   connected(): boolean {
     return this.pub.isReady && this.sub.isReady
   }
 
+  /**
+   * Closes every client: gracefully (commands in flight finish) for at most
+   * closeGraceMs, then at once. A client waiting to reconnect to an
+   * unreachable Redis would otherwise hold the shutdown for as long as its
+   * queued commands take to time out.
+   */
   async close(): Promise<void> {
     this.unsubscribeHub?.()
-    await Promise.allSettled([this.pub, this.sub, this.adapterPub, this.adapterSub].map((c) => (c.isOpen ? c.close() : Promise.resolve())))
+    await Promise.allSettled([this.pub, this.sub, this.adapterPub, this.adapterSub].map(async (c) => {
+      if (!c.isOpen) return
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const graceful = await Promise.race([
+        c.close().then(() => true, () => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), closeGraceMs)))
+      ])
+      clearTimeout(timer)
+      if (!graceful && c.isOpen) c.destroy()
+    }))
   }
 }

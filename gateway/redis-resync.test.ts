@@ -12,10 +12,29 @@ import { ChangeHub, type Changes } from "./changes.ts"
 import { RemoteEngine } from "./engine-access.ts"
 import { loadGatewayConfig } from "./config.ts"
 import { makeKeyRing } from "./keys.ts"
-import { GapDetector, RedisFanout } from "./redis-fanout.ts"
+import { GapDetector, publishingSafely, RedisFanout } from "./redis-fanout.ts"
 import { startGateway } from "./server.ts"
 import { call, FrameClient, keys, startTestGateway, testKeys } from "./testing/harness.ts"
 import { redisUnreachable, redisUrl } from "./testing/redis.ts"
+
+describe("the socket.io adapter's publishing client", () => {
+  it("never rejects a publish (a rejection nobody handles would end the process): the failure is reported and dropped", async () => {
+    const failures: Array<unknown> = []
+    let closed = false
+    const client = {
+      publish: (channel: string, _message: string) => Promise.reject(new Error(`redis unreachable (${channel})`)),
+      close: async () => void (closed = true),
+      isOpen: true
+    }
+    const safe = publishingSafely(client, (e) => failures.push(e))
+    await expect(safe.publish("oms:ops", "{}")).resolves.toBe(0)
+    expect(failures).toHaveLength(1)
+    // everything else is the client itself
+    expect(safe.isOpen).toBe(true)
+    await safe.close()
+    expect(closed).toBe(true)
+  })
+})
 
 describe("the edge's gap detector", () => {
   it("flags a skipped number per publisher, and a new publisher heard first after its first message", () => {
