@@ -28,7 +28,11 @@ export interface HttpApiDeps {
   readonly keys: KeyRing
   readonly engine: EngineAccess
   readonly metrics: GatewayMetrics
-  /** Extra readiness conditions (e.g. Redis connected); all must hold for /readyz. */
+  /**
+   * Links reported by /readyz (e.g. Redis connected) that do not decide
+   * readiness: without Redis a gateway still serves every request; only
+   * pushes to other processes wait (and are read again when it is back).
+   */
   readonly ready: () => Promise<Record<string, boolean>>
   /** Shops whose orders/create webhooks are taken (POST /v1/integrations/shopify/orders). */
   readonly shopify?: ShopifyShops
@@ -141,7 +145,7 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
       handler: async () => {
         const health = await engine.health()
         const extra = await deps.ready()
-        const ready = health.engine === "running" && health.store && Object.values(extra).every(Boolean)
+        const ready = health.engine === "running" && health.store
         return {
           status: ready ? 200 : 503,
           body: { ready, engine: health.engine, store: health.store, ...extra },

@@ -113,6 +113,13 @@ if (unreachable !== undefined && !process.env.CI) {
         expect((await ws.request(2, "order.subscribe", { orderId: order.orderId })).ok).toBe(true)
 
         await relay.cut()
+        // the edge says its Redis link is down, and stays ready: it still serves every request
+        let readyz = await call(edge.url, "GET", "/readyz")
+        for (let i = 0; i < 30 && (readyz.body as { redis?: boolean }).redis !== false; i++) {
+          await new Promise((r) => setTimeout(r, 100))
+          readyz = await call(edge.url, "GET", "/readyz")
+        }
+        expect(readyz).toMatchObject({ status: 200, body: { ready: true, redis: false } })
         const shipment = { orderId: order.orderId, shipmentId: order.shipments[0].shipmentId }
         expect((await call(owner.url, "POST", "/v1/nodes/WH-DAL/events", keys.dallas, { type: "shipment.accept", ...shipment })).status).toBe(200)
         expect((await call(owner.url, "POST", "/v1/nodes/WH-DAL/events", keys.dallas, { type: "shipment.pick", ...shipment })).status).toBe(200)
