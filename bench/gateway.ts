@@ -190,6 +190,10 @@ const openLoop = async (sockets: ReadonlyArray<WebSocket>, frame: (id: number) =
 
 const availabilityUrl = (base: string) => `${base}/v1/availability?skus=SKU-0001,SKU-0002&lat=39.74&lon=-104.99`
 
+/** The HTTP read phase: autocannon, 64 connections, against the gateway or the bare echo. */
+const availabilityReads = (base: string, durationMs: number) =>
+  autocannon({ url: availabilityUrl(base), headers: { authorization: "Bearer sf-demo-web" }, connections: 64, duration: durationMs / 1000 })
+
 const demoSkus = Array.from({ length: 200 }, (_, i) => `SKU-${String(i + 1).padStart(4, "0")}`)
 
 export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => {
@@ -232,12 +236,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
     await closeSockets(load)
 
     availabilityAnswer = await (await fetch(availabilityUrl(gateway.url), { headers: { authorization: "Bearer sf-demo-web" } })).text()
-    http = await autocannon({
-      url: availabilityUrl(gateway.url),
-      headers: { authorization: "Bearer sf-demo-web" },
-      connections: 64,
-      duration: durationMs / 1000
-    })
+    http = await availabilityReads(gateway.url, durationMs)
   } finally {
     await gateway.stop()
   }
@@ -251,12 +250,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
     await closedLoop(load, hold, window, Math.min(1_000, durationMs))
     echoLoop = await closedLoop(load, hold, window, durationMs)
     await closeSockets(load)
-    httpEcho = await autocannon({
-      url: availabilityUrl(echo.url),
-      headers: { authorization: "Bearer sf-demo-web" },
-      connections: 64,
-      duration: durationMs / 1000
-    })
+    httpEcho = await availabilityReads(echo.url, durationMs)
   } finally {
     await echo.stop()
   }
