@@ -60,6 +60,13 @@ type Handler<K extends StorefrontOp> = (ctx: OperationContext, p: Principal, pay
 
 type Handlers = { readonly [K in StorefrontOp]?: Handler<K> }
 
+/** An op that is its command as sent, in the key's channel (a write: storefront keys only). */
+const inChannel = <K extends StorefrontOp>(type: K & Command["type"], created = false): Handler<K> => async (ctx, p, x) => {
+  const channel = channelOf(p)
+  if (typeof channel !== "string") return channel
+  return submit(ctx, { type, channel, ...x } as Command, created)
+}
+
 const handlers: Handlers = {
   ping: async (_ctx, _p, x) => ({ ok: true, result: { pong: Date.now(), ...(x.nonce !== undefined ? { nonce: x.nonce } : {}) } }),
 
@@ -74,21 +81,9 @@ const handlers: Handlers = {
     return { ok: true, result: { items: answers.map((a, i) => a ?? { sku: x.skus[i], error: { code: "unknown_sku", message: "the SKU is not in the catalog" } }) } }
   },
 
-  "hold.create": async (ctx, p, x) => {
-    const channel = channelOf(p)
-    if (typeof channel !== "string") return channel
-    return submit(ctx, { type: "hold.create", channel, ...x }, true)
-  },
-  "hold.extend": async (ctx, p, x) => {
-    const channel = channelOf(p)
-    if (typeof channel !== "string") return channel
-    return submit(ctx, { type: "hold.extend", channel, ...x })
-  },
-  "hold.release": async (ctx, p, x) => {
-    const channel = channelOf(p)
-    if (typeof channel !== "string") return channel
-    return submit(ctx, { type: "hold.release", channel, ...x })
-  },
+  "hold.create": inChannel("hold.create", true),
+  "hold.extend": inChannel("hold.extend"),
+  "hold.release": inChannel("hold.release"),
   "hold.get": async (ctx, p, x) => {
     const hold = await ctx.engine.hold(x.holdId)
     if (!hold || !canSee(p, hold.channel)) return notFound("hold_not_found")
@@ -101,31 +96,15 @@ const handlers: Handlers = {
     const reply = await ctx.engine.submit({ type: "order.place", channel, ...x })
     return outcomeOf(reply, reply.ok && reply.existing !== true)
   },
-  "order.payment": async (ctx, p, x) => {
-    const channel = channelOf(p)
-    if (typeof channel !== "string") return channel
-    return submit(ctx, { type: "order.payment", channel, ...x })
-  },
+  "order.payment": inChannel("order.payment"),
   "order.cancel": async (ctx, p, x) => {
     const channel = channelOf(p)
     if (typeof channel !== "string") return channel
     return submit(ctx, { type: "order.cancel", channel, orderId: x.orderId, lines: x.lines, reason: x.reason ?? "cancelled by the storefront" })
   },
-  "return.request": async (ctx, p, x) => {
-    const channel = channelOf(p)
-    if (typeof channel !== "string") return channel
-    return submit(ctx, { type: "return.request", channel, ...x }, true)
-  },
-  "order.exchange": async (ctx, p, x) => {
-    const channel = channelOf(p)
-    if (typeof channel !== "string") return channel
-    return submit(ctx, { type: "order.exchange", channel, ...x }, true)
-  },
-  "order.feedback": async (ctx, p, x) => {
-    const channel = channelOf(p)
-    if (typeof channel !== "string") return channel
-    return submit(ctx, { type: "order.feedback", channel, ...x })
-  },
+  "return.request": inChannel("return.request", true),
+  "order.exchange": inChannel("order.exchange", true),
+  "order.feedback": inChannel("order.feedback"),
 
   "order.get": async (ctx, p, x) => {
     if ((x.orderId === undefined) === (x.externalId === undefined)) {
