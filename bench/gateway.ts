@@ -194,6 +194,28 @@ const availabilityUrl = (base: string) => `${base}/v1/availability?skus=SKU-0001
 const availabilityReads = (base: string, durationMs: number) =>
   autocannon({ url: availabilityUrl(base), headers: { authorization: "Bearer sf-demo-web" }, connections: 64, duration: durationMs / 1000 })
 
+/**
+ * The same reads, each from another customer location (a distinct question
+ * every time): no answer is reused, so every request is computed and encoded.
+ */
+const availabilityReadsComputed = (base: string, durationMs: number) => {
+  let n = 0
+  return autocannon({
+    url: availabilityUrl(base),
+    headers: { authorization: "Bearer sf-demo-web" },
+    connections: 64,
+    duration: durationMs / 1000,
+    requests: [{ setupRequest: (req) => ({ ...req, path: `/v1/availability?skus=SKU-0001,SKU-0002&lat=${(39 + (n++ % 1_000_000) / 1_000_000).toFixed(6)}&lon=-104.99` }) }]
+  })
+}
+
+/** The gateway's availability cache counters, from /metrics. */
+const cacheCounters = async (base: string): Promise<{ hits: number; misses: number }> => {
+  const text = await (await fetch(`${base}/metrics`)).text()
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN)
+  return { hits: read("gateway_availability_cache_hits_total"), misses: read("gateway_availability_cache_misses_total") }
+}
+
 const demoSkus = Array.from({ length: 200 }, (_, i) => `SKU-${String(i + 1).padStart(4, "0")}`)
 
 export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => {
@@ -211,6 +233,8 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
   let reservations: LoopResult
   let half: LoopResult
   let http: autocannon.Result
+  let httpComputed: autocannon.Result
+  let cacheHitRate: { repeated: number; distinct: number }
   let availabilityAnswer = ""
   let idle: { bytesPerConnection: number; heapBytesPerConnection: number; opened: number }
   try {
@@ -236,7 +260,13 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
     await closeSockets(load)
 
     availabilityAnswer = await (await fetch(availabilityUrl(gateway.url), { headers: { authorization: "Bearer sf-demo-web" } })).text()
+    const c0 = await cacheCounters(gateway.url)
     http = await availabilityReads(gateway.url, durationMs)
+    const c1 = await cacheCounters(gateway.url)
+    httpComputed = await availabilityReadsComputed(gateway.url, durationMs)
+    const c2 = await cacheCounters(gateway.url)
+    const rate = (a: { hits: number; misses: number }, b: { hits: number; misses: number }) => round((b.hits - a.hits) / Math.max(1, b.hits - a.hits + b.misses - a.misses), 3)
+    cacheHitRate = { repeated: rate(c0, c1), distinct: rate(c1, c2) }
   } finally {
     await gateway.stop()
   }
@@ -265,6 +295,11 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
     httpEchoPerSec: Math.round(httpEcho.requests.average),
     httpAvailabilityToEchoRatio: round(http.requests.average / httpEcho.requests.average, 3),
     httpNon2xx: http.non2xx,
+    httpAvailabilityCacheHitRate: cacheHitRate.repeated,
+    httpAvailabilityComputedPerSec: Math.round(httpComputed.requests.average),
+    httpAvailabilityComputedP99Ms: httpComputed.latency.p99,
+    httpAvailabilityComputedCacheHitRate: cacheHitRate.distinct,
+    httpComputedNon2xx: httpComputed.non2xx,
     halfLoadPerSec: Math.round(half.perSec),
     p50Ms: round(percentile(half.latencies, 50)),
     p99Ms: round(percentile(half.latencies, 99)),
@@ -282,6 +317,8 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
       ["WS reservations (hold.create)", figures.wsReservationsPerSec, `/s durable, ${connections} connections x ${window} in flight (+${figures.wsReservationsRefusedPerSec}/s refused)`],
       ["bare uWS JSON echo, same client", figures.wsEchoPerSec, `/s (ratio ${figures.wsReservationsToEchoRatio})`],
       ["HTTP availability reads", figures.httpAvailabilityPerSec, `/s autocannon, 64 connections, p99 ${figures.httpAvailabilityP99Ms} ms, non-2xx ${figures.httpNon2xx}`],
+      ["  answers served from the cache", `${Math.round(figures.httpAvailabilityCacheHitRate * 100)} %`, "(the same question repeated: a product page reloaded)"],
+      ["HTTP availability, a new location each request", figures.httpAvailabilityComputedPerSec, `/s every answer computed (cache hits ${Math.round(figures.httpAvailabilityComputedCacheHitRate * 100)} %), p99 ${figures.httpAvailabilityComputedP99Ms} ms, non-2xx ${figures.httpComputedNon2xx}`],
       ["bare uWS fixed JSON answer, same autocannon", figures.httpEchoPerSec, `/s (ratio ${figures.httpAvailabilityToEchoRatio})`],
       ["WS reservation p50 / p99 at half load", `${figures.p50Ms} / ${figures.p99Ms}`, `ms at ${figures.halfLoadPerSec}/s`],
       ["idle WS connections, 1 subscription each", figures.idleConnections, "open at once"],

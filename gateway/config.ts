@@ -45,6 +45,8 @@ export interface GatewayConfig {
   readonly retryAfterSec: number
   /** Nodes listed per SKU in availability answers, when the client does not ask for fewer. */
   readonly availabilityNodesMax: number
+  /** Encoded availability answers kept for reuse while unchanged (owner gateways; 0 turns the cache off). */
+  readonly availabilityCacheEntriesMax: number
   /** Outbox: how often the engine's outbox is read when idle, and how many notifications per read. */
   readonly outboxPollMs: number
   readonly outboxBatchMax: number
@@ -98,6 +100,7 @@ export const gatewayDefaults: GatewayConfig = {
   idleTimeoutSec: 120,
   retryAfterSec: 1,
   availabilityNodesMax: 10,
+  availabilityCacheEntriesMax: 10_000,
   outboxPollMs: 200,
   outboxBatchMax: 500,
   webhookTimeoutMs: 5_000,
@@ -138,6 +141,7 @@ const envNames: { readonly [K in keyof GatewayConfig]: string } = {
   idleTimeoutSec: "GATEWAY_IDLE_TIMEOUT_SEC",
   retryAfterSec: "GATEWAY_RETRY_AFTER_SEC",
   availabilityNodesMax: "GATEWAY_AVAILABILITY_NODES_MAX",
+  availabilityCacheEntriesMax: "GATEWAY_AVAILABILITY_CACHE_ENTRIES_MAX",
   outboxPollMs: "GATEWAY_OUTBOX_POLL_MS",
   outboxBatchMax: "GATEWAY_OUTBOX_BATCH_MAX",
   webhookTimeoutMs: "GATEWAY_WEBHOOK_TIMEOUT_MS",
@@ -180,6 +184,7 @@ export const assertGatewayConfig = (c: GatewayConfig): void => {
   for (const [key, value] of Object.entries(c)) {
     if (key === "host") check(typeof value === "string" && value !== "", "host must not be empty")
     else if (key === "port") check(Number.isSafeInteger(value) && value >= 0 && value <= 65_535, "port must be 0..65535")
+    else if (key === "availabilityCacheEntriesMax") check(Number.isSafeInteger(value) && (value as number) >= 0, `${key} must be 0 (off) or a positive integer`)
     else check(Number.isSafeInteger(value) && (value as number) > 0, `${key} must be a positive integer`)
   }
   check(c.frameBytesMax <= c.frameBytesHardMax, "frameBytesMax <= frameBytesHardMax")

@@ -37,6 +37,7 @@ export interface EngineHealth {
 }
 
 import type { OrderTimeline } from "../engine/runtime/queries.ts"
+import type { AvailabilityVersions } from "./availability-cache.ts"
 export type { OrderTimeline, TimelineNotification } from "../engine/runtime/queries.ts"
 
 /** Orders a search term may name: the order id, or an external id in any channel; at most one per channel. */
@@ -101,6 +102,13 @@ export class LocalEngine implements EngineAccess {
 
   async availability(requests: ReadonlyArray<AvailabilityRequest>) {
     return Queries.availabilityOf(this.engine.view, this.engine.now(), requests)
+  }
+
+  /** What versions an availability answer, for the cache of encoded answers (gateway/availability-cache.ts). */
+  readonly availabilityVersions: AvailabilityVersions = {
+    state: () => this.engine.view,
+    network: () => this.engine.view.netLog.seq,
+    sku: (sku) => Queries.availabilityStamp(this.engine.view, sku)
   }
 
   /** The same, without a promise: for the availability feed of the owner process. */

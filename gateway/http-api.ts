@@ -5,19 +5,20 @@
  * shape-checked with the Schemas of payloads.ts; engine replies map to HTTP
  * statuses by errors.ts. See docs/protocol.md for every route.
  */
-import type { TemplatedApp } from "uWebSockets.js"
+import type { HttpRequest, HttpResponse, TemplatedApp } from "uWebSockets.js"
 import type { Command } from "../engine/domain/commands.ts"
 import type { GatewayConfig } from "./config.ts"
 import type { EngineAccess } from "./engine-access.ts"
 import { EngineUnreachable, LocalEngine, engineMethods, type EngineMethod } from "./engine-access.ts"
 import { gatewayError, type ErrorBody } from "./errors.ts"
-import { errorAnswer, serve, type HttpAnswer, type HttpCall } from "./http-io.ts"
+import { errorAnswer, requestKey, serve, type HttpAnswer, type HttpCall } from "./http-io.ts"
 import type { KeyRing, Principal, PrincipalKind } from "./keys.ts"
 import type { GatewayMetrics } from "./metrics.ts"
 import {
   adminPayloads, decoderOf, inventoryPayloads, NodeEvent, NodeStatusBody, storefrontPayloads, TrackingBody, type Decoded, type StorefrontOp
 } from "./payloads.ts"
-import { failure, outcomeOf, runStorefrontOp, type OperationContext, type Outcome } from "./storefront-operations.ts"
+import type { AvailabilityCache } from "./availability-cache.ts"
+import { availabilityKey, failure, nodesListed, outcomeOf, runStorefrontOp, type OperationContext, type Outcome } from "./storefront-operations.ts"
 import { Result, Schema } from "effect"
 import { inventoryCsv, parseInventoryCsv, type RowResult } from "./inventory-csv.ts"
 import { reportCsv, reportRange } from "./report-csv.ts"
@@ -36,6 +37,8 @@ export interface HttpApiDeps {
   readonly ready: () => Promise<Record<string, boolean>>
   /** Shops whose orders/create webhooks are taken (POST /v1/integrations/shopify/orders). */
   readonly shopify?: ShopifyShops
+  /** Encoded availability answers, shared with the WS API (owner gateways only). */
+  readonly availabilityCache?: AvailabilityCache
 }
 
 type Handler = (call: HttpCall, principal: Principal) => Promise<HttpAnswer>
@@ -51,6 +54,24 @@ interface Route {
   /** Request headers the handler reads (lower case). */
   readonly headers?: ReadonlyArray<string>
   readonly handler: Handler
+  /** A synchronous answer tried first (true: answered); the handler runs otherwise. */
+  readonly answered?: (res: HttpResponse, req: HttpRequest) => boolean
+}
+
+/** The question of GET /v1/availability from its query string (validated afterwards like a WS payload). */
+const availabilityOfQuery = (query: URLSearchParams) => {
+  const skus = (query.get("skus") ?? query.get("sku") ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "")
+  const lat = query.get("lat")
+  const lon = query.get("lon")
+  const nodesMax = query.get("nodesMax")
+  const promise = query.get("promise")
+  return {
+    skus,
+    ...(promise !== null ? { promise: promise === "true" || promise === "1" } : {}),
+    // lat and lon go together: a missing one is NaN, which validation refuses (Number(null) would be 0)
+    ...(lat !== null || lon !== null ? { location: { lat: lat === null ? NaN : Number(lat), lon: lon === null ? NaN : Number(lon) } } : {}),
+    ...(nodesMax !== null ? { nodesMax: Number(nodesMax) } : {})
+  }
 }
 
 const json = (status: number, body: unknown): HttpAnswer => ({ status, body })
@@ -66,10 +87,14 @@ const shopifyHeaders = ["x-shopify-hmac-sha256", "x-shopify-shop-domain", "x-sho
 
 export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
   const { config, engine } = deps
-  const ctx: OperationContext = { engine, availabilityNodesMax: config.availabilityNodesMax, skusPerRequestMax: config.skusPerRequestMax }
+  const ctx: OperationContext = {
+    engine, availabilityNodesMax: config.availabilityNodesMax, skusPerRequestMax: config.skusPerRequestMax, availabilityCache: deps.availabilityCache
+  }
   const err = (e: ErrorBody) => errorAnswer(e, config.retryAfterSec)
   const answerOf = (o: Outcome, status = 200): HttpAnswer =>
-    o.ok ? json(o.created ? 201 : status, o.result) : errorAnswer(o.error, config.retryAfterSec)
+    !o.ok ? errorAnswer(o.error, config.retryAfterSec)
+    : o.encoded !== undefined ? { status, text: o.encoded, contentType: "application/json" }
+    : json(o.created ? 201 : status, o.result)
   const decode = <A>(decoder: (x: unknown) => Decoded<A>, body: unknown): Decoded<A> =>
     body === undefined ? { ok: false, error: gatewayError("malformed_json", "this route needs a JSON body") } : decoder(body)
 
@@ -122,19 +147,30 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
   const readers: ReadonlyArray<PrincipalKind> = ["storefront", "ops"]
   const nodeOrOps: ReadonlyArray<PrincipalKind> = ["node", "ops"]
 
-  const availabilityQuery = (call: HttpCall) => {
-    const skus = (call.query.get("skus") ?? call.query.get("sku") ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "")
-    const lat = call.query.get("lat")
-    const lon = call.query.get("lon")
-    const nodesMax = call.query.get("nodesMax")
-    const promise = call.query.get("promise")
-    return {
-      skus,
-      ...(promise !== null ? { promise: promise === "true" || promise === "1" } : {}),
-      // lat and lon go together: a missing one is NaN, which validation refuses (Number(null) would be 0)
-      ...(lat !== null || lon !== null ? { location: { lat: lat === null ? NaN : Number(lat), lon: lon === null ? NaN : Number(lon) } } : {}),
-      ...(nodesMax !== null ? { nodesMax: Number(nodesMax) } : {})
-    }
+  const availabilityQuery = (call: HttpCall) => availabilityOfQuery(call.query)
+
+  /**
+   * GET /v1/availability answered from the cache of encoded answers, at once
+   * in the request handler (no body, no promise, no schema decoding): the
+   * same key and the same answer the full path would give, because the key is
+   * built from the query exactly as the full path builds its question, and
+   * only answers to valid questions are ever stored. Anything else (no or
+   * unknown key, another principal, a promise, a miss) takes the full path,
+   * which also fills the cache.
+   */
+  const cachedAvailability = (cache: AvailabilityCache) => (res: HttpResponse, req: HttpRequest): boolean => {
+    const p = deps.keys.resolve(requestKey(req))
+    if (p === undefined || (p.kind !== "storefront" && p.kind !== "ops")) return false
+    const q = availabilityOfQuery(new URLSearchParams(req.getQuery() ?? ""))
+    if (q.promise === true) return false
+    const encoded = cache.get(availabilityKey(p.kind === "storefront" ? p.channel : undefined, nodesListed(q.nodesMax, config.availabilityNodesMax), q.location, q.skus))
+    if (encoded === undefined) return false
+    res.cork(() => {
+      res.writeStatus("200 OK")
+      res.writeHeader("content-type", "application/json")
+      res.end(encoded)
+    })
+    return true
   }
 
   return [
@@ -161,7 +197,8 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
     // ---- storefront ----
     {
       method: "get", pattern: "/v1/availability", allow: readers,
-      handler: (call, p) => storefront("availability", availabilityQuery)(call, p)
+      handler: (call, p) => storefront("availability", availabilityQuery)(call, p),
+      answered: deps.availabilityCache ? cachedAvailability(deps.availabilityCache) : undefined
     },
     { method: "post", pattern: "/v1/holds", allow: storefrontKinds, handler: storefront("hold.create") },
     { method: "get", pattern: "/v1/holds/:holdId", allow: readers, handler: storefront("hold.get", (c) => ({ holdId: c.params[0] })) },
@@ -398,6 +435,7 @@ export const mountHttpApi = (app: TemplatedApp, deps: HttpApiDeps): void => {
     const op = `${route.method.toUpperCase()} ${route.pattern}`
     app[route.method](route.pattern, (res, req) => {
       const started = performance.now()
+      if (route.answered?.(res, req)) return metrics.request("http", op, started, undefined)
       serve(res, req, params, {
         bodyBytesMax: route.bodyBytesMax ?? config.bodyBytesMax,
         rawBody: route.rawBody,

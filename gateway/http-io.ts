@@ -77,9 +77,15 @@ const decodePathParameter = (raw: string): string => {
   }
 }
 
+/** The API key of a request: `Authorization: Bearer <key>` or `X-Api-Key: <key>` ("" when neither). */
+export const requestKey = (req: HttpRequest): string => {
+  const auth = req.getHeader("authorization")
+  return auth.toLowerCase().startsWith("bearer ") ? auth.slice(7).trim() : req.getHeader("x-api-key")
+}
+
 /** Handles one request: reads the call, the body (JSON), runs the handler, writes the answer. */
 export const serve = (res: HttpResponse, req: HttpRequest, params: number, options: ServeOptions, handler: (call: Omit<HttpCall, "body">, body: unknown) => Promise<HttpAnswer>): void => {
-  const auth = req.getHeader("authorization")
+  const key = requestKey(req)
   const headers: Record<string, string> = {}
   for (const name of options.headers ?? []) headers[name] = req.getHeader(name)
   let rawBody: Buffer | undefined
@@ -92,7 +98,7 @@ export const serve = (res: HttpResponse, req: HttpRequest, params: number, optio
     path: req.getUrl(),
     query: new URLSearchParams(req.getQuery() ?? ""),
     params: Array.from({ length: params }, (_, i) => decodePathParameter(req.getParameter(i) ?? "")),
-    key: auth.toLowerCase().startsWith("bearer ") ? auth.slice(7).trim() : req.getHeader("x-api-key")
+    key
   }
   let aborted = false
   let answered = false

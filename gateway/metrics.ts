@@ -51,7 +51,7 @@ export class GatewayMetrics {
     this.help.set(name, help)
   }
 
-  /** A gauge read at scrape time. */
+  /** A gauge read at scrape time (a counter if its name ends in _total). */
   gauge(name: string, help: string, read: () => number): void {
     this.help.set(name, help)
     this.gauges.set(name, read)
@@ -117,7 +117,7 @@ export class GatewayMetrics {
       lines.push(`gateway_request_seconds_count${labels} ${h.count}`)
     }
     for (const [name, read] of this.gauges) {
-      head(name, "gauge")
+      head(name, name.endsWith("_total") ? "counter" : "gauge")
       lines.push(`${name} ${read()}`)
     }
     if (engine) {

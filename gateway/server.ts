@@ -28,6 +28,7 @@ import type { ShopifyShops } from "./shopify.ts"
 import type { WebhookTargets } from "./webhook-targets.ts"
 import { wsBehavior } from "./ws-api.ts"
 import type { SessionHolder, WsSession } from "./ws-session.ts"
+import { AvailabilityCache } from "./availability-cache.ts"
 
 export interface GatewayOptions {
   readonly config: GatewayConfig
@@ -69,19 +70,28 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
   hub.subscribe((c) => availability.onChanges(c))
   hub.subscribe((c) => orders.onChanges(c))
   const owner = engine instanceof LocalEngine
+  const availabilityCache = owner && config.availabilityCacheEntriesMax > 0
+    ? new AvailabilityCache(engine.availabilityVersions, config.availabilityCacheEntriesMax)
+    : undefined
 
   metrics.gauge("gateway_ws_connections", "Open storefront WS connections.", () => sessions.size)
   metrics.gauge("gateway_ws_availability_skus", "SKUs with at least one availability subscriber.", () => availability.subscribedSkus)
   metrics.gauge("gateway_ws_order_subscriptions", "Orders with at least one subscriber.", () => orders.subscribedOrders)
+  if (availabilityCache) {
+    const cache = availabilityCache
+    metrics.gauge("gateway_availability_cache_entries", "Encoded availability answers kept.", () => cache.size)
+    metrics.gauge("gateway_availability_cache_hits_total", "Availability answers served from the cache.", () => cache.hits)
+    metrics.gauge("gateway_availability_cache_misses_total", "Availability answers computed (not in the cache, or changed since).", () => cache.misses)
+  }
 
   const fanout = options.redisUrl ? await RedisFanout.connect(options.redisUrl, hub, owner, options.redisChannel) : undefined
   const source = owner ? new EngineChangeSource(engine.engine, hub) : undefined
   const pump = owner ? new OutboxPump(engine, hub, options.webhooks ?? { byChannel: {} }, config, metrics) : undefined
 
   const app = uWS.App()
-  app.ws<SessionHolder>("/v1/ws", wsBehavior({ config, keys, engine, metrics, availability, orders, sessions }))
+  app.ws<SessionHolder>("/v1/ws", wsBehavior({ config, keys, engine, metrics, availability, orders, sessions, availabilityCache }))
   mountHttpApi(app, {
-    config, keys, engine, metrics, shopify: options.shopify,
+    config, keys, engine, metrics, shopify: options.shopify, availabilityCache,
     ready: async (): Promise<Record<string, boolean>> => (fanout ? { redis: fanout.connected() } : {})
   })
   mountDashboard(app, { dir: options.dashboardDir, metrics })

@@ -8,6 +8,7 @@
  * Subscriptions are connection state and live in ws-connection.ts.
  */
 import type { Command } from "../engine/domain/commands.ts"
+import type { AvailabilityCache, Stamp } from "./availability-cache.ts"
 import type { EngineAccess, EngineReply } from "./engine-access.ts"
 import { EngineUnreachable } from "./engine-access.ts"
 import { gatewayError, isRetryable, type ErrorBody } from "./errors.ts"
@@ -20,7 +21,8 @@ export interface OutcomeError extends ErrorBody {
 }
 
 export type Outcome =
-  | { readonly ok: true; readonly result: unknown; readonly created?: boolean }
+  /** `encoded`: the result already as JSON (a cached availability answer); `result` is then undefined. */
+  | { readonly ok: true; readonly result: unknown; readonly created?: boolean; readonly encoded?: string }
   | { readonly ok: false; readonly error: OutcomeError }
 
 export const failure = (error: ErrorBody): Outcome => ({
@@ -44,7 +46,10 @@ export interface OperationContext {
   readonly engine: EngineAccess
   readonly availabilityNodesMax: number
   readonly skusPerRequestMax: number
+  /** Encoded availability answers (only where the engine is in this process). */
+  readonly availabilityCache?: AvailabilityCache
 }
+
 
 /** The channel a principal acts in, or an outcome refusing a write. */
 const channelOf = (p: Principal): string | Outcome =>
@@ -67,6 +72,18 @@ const inChannel = <K extends StorefrontOp>(type: K & Command["type"], created = 
   return submit(ctx, { type, channel, ...x } as Command, created)
 }
 
+/** Nodes listed per SKU: what the client asked for, at most the gateway's limit. */
+export const nodesListed = (asked: number | undefined, limit: number): number => Math.max(0, Math.min(limit, asked ?? limit))
+
+/**
+ * The cache key of an availability question: everything its answer depends
+ * on besides the engine's state (the caller's channel, nodes listed, the
+ * customer's location, the SKUs in order). Only answers to valid questions
+ * are stored, so a key built from an invalid one finds nothing.
+ */
+export const availabilityKey = (channel: string | undefined, nodesMax: number, location: { readonly lat: number; readonly lon: number } | undefined, skus: ReadonlyArray<string>): string =>
+  `${channel ?? ""}|${nodesMax}|${location === undefined ? "" : `${location.lat},${location.lon}`}|${skus.join(",")}`
+
 const handlers: Handlers = {
   ping: async (_ctx, _p, x) => ({ ok: true, result: { pong: Date.now(), ...(x.nonce !== undefined ? { nonce: x.nonce } : {}) } }),
 
@@ -74,11 +91,24 @@ const handlers: Handlers = {
     if (x.skus.length > ctx.skusPerRequestMax) return failure(gatewayError("too_many_skus", `at most ${ctx.skusPerRequestMax} SKUs per request`))
     if (p.kind !== "storefront" && p.kind !== "ops") return forbidden("availability needs a storefront key or the ops token")
     const channel = p.kind === "storefront" ? p.channel : undefined
-    const nodesMax = Math.max(0, Math.min(ctx.availabilityNodesMax, x.nodesMax ?? ctx.availabilityNodesMax))
+    const nodesMax = nodesListed(x.nodesMax, ctx.availabilityNodesMax)
     if (x.promise === true && x.location === undefined) return failure(gatewayError("invalid_frame", "promise needs the customer's location"))
     const promise = x.promise === true ? { promise: true } : {}
+    // promise dates depend on the clock and today's node capacity: never cached
+    const cache = x.promise === true ? undefined : ctx.availabilityCache
+    let stamp: Stamp | undefined
+    if (cache !== undefined) {
+      const key = availabilityKey(channel, nodesMax, x.location, x.skus)
+      const encoded = cache.get(key)
+      if (encoded !== undefined) return { ok: true, result: undefined, encoded }
+      stamp = cache.stamp(key, x.skus)
+    }
     const answers = await ctx.engine.availability(x.skus.map((sku) => ({ sku, channel, location: x.location, nodesMax, ...promise })))
-    return { ok: true, result: { items: answers.map((a, i) => a ?? { sku: x.skus[i], error: { code: "unknown_sku", message: "the SKU is not in the catalog" } }) } }
+    const result = { items: answers.map((a, i) => a ?? { sku: x.skus[i], error: { code: "unknown_sku", message: "the SKU is not in the catalog" } }) }
+    if (cache === undefined || stamp === undefined) return { ok: true, result }
+    const encoded = JSON.stringify(result)
+    cache.set(stamp, encoded)
+    return { ok: true, result: undefined, encoded }
   },
 
   "hold.create": inChannel("hold.create", true),

@@ -21,6 +21,7 @@ import type { OrderFeed } from "./order-feed.ts"
 import { decoderOf, storefrontPayloads, type Decoded, type StorefrontOp, type StorefrontPayload } from "./payloads.ts"
 import { canSee, failure, runStorefrontOp, type OperationContext, type Outcome } from "./storefront-operations.ts"
 import { WsSession, type SessionHolder } from "./ws-session.ts"
+import type { AvailabilityCache } from "./availability-cache.ts"
 
 export interface WsApiDeps {
   readonly config: GatewayConfig
@@ -30,6 +31,8 @@ export interface WsApiDeps {
   readonly availability: AvailabilityFeed
   readonly orders: OrderFeed
   readonly sessions: Set<WsSession>
+  /** Encoded availability answers, shared with the HTTP API (owner gateways only). */
+  readonly availabilityCache?: AvailabilityCache
 }
 
 const decoders = Object.fromEntries(
@@ -47,11 +50,15 @@ const statusText = (status: number): string =>
   ({ 401: "401 Unauthorized", 403: "403 Forbidden", 503: "503 Service Unavailable" })[status] ?? `${status} Error`
 
 export const replyText = (id: FrameId, outcome: Outcome): string =>
-  outcome.ok ? JSON.stringify({ id, ok: true, result: outcome.result }) : JSON.stringify({ id, ok: false, error: outcome.error })
+  !outcome.ok ? JSON.stringify({ id, ok: false, error: outcome.error })
+  : outcome.encoded !== undefined ? `{"id":${JSON.stringify(id)},"ok":true,"result":${outcome.encoded}}`
+  : JSON.stringify({ id, ok: true, result: outcome.result })
 
 export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder> => {
   const { config, keys, engine, metrics, availability, orders, sessions } = deps
-  const ctx: OperationContext = { engine, availabilityNodesMax: config.availabilityNodesMax, skusPerRequestMax: config.skusPerRequestMax }
+  const ctx: OperationContext = {
+    engine, availabilityNodesMax: config.availabilityNodesMax, skusPerRequestMax: config.skusPerRequestMax, availabilityCache: deps.availabilityCache
+  }
 
   const refuseUpgrade = (res: uWS.HttpResponse, error: ErrorBody) => {
     const status = httpStatusOf(error.code)

@@ -72,6 +72,29 @@ export interface AvailabilityRequest extends Omit<AvailabilityQuery, "now"> {
 export const availabilityOf = (d: Dispatcher, now: number, requests: ReadonlyArray<AvailabilityRequest>): Array<Availability | null> =>
   requests.map((r) => availability(d, r.sku, { channel: r.channel, location: r.location, nodesMax: r.nodesMax, promise: r.promise === true, now }) ?? null)
 
+/**
+ * A number that changes whenever anything a SKU's availability reads from its
+ * pools changes: the newest journal sequence number among the SKU's pools
+ * (every change to a pool is an event of the SKU's partition, and sequence
+ * numbers only grow). -1 for an unknown SKU, 0 for one without pools. With
+ * `d.netLog.seq` (nodes, channels, catalog) and the Dispatcher object itself
+ * (a reload makes a new one), it versions an availability answer
+ * (gateway/availability-cache.ts).
+ */
+export const availabilityStamp = (d: Dispatcher, sku: string): number => {
+  const skuNo = d.net.skuIndex.get(sku)
+  if (skuNo === undefined) return -1
+  const pools = d.partitionOfSku(sku).stock.pools
+  const slots = pools.slotsOf(skuNo)
+  if (slots === undefined) return 0
+  let newest = 0
+  for (let node = 0; node < slots.length; node++) {
+    const slot = slots[node] - 1
+    if (slot >= 0 && pools.lastSeq[slot] > newest) newest = pools.lastSeq[slot]
+  }
+  return newest
+}
+
 export const availability = (d: Dispatcher, sku: string, q: AvailabilityQuery = {}): Availability | undefined => {
   if (!d.net.skuIndex.has(sku)) return undefined
   const nodes: Array<NodeAvailability> = []
