@@ -6,6 +6,10 @@
  * the data; changes arrive through Redis, published by every runner for the
  * partitions it hosts (as an edge gateway hears the owner today).
  *
+ * Orders whose lines lie in several partitions are placed as legs, one
+ * ordinary order per partition, and commands and reads on their composite id
+ * go to every leg (gateway/split-orders.ts, engine/cluster/legs.ts).
+ *
  * `cluster()` is what the ops feed shows: the runners (health, last
  * heartbeat) from the cluster's tables, and which runner owns each stream
  * with its owner epoch.
@@ -28,6 +32,8 @@ import type { EngineStats } from "../engine/runtime/engine.ts"
 import { networkStream, partitionOf, partitionStream } from "../engine/runtime/partition.ts"
 import type * as Queries from "../engine/runtime/queries.ts"
 import { pgClientOptions } from "../engine/store/sql-journal.ts"
+import { legIdsOf, splitOrder } from "../engine/cluster/legs.ts"
+import { placeLegs, readGroup, readGroupHistory, readGroupTimeline, submitToLegs, viewOfLegs, type LegAccess } from "./split-orders.ts"
 import type { AvailabilityRequest, EngineAccess, EngineHealth, EngineReply, OrderTimeline } from "./engine-access.ts"
 import type { JournalReport } from "../engine/reports/reader.ts"
 
@@ -66,8 +72,55 @@ export class ClusterEngine implements EngineAccess {
     return p >= 0 && p < this.config.partitions ? partitionStream(p) : undefined
   }
 
+  /** Single-partition commands and reads of one leg, for the split-order logic. */
+  private readonly legs: LegAccess = {
+    submitOne: (c) => this.client.submit(c) as Promise<EngineReply>,
+    order: (id) => this.legOrder(id),
+    orderHistory: (id) => this.legRead(id, "orderHistory"),
+    orderTimeline: (id) => this.legRead(id, "orderTimeline")
+  }
+
   submit(command: Command): Promise<EngineReply> {
+    if (command.type === "order.place") {
+      const split = splitOrder(command, this.config.partitions)
+      if ("ok" in split) return Promise.resolve(split)
+      if (split.kind === "legs") {
+        return placeLegs(this.legs, split.legs, (legId, r) =>
+          console.error(`gateway: leg ${legId} of order ${command.channel}/${command.externalId} could not be compensated (${r.ok ? "ok" : r.code}); it stays until the order is retried`))
+      }
+    } else if (command.type === "notifications.delivered") {
+      return this.notificationsDelivered(command)
+    } else {
+      const legIds = legIdsOf((command as { orderId?: unknown }).orderId)
+      if (legIds) return submitToLegs(this.legs, command as Command & { orderId: string }, legIds)
+    }
     return this.client.submit(command) as Promise<EngineReply>
+  }
+
+  /** Delivered notifications reported for orders of several partitions: one command per partition, counts summed. */
+  private async notificationsDelivered(c: Command & { type: "notifications.delivered" }): Promise<EngineReply> {
+    if (!Array.isArray(c.ids)) return this.client.submit(c) as Promise<EngineReply>
+    const byPartition = new Map<number, Array<string>>()
+    for (const id of c.ids) {
+      const p = typeof id === "string" ? partitionOfOrder(id) : 0
+      let list = byPartition.get(p)
+      if (!list) byPartition.set(p, (list = []))
+      list.push(id)
+    }
+    if (byPartition.size <= 1) return this.client.submit(c) as Promise<EngineReply>
+    const replies = await Promise.all([...byPartition.values()].map((ids) => this.client.submit({ type: "notifications.delivered", ids }) as Promise<EngineReply>))
+    const refused = replies.find((r) => !r.ok)
+    return refused ?? { ok: true, delivered: replies.reduce((n, r) => n + (r.ok ? r.delivered ?? 0 : 0), 0) }
+  }
+
+  private async legOrder(orderId: string): Promise<OrderView | null> {
+    const s = this.valid(partitionOfOrder(orderId))
+    return s ? this.client.read(s, "order", [orderId]) : null
+  }
+
+  private async legRead<A>(orderId: string, method: "orderHistory" | "orderTimeline"): Promise<A | null> {
+    const s = this.valid(partitionOfOrder(orderId))
+    return s ? this.client.read(s, method, [orderId]) : null
   }
 
   async availability(requests: ReadonlyArray<AvailabilityRequest>): Promise<Array<Queries.Availability | null>> {
@@ -91,18 +144,29 @@ export class ClusterEngine implements EngineAccess {
     return s ? this.client.read(s, "hold", [holdId]) : null
   }
 
+  /** An order by id; a composite id (the legs of a split order) reads every leg and answers the group view. */
   async order(orderId: string): Promise<OrderView | null> {
-    const s = this.valid(partitionOfOrder(orderId))
-    return s ? this.client.read(s, "order", [orderId]) : null
+    const legIds = legIdsOf(orderId)
+    return legIds ? readGroup(this.legs, legIds) : this.legOrder(orderId)
   }
 
-  orderByExternal(channel: string, externalId: string): Promise<OrderView | null> {
-    return this.client.read(partitionStream(partitionOf(`${channel}\u0000${externalId}`, this.config.partitions)), "orderByExternal", [channel, externalId])
+  /**
+   * The order with this external id: the ordinary order in its partition, or
+   * else the legs of a split order found in every partition (all partitions are
+   * asked: which hold legs depends on the order's SKUs, which are not known here).
+   */
+  async orderByExternal(channel: string, externalId: string): Promise<OrderView | null> {
+    const whole = await this.client.read<OrderView | null>(partitionStream(partitionOf(`${channel}\u0000${externalId}`, this.config.partitions)), "orderByExternal", [channel, externalId])
+    if (whole) return whole
+    const found = await Promise.all(Array.from({ length: this.config.partitions }, (_, p) =>
+      this.client.read<OrderView | null>(partitionStream(p), "orderLegByExternal", [channel, externalId, p])))
+    const legs = found.filter((v): v is OrderView => v !== null)
+    return legs.length > 0 ? viewOfLegs(legs) : null
   }
 
   async orderHistory(orderId: string): Promise<ReadonlyArray<HistoryEntry> | null> {
-    const s = this.valid(partitionOfOrder(orderId))
-    return s ? this.client.read(s, "orderHistory", [orderId]) : null
+    const legIds = legIdsOf(orderId)
+    return legIds ? readGroupHistory(this.legs, legIds) : this.legRead(orderId, "orderHistory")
   }
 
   /** Ops: the order with this id, and the order with this external id in each channel (each asked of its own partition). */
@@ -115,8 +179,8 @@ export class ClusterEngine implements EngineAccess {
   }
 
   async orderTimeline(orderId: string): Promise<OrderTimeline | null> {
-    const s = this.valid(partitionOfOrder(orderId))
-    return s ? this.client.read(s, "orderTimeline", [orderId]) : null
+    const legIds = legIdsOf(orderId)
+    return legIds ? readGroupTimeline(this.legs, legIds) : this.legRead(orderId, "orderTimeline")
   }
 
   /** Every partition's pools (each partition holds the pools of its SKUs). */

@@ -84,6 +84,7 @@ const statusOf: Readonly<Record<AnyErrorCode, number>> = {
   engine_stopped: 503,
   partition_moved: 503,
   spans_partitions: 422,
+  invalid_leg: 422,
   unauthorized: 401,
   forbidden: 403,
   malformed_json: 400,

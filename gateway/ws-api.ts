@@ -18,6 +18,7 @@ import { closeCodes, gatewayError, httpStatusOf, isRetryable, type ErrorBody } f
 import type { KeyRing } from "./keys.ts"
 import type { GatewayMetrics } from "./metrics.ts"
 import type { OrderFeed } from "./order-feed.ts"
+import { legIdsOf } from "../engine/cluster/legs.ts"
 import { decoderOf, storefrontPayloads, type Decoded, type StorefrontOp, type StorefrontPayload } from "./payloads.ts"
 import { canSee, failure, runStorefrontOp, type OperationContext, type Outcome } from "./storefront-operations.ts"
 import { WsSession, type SessionHolder } from "./ws-session.ts"
@@ -107,29 +108,37 @@ export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder
     }
   }
 
+  /**
+   * Subscribes to an order. A composite id (an order split over partitions in
+   * cluster mode) subscribes to each of its legs: pushes then name the leg
+   * (`orderId` of the push is a leg id, one of the `legs` of the order view),
+   * with the leg's own `seq`.
+   */
   const subscribeOrder = async (s: WsSession, orderId: string): Promise<Outcome> => {
-    if (!s.orders.has(orderId) && s.subscriptions + 1 > config.subscriptionsPerConnectionMax) {
+    const ids = legIdsOf(orderId) ?? [orderId]
+    const tooMany = () => s.subscriptions + ids.filter((id) => !s.orders.has(id)).length > config.subscriptionsPerConnectionMax
+    if (tooMany()) {
       return failure(gatewayError("too_many_subscriptions", `at most ${config.subscriptionsPerConnectionMax} subscriptions per connection`))
     }
     // live events of the order wait on the pending subscription while it is read. The history is read first:
     // its newest seq is then at most what the order view reflects, so pushes carry on from it and nothing
     // committed in between is missed (at worst an event is pushed that the view already shows)
-    const pending = orders.begin(s, orderId)
+    const pending = ids.map((id) => orders.begin(s, id))
     let confirmed = false
     try {
-      const history = await engine.orderHistory(orderId)
+      const histories = await Promise.all(ids.map((id) => engine.orderHistory(id)))
       const order = await engine.order(orderId)
       if (!order || !canSee(s.principal, order.channel)) return failure({ code: "order_not_found", message: "no order has this id (in this channel)" })
       // the connection may have closed, or filled up, while the order was read
       if (s.closed) return failure(gatewayError("too_many_subscriptions", "the connection closed"))
-      if (!s.orders.has(orderId) && s.subscriptions + 1 > config.subscriptionsPerConnectionMax) {
+      if (tooMany()) {
         return failure(gatewayError("too_many_subscriptions", `at most ${config.subscriptionsPerConnectionMax} subscriptions per connection`))
       }
-      orders.confirm(pending, history?.at(-1)?.seq ?? 0)
+      pending.forEach((p, i) => orders.confirm(p, histories[i]?.at(-1)?.seq ?? 0))
       confirmed = true
       return { ok: true, result: { order, subscriptions: s.subscriptions } }
     } finally {
-      if (!confirmed) orders.cancel(pending)
+      if (!confirmed) for (const p of pending) orders.cancel(p)
     }
   }
 
@@ -147,7 +156,7 @@ export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder
         case "order.subscribe":
           return await subscribeOrder(s, (payload as StorefrontPayload<"order.subscribe">).orderId)
         case "order.unsubscribe":
-          orders.unsubscribe(s, (payload as StorefrontPayload<"order.unsubscribe">).orderId)
+          for (const id of legIdsOf((payload as StorefrontPayload<"order.unsubscribe">).orderId) ?? [(payload as StorefrontPayload<"order.unsubscribe">).orderId]) orders.unsubscribe(s, id)
           return { ok: true, result: { subscriptions: s.subscriptions } }
         default:
           return await runStorefrontOp(ctx, s.principal, op, payload)

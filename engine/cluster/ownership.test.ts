@@ -2,16 +2,18 @@
  * Cluster mode at the level of one engine per stream, on the in-memory store:
  * a stale owner cannot append once another claimed its stream (it steps down
  * and answers partition_moved, never success), a partition engine refuses
- * what is not its own, and it follows the network owner's stream.
+ * what is not its own (takes the leg of a split order that is), and it
+ * follows the network owner's stream.
  */
 import { describe, expect, it } from "vitest"
-import type { Command } from "../domain/commands.ts"
+import type { Command, PlaceOrder } from "../domain/commands.ts"
 import { route } from "../routing/index.ts"
 import { Engine } from "../runtime/engine.ts"
 import { networkStream, partitionOf, partitionStream } from "../runtime/partition.ts"
 import * as Queries from "../runtime/queries.ts"
 import { MemoryJournal } from "../store/memory-journal.ts"
 import { fixtureCommands, ManualClock, testConfig } from "../testing/fixture.ts"
+import { splitOrder } from "./legs.ts"
 import { streamOf } from "./scope.ts"
 
 const config = testConfig()
@@ -61,14 +63,31 @@ describe("cluster mode, one engine per stream", () => {
     if (tv !== hdmi) {
       expect(await p.submit({ type: "inventory.receive", sku: "TV-55", nodeId: "WH-DAL", qty: 1 })).toMatchObject({ ok: false, code: "spans_partitions" })
     }
-    // an order whose lines are in two partitions has no single owner
+    // an order whose lines are in two partitions has no single owner: sent whole it is refused; the cluster gateway
+    // places it as legs, each addressed to its own partition, and a leg with a line of another partition is refused
     const skus = ["TV-55", "HDMI", "SOUNDBAR"]
     const split = skus.some((s) => partitionOf(s, config.partitions) !== partitionOf("HDMI", config.partitions))
-    const order: Command = {
+    const order = {
       type: "order.place", channel: "web", externalId: "x-1", payment: "authorised",
       lines: skus.map((sku) => ({ sku, qty: 1 })), customer: { name: "A", location: { lat: 32.8, lon: -96.8 } }
-    } as Command
-    if (split) expect(streamOf(order, config.partitions)).toMatchObject({ ok: false, code: "spans_partitions" })
+    } as PlaceOrder
+    expect(split).toBe(true)
+    {
+      expect(streamOf(order, config.partitions)).toMatchObject({ ok: false, code: "spans_partitions" })
+      const plan = splitOrder(order, config.partitions)
+      if (!("kind" in plan) || plan.kind !== "legs") throw new Error("expected legs")
+      for (const leg of plan.legs) expect(streamOf(leg, config.partitions)).toEqual({ stream: partitionStream(leg.leg.partition) })
+      const other = plan.legs[1].leg.partition
+      expect(streamOf({ ...plan.legs[0], leg: { ...plan.legs[0].leg, partition: other } }, config.partitions)).toMatchObject({ ok: false, code: "spans_partitions" })
+      // the leg's own engine takes it, once (its key is channel, external id and partition)
+      const leg = plan.legs[0]
+      const owner = await open(store, partitionStream(leg.leg.partition), "runner-a")
+      await owner.syncNetwork()
+      for (const l of leg.lines) expect(await owner.submit({ type: "inventory.receive", sku: l.sku, nodeId: "WH-DAL", qty: 5 })).toMatchObject({ ok: true })
+      const placed = await owner.submit(leg)
+      expect(placed).toMatchObject({ ok: true, order: { orderId: expect.stringMatching(new RegExp(`^o${leg.leg.partition}-`)), leg: { partition: leg.leg.partition, lineNos: leg.leg.lineNos, compensated: false } } })
+      expect(await owner.submit(leg)).toMatchObject({ ok: true, existing: true })
+    }
     expect(streamOf({ type: "order.exchange", orderId: "o1-1", returnLines: [], newLines: [], reason: "x" } as Command, config.partitions)).toMatchObject({ code: "spans_partitions" })
   })
 

@@ -63,6 +63,7 @@ const reads: Record<string, (engine: Engine, args: ReadonlyArray<any>) => unknow
   hold: (e, [holdId]) => Queries.hold(e.view, holdId) ?? null,
   order: (e, [orderId]) => Queries.order(e.view, orderId) ?? null,
   orderByExternal: (e, [channel, externalId]) => Queries.orderByExternal(e.view, channel, externalId) ?? null,
+  orderLegByExternal: (e, [channel, externalId, partition]) => Queries.orderLegByExternal(e.view, channel, externalId, partition) ?? null,
   orderHistory: (e, [orderId]) => {
     const h = Queries.orderHistory(e.view, orderId)
     return h ? [...h] : null

@@ -8,7 +8,9 @@
  * - holds and inventory: the partition of the SKU (a hold id names it: h<k>-...)
  * - an inventory load: every row's SKU in one partition
  * - order placement: the order's partition (hash of channel and external id)
- *   must also hold every line's SKU and every cart hold
+ *   must also hold every line's SKU and every cart hold; a leg of a split
+ *   order (`leg`, see cluster/legs.ts) goes to the partition it names, which
+ *   must hold every line's SKU and every cart hold of the leg
  * - commands on an order: the partition named by the order id (o<k>-...)
  * - an exchange: refused (its new order lives in another partition)
  * - notifications.delivered: every id in one partition
@@ -59,15 +61,19 @@ export const streamOf = (c: Command, partitions: number): StreamOf => {
       if (!Array.isArray(c.rows) || c.rows.length === 0) return { stream: partitionStream(0) }
       return onePartition(c.rows.map((r) => partitionOf(text(r?.sku), partitions)), "the rows' SKUs", partitions)
     case "order.place": {
-      const home = partitionOf(`${text(c.channel)}\u0000${text(c.externalId)}`, partitions)
+      const leg = typeof c.leg === "object" && c.leg !== null ? (c.leg as { partition?: unknown }).partition : undefined
+      // a malformed leg goes to partition 0, whose engine answers invalid_leg
+      if (c.leg !== undefined && !(Number.isInteger(leg) && (leg as number) >= 0 && (leg as number) < partitions)) return { stream: partitionStream(0) }
+      const home = c.leg !== undefined ? (leg as number) : partitionOf(`${text(c.channel)}\u0000${text(c.externalId)}`, partitions)
+      const what = c.leg !== undefined ? `leg ${home} of order ${text(c.externalId)}` : `order ${text(c.externalId)}`
       const lines = Array.isArray(c.lines) ? c.lines : []
       for (const l of lines) {
         if (partitionOf(text(l?.sku), partitions) !== home) {
-          return spans(`SKU ${text(l?.sku)} lies in another partition than order ${text(c.externalId)}; multi-partition orders are not served in cluster mode`)
+          return spans(`SKU ${text(l?.sku)} lies in another partition than ${what}; the cluster gateway places such an order as legs`)
         }
       }
       for (const h of Array.isArray(c.holdIds) ? c.holdIds : []) {
-        if (partitionOfHold(text(h)) !== home) return spans(`hold ${text(h)} lies in another partition than order ${text(c.externalId)}`)
+        if (partitionOfHold(text(h)) !== home) return spans(`hold ${text(h)} lies in another partition than ${what}`)
       }
       return { stream: partitionStream(home) }
     }

@@ -152,6 +152,18 @@ export interface Customer {
   readonly place?: string
 }
 
+/**
+ * Cluster mode: the order is one leg of an order whose lines lie in several
+ * partitions. The gateway's cluster client sets it when it splits an order
+ * (storefronts cannot send it); each leg is an ordinary order of its partition.
+ */
+export interface OrderLeg {
+  /** The partition the leg lives in: every line's SKU and every cart hold of the leg lies in it. */
+  readonly partition: number
+  /** The client's line numbers (1-based positions in the order as the client sent it) of the leg's lines, in the same order. */
+  readonly lineNos: ReadonlyArray<number>
+}
+
 export interface PlaceOrder {
   readonly type: "order.place"
   readonly channel: string
@@ -174,6 +186,8 @@ export interface PlaceOrder {
   readonly shipComplete?: boolean
   /** B2B: the date the buyer asked for the goods by, "YYYY-MM-DD"; routed as a deliver-by date. */
   readonly requestedDeliveryDate?: string
+  /** Set by the cluster gateway only: the order is this leg; its idempotency key is (channel, externalId, leg.partition). */
+  readonly leg?: OrderLeg
 }
 
 /** Commands that act on an existing order may carry the caller's channel: a mismatch reads as order_not_found. */
@@ -192,6 +206,13 @@ export interface CancelOrder extends OrderScoped {
   /** Lines and quantities to cancel; absent means the whole order. */
   readonly lines?: ReadonlyArray<LineQty>
   readonly reason: string
+  /**
+   * Set by the cluster gateway only, to undo a leg of a split placement that
+   * failed as a whole: the leg (nothing of it picked yet) is cancelled whole
+   * without a customer notification, and its idempotency key is freed so a
+   * retry of the order places the leg again.
+   */
+  readonly compensation?: boolean
 }
 
 interface ShipmentScoped {

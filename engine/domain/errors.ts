@@ -52,7 +52,8 @@ export const errorCodes = {
   engine_stopped: "the engine is shutting down or recovering",
   // cluster mode
   partition_moved: "the partition is moving to another runner; the command was not applied; retry",
-  spans_partitions: "in cluster mode a command must stay within one partition (an order whose lines, holds or SKUs lie in other partitions is refused)"
+  spans_partitions: "in cluster mode a command must stay within one partition (an inventory load over several partitions, an exchange, a leg whose lines or holds lie in another partition)",
+  invalid_leg: "the leg of a split order is malformed: its partition is out of range or its line numbers do not match its lines"
 } as const
 
 export type ErrorCode = keyof typeof errorCodes

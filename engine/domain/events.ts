@@ -5,7 +5,7 @@
  * but snapshots of that fold.
  */
 import type { Carrier, Channel, FulfillmentNode, LatLon, NodeStatus, Sku } from "./network.ts"
-import type { Customer, LineQty, ReturnLineReceipt } from "./commands.ts"
+import type { Customer, LineQty, OrderLeg, ReturnLineReceipt } from "./commands.ts"
 
 // ---- network stream ("net") --------------------------------------------------
 
@@ -120,6 +120,8 @@ export interface OrderPlaced {
   readonly shipComplete?: boolean
   /** B2B requested delivery date "YYYY-MM-DD". */
   readonly requestedDeliveryDate?: string
+  /** Cluster mode: the order is a leg of an order split over partitions. */
+  readonly leg?: OrderLeg
 }
 
 export interface RouteCandidateExplanation {
@@ -221,6 +223,8 @@ export interface OrderCancelled {
   /** Nothing is left open on the order. */
   readonly complete: boolean
   readonly at: number
+  /** A leg undone because its split placement failed: no customer notification, and the leg's idempotency key is freed. */
+  readonly compensation?: true
 }
 
 export interface ReturnRequested {

@@ -37,3 +37,21 @@ export const checkLineQtys = (lines: unknown, config: EngineConfig): Rejection |
   }
   return undefined
 }
+
+/**
+ * The leg of a split order (cluster mode): a partition in range, and one
+ * client line number per line, each 1..orderLinesMax, strictly increasing
+ * (a leg keeps its lines in the order the client gave them).
+ */
+export const checkLeg = (leg: unknown, lineCount: number, config: EngineConfig): Rejection | undefined => {
+  if (typeof leg !== "object" || leg === null) return reject("invalid_leg", "leg must be { partition, lineNos }")
+  const { partition, lineNos } = leg as { partition?: unknown; lineNos?: unknown }
+  if (!isCount(partition) || partition >= config.partitions) return reject("invalid_leg", `leg partition must be 0..${config.partitions - 1}`)
+  if (!Array.isArray(lineNos) || lineNos.length !== lineCount) return reject("invalid_leg", "leg lineNos must name one client line per line")
+  let previous = 0
+  for (const n of lineNos) {
+    if (!isCount(n) || n <= previous || n > config.orderLinesMax) return reject("invalid_leg", "leg lineNos must be increasing line numbers 1..orderLinesMax")
+    previous = n
+  }
+  return undefined
+}

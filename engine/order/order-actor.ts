@@ -22,7 +22,7 @@ import type {
 } from "../domain/events.ts"
 import { distanceKm, isLatLon, policyAllows, type LatLon } from "../domain/network.ts"
 import type { Accepted, Reply } from "../domain/replies.ts"
-import { checkId, checkLineQtys, checkQty, checkText, isCount } from "../domain/validate.ts"
+import { checkId, checkLeg, checkLineQtys, checkQty, checkText, isCount } from "../domain/validate.ts"
 import { nodeById, serviceOffered, type NetworkState } from "../network/network-actor.ts"
 import { dateOf, dayOf, parseDate } from "../promise/calendar.ts"
 import {
@@ -30,10 +30,11 @@ import {
 } from "../promise/promise.ts"
 import { describeConstraint, routeWithPromise } from "../promise/promise-route.ts"
 import { resolvePlace } from "../network/places.ts"
-import type { Hold } from "../pool/pool-actor.ts"
+import { partitionOfHold, type Hold } from "../pool/pool-actor.ts"
 import { shipmentCostCents } from "../routing/cost.ts"
 import type { CapacityLookup, RouteRequest, RouteResult, Router, StockLookup } from "../routing/types.ts"
-import { externalKey, orderIdFor, type OrderBook } from "./order-book.ts"
+import { externalKey, legKey, orderIdFor, type OrderBook } from "./order-book.ts"
+import { partitionOf } from "../runtime/partition.ts"
 import {
   deliverByDayOf, hasPromise, isOpenShipment, lineIndex, orderStatus, orderView, shippedQty, unrouted,
   type OrderState, type Shipment, type ShipmentStatus
@@ -185,7 +186,16 @@ export const placeOrder = (book: OrderBook, c: PlaceOrder, ctx: OrderContext, ex
   const bad = checkId(c.channel, config) ?? checkId(c.externalId, config) ?? checkOrderLines(c.lines, net, config)
   if (bad) return bad
   if (!net.channels.has(c.channel)) return reject("unknown_channel")
-  const existingId = book.byExternal.get(externalKey(c.channel, c.externalId))
+  const leg = c.leg
+  if (leg !== undefined) {
+    const badLeg = checkLeg(leg, c.lines.length, config)
+    if (badLeg) return badLeg
+    // the dispatcher placed it in its partition; its SKUs must live there too, so that it is served the same way in cluster mode
+    if (leg.partition !== book.partition) return reject("invalid_leg", `leg of partition ${leg.partition} placed in partition ${book.partition}`)
+    const foreign = c.lines.find((l) => partitionOf(l.sku, config.partitions) !== leg.partition)
+    if (foreign) return reject("spans_partitions", `SKU ${foreign.sku} lies in another partition than leg ${leg.partition}`)
+  }
+  const existingId = book.byExternal.get(leg ? legKey(c.channel, c.externalId, leg.partition) : externalKey(c.channel, c.externalId))
   if (existingId !== undefined) {
     const existing = book.orders.get(existingId)!
     return sameLines(existing.lines, c.lines) ? acceptedOrder(existing, true) : reject("exists_with_different_lines")
@@ -220,6 +230,7 @@ export const placeOrder = (book: OrderBook, c: PlaceOrder, ctx: OrderContext, ex
     const line = c.lines.find((l) => l.sku === hold.sku)
     const total = (heldPerSku.get(hold.sku) ?? 0) + hold.qty
     if (!line || total > line.qty) return reject("hold_mismatch", `hold ${id} is for ${hold.qty} x ${hold.sku}, not on the order or above its quantity`)
+    if (leg && partitionOfHold(id) !== leg.partition) return reject("spans_partitions", `hold ${id} lies in another partition than leg ${leg.partition}`)
     if (pickupNodeId !== null && hold.nodeId !== pickupNodeId) return reject("hold_mismatch", `hold ${id} is at ${hold.nodeId}, not the pickup store`)
     heldPerSku.set(hold.sku, total)
     holds.push(hold)
@@ -254,7 +265,8 @@ export const placeOrder = (book: OrderBook, c: PlaceOrder, ctx: OrderContext, ex
     holdIds: holds.map((h) => h.holdId),
     exchangeFor,
     at: ctx.now,
-    ...terms
+    ...terms,
+    ...(leg ? { leg: { partition: leg.partition, lineNos: [...leg.lineNos] } } : {})
   })
   for (const h of released) ctx.pools.endHold(h.holdId, "released")
   routeOrder(o, "placed", ctx, usable)
@@ -507,7 +519,21 @@ const cancellable = (o: OrderState, lineNo: number): number =>
   o.backordered[lineIndex(o, lineNo)] + shippedQty(o, lineNo, cancelOrder)
 
 /** Cancels `lines` (all that is open when absent): backorder first, then the least advanced shipments. */
-const cancelOpen = (o: OrderState, lines: ReadonlyArray<LineQty> | undefined, reason: string, ctx: OrderContext): boolean => {
+/**
+ * A compensation undoes a leg the customer never saw as placed: only a leg,
+ * whole, not cancelled before, and with nothing accepted by a node yet.
+ */
+const compensable = (o: OrderState, c: CancelOrder): Rejection | undefined => {
+  if (c.compensation !== true) return reject("malformed_command", "compensation must be true when given")
+  if (!o.leg) return reject("invalid_leg", `order ${o.orderId} is not a leg of a split order`)
+  if (c.lines !== undefined) return reject("invalid_leg", "a compensation cancels the whole leg")
+  if (o.cancellations > 0 || o.shipments.some((s) => s.status !== "routed" && s.status !== "withdrawn")) {
+    return reject("invalid_state", `leg ${o.orderId} has been worked on; cancel it as an order`)
+  }
+  return undefined
+}
+
+const cancelOpen = (o: OrderState, lines: ReadonlyArray<LineQty> | undefined, reason: string, ctx: OrderContext, compensation = false): boolean => {
   const wanted = lines ?? o.lines.map((l) => ({ lineNo: l.lineNo, qty: cancellable(o, l.lineNo) })).filter((l) => l.qty > 0)
   if (wanted.length === 0) return false
   const fromBackorder: Array<LineQty> = []
@@ -532,7 +558,8 @@ const cancelOpen = (o: OrderState, lines: ReadonlyArray<LineQty> | undefined, re
   const cancelledAfter = o.cancelled.reduce((n, q) => n + q, 0) + wanted.reduce((n, l) => n + l.qty, 0)
   ctx.emit({
     type: "OrderCancelled", orderId: o.orderId, cancellationNo: o.cancellations + 1, lines: wanted,
-    fromBackorder, fromShipments, reason, complete: cancelledAfter === total, at: ctx.now
+    fromBackorder, fromShipments, reason, complete: cancelledAfter === total, at: ctx.now,
+    ...(compensation ? { compensation: true as const } : {})
   })
   return true
 }
@@ -542,6 +569,10 @@ export const cancel = (book: OrderBook, c: CancelOrder, ctx: OrderContext): Repl
   if ("ok" in o) return o
   const bad = checkText(c.reason ?? "", "reason") ?? (c.lines !== undefined ? checkLineQtys(c.lines, ctx.config) : undefined)
   if (bad) return bad
+  if (c.compensation !== undefined) {
+    const bad = compensable(o, c)
+    if (bad) return bad
+  }
   if (c.lines !== undefined) {
     for (const l of c.lines) {
       if (lineIndex(o, l.lineNo) < 0) return reject("line_not_found", `no line ${l.lineNo}`)
@@ -549,7 +580,7 @@ export const cancel = (book: OrderBook, c: CancelOrder, ctx: OrderContext): Repl
       if (l.qty > open) return reject("quantity_exceeds_open", `line ${l.lineNo} has ${open} cancellable`)
     }
   }
-  if (!cancelOpen(o, c.lines, c.reason ?? "", ctx)) return reject("invalid_state", "nothing on the order can still be cancelled")
+  if (!cancelOpen(o, c.lines, c.reason ?? "", ctx, c.compensation === true)) return reject("invalid_state", "nothing on the order can still be cancelled")
   return acceptedOrder(o)
 }
 

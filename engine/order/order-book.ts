@@ -55,6 +55,18 @@ export const promiseTimerTarget = (id: string): { readonly orderId: string; read
 
 export const externalKey = (channel: string, externalId: string): string => `${channel}\u0000${externalId}`
 
+/**
+ * The idempotency key of a leg of a split order: (channel, externalId, partition).
+ * It differs from every ordinary order's key (the \u0001 prefix), since the
+ * legs of an order and an ordinary order may share an external id.
+ */
+export const legKey = (channel: string, externalId: string, partition: number): string =>
+  `\u0001${partition}\u0000${channel}\u0000${externalId}`
+
+/** The key under which an order is found again when its placement is repeated. */
+export const placementKey = (o: Pick<OrderState, "channel" | "externalId" | "leg">): string =>
+  o.leg ? legKey(o.channel, o.externalId, o.leg.partition) : externalKey(o.channel, o.externalId)
+
 export const orderIdFor = (partition: number, orderNo: number): string => `o${partition}-${orderNo.toString(36)}`
 
 export const partitionOfOrder = (orderId: string): number => {
@@ -78,7 +90,7 @@ export const applyOrderEvent = (book: OrderBook, e: OrderEvent, seq: number, con
     book.nextOrderNo++
     o = newOrder(e)
     book.orders.set(o.orderId, o)
-    book.byExternal.set(externalKey(o.channel, o.externalId), o.orderId)
+    book.byExternal.set(placementKey(o), o.orderId)
     if (o.payment === "pending") book.paymentDeadlines.push(o.paymentDeadline, o.orderId)
   } else {
     o = book.orders.get(e.orderId)!
@@ -101,6 +113,8 @@ export const applyOrderEvent = (book: OrderBook, e: OrderEvent, seq: number, con
       else load.shipments++
     }
   } else if (e.type === "OrderCancelled") {
+    // a compensated leg frees its key: a retry of the split order places the leg again
+    if (e.compensation === true && book.byExternal.get(placementKey(o)) === o.orderId) book.byExternal.delete(placementKey(o))
     o.lines.forEach((line, i) => {
       if (o.backordered[i] === 0) book.backorders.get(line.sku)?.delete(o.orderId)
     })

@@ -7,7 +7,7 @@
  * Line accounting, asserted after every routing:
  *   ordered = cancelled + backordered + sum of live shipment quantities
  */
-import type { LineQty, ReturnLineReceipt, TrackingStatus } from "../domain/commands.ts"
+import type { LineQty, OrderLeg, ReturnLineReceipt, TrackingStatus } from "../domain/commands.ts"
 import { invariant } from "../domain/errors.ts"
 import { dateOf, parseDate } from "../promise/calendar.ts"
 import type { OrderEvent, OrderLine, OrderPlaced, RouteExplanation } from "../domain/events.ts"
@@ -114,6 +114,10 @@ export interface OrderState extends Pick<
   readonly purchaseOrder: string | null
   readonly shipComplete: boolean
   readonly requestedDeliveryDate: string | null
+  /** Cluster mode: the leg of a split order this order is (absent or null: an ordinary order). */
+  readonly leg?: OrderLeg | null
+  /** The leg was undone by the gateway's compensation: its idempotency key is free again. */
+  compensated?: boolean
   readonly outbox: Array<Notification>
   readonly history: Array<HistoryEntry>
   updatedAt: number
@@ -249,6 +253,8 @@ export const newOrder = (e: OrderPlaced): OrderState => ({
   purchaseOrder: e.purchaseOrder ?? null,
   shipComplete: e.shipComplete === true,
   requestedDeliveryDate: e.requestedDeliveryDate ?? null,
+  leg: e.leg ?? null,
+  compensated: false,
   outbox: [],
   history: [],
   updatedAt: e.at
@@ -379,7 +385,11 @@ export const evolveOrder = (o: OrderState, e: OrderEvent): void => {
         if (isOpenShipment(s) && s.lines.every((l) => l.qty === 0)) s.status = "withdrawn"
       }
       o.cancellations = e.cancellationNo
-      notify(o, "cancelled", String(e.cancellationNo), e.at, { reason: e.reason, complete: e.complete ? 1 : 0 })
+      if (e.compensation === true) {
+        // the customer never saw this leg as an order: nothing about it is sent that was not sent already
+        o.compensated = true
+        o.outbox.length = 0
+      } else notify(o, "cancelled", String(e.cancellationNo), e.at, { reason: e.reason, complete: e.complete ? 1 : 0 })
       break
     }
     case "ReturnRequested":
@@ -458,6 +468,8 @@ export interface OrderView {
   readonly purchaseOrder: string | null
   readonly shipComplete: boolean
   readonly requestedDeliveryDate: string | null
+  /** Cluster mode: the leg of a split order this order is, and whether it was undone (compensated); null for an ordinary order. */
+  readonly leg: (OrderLeg & { readonly compensated: boolean }) | null
   readonly placedAt: number
   readonly updatedAt: number
 }
@@ -497,6 +509,7 @@ export const orderView = (o: OrderState): OrderView => {
     purchaseOrder: o.purchaseOrder ?? null,
     shipComplete: o.shipComplete === true,
     requestedDeliveryDate: o.requestedDeliveryDate ?? null,
+    leg: o.leg ? { partition: o.leg.partition, lineNos: o.leg.lineNos, compensated: o.compensated === true } : null,
     placedAt: o.placedAt,
     updatedAt: o.updatedAt
   }

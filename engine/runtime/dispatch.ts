@@ -358,7 +358,12 @@ export class Dispatcher {
 
   placeOrder(c: Command & { type: "order.place" }): Reply {
     if (typeof c.channel !== "string" || typeof c.externalId !== "string") return reject("invalid_id")
-    const p = this.partitions[partitionOf(`${c.channel}\u0000${c.externalId}`, this.partitions.length)]
+    // a leg of a split order lives in the partition it names (checked by the order actor), any other order where its key hashes
+    const legPartition = (c.leg as { partition?: unknown } | undefined)?.partition
+    if (c.leg !== undefined && (typeof legPartition !== "number" || !this.partitions[legPartition])) {
+      return reject("invalid_leg", `leg partition must be 0..${this.partitions.length - 1}`)
+    }
+    const p = this.partitions[c.leg !== undefined ? (legPartition as number) : partitionOf(`${c.channel}\u0000${c.externalId}`, this.partitions.length)]
     return Orders.placeOrder(p.orders, c, this.orderContexts[p.id])
   }
 

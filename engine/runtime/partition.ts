@@ -9,7 +9,7 @@ import type { EngineConfig } from "../config.ts"
 import { invariant } from "../domain/errors.ts"
 import type { EngineEvent, NetworkEvent, OrderEvent, PoolEvent } from "../domain/events.ts"
 import { evolveNetwork, type NetworkState } from "../network/network-actor.ts"
-import { applyOrderEvent, emptyOrderBook, externalKey, promiseTimerId, type NodeLoad, type OrderBook } from "../order/order-book.ts"
+import { applyOrderEvent, emptyOrderBook, placementKey, promiseTimerId, type NodeLoad, type OrderBook } from "../order/order-book.ts"
 import type { OrderState } from "../order/order-state.ts"
 import { emptyStock, evolvePool, restoreStock, snapshotStock, type StockSnapshot, type StockState } from "../pool/pool-actor.ts"
 
@@ -115,7 +115,7 @@ export class Partition {
     for (const [nodeId, load] of s.nodeLoad) book.nodeLoad.set(nodeId, { ...load })
     for (const o of s.orders) {
       book.orders.set(o.orderId, o)
-      book.byExternal.set(externalKey(o.channel, o.externalId), o.orderId)
+      if (o.compensated !== true) book.byExternal.set(placementKey(o), o.orderId)
       if (o.payment === "pending") book.paymentDeadlines.push(o.paymentDeadline, o.orderId)
       o.lines.forEach((l, i) => {
         if (o.backordered[i] > 0) {

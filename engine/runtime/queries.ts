@@ -11,7 +11,7 @@ import { nodeById } from "../network/network-actor.ts"
 import { dateOf, endOfDay } from "../promise/calendar.ts"
 import { deliveryOptions, earliest, rateCents } from "../promise/promise.ts"
 import type { HistoryEntry, Notification, OrderView } from "../order/order-state.ts"
-import { externalKey } from "../order/order-book.ts"
+import { externalKey, legKey } from "../order/order-book.ts"
 import { holdById, partitionOfHold } from "../pool/pool-actor.ts"
 import { holdView, type Dispatcher } from "./dispatch.ts"
 import type { Engine } from "./engine.ts"
@@ -179,6 +179,12 @@ export const order = (d: Dispatcher, orderId: string): OrderView | undefined => 
 export const orderByExternal = (d: Dispatcher, channel: string, externalId: string): OrderView | undefined => {
   const p = d.partitions[partitionOf(externalKey(channel, externalId), d.partitions.length)]
   const id = p.orders.byExternal.get(externalKey(channel, externalId))
+  return id === undefined ? undefined : order(d, id)
+}
+
+/** The leg of a split order (channel, externalId) in partition `partition`, if that partition holds one (compensated legs are not found). */
+export const orderLegByExternal = (d: Dispatcher, channel: string, externalId: string, partition: number): OrderView | undefined => {
+  const id = d.partitions[partition]?.orders.byExternal.get(legKey(channel, externalId, partition))
   return id === undefined ? undefined : order(d, id)
 }
 

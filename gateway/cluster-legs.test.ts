@@ -1,0 +1,166 @@
+/**
+ * Orders over several partitions in cluster mode, end to end: two runner
+ * processes on the local PostgreSQL, a gateway in cluster mode, a storefront
+ * over HTTP and WS. The order is placed as one leg per partition (each routed
+ * and allocated in its partition), read, paid, cancelled and subscribed to
+ * under its composite id; a refused leg leaves nothing placed anywhere; a
+ * retry after a partial placement completes without duplicates.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { loadConfig } from "../engine/config.ts"
+import { legIdsOf, splitOrder } from "../engine/cluster/legs.ts"
+import { PartitionClient } from "../engine/cluster/partition-client.ts"
+import { loadClusterSettings } from "../engine/cluster/settings.ts"
+import type { PlaceOrder } from "../engine/domain/commands.ts"
+import { partitionOf } from "../engine/runtime/partition.ts"
+import { clusterTestEnv, freePort, RunnerProcess, settledOwners, stockCluster } from "../engine/testing/cluster.ts"
+import { places } from "../engine/testing/fixture.ts"
+import { freshDatabase, postgresUnreachable } from "../engine/testing/postgres.ts"
+import { ClusterEngine } from "./cluster-access.ts"
+import { loadGatewayConfig } from "./config.ts"
+import { makeKeyRing } from "./keys.ts"
+import { startGateway, type Gateway } from "./server.ts"
+import { call, FrameClient, keys, testKeys } from "./testing/harness.ts"
+import { redisUnreachable, redisUrl } from "./testing/redis.ts"
+
+const partitions = 4
+const skus = ["SKU-0", "SKU-1", "SKU-2", "SKU-3"]
+const unitsPerSku = 50
+const why = (await postgresUnreachable()) ?? (await redisUnreachable())
+if (why && process.env.CI) throw new Error(`the split order test needs PostgreSQL and Redis under CI: ${why}`)
+
+describe.skipIf(why !== undefined)("orders over several partitions in cluster mode", () => {
+  let db: Awaited<ReturnType<typeof freshDatabase>>
+  const runners: Array<RunnerProcess> = []
+  let engine: ClusterEngine
+  let gateway: Gateway
+  const channel = `oms-legs-test:${process.pid}:${Date.now()}`
+  const http = (method: string, path: string, body?: unknown) => call(gateway.url, method, path, keys.web, body)
+  const order = (externalId: string, lines: ReadonlyArray<[string, number]>, extra: Record<string, unknown> = {}) => ({
+    externalId, lines: lines.map(([sku, qty]) => ({ sku, qty })), customer: { name: "Split", location: places.dallas }, payment: "authorised", ...extra
+  })
+  /** Every pool at WH-DAL, by SKU. */
+  const stock = async () => Object.fromEntries(await Promise.all(skus.map(async (sku) => [sku, await engine.pool(sku, "WH-DAL")])))
+
+  beforeAll(async () => {
+    db = await freshDatabase()
+    const env = { ...clusterTestEnv(partitions), REDIS_URL: redisUrl, GATEWAY_REDIS_CHANNEL: channel }
+    for (let i = 0; i < 2; i++) runners.push(RunnerProcess.start({ databaseUrl: db.url, host: "127.0.0.1", port: await freePort(), env }))
+    await Promise.all(runners.map((r) => r.waitFor(/Listening on/, 40_000)))
+    const settings = loadClusterSettings({ databaseUrl: db.url, callTimeoutMs: 5_000 }, env)
+    const setup = await PartitionClient.connect(settings, loadConfig({ partitions }, {}))
+    await stockCluster(setup, skus.length, unitsPerSku)
+    await setup.close()
+    await settledOwners(db.url, partitions)
+    engine = await ClusterEngine.connect(settings, loadConfig({ partitions }, {}))
+    gateway = await startGateway({
+      config: loadGatewayConfig({ port: 0, host: "127.0.0.1" }, {}),
+      keys: makeKeyRing(testKeys), engine, redisUrl, redisChannel: channel, cluster: () => engine.cluster()
+    })
+  }, 90_000)
+
+  afterAll(async () => {
+    await gateway?.close()
+    await engine?.close()
+    await Promise.all(runners.map((r) => r.stop()))
+    await db?.drop()
+  })
+
+  it("places one leg per partition, each routed and allocated there, reads it by its composite id, and a cancel restores every pool", async () => {
+    // SKU-0..3 lie in p3, p0, p1, p2: three lines, three partitions
+    expect(skus.map((s) => partitionOf(s, partitions))).toEqual([3, 0, 1, 2])
+    const placed = await http("POST", "/v1/orders", order("SPLIT-1", [["SKU-2", 3], ["SKU-0", 2], ["SKU-1", 1]]))
+    expect(placed.status).toBe(201)
+    const id: string = placed.body.order.orderId
+    expect(legIdsOf(id)?.map((leg) => leg.split("-")[0])).toEqual(["o0", "o1", "o3"])
+    expect(placed.body.order).toMatchObject({
+      externalId: "SPLIT-1", status: "routed", payment: "authorised",
+      lines: [{ lineNo: 1, sku: "SKU-2", qty: 3 }, { lineNo: 2, sku: "SKU-0", qty: 2 }, { lineNo: 3, sku: "SKU-1", qty: 1 }],
+      legs: [{ partition: 0, lineNos: [3], status: "routed" }, { partition: 1, lineNos: [1], status: "routed" }, { partition: 3, lineNos: [2], status: "routed" }]
+    })
+    expect(placed.body.order.shipments).toHaveLength(3)
+    for (const leg of legIdsOf(id)!) expect(await engine.order(leg)).toMatchObject({ status: "routed", externalId: "SPLIT-1" })
+
+    const got = await http("GET", `/v1/orders/${id}`)
+    expect(got.status).toBe(200)
+    expect(got.body.order.lines.map((l: { sku: string }) => l.sku)).toEqual(["SKU-2", "SKU-0", "SKU-1"])
+    expect((await http("GET", "/v1/orders?externalId=SPLIT-1")).body.order.orderId).toBe(id)
+    const history = await http("GET", `/v1/orders/${id}/history`)
+    expect(history.body.history.filter((h: { event: { type: string } }) => h.event.type === "OrderPlaced")).toHaveLength(3)
+
+    // stock is conserved in every pool: what each leg allocated, nothing more
+    expect(await stock()).toMatchObject({
+      "SKU-0": { onHand: 50, allocated: 2, held: 0 }, "SKU-1": { onHand: 50, allocated: 1, held: 0 },
+      "SKU-2": { onHand: 50, allocated: 3, held: 0 }, "SKU-3": { onHand: 50, allocated: 0, held: 0 }
+    })
+
+    const cancelled = await http("POST", `/v1/orders/${id}/cancel`, { reason: "changed my mind" })
+    expect(cancelled).toMatchObject({ status: 200, body: { order: { orderId: id, status: "cancelled" } } })
+    for (const sku of skus) expect((await stock())[sku]).toMatchObject({ onHand: 50, allocated: 0, held: 0, atp: 50 })
+  })
+
+  it("pays every leg of a pending order through the composite id, and cancels by the client's line numbers", async () => {
+    const placed = await http("POST", "/v1/orders", order("SPLIT-2", [["SKU-0", 1], ["SKU-3", 2]], { payment: "pending" }))
+    expect(placed.body.order).toMatchObject({ status: "awaiting_payment", payment: "pending" })
+    const id: string = placed.body.order.orderId
+    expect(legIdsOf(id)).toHaveLength(2)
+    const paid = await http("POST", `/v1/orders/${id}/payment`, { outcome: "authorised" })
+    expect(paid).toMatchObject({ status: 200, body: { order: { orderId: id, payment: "authorised", status: "routed" } } })
+    for (const leg of legIdsOf(id)!) expect(await engine.order(leg)).toMatchObject({ payment: "authorised" })
+    expect(await stock()).toMatchObject({ "SKU-0": { allocated: 1, held: 0 }, "SKU-3": { allocated: 2, held: 0 } })
+
+    // the client's line 2 is SKU-3, line 1 of its leg
+    const partly = await http("POST", `/v1/orders/${id}/cancel`, { lines: [{ lineNo: 2, qty: 1 }] })
+    expect(partly.body.order.lines).toMatchObject([{ lineNo: 1, sku: "SKU-0", cancelled: 0 }, { lineNo: 2, sku: "SKU-3", cancelled: 1 }])
+    expect(await stock()).toMatchObject({ "SKU-0": { allocated: 1 }, "SKU-3": { allocated: 1 } })
+    expect(await http("POST", `/v1/orders/${id}/cancel`, { lines: [{ lineNo: 3, qty: 1 }] })).toMatchObject({ status: 422, body: { error: { code: "line_not_found" } } })
+    expect((await http("POST", `/v1/orders/${id}/cancel`, {})).body.order.status).toBe("cancelled")
+  })
+
+  it("places nothing anywhere when one leg is refused, and stock is exactly as before", async () => {
+    const before = await stock()
+    const refused = await http("POST", "/v1/orders", order("SPLIT-3", [["SKU-0", 1], ["SKU-1", 1], ["SKU-2", 1], ["NO-SUCH-SKU", 1]]))
+    expect(refused).toMatchObject({ status: 422, body: { error: { code: "unknown_sku" } } })
+    expect(await stock()).toEqual(before)
+    expect(await engine.orderByExternal("web", "SPLIT-3")).toBeNull()
+    expect((await http("GET", "/v1/orders?externalId=SPLIT-3")).status).toBe(404)
+    // the compensated legs are on record (cancelled, flagged), not live
+    const ids = [0, 1, 2, 3].flatMap((p) => [1, 2, 3, 4, 5].map((n) => `o${p}-${n}`))
+    const undone = (await Promise.all(ids.map((legId) => engine.order(legId)))).filter((o) => o?.externalId === "SPLIT-3")
+    expect(undone.length).toBeGreaterThanOrEqual(2)
+    for (const o of undone) expect(o).toMatchObject({ status: "cancelled", leg: { compensated: true } })
+    // the same external id, corrected, is placed afresh
+    const fixed = await http("POST", "/v1/orders", order("SPLIT-3", [["SKU-0", 1], ["SKU-1", 1], ["SKU-2", 1]]))
+    expect(fixed).toMatchObject({ status: 201, body: { order: { status: "routed" } } })
+    expect((await http("POST", `/v1/orders/${fixed.body.order.orderId}/cancel`, {})).body.order.status).toBe("cancelled")
+  })
+
+  it("refuses a leg sent by a storefront", async () => {
+    const r = await http("POST", "/v1/orders", order("SPLIT-X", [["SKU-0", 1]], { leg: { partition: 3, lineNos: [1] } }))
+    expect(r).toMatchObject({ status: 400, body: { error: { code: "invalid_frame" } } })
+  })
+
+  it("completes a placement interrupted after one leg when the client retries, without duplicates, and pushes each leg's events", async () => {
+    const body = order("SPLIT-4", [["SKU-1", 1], ["SKU-3", 1]])
+    const plan = splitOrder({ type: "order.place", channel: "web", ...body } as PlaceOrder, partitions)
+    if (!("kind" in plan) || plan.kind !== "legs") throw new Error("expected legs")
+    // a gateway placed the first leg and died
+    const first = await engine.submit(plan.legs[0])
+    if (!first.ok) throw new Error(first.message)
+    const retried = await http("POST", "/v1/orders", body)
+    expect(retried.status).toBe(201)
+    const id: string = retried.body.order.orderId
+    expect(legIdsOf(id)![0]).toBe(first.order!.orderId)
+    const again = await http("POST", "/v1/orders", body)
+    expect(again).toMatchObject({ status: 200, body: { existing: true, order: { orderId: id } } })
+    expect(await stock()).toMatchObject({ "SKU-1": { allocated: 1 }, "SKU-3": { allocated: 1 } })
+
+    // a subscriber to the composite id hears each leg's events, named by leg id
+    const ws = await FrameClient.open(`${gateway.url.replace("http", "ws")}/v1/ws?key=${keys.web}`)
+    expect(await ws.request(1, "order.subscribe", { orderId: id })).toMatchObject({ ok: true, result: { order: { orderId: id } } })
+    expect(await ws.request(2, "order.cancel", { orderId: id, reason: "test" })).toMatchObject({ ok: true, result: { order: { status: "cancelled" } } })
+    for (const leg of legIdsOf(id)!) await ws.waitFor((f) => f.push === "order" && f.orderId === leg && (f.event as { type: string }).type === "OrderCancelled", 10_000)
+    ws.close()
+    expect(await stock()).toMatchObject({ "SKU-1": { allocated: 0 }, "SKU-3": { allocated: 0 } })
+  })
+})

@@ -1,0 +1,71 @@
+/**
+ * The placement of legs, all or nothing, against a fake cluster that answers
+ * each leg as told: which legs are compensated when one is refused, answers
+ * with a retryable code, or exists with other lines.
+ */
+import { describe, expect, it } from "vitest"
+import type { Command, PlaceOrder } from "../engine/domain/commands.ts"
+import type { OrderView } from "../engine/order/order-state.ts"
+import type { EngineReply } from "./engine-access.ts"
+import { placeLegs, type LegAccess } from "./split-orders.ts"
+
+const leg = (partition: number): PlaceOrder => ({
+  type: "order.place", channel: "web", externalId: "S-1", customer: {}, lines: [{ sku: `SKU-${partition}`, qty: 1 }], leg: { partition, lineNos: [partition + 1] }
+})
+
+const view = (partition: number): OrderView => ({ orderId: `o${partition}-1`, status: "routed", payment: "authorised", lines: [], shipments: [], returns: [], leg: { partition, lineNos: [partition + 1], compensated: false } }) as unknown as OrderView
+
+/** A cluster whose partition k answers `answers[k]` to a placement, and records every command. */
+const fakeCluster = (answers: Record<number, EngineReply>) => {
+  const sent: Array<Command> = []
+  const access: LegAccess = {
+    submitOne: async (c) => {
+      sent.push(c)
+      return c.type === "order.place" ? answers[c.leg!.partition] : { ok: true }
+    },
+    order: async () => null,
+    orderHistory: async () => null,
+    orderTimeline: async () => null
+  }
+  return { access, compensated: () => sent.flatMap((c) => (c.type === "order.cancel" && c.compensation === true ? [c.orderId] : [])) }
+}
+
+const placed = (p: number, existing = false): EngineReply => ({ ok: true, order: view(p), ...(existing ? { existing: true } : {}) })
+
+describe("placing the legs of an order", () => {
+  it("answers the group view when every leg is accepted, and compensates nothing", async () => {
+    const c = fakeCluster({ 0: placed(0), 2: placed(2, true) })
+    const r = await placeLegs(c.access, [leg(0), leg(2)])
+    expect(r).toMatchObject({ ok: true, order: { orderId: "o0-1_o2-1", legs: [{ partition: 0 }, { partition: 2 }] } })
+    expect(r).not.toHaveProperty("existing")
+    expect(c.compensated()).toEqual([])
+  })
+
+  it("compensates every accepted leg, also one left by an earlier attempt, and answers the refusal", async () => {
+    const c = fakeCluster({ 0: placed(0), 1: { ok: false, code: "unknown_sku", message: "x" }, 2: placed(2, true) })
+    expect(await placeLegs(c.access, [leg(0), leg(1), leg(2)])).toMatchObject({ ok: false, code: "unknown_sku" })
+    expect(c.compensated().sort()).toEqual(["o0-1", "o2-1"])
+  })
+
+  it("compensates the same way on a retryable or unknown outcome, and answers it", async () => {
+    for (const code of ["partition_moved", "outcome_unknown"]) {
+      const c = fakeCluster({ 0: placed(0), 1: { ok: false, code, message: "x" } })
+      expect(await placeLegs(c.access, [leg(0), leg(1)])).toMatchObject({ ok: false, code })
+      expect(c.compensated()).toEqual(["o0-1"])
+    }
+  })
+
+  it("leaves legs that existed alone when the external id was used with other lines", async () => {
+    const c = fakeCluster({ 0: placed(0, true), 1: { ok: false, code: "exists_with_different_lines", message: "x" }, 2: placed(2) })
+    expect(await placeLegs(c.access, [leg(0), leg(1), leg(2)])).toMatchObject({ ok: false, code: "exists_with_different_lines" })
+    expect(c.compensated()).toEqual(["o2-1"])
+  })
+
+  it("reports a leg whose compensation failed", async () => {
+    const failed: Array<string> = []
+    const c = fakeCluster({ 0: placed(0), 1: { ok: false, code: "unknown_sku", message: "x" } })
+    c.access.submitOne = async (cmd) => (cmd.type === "order.place" ? (cmd.leg!.partition === 0 ? placed(0) : { ok: false, code: "unknown_sku", message: "x" }) : { ok: false, code: "partition_moved", message: "moving" })
+    await placeLegs(c.access, [leg(0), leg(1)], (id) => failed.push(id))
+    expect(failed).toEqual(["o0-1"])
+  })
+})

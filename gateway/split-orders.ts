@@ -1,0 +1,168 @@
+/**
+ * Cluster mode: orders whose lines lie in several partitions, served by the
+ * gateway's cluster client as legs (one ordinary order per partition, see
+ * engine/cluster/legs.ts for the split, the composite id and the group view).
+ *
+ * - Placement: the legs are placed in parallel. All accepted: the answer is
+ *   the group view. Any refused (or answered with a retryable or unknown
+ *   outcome): the legs that were accepted are compensated (cancelled whole
+ *   with `compensation`, which frees their idempotency keys and notifies no
+ *   one) and the refusal is the answer, so stock is as before and a retry
+ *   with the same external id places the order afresh.
+ * - Commands on a composite id go to the legs: payment and feedback to each,
+ *   cancel whole to each, cancel and return by lines to the legs holding the
+ *   lines (group line numbers mapped to the legs'), shipment and return-receipt
+ *   events to the leg whose id prefixes the shipment or return id.
+ * - Reads of a composite id read every leg and aggregate.
+ */
+import type { Command, LineQty, PlaceOrder } from "../engine/domain/commands.ts"
+import type { HistoryEntry, OrderView } from "../engine/order/order-state.ts"
+import { groupView, legLinesOf, linesByLeg, mergeHistories, type GroupView } from "../engine/cluster/legs.ts"
+import type { EngineReply, OrderTimeline, Refusal } from "./engine-access.ts"
+
+/** What the split-order logic needs of the cluster: single-partition commands and reads. */
+export interface LegAccess {
+  submitOne(command: Command): Promise<EngineReply>
+  order(legId: string): Promise<OrderView | null>
+  orderHistory(legId: string): Promise<ReadonlyArray<HistoryEntry> | null>
+  orderTimeline(legId: string): Promise<OrderTimeline | null>
+}
+
+const refusal = (code: string, message: string): Refusal => ({ ok: false, code, message })
+
+/** One view for the legs: the leg itself when the order has one leg, else the group. */
+export const viewOfLegs = (legs: ReadonlyArray<OrderView>): OrderView | GroupView => (legs.length === 1 ? legs[0] : groupView(legs))
+
+/**
+ * Places the legs of one order, all or nothing as the client sees it.
+ * `onCompensationFailed` hears of a leg that could not be undone (it stays
+ * until the client retries the order, or lapses at its payment deadline).
+ */
+export const placeLegs = async (
+  access: LegAccess,
+  legs: ReadonlyArray<PlaceOrder>,
+  onCompensationFailed: (legId: string, reply: EngineReply) => void = () => {}
+): Promise<EngineReply> => {
+  const replies = await Promise.all(legs.map((leg) => access.submitOne(leg)))
+  const refusedAt = replies.findIndex((r) => !r.ok)
+  if (refusedAt < 0) {
+    const views = replies.map((r) => (r.ok ? r.order! : undefined)!)
+    return { ok: true, order: viewOfLegs(views), ...(replies.every((r) => r.ok && r.existing === true) ? { existing: true } : {}) }
+  }
+  const refused = replies[refusedAt] as Refusal
+  // A leg that exists with other lines means the order was placed before with other lines: its legs are left alone,
+  // only what this attempt placed is undone. Any other refusal means the order was never whole, so legs found
+  // existing are what an earlier, interrupted placement left: they are undone too.
+  const keepExisting = replies.some((r) => !r.ok && r.code === "exists_with_different_lines")
+  const undo = replies.flatMap((r) => (r.ok && r.order && !(keepExisting && r.existing === true) ? [r.order.orderId] : []))
+  const partition = legs[refusedAt].leg?.partition
+  const reason = `compensation: leg ${partition} of the order was refused (${refused.code})`
+  await Promise.all(undo.map(async (orderId) => {
+    const r = await access.submitOne({ type: "order.cancel", orderId, reason, compensation: true })
+    if (!r.ok) onCompensationFailed(orderId, r)
+  }))
+  return refused
+}
+
+/** The views of every leg, or null when any is missing. */
+export const readLegs = async (access: LegAccess, legIds: ReadonlyArray<string>): Promise<Array<OrderView> | null> => {
+  const views = await Promise.all(legIds.map((id) => access.order(id)))
+  return views.every((v): v is OrderView => v !== null) ? views : null
+}
+
+export const readGroup = async (access: LegAccess, legIds: ReadonlyArray<string>): Promise<OrderView | null> => {
+  const views = await readLegs(access, legIds)
+  return views ? viewOfLegs(views) : null
+}
+
+export const readGroupHistory = async (access: LegAccess, legIds: ReadonlyArray<string>): Promise<Array<HistoryEntry> | null> => {
+  const histories = await Promise.all(legIds.map((id) => access.orderHistory(id)))
+  return histories.every((h) => h !== null) ? mergeHistories(histories as Array<ReadonlyArray<HistoryEntry>>) : null
+}
+
+export const readGroupTimeline = async (access: LegAccess, legIds: ReadonlyArray<string>): Promise<OrderTimeline | null> => {
+  const timelines = await Promise.all(legIds.map((id) => access.orderTimeline(id)))
+  if (!timelines.every((t): t is OrderTimeline => t !== null)) return null
+  return {
+    order: viewOfLegs(timelines.map((t) => t.order)),
+    history: mergeHistories(timelines.map((t) => t.history)),
+    notifications: timelines.flatMap((t) => t.notifications)
+  }
+}
+
+/** Sends one command per leg (in parallel) and answers the group view, or the first refusal. */
+const fanOut = async (
+  access: LegAccess,
+  legIds: ReadonlyArray<string>,
+  commands: ReadonlyArray<Command>,
+  /** Refusals that mean "nothing to do on this leg" (an already cancelled leg), as long as some leg did something. */
+  benign: ReadonlySet<string> = new Set()
+): Promise<EngineReply> => {
+  const replies = await Promise.all(commands.map((c) => access.submitOne(c)))
+  const refusals = replies.filter((r): r is Refusal => !r.ok)
+  const someApplied = refusals.length < replies.length
+  const blocking = refusals.find((r) => !(someApplied && benign.has(r.code)))
+  if (blocking) return blocking
+  const order = await readGroup(access, legIds)
+  if (!order) return refusal("order_not_found", "no order has this id (in this channel)")
+  return { ok: true, order, ...(replies.every((r) => r.ok && r.existing === true) ? { existing: true } : {}) }
+}
+
+/** The leg of `legIds` whose id prefixes a shipment or return id (o3-1a-s1 belongs to o3-1a). */
+const legOwning = (legIds: ReadonlyArray<string>, id: unknown): string | undefined =>
+  typeof id === "string" ? legIds.find((leg) => id.startsWith(`${leg}-`)) : undefined
+
+/** A command on a split order (its orderId names the legs `legIds`). */
+export const submitToLegs = async (access: LegAccess, command: Command & { readonly orderId: string }, legIds: ReadonlyArray<string>): Promise<EngineReply> => {
+  const toEach = () => legIds.map((orderId) => ({ ...command, orderId }) as Command)
+  switch (command.type) {
+    case "order.payment":
+    case "order.feedback":
+      return fanOut(access, legIds, toEach())
+    case "order.cancel":
+      if (command.compensation !== undefined) return refusal("invalid_leg", "a compensation names one leg")
+      if (command.lines === undefined) return fanOut(access, legIds, toEach(), new Set(["invalid_state"]))
+      return byLines(access, legIds, command.lines, (orderId, lines) => ({ ...command, orderId, lines }))
+    case "return.request":
+      return byLines(access, legIds, command.lines, (orderId, lines) => ({ ...command, orderId, lines }))
+    case "order.exchange":
+      return refusal("spans_partitions", "an exchange of an order split over partitions is not served in cluster mode")
+    case "shipment.accept":
+    case "shipment.reject":
+    case "shipment.pick":
+    case "shipment.pack":
+    case "shipment.ship":
+    case "shipment.deliver":
+    case "shipment.track": {
+      const leg = legOwning(legIds, command.shipmentId)
+      // picked lines are the leg's own line numbers: a node works on the leg's shipment as routed
+      return leg ? access.submitOne({ ...command, orderId: leg }) : refusal("shipment_not_found", errorText.shipment)
+    }
+    case "return.receive": {
+      const leg = legOwning(legIds, command.returnId)
+      return leg ? access.submitOne({ ...command, orderId: leg }) : refusal("return_not_found", errorText.return)
+    }
+    default:
+      return refusal("unknown_command", `${(command as { type: string }).type} does not act on an order`)
+  }
+}
+
+const errorText = { shipment: "the order has no shipment with this id", return: "the order has no return with this id" }
+
+/** A command by group line numbers: each leg holding a line asked gets it with the leg's own numbers. */
+const byLines = async (
+  access: LegAccess,
+  legIds: ReadonlyArray<string>,
+  lines: ReadonlyArray<LineQty>,
+  make: (orderId: string, lines: ReadonlyArray<LineQty>) => Command
+): Promise<EngineReply> => {
+  if (!Array.isArray(lines) || lines.some((l) => typeof l !== "object" || l === null || typeof l.lineNo !== "number")) {
+    return refusal("malformed_command", "each line needs a lineNo")
+  }
+  const views = await readLegs(access, legIds)
+  if (!views) return refusal("order_not_found", "no order has this id (in this channel)")
+  const mapped = linesByLeg(views.map(legLinesOf), lines)
+  if ("ok" in mapped) return mapped
+  return fanOut(access, legIds, [...mapped].map(([orderId, ls]) => make(orderId, ls)))
+}
+
