@@ -2,7 +2,8 @@
  * The server side of `npm run bench -- gateway`, run as its own process so the
  * load generator and the server each get a core:
  *
- *   gateway  the engine on the embedded store (a temporary DATA_DIR) with the
+ *   gateway  the engine on the embedded store (a temporary DATA_DIR; with
+ *            BENCH_STORE=postgres a fresh database of the local PostgreSQL) with the
  *            demo network topped up to 100,000 units per pool, and the gateway
  *            on an ephemeral port on 127.0.0.1 with demo keys
  *   echo     a bare uWebSockets.js app answering each JSON frame
@@ -23,6 +24,7 @@ import { route } from "../engine/routing/index.ts"
 import { Engine } from "../engine/runtime/engine.ts"
 import * as Queries from "../engine/runtime/queries.ts"
 import { openJournalStore } from "../engine/store/layer.ts"
+import { freshDatabase } from "../engine/testing/postgres.ts"
 import { loadGatewayConfig } from "../gateway/config.ts"
 import { LocalEngine } from "../gateway/engine-access.ts"
 import { demoKeys, makeKeyRing } from "../gateway/keys.ts"
@@ -56,7 +58,9 @@ if (mode === "echo") {
   close = async () => uWS.us_listen_socket_close(socket)
 } else {
   const dataDir = mkdtempSync(join(tmpdir(), "oms-bench-gateway-"))
-  const { store, close: closeStore } = await openJournalStore({ backend: "embedded", dataDir })
+  // BENCH_STORE=postgres: a fresh database of the local PostgreSQL (DATABASE_URL), dropped afterwards
+  const db = process.env.BENCH_STORE === "postgres" ? await freshDatabase() : undefined
+  const { store, close: closeStore } = await openJournalStore(db ? { backend: "postgres", url: db.url } : { backend: "embedded", dataDir })
   const engine = await Engine.open({ store, config: loadConfig({ holdTtlMsDefault: 3_600_000 }, {}), router: route })
   for (const c of demoCommands()) {
     const r = await engine.submit(c)
@@ -78,6 +82,7 @@ if (mode === "echo") {
     await engine.close()
     await closeStore()
     rmSync(dataDir, { recursive: true, force: true })
+    await db?.drop()
   }
 }
 

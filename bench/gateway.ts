@@ -18,7 +18,9 @@
  *    client + transport), for the ratio.
  *
  * Options: --seconds N (per throughput phase, default 5), --connections N (WS
- * load connections, default 32), --idle N (idle connections, default 10000).
+ * load connections, default 32), --idle N (idle connections, default 10000),
+ * --store postgres (the engine's journal on a fresh database of the local
+ * PostgreSQL, DATABASE_URL, instead of the embedded PGlite).
  * Bounded to about a minute and a half.
  */
 import { spawn, type ChildProcess } from "node:child_process"
@@ -40,11 +42,11 @@ interface Server {
 }
 
 /** `httpBody`: the echo's fixed HTTP answer (the gateway's own availability answer, so both cost the client the same to read). */
-const startServer = (mode: "gateway" | "echo", httpBody?: string): Promise<Server> =>
+const startServer = (mode: "gateway" | "echo", httpBody?: string, store: "embedded" | "postgres" = "embedded"): Promise<Server> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...(process.env.GATEWAY_SERVER_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.GATEWAY_SERVER_PROFILE}`] : []), "--expose-gc", "--import", "tsx", "bench/gateway-server.ts", mode], {
       stdio: ["pipe", "pipe", "inherit"],
-      env: httpBody === undefined ? process.env : { ...process.env, BENCH_ECHO_HTTP_BODY: httpBody }
+      env: { ...process.env, ...(httpBody === undefined ? {} : { BENCH_ECHO_HTTP_BODY: httpBody }), ...(store === "postgres" ? { BENCH_STORE: "postgres" } : {}) }
     })
     const memWaiters: Array<(m: { rss: number; heapUsed: number }) => void> = []
     const timer = setTimeout(() => reject(new Error(`${mode} server did not start in 120 s`)), 120_000)
@@ -228,7 +230,9 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
   const hold = (id: number) => `{"id":${id},"op":"hold.create","sku":"${nextSku()}","qty":1}`
 
   // ---- 1 to 4 against the gateway ------------------------------------------------------
-  const gateway = await startServer("gateway")
+  const storeAt = args.indexOf("--store")
+  const store = storeAt >= 0 && args[storeAt + 1] === "postgres" ? "postgres" : "embedded"
+  const gateway = await startServer("gateway", undefined, store)
   const wsUrl = `${gateway.url.replace("http://", "ws://")}/v1/ws?key=sf-demo-web`
   let reservations: LoopResult
   let half: LoopResult
@@ -308,13 +312,14 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
     heapBytesPerIdleConnection: idle.heapBytesPerConnection,
     wsConnections: connections,
     wsWindowPerConnection: window,
-    secondsPerPhase: durationMs / 1000
+    secondsPerPhase: durationMs / 1000,
+    store
   }
   return {
     name: "gateway",
     figures,
     rows: [
-      ["WS reservations (hold.create)", figures.wsReservationsPerSec, `/s durable, ${connections} connections x ${window} in flight (+${figures.wsReservationsRefusedPerSec}/s refused)`],
+      ["WS reservations (hold.create)", figures.wsReservationsPerSec, `/s durable (${store === "postgres" ? "PostgreSQL" : "embedded PGlite"}), ${connections} connections x ${window} in flight (+${figures.wsReservationsRefusedPerSec}/s refused)`],
       ["bare uWS JSON echo, same client", figures.wsEchoPerSec, `/s (ratio ${figures.wsReservationsToEchoRatio})`],
       ["HTTP availability reads", figures.httpAvailabilityPerSec, `/s autocannon, 64 connections, p99 ${figures.httpAvailabilityP99Ms} ms, non-2xx ${figures.httpNon2xx}`],
       ["  answers served from the cache", `${Math.round(figures.httpAvailabilityCacheHitRate * 100)} %`, "(the same question repeated: a product page reloaded)"],

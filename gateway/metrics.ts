@@ -12,6 +12,11 @@ import type { EngineStats } from "../engine/runtime/engine.ts"
 const latencyBucketsSec = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 const tickSampleMax = 10_000
 
+interface RequestSeries {
+  readonly counter: string
+  readonly histogram: Histogram
+}
+
 interface Histogram {
   readonly counts: Array<number>
   sum: number
@@ -36,6 +41,8 @@ export class GatewayMetrics {
   private readonly help = new Map<string, string>()
   private readonly gauges = new Map<string, () => number>()
   private tickLatenciesMs: Array<number> = []
+  /** Per operation and transport: the label text of its request counter and its latency histogram. */
+  private readonly requestSeries = new Map<string, { ws?: RequestSeries; http?: RequestSeries }>()
 
   constructor() {
     this.describe("gateway_requests_total", "Requests handled, by transport (ws, http) and operation.")
@@ -67,11 +74,22 @@ export class GatewayMetrics {
   /** One answered request: counted, its latency observed, its error code (if any) counted. */
   request(transport: "ws" | "http", op: string, startedMs: number, errorCode?: string): void {
     const ms = performance.now() - startedMs
-    this.count("gateway_requests_total", { transport, op })
+    // every request passes here: its series are found without building label text (no garbage per request)
+    let r = this.requestSeries.get(op)?.[transport]
+    if (r === undefined) {
+      let byTransport = this.requestSeries.get(op)
+      if (!byTransport) this.requestSeries.set(op, (byTransport = {}))
+      const counter = labelText({ transport, op })
+      const key = labelText({ transport })
+      let h = this.histograms.get(key)
+      if (!h) this.histograms.set(key, (h = { counts: latencyBucketsSec.map(() => 0), sum: 0, count: 0 }))
+      r = byTransport[transport] = { counter, histogram: h }
+    }
+    let requests = this.counters.get("gateway_requests_total")
+    if (!requests) this.counters.set("gateway_requests_total", (requests = new Map()))
+    requests.set(r.counter, (requests.get(r.counter) ?? 0) + 1)
     if (errorCode !== undefined) this.count("gateway_errors_total", { code: errorCode })
-    const key = labelText({ transport })
-    let h = this.histograms.get(key)
-    if (!h) this.histograms.set(key, (h = { counts: latencyBucketsSec.map(() => 0), sum: 0, count: 0 }))
+    const h = r.histogram
     const sec = ms / 1000
     for (let i = 0; i < latencyBucketsSec.length; i++) if (sec <= latencyBucketsSec[i]) h.counts[i]++
     h.sum += sec
