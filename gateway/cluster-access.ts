@@ -32,8 +32,8 @@ import type { EngineStats } from "../engine/runtime/engine.ts"
 import { networkStream, partitionOf, partitionStream } from "../engine/runtime/partition.ts"
 import type * as Queries from "../engine/runtime/queries.ts"
 import { pgClientOptions } from "../engine/store/sql-journal.ts"
-import { legIdsOf, splitOrder } from "../engine/cluster/legs.ts"
-import { placeLegs, readGroup, readGroupHistory, readGroupTimeline, submitToLegs, viewOfLegs, type LegAccess } from "./split-orders.ts"
+import { homePartitionOf, legIdsOf, splitClaimOf, splitOrder } from "../engine/cluster/legs.ts"
+import { placeSplit, readGroup, readGroupHistory, readGroupTimeline, submitToLegs, viewOfLegs, type LegAccess } from "./split-orders.ts"
 import type { AvailabilityRequest, EngineAccess, EngineHealth, EngineReply, OrderTimeline } from "./engine-access.ts"
 import type { JournalReport } from "../engine/reports/reader.ts"
 
@@ -85,8 +85,10 @@ export class ClusterEngine implements EngineAccess {
       const split = splitOrder(command, this.config.partitions)
       if ("ok" in split) return Promise.resolve(split)
       if (split.kind === "legs") {
-        return placeLegs(this.legs, split.legs, (legId, r) =>
-          console.error(`gateway: leg ${legId} of order ${command.channel}/${command.externalId} could not be compensated (${r.ok ? "ok" : r.code}); it stays until the order is retried`))
+        return placeSplit(this.legs, splitClaimOf(command, split.legs), split.legs, (undo, r) =>
+          console.error("legId" in undo
+            ? `gateway: leg ${undo.legId} of order ${command.channel}/${command.externalId} could not be compensated (${r.ok ? "ok" : r.code}); it stays until the order is retried`
+            : `gateway: the claim of order ${command.channel}/${command.externalId} could not be released (${r.ok ? "ok" : r.code}); it stays until the order is retried with the same lines`))
       }
     } else if (command.type === "notifications.delivered") {
       return this.notificationsDelivered(command)
@@ -151,14 +153,16 @@ export class ClusterEngine implements EngineAccess {
   }
 
   /**
-   * The order with this external id: the ordinary order in its partition, or
-   * else the legs of a split order found in every partition (all partitions are
-   * asked: which hold legs depends on the order's SKUs, which are not known here).
+   * The order with this external id, from its home partition: the ordinary
+   * order there, or else the legs of the split order that claimed the external
+   * id there, read in the partitions the claim names (the legs found; none: null).
    */
   async orderByExternal(channel: string, externalId: string): Promise<OrderView | null> {
-    const whole = await this.client.read<OrderView | null>(partitionStream(partitionOf(`${channel}\u0000${externalId}`, this.config.partitions)), "orderByExternal", [channel, externalId])
-    if (whole) return whole
-    const found = await Promise.all(Array.from({ length: this.config.partitions }, (_, p) =>
+    const home = partitionStream(homePartitionOf(channel, externalId, this.config.partitions))
+    const use = await this.client.read<Queries.ExternalIdUse | null>(home, "externalIdUse", [channel, externalId])
+    if (use === null) return null
+    if ("order" in use) return use.order
+    const found = await Promise.all(use.split.map((p) =>
       this.client.read<OrderView | null>(partitionStream(p), "orderLegByExternal", [channel, externalId, p])))
     const legs = found.filter((v): v is OrderView => v !== null)
     return legs.length > 0 ? viewOfLegs(legs) : null

@@ -4,7 +4,8 @@
  * over HTTP and WS. The order is placed as one leg per partition (each routed
  * and allocated in its partition), read, paid, cancelled and subscribed to
  * under its composite id; a refused leg leaves nothing placed anywhere; a
- * retry after a partial placement completes without duplicates.
+ * retry after a partial placement completes without duplicates; the external
+ * id of an ordinary order and of a split order is not used for the other.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { loadConfig } from "../engine/config.ts"
@@ -132,6 +133,62 @@ describe.skipIf(why !== undefined)("orders over several partitions in cluster mo
     // the same external id, corrected, is placed afresh
     const fixed = await http("POST", "/v1/orders", order("SPLIT-3", [["SKU-0", 1], ["SKU-1", 1], ["SKU-2", 1]]))
     expect(fixed).toMatchObject({ status: 201, body: { order: { status: "routed" } } })
+    expect((await http("POST", `/v1/orders/${fixed.body.order.orderId}/cancel`, {})).body.order.status).toBe("cancelled")
+  })
+
+  /** An external id (channel web) whose ordinary order lives in partition `home`. */
+  const homedAt = (home: number, prefix: string): string => {
+    for (let i = 0; ; i++) if (partitionOf(`web\u0000${prefix}-${i}`, partitions) === home) return `${prefix}-${i}`
+  }
+  /** The SKU of partition p (SKU-0..3 lie in p3, p0, p1, p2). */
+  const skuIn = (p: number): string => skus.find((s) => partitionOf(s, partitions) === p)!
+
+  it("refuses the external id of an ordinary order used with other lines that split, and places nothing (case A)", async () => {
+    const x = homedAt(1, "WHOLE-A")
+    const whole = await http("POST", "/v1/orders", order(x, [[skuIn(1), 1]]))
+    expect(whole).toMatchObject({ status: 201, body: { order: { externalId: x, leg: null } } })
+    const before = await stock()
+    const orders = (await engine.stats())!.orders
+    const split = await http("POST", "/v1/orders", order(x, [[skuIn(1), 1], [skuIn(2), 1]]))
+    expect(split).toMatchObject({ status: 409, body: { error: { code: "exists_with_different_lines" } } })
+    expect(await stock()).toEqual(before)
+    // no leg was placed anywhere (not even one compensated since)
+    expect((await engine.stats())!.orders).toBe(orders)
+    expect(await engine.orderByExternal("web", x)).toMatchObject({ orderId: whole.body.order.orderId })
+    expect((await http("POST", `/v1/orders/${whole.body.order.orderId}/cancel`, {})).body.order.status).toBe("cancelled")
+  })
+
+  it("refuses the external id of a split order used with other lines in its home partition alone, and places nothing (case B)", async () => {
+    // home p0; the split order's legs lie in p1 and p2, not in the home
+    const x = homedAt(0, "SPLIT-B")
+    const split = await http("POST", "/v1/orders", order(x, [[skuIn(1), 1], [skuIn(2), 1]]))
+    expect(split.status).toBe(201)
+    const id: string = split.body.order.orderId
+    expect(split.body.order.legs.map((l: { partition: number }) => l.partition)).toEqual([1, 2])
+    const before = await stock()
+    const whole = await http("POST", "/v1/orders", order(x, [[skuIn(0), 1]]))
+    expect(whole).toMatchObject({ status: 409, body: { error: { code: "exists_with_different_lines" } } })
+    expect(await stock()).toEqual(before)
+    // the same order again is the existing one; the external id reads the split order, from the claim's partitions
+    expect(await http("POST", "/v1/orders", order(x, [[skuIn(1), 1], [skuIn(2), 1]]))).toMatchObject({ status: 200, body: { existing: true, order: { orderId: id } } })
+    expect(await engine.orderByExternal("web", x)).toMatchObject({ orderId: id, legs: [{ partition: 1 }, { partition: 2 }] })
+    expect((await http("GET", `/v1/orders?externalId=${x}`)).body.order.orderId).toBe(id)
+    // split otherwise (other partitions): refused too
+    expect(await http("POST", "/v1/orders", order(x, [[skuIn(1), 1], [skuIn(3), 1]]))).toMatchObject({ status: 409, body: { error: { code: "exists_with_different_lines" } } })
+    expect(await stock()).toEqual(before)
+    expect((await http("POST", `/v1/orders/${id}/cancel`, {})).body.order.status).toBe("cancelled")
+  })
+
+  it("releases the claim of a compensated split, so a corrected order that is not split is placed", async () => {
+    const x = homedAt(2, "SPLIT-C")
+    const before = await stock()
+    const refused = await http("POST", "/v1/orders", order(x, [[skuIn(2), 1], [skuIn(3), 1], ["NO-SUCH-SKU", 1]]))
+    expect(refused).toMatchObject({ status: 422, body: { error: { code: "unknown_sku" } } })
+    expect(await stock()).toEqual(before)
+    expect(await engine.orderByExternal("web", x)).toBeNull()
+    const fixed = await http("POST", "/v1/orders", order(x, [[skuIn(2), 2]]))
+    expect(fixed).toMatchObject({ status: 201, body: { order: { externalId: x, leg: null, status: "routed" } } })
+    expect(await engine.orderByExternal("web", x)).toMatchObject({ orderId: fixed.body.order.orderId })
     expect((await http("POST", `/v1/orders/${fixed.body.order.orderId}/cancel`, {})).body.order.status).toBe("cancelled")
   })
 

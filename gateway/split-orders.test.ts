@@ -1,13 +1,14 @@
 /**
  * The placement of legs, all or nothing, against a fake cluster that answers
  * each leg as told: which legs are compensated when one is refused, answers
- * with a retryable code, or exists with other lines.
+ * with a retryable code, or exists with other lines; and the claim of the
+ * external id made first and released with the legs.
  */
 import { describe, expect, it } from "vitest"
-import type { Command, PlaceOrder } from "../engine/domain/commands.ts"
+import type { ClaimSplit, Command, PlaceOrder } from "../engine/domain/commands.ts"
 import type { OrderView } from "../engine/order/order-state.ts"
 import type { EngineReply } from "./engine-access.ts"
-import { placeLegs, type LegAccess } from "./split-orders.ts"
+import { placeLegs, placeSplit, type LegAccess } from "./split-orders.ts"
 
 const leg = (partition: number): PlaceOrder => ({
   type: "order.place", channel: "web", externalId: "S-1", customer: {}, lines: [{ sku: `SKU-${partition}`, qty: 1 }], leg: { partition, lineNos: [partition + 1] }
@@ -27,7 +28,11 @@ const fakeCluster = (answers: Record<number, EngineReply>) => {
     orderHistory: async () => null,
     orderTimeline: async () => null
   }
-  return { access, compensated: () => sent.flatMap((c) => (c.type === "order.cancel" && c.compensation === true ? [c.orderId] : [])) }
+  return {
+    access, sent,
+    compensated: () => sent.flatMap((c) => (c.type === "order.cancel" && c.compensation === true ? [c.orderId] : [])),
+    released: () => sent.filter((c) => c.type === "order.releaseSplit")
+  }
 }
 
 const placed = (p: number, existing = false): EngineReply => ({ ok: true, order: view(p), ...(existing ? { existing: true } : {}) })
@@ -65,7 +70,44 @@ describe("placing the legs of an order", () => {
     const failed: Array<string> = []
     const c = fakeCluster({ 0: placed(0), 1: { ok: false, code: "unknown_sku", message: "x" } })
     c.access.submitOne = async (cmd) => (cmd.type === "order.place" ? (cmd.leg!.partition === 0 ? placed(0) : { ok: false, code: "unknown_sku", message: "x" }) : { ok: false, code: "partition_moved", message: "moving" })
-    await placeLegs(c.access, [leg(0), leg(1)], (id) => failed.push(id))
+    await placeLegs(c.access, [leg(0), leg(1)], (u) => failed.push("legId" in u ? u.legId : "claim"))
     expect(failed).toEqual(["o0-1"])
+  })
+})
+
+describe("placing a split order with the claim of its external id", () => {
+  const claim: ClaimSplit = { type: "order.claimSplit", channel: "web", externalId: "S-1", partitions: [0, 1] }
+  const release = { type: "order.releaseSplit", channel: "web", externalId: "S-1", partitions: [0, 1] }
+
+  it("claims before any leg is placed, and places nothing when the claim is refused", async () => {
+    const c = fakeCluster({ 0: placed(0), 1: placed(1) })
+    const ok = await placeSplit(c.access, claim, [leg(0), leg(1)])
+    expect(ok).toMatchObject({ ok: true, order: { orderId: "o0-1_o1-1" } })
+    expect(c.sent.map((x) => x.type)).toEqual(["order.claimSplit", "order.place", "order.place"])
+    const refusing = fakeCluster({ 0: placed(0), 1: placed(1) })
+    const inner = refusing.access.submitOne
+    refusing.access.submitOne = async (x) => (x.type === "order.claimSplit" ? (refusing.sent.push(x), { ok: false, code: "exists_with_different_lines", message: "x" }) : inner(x))
+    expect(await placeSplit(refusing.access, claim, [leg(0), leg(1)])).toMatchObject({ ok: false, code: "exists_with_different_lines" })
+    expect(refusing.sent.map((x) => x.type)).toEqual(["order.claimSplit"])
+  })
+
+  it("releases the claim with the compensated legs, but not when the order exists with other lines", async () => {
+    const refused = fakeCluster({ 0: placed(0), 1: { ok: false, code: "unknown_sku", message: "x" } })
+    expect(await placeSplit(refused.access, claim, [leg(0), leg(1)])).toMatchObject({ ok: false, code: "unknown_sku" })
+    expect(refused.compensated()).toEqual(["o0-1"])
+    expect(refused.released()).toEqual([release])
+    const other = fakeCluster({ 0: placed(0, true), 1: { ok: false, code: "exists_with_different_lines", message: "x" } })
+    expect(await placeSplit(other.access, claim, [leg(0), leg(1)])).toMatchObject({ ok: false, code: "exists_with_different_lines" })
+    expect(other.compensated()).toEqual([])
+    expect(other.released()).toEqual([])
+  })
+
+  it("reports a claim that could not be released", async () => {
+    const failed: Array<unknown> = []
+    const c = fakeCluster({ 0: placed(0), 1: { ok: false, code: "partition_moved", message: "x" } })
+    const inner = c.access.submitOne
+    c.access.submitOne = async (x) => (x.type === "order.releaseSplit" ? { ok: false, code: "outcome_unknown", message: "x" } : inner(x))
+    await placeSplit(c.access, claim, [leg(0), leg(1)], (u, r) => failed.push([u, r.ok ? "ok" : r.code]))
+    expect(failed).toEqual([[{ release }, "outcome_unknown"]])
   })
 })

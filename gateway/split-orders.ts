@@ -3,21 +3,26 @@
  * gateway's cluster client as legs (one ordinary order per partition, see
  * engine/cluster/legs.ts for the split, the composite id and the group view).
  *
- * - Placement: the legs are placed in parallel. All accepted: the answer is
+ * - Placement: the order's external id is first claimed in its home
+ *   partition (`order.claimSplit`, naming the legs' partitions); a refusal
+ *   (an ordinary order, or a split order over other partitions, holds the
+ *   external id: exists_with_different_lines) is the answer and nothing is
+ *   placed. Then the legs are placed in parallel. All accepted: the answer is
  *   the group view. Any refused (or answered with a retryable or unknown
  *   outcome): the legs that were accepted are compensated (cancelled whole
  *   with `compensation`, which frees their idempotency keys and notifies no
- *   one) and the refusal is the answer, so stock is as before and a retry
- *   with the same external id places the order afresh.
+ *   one), the claim is released, and the refusal is the answer, so stock is
+ *   as before and a retry with the same external id, split or not, places the
+ *   order afresh.
  * - Commands on a composite id go to the legs: payment and feedback to each,
  *   cancel whole to each, cancel and return by lines to the legs holding the
  *   lines (group line numbers mapped to the legs'), shipment and return-receipt
  *   events to the leg whose id prefixes the shipment or return id.
  * - Reads of a composite id read every leg and aggregate.
  */
-import type { Command, LineQty, PlaceOrder } from "../engine/domain/commands.ts"
+import type { ClaimSplit, Command, LineQty, PlaceOrder, ReleaseSplit } from "../engine/domain/commands.ts"
 import type { HistoryEntry, OrderView } from "../engine/order/order-state.ts"
-import { groupView, legLinesOf, linesByLeg, mergeHistories, type GroupView } from "../engine/cluster/legs.ts"
+import { groupView, legLinesOf, linesByLeg, mergeHistories, releaseOf, type GroupView } from "../engine/cluster/legs.ts"
 import type { EngineReply, OrderTimeline, Refusal } from "./engine-access.ts"
 
 /** What the split-order logic needs of the cluster: single-partition commands and reads. */
@@ -33,15 +38,38 @@ const refusal = (code: string, message: string): Refusal => ({ ok: false, code, 
 /** One view for the legs: the leg itself when the order has one leg, else the group. */
 export const viewOfLegs = (legs: ReadonlyArray<OrderView>): OrderView | GroupView => (legs.length === 1 ? legs[0] : groupView(legs))
 
+/** What a failed placement undoes: a leg it placed (cancelled as a compensation), or the claim of the external id (released). */
+export type Undo = { readonly legId: string } | { readonly release: ReleaseSplit }
+
 /**
- * Places the legs of one order, all or nothing as the client sees it.
- * `onCompensationFailed` hears of a leg that could not be undone (it stays
- * until the client retries the order, or lapses at its payment deadline).
+ * Places an order split into `legs`: claims its external id in its home
+ * partition (`claim`), then places the legs (placeLegs). A refused claim is
+ * the answer, with nothing placed.
+ */
+export const placeSplit = async (
+  access: LegAccess,
+  claim: ClaimSplit,
+  legs: ReadonlyArray<PlaceOrder>,
+  onUndoFailed: (undo: Undo, reply: EngineReply) => void = () => {}
+): Promise<EngineReply> => {
+  const claimed = await access.submitOne(claim)
+  if (!claimed.ok) return claimed
+  return placeLegs(access, legs, onUndoFailed, claim)
+}
+
+/**
+ * Places the legs of one order, all or nothing as the client sees it; when
+ * the legs are compensated, `claim` (the external id's claim, if one was
+ * made) is released with them. `onUndoFailed` hears of a leg that could not
+ * be undone (it stays until the client retries the order, or lapses at its
+ * payment deadline) or a claim that could not be released (it stays until
+ * the client retries the order with the same lines).
  */
 export const placeLegs = async (
   access: LegAccess,
   legs: ReadonlyArray<PlaceOrder>,
-  onCompensationFailed: (legId: string, reply: EngineReply) => void = () => {}
+  onUndoFailed: (undo: Undo, reply: EngineReply) => void = () => {},
+  claim?: ClaimSplit
 ): Promise<EngineReply> => {
   const replies = await Promise.all(legs.map((leg) => access.submitOne(leg)))
   const refusedAt = replies.findIndex((r) => !r.ok)
@@ -50,16 +78,17 @@ export const placeLegs = async (
     return { ok: true, order: viewOfLegs(views), ...(replies.every((r) => r.ok && r.existing === true) ? { existing: true } : {}) }
   }
   const refused = replies[refusedAt] as Refusal
-  // A leg that exists with other lines means the order was placed before with other lines: its legs are left alone,
-  // only what this attempt placed is undone. Any other refusal means the order was never whole, so legs found
-  // existing are what an earlier, interrupted placement left: they are undone too.
+  // A leg that exists with other lines means the order was placed before with other lines: its legs (and its claim)
+  // are left alone, only what this attempt placed is undone. Any other refusal means the order was never whole, so
+  // legs found existing are what an earlier, interrupted placement left: they are undone too, and the claim released.
   const keepExisting = replies.some((r) => !r.ok && r.code === "exists_with_different_lines")
-  const undo = replies.flatMap((r) => (r.ok && r.order && !(keepExisting && r.existing === true) ? [r.order.orderId] : []))
+  const undo: Array<Undo> = replies.flatMap((r) => (r.ok && r.order && !(keepExisting && r.existing === true) ? [{ legId: r.order.orderId }] : []))
+  if (claim && !keepExisting) undo.push({ release: releaseOf(claim) })
   const partition = legs[refusedAt].leg?.partition
   const reason = `compensation: leg ${partition} of the order was refused (${refused.code})`
-  await Promise.all(undo.map(async (orderId) => {
-    const r = await access.submitOne({ type: "order.cancel", orderId, reason, compensation: true })
-    if (!r.ok) onCompensationFailed(orderId, r)
+  await Promise.all(undo.map(async (u) => {
+    const r = await access.submitOne("legId" in u ? { type: "order.cancel", orderId: u.legId, reason, compensation: true } : u.release)
+    if (!r.ok) onUndoFailed(u, r)
   }))
   return refused
 }

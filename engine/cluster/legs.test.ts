@@ -142,6 +142,85 @@ describe("a leg in the engine", () => {
   })
 })
 
+describe("the claim of a split order's external id in the engine", () => {
+  /** An external id of channel web whose home partition is `home`. */
+  const homedAt = (home: number, prefix: string): string => {
+    for (let i = 0; ; i++) if (partitionOf(`web\u0000${prefix}-${i}`, partitions) === home) return `${prefix}-${i}`
+  }
+  const claim = (externalId: string, ps: ReadonlyArray<number>) => ({ type: "order.claimSplit" as const, channel: "web", externalId, partitions: ps })
+  const release = (externalId: string, ps: ReadonlyArray<number>) => ({ type: "order.releaseSplit" as const, channel: "web", externalId, partitions: ps })
+
+  it("is taken once per external id, repeated as existing, refused over other partitions or an ordinary order, and released", async () => {
+    const engine = await openEngine(new MemoryJournal(), new ManualClock())
+    await run(engine, [...fixtureCommands, { type: "inventory.receive", sku: "TV-55", nodeId: "WH-DAL", qty: 5 }])
+    const x = homedAt(0, "C")
+    expect(await engine.submit(claim(x, [3, 1]))).toEqual({ ok: true, split: { partitions: [1, 3] } })
+    expect(await engine.submit(claim(x, [1, 3]))).toEqual({ ok: true, split: { partitions: [1, 3] }, existing: true })
+    expect(await engine.submit(claim(x, [0, 1]))).toMatchObject({ ok: false, code: "exists_with_different_lines" })
+    expect(Queries.splitClaim(engine.view, "web", x)).toEqual([1, 3])
+    // case B: the external id with lines all in its home partition (not split) is refused; a leg of the split is not
+    const before = Queries.pool(engine.view, "TV-55", "WH-DAL")
+    expect(await engine.submit(order(x, ["TV-55"]))).toMatchObject({ ok: false, code: "exists_with_different_lines" })
+    expect(Queries.pool(engine.view, "TV-55", "WH-DAL")).toEqual(before)
+    expect(Queries.orderByExternal(engine.view, "web", x)).toBeUndefined()
+    expect(await engine.submit(order(x, ["SOUNDBAR"], { leg: { partition: 1, lineNos: [1] } }))).toMatchObject({ ok: true, order: { leg: { partition: 1 } } })
+    expect(Queries.externalIdUse(engine.view, "web", x)).toEqual({ split: [1, 3] })
+
+    // case A: an ordinary order holds the external id: no claim is taken over it
+    const y = homedAt(0, "W")
+    const whole = await engine.submit(order(y, ["TV-55"]))
+    expect(whole).toMatchObject({ ok: true })
+    const events = engine.stats().events
+    expect(await engine.submit(claim(y, [0, 1]))).toMatchObject({ ok: false, code: "exists_with_different_lines" })
+    expect(Queries.splitClaim(engine.view, "web", y)).toBeUndefined()
+    expect(Queries.externalIdUse(engine.view, "web", y)).toMatchObject({ order: { externalId: y } })
+
+    // malformed claims are refused by name, and journal nothing
+    expect(await engine.submit(claim(homedAt(0, "M"), []))).toMatchObject({ ok: false, code: "invalid_leg" })
+    expect(await engine.submit(claim(homedAt(0, "M"), [1, 1]))).toMatchObject({ ok: false, code: "invalid_leg" })
+    expect(await engine.submit(claim(homedAt(0, "M"), [1, partitions]))).toMatchObject({ ok: false, code: "invalid_leg" })
+    expect(await engine.submit({ ...claim(homedAt(0, "M"), [1]), channel: "nope" })).toMatchObject({ ok: false, code: "unknown_channel" })
+    expect(engine.stats().events).toBe(events)
+
+    // a release names the claim's partitions; then an ordinary order may take the external id
+    expect(await engine.submit(release(x, [1]))).toMatchObject({ ok: false, code: "exists_with_different_lines" })
+    expect(await engine.submit(release(x, [1, 3]))).toEqual({ ok: true })
+    expect(await engine.submit(release(x, [1, 3]))).toEqual({ ok: true, existing: true })
+    expect(Queries.splitClaim(engine.view, "web", x)).toBeUndefined()
+    expect(await engine.submit(order(x, ["TV-55"]))).toMatchObject({ ok: true, order: { externalId: x, leg: null } })
+    expect(await engine.submit(claim(x, [1, 3]))).toMatchObject({ ok: false, code: "exists_with_different_lines" })
+    await engine.close()
+  })
+
+  it("is journaled: kept by a replay of the journal and by a snapshot, and its release too", async () => {
+    const store = new MemoryJournal()
+    const clock = new ManualClock()
+    let engine = await openEngine(store, clock)
+    await run(engine, fixtureCommands)
+    const [a, b] = [homedAt(2, "R"), homedAt(2, "S")]
+    await run(engine, [claim(a, [0, 1]), claim(b, [1, 3])])
+    await engine.close()
+    // from the journal alone
+    engine = await openEngine(store, clock)
+    expect([Queries.splitClaim(engine.view, "web", a), Queries.splitClaim(engine.view, "web", b)]).toEqual([[0, 1], [1, 3]])
+    expect(await engine.submit(order(a, ["TV-55"]))).toMatchObject({ ok: false, code: "exists_with_different_lines" })
+    // from a snapshot (nothing after it in the journal)
+    await engine.snapshotNow()
+    await engine.close()
+    engine = await openEngine(store, clock)
+    expect([Queries.splitClaim(engine.view, "web", a), Queries.splitClaim(engine.view, "web", b)]).toEqual([[0, 1], [1, 3]])
+    expect(await engine.submit(claim(b, [1, 3]))).toMatchObject({ ok: true, existing: true })
+    // a release after the snapshot, replayed over it
+    await run(engine, [release(a, [0, 1])])
+    await engine.close()
+    engine = await openEngine(store, clock)
+    expect(Queries.splitClaim(engine.view, "web", a)).toBeUndefined()
+    expect(Queries.splitClaim(engine.view, "web", b)).toEqual([1, 3])
+    expect(await engine.submit(order(a, ["TV-55"]))).toMatchObject({ ok: true })
+    await engine.close()
+  })
+})
+
 describe("the group view", () => {
   it("lists the lines in the client's order, every leg's shipments with group line numbers, and the legs", () => {
     const leg = (orderId: string, lineNos: Array<number>, status: OrderView["status"], skus: Array<string>): OrderView => ({

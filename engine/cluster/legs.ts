@@ -5,15 +5,16 @@
  * gateway's cluster client uses (gateway/split-orders.ts does the I/O):
  *
  * - the split of an `order.place` into legs (lines keep the client's order;
- *   a cart hold goes with the partition its id names, h<k>-...);
+ *   a cart hold goes with the partition its id names, h<k>-...), and the
+ *   claim of its external id in its home partition (split-claim.ts);
  * - the composite order id that names every leg, and its parse;
  * - the mapping of the client's line numbers to the legs' line numbers;
  * - the group view the client sees (lines in its order, shipments and returns
  *   of every leg with group line numbers, one status for the whole).
  */
-import type { LineQty, OrderLineInput, PlaceOrder } from "../domain/commands.ts"
+import type { ClaimSplit, LineQty, OrderLineInput, PlaceOrder, ReleaseSplit } from "../domain/commands.ts"
 import { reject, type Rejection } from "../domain/errors.ts"
-import { partitionOfOrder } from "../order/order-book.ts"
+import { externalKey, partitionOfOrder } from "../order/order-book.ts"
 import type { HistoryEntry, OrderStatus, OrderView } from "../order/order-state.ts"
 import { partitionOfHold } from "../pool/pool-actor.ts"
 import { partitionOf } from "../runtime/partition.ts"
@@ -27,7 +28,10 @@ export type Split =
   | { readonly kind: "legs"; readonly legs: ReadonlyArray<PlaceOrder & { readonly leg: NonNullable<PlaceOrder["leg"]> }> }
   | Rejection
 
-const homeOf = (c: PlaceOrder, partitions: number): number => partitionOf(`${c.channel}\u0000${c.externalId}`, partitions)
+/** The partition an ordinary order with this external id lives in; a split order's claim of the external id lives there too. */
+export const homePartitionOf = (channel: string, externalId: string, partitions: number): number => partitionOf(externalKey(channel, externalId), partitions)
+
+const homeOf = (c: PlaceOrder, partitions: number): number => homePartitionOf(c.channel, c.externalId, partitions)
 
 /**
  * How the cluster client places `c`. Malformed commands (and legs sent by a
@@ -68,6 +72,21 @@ export const splitOrder = (c: PlaceOrder, partitions: number): Split => {
   })
   return { kind: "legs", legs }
 }
+
+/**
+ * The claim of the order's external id in its home partition, sent before the
+ * legs are placed: it names the legs' partitions, so the same order placed
+ * again claims the same, and the external id used with other lines (split
+ * otherwise, or not split) is refused there.
+ */
+export const splitClaimOf = (c: PlaceOrder, legs: ReadonlyArray<{ readonly leg: NonNullable<PlaceOrder["leg"]> }>): ClaimSplit => ({
+  type: "order.claimSplit", channel: c.channel, externalId: c.externalId, partitions: legs.map((l) => l.leg.partition)
+})
+
+/** The release of a claim, when the placement it was for is compensated. */
+export const releaseOf = (claim: ClaimSplit): ReleaseSplit => ({
+  type: "order.releaseSplit", channel: claim.channel, externalId: claim.externalId, partitions: claim.partitions
+})
 
 // ---- the composite order id ------------------------------------------------------------------------
 

@@ -89,6 +89,11 @@ describe("cluster mode, one engine per stream", () => {
       expect(await owner.submit(leg)).toMatchObject({ ok: true, existing: true })
     }
     expect(streamOf({ type: "order.exchange", orderId: "o1-1", returnLines: [], newLines: [], reason: "x" } as Command, config.partitions)).toMatchObject({ code: "spans_partitions" })
+    // the claim of a split order's external id, and its release, go to the order's home partition whatever partitions they name
+    const home = { stream: partitionStream(partitionOf(`web\u0000${order.externalId}`, config.partitions)) }
+    for (const type of ["order.claimSplit", "order.releaseSplit"] as const) {
+      expect(streamOf({ type, channel: "web", externalId: order.externalId, partitions: [0, 1, 2, 3] }, config.partitions)).toEqual(home)
+    }
   })
 
   it("serves an order whose lines lie in its own partition, and follows the network owner's changes", async () => {

@@ -63,6 +63,8 @@ const reads: Record<string, (engine: Engine, args: ReadonlyArray<any>) => unknow
   hold: (e, [holdId]) => Queries.hold(e.view, holdId) ?? null,
   order: (e, [orderId]) => Queries.order(e.view, orderId) ?? null,
   orderByExternal: (e, [channel, externalId]) => Queries.orderByExternal(e.view, channel, externalId) ?? null,
+  // the home partition of an external id: its ordinary order, or the partitions of the split order that claimed it
+  externalIdUse: (e, [channel, externalId]) => Queries.externalIdUse(e.view, channel, externalId) ?? null,
   orderLegByExternal: (e, [channel, externalId, partition]) => Queries.orderLegByExternal(e.view, channel, externalId, partition) ?? null,
   orderHistory: (e, [orderId]) => {
     const h = Queries.orderHistory(e.view, orderId)

@@ -12,6 +12,8 @@
  *   order (`leg`, see cluster/legs.ts) goes to the partition it names, which
  *   must hold every line's SKU and every cart hold of the leg
  * - commands on an order: the partition named by the order id (o<k>-...)
+ * - the claim of a split order's external id, and its release: the order's
+ *   home partition (hash of channel and external id)
  * - an exchange: refused (its new order lives in another partition)
  * - notifications.delivered: every id in one partition
  *
@@ -77,6 +79,10 @@ export const streamOf = (c: Command, partitions: number): StreamOf => {
       }
       return { stream: partitionStream(home) }
     }
+    case "order.claimSplit":
+    case "order.releaseSplit":
+      // the claim of a split order's external id lives where an ordinary order with that external id would
+      return { stream: partitionStream(partitionOf(`${text(c.channel)}\u0000${text(c.externalId)}`, partitions)) }
     case "order.exchange":
       return spans("an exchange places a new order in another partition; not served in cluster mode")
     case "notifications.delivered":

@@ -190,6 +190,34 @@ export interface PlaceOrder {
   readonly leg?: OrderLeg
 }
 
+/**
+ * Set by the cluster gateway only (storefronts cannot send it): before it
+ * places the legs of a split order, it claims the order's external id in the
+ * order's home partition (where an ordinary order with that external id lives),
+ * naming the partitions of the legs. Refused with exists_with_different_lines
+ * when an ordinary order holds the external id, or a claim names other partitions.
+ */
+export interface ClaimSplit {
+  readonly type: "order.claimSplit"
+  readonly channel: string
+  readonly externalId: string
+  /** The partitions of the legs, each once. */
+  readonly partitions: ReadonlyArray<number>
+}
+
+/**
+ * Set by the cluster gateway only: gives up the claim of a split placement
+ * that was compensated, so the external id can be used again (for instance by
+ * a corrected order that is not split). Only a claim naming the same partitions
+ * is released.
+ */
+export interface ReleaseSplit {
+  readonly type: "order.releaseSplit"
+  readonly channel: string
+  readonly externalId: string
+  readonly partitions: ReadonlyArray<number>
+}
+
 /** Commands that act on an existing order may carry the caller's channel: a mismatch reads as order_not_found. */
 interface OrderScoped {
   readonly orderId: string
@@ -306,6 +334,8 @@ export type OrderCommand =
   | ReceiveReturn
   | ExchangeOrder
   | RecordFeedback
+  | ClaimSplit
+  | ReleaseSplit
 
 export type Command = NetworkCommand | InventoryCommand | HoldCommand | OrderCommand | MarkNotificationsDelivered
 
@@ -315,7 +345,7 @@ export const commandTypes: ReadonlyArray<CommandType> = [
   "node.upsert", "node.setStatus", "sku.upsert", "channel.upsert", "carrier.upsert",
   "inventory.receive", "inventory.adjust", "inventory.setSafetyStock", "inventory.load",
   "hold.create", "hold.extend", "hold.release",
-  "order.place", "order.payment", "order.cancel", "order.exchange", "order.feedback",
+  "order.place", "order.payment", "order.cancel", "order.exchange", "order.feedback", "order.claimSplit", "order.releaseSplit",
   "shipment.accept", "shipment.reject", "shipment.pick", "shipment.pack", "shipment.ship", "shipment.deliver", "shipment.track",
   "return.request", "return.receive",
   "notifications.delivered"

@@ -269,7 +269,28 @@ export type OrderEvent =
   | FeedbackRecorded
   | NotificationsDelivered
 
-export type EngineEvent = NetworkEvent | PoolEvent | OrderEvent
+// ---- claims of split orders' external ids (cluster mode, in the order's home partition) ----
+
+/**
+ * The external id (channel, externalId) is taken by an order split over
+ * partitions, whose legs lie in `partitions` (ascending). Journaled in the
+ * partition an ordinary order with that external id would live in (its home),
+ * so that the home sees every use of the external id: an ordinary order and a
+ * split order cannot share it.
+ */
+export interface SplitClaimed {
+  readonly type: "SplitClaimed"
+  readonly channel: string
+  readonly externalId: string
+  readonly partitions: ReadonlyArray<number>
+  readonly at: number
+}
+/** The claim was given up: the split placement it was for was compensated. */
+export interface SplitReleased { readonly type: "SplitReleased"; readonly channel: string; readonly externalId: string; readonly at: number }
+
+export type SplitEvent = SplitClaimed | SplitReleased
+
+export type EngineEvent = NetworkEvent | PoolEvent | OrderEvent | SplitEvent
 
 /** An event as stored: its stream (partition) and its position in that stream. */
 export interface JournaledEvent {
@@ -289,3 +310,10 @@ const orderEventTypeTable: { readonly [K in OrderEvent["type"]]: true } = {
 export const orderEventTypes: ReadonlySet<string> = new Set(Object.keys(orderEventTypeTable))
 
 export const isOrderEvent = (e: EngineEvent): e is OrderEvent => orderEventTypes.has(e.type)
+
+/** Every split claim event type (exhaustive, as orderEventTypeTable). */
+const splitEventTypeTable: { readonly [K in SplitEvent["type"]]: true } = { SplitClaimed: true, SplitReleased: true }
+
+export const splitEventTypes: ReadonlySet<string> = new Set(Object.keys(splitEventTypeTable))
+
+export const isSplitEvent = (e: EngineEvent): e is SplitEvent => splitEventTypes.has(e.type)

@@ -35,6 +35,8 @@ export interface Accepted {
   readonly node?: FulfillmentNode
   /** The command repeated an earlier one (same idempotency key or external id); the earlier result is returned. */
   readonly existing?: boolean
+  /** Cluster mode: the claim of a split order's external id (order.claimSplit), the partitions of its legs. */
+  readonly split?: { readonly partitions: ReadonlyArray<number> }
   /** Notifications taken out of the outbox. */
   readonly delivered?: number
 }

@@ -200,6 +200,11 @@ export const placeOrder = (book: OrderBook, c: PlaceOrder, ctx: OrderContext, ex
     const existing = book.orders.get(existingId)!
     return sameLines(existing.lines, c.lines) ? acceptedOrder(existing, true) : reject("exists_with_different_lines")
   }
+  // cluster mode: the external id is taken by an order split over partitions, whose lines lie elsewhere (split-claim.ts)
+  const split = leg === undefined ? book.splits.get(externalKey(c.channel, c.externalId)) : undefined
+  if (split !== undefined) {
+    return reject("exists_with_different_lines", `an order with this channel and external id exists, split over partitions ${split.join(", ")}, with other lines`)
+  }
   const destination = resolveDestination(c, net)
   if (!destination) return reject("invalid_location")
   const payment = c.payment ?? "pending"

@@ -7,7 +7,7 @@
  */
 import type { EngineConfig } from "../config.ts"
 import { invariant } from "../domain/errors.ts"
-import type { OrderEvent } from "../domain/events.ts"
+import type { OrderEvent, SplitEvent } from "../domain/events.ts"
 import { TimerHeap } from "../runtime/timer-heap.ts"
 import { evolveOrder, isOpenShipment, newOrder, type OrderState } from "./order-state.ts"
 
@@ -20,6 +20,13 @@ export interface OrderBook {
   readonly partition: number
   readonly orders: Map<string, OrderState>
   readonly byExternal: Map<string, string>
+  /**
+   * Cluster mode: external ids (by externalKey) claimed by orders split over
+   * partitions, with the partitions of their legs. Kept in the partition an
+   * ordinary order with the same external id would live in, so that the two
+   * never share an external id.
+   */
+  readonly splits: Map<string, ReadonlyArray<number>>
   /** SKU -> orders with a backordered quantity of it, oldest first. */
   readonly backorders: Map<string, Set<string>>
   /** node id -> orders that have (or had) an open shipment there; checked when the node goes offline. */
@@ -36,6 +43,7 @@ export const emptyOrderBook = (partition: number): OrderBook => ({
   partition,
   orders: new Map(),
   byExternal: new Map(),
+  splits: new Map(),
   backorders: new Map(),
   openAtNode: new Map(),
   paymentDeadlines: new TimerHeap(),
@@ -120,6 +128,13 @@ export const applyOrderEvent = (book: OrderBook, e: OrderEvent, seq: number, con
     })
   }
   return o
+}
+
+/** Applies a split claim event to the book's claims. */
+export const applySplitEvent = (book: OrderBook, e: SplitEvent): void => {
+  const key = externalKey(e.channel, e.externalId)
+  if (e.type === "SplitClaimed") book.splits.set(key, [...e.partitions])
+  else book.splits.delete(key)
 }
 
 /** Orders with a shipment still open at the node (the index is pruned as it is read). */

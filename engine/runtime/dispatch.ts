@@ -16,7 +16,8 @@ import type { Accepted, HoldView, PoolView, Reply } from "../domain/replies.ts"
 import { checkId, checkQty, checkText, isCount } from "../domain/validate.ts"
 import { decideNetwork, evolveNetwork, nodeById, type NetworkState } from "../network/network-actor.ts"
 import * as Orders from "../order/order-actor.ts"
-import { dayOf, ordersOpenAt, partitionOfOrder, promiseTimerTarget } from "../order/order-book.ts"
+import { dayOf, externalKey, ordersOpenAt, partitionOfOrder, promiseTimerTarget } from "../order/order-book.ts"
+import { claimSplit, releaseSplit } from "../order/split-claim.ts"
 import { orderView, type OrderState } from "../order/order-state.ts"
 import {
   decideAdjust, decideExtendHold, decidePlaceHold, decideReceive, decideReleaseHold, decideReserve, decideSafetyStock,
@@ -319,6 +320,9 @@ export class Dispatcher {
       }
       case "order.place":
         return this.placeOrder(c)
+      case "order.claimSplit":
+      case "order.releaseSplit":
+        return this.splitClaim(c)
       case "notifications.delivered": {
         if (!Array.isArray(c.ids) || c.ids.some((id) => typeof id !== "string")) return reject("malformed_command", "ids must be a list of strings")
         if (c.ids.length > this.config.bulkRowsMax) return reject("too_many_lines")
@@ -365,6 +369,17 @@ export class Dispatcher {
     }
     const p = this.partitions[c.leg !== undefined ? (legPartition as number) : partitionOf(`${c.channel}\u0000${c.externalId}`, this.partitions.length)]
     return Orders.placeOrder(p.orders, c, this.orderContexts[p.id])
+  }
+
+  /** A split order's claim of its external id, or its release, in the order's home partition (where an ordinary order of it lives). */
+  private splitClaim(c: Command & { type: "order.claimSplit" | "order.releaseSplit" }): Reply {
+    if (typeof c.channel !== "string" || typeof c.externalId !== "string") return reject("invalid_id")
+    const p = this.partitions[partitionOf(externalKey(c.channel, c.externalId), this.partitions.length)]
+    const d = c.type === "order.claimSplit"
+      ? claimSplit(p.orders, c, this.net, this.config, this.now)
+      : releaseSplit(p.orders, c, this.net, this.config, this.now)
+    if (d.event) p.appendSplit(d.event)
+    return d.reply
   }
 
   private network(c: Command & { type: "node.upsert" | "node.setStatus" | "sku.upsert" | "channel.upsert" | "carrier.upsert" }): Reply {

@@ -7,9 +7,9 @@
  */
 import type { EngineConfig } from "../config.ts"
 import { invariant } from "../domain/errors.ts"
-import type { EngineEvent, NetworkEvent, OrderEvent, PoolEvent } from "../domain/events.ts"
+import { isSplitEvent, type EngineEvent, type NetworkEvent, type OrderEvent, type PoolEvent, type SplitEvent } from "../domain/events.ts"
 import { evolveNetwork, type NetworkState } from "../network/network-actor.ts"
-import { applyOrderEvent, emptyOrderBook, placementKey, promiseTimerId, type NodeLoad, type OrderBook } from "../order/order-book.ts"
+import { applyOrderEvent, applySplitEvent, emptyOrderBook, placementKey, promiseTimerId, type NodeLoad, type OrderBook } from "../order/order-book.ts"
 import type { OrderState } from "../order/order-state.ts"
 import { emptyStock, evolvePool, restoreStock, snapshotStock, type StockSnapshot, type StockState } from "../pool/pool-actor.ts"
 
@@ -93,9 +93,16 @@ export class Partition {
     return applyOrderEvent(this.orders, e, seq, this.config)
   }
 
+  /** Journals a split claim event (cluster mode) and applies it. */
+  appendSplit(e: SplitEvent): void {
+    this.log.append(e)
+    applySplitEvent(this.orders, e)
+  }
+
   /** Applies an event read back from the journal. */
   replay(net: NetworkState, e: EngineEvent, seq: number): void {
     if (poolEventTypes.has(e.type)) this.applyPool(net, e as PoolEvent, seq)
+    else if (isSplitEvent(e)) applySplitEvent(this.orders, e)
     else this.applyOrder(e as OrderEvent, seq)
   }
 
@@ -104,7 +111,8 @@ export class Partition {
       stock: snapshotStock(this.stock),
       orders: [...this.orders.orders.values()],
       nextOrderNo: this.orders.nextOrderNo,
-      nodeLoad: [...this.orders.nodeLoad.entries()]
+      nodeLoad: [...this.orders.nodeLoad.entries()],
+      splits: [...this.orders.splits.entries()]
     }
   }
 
@@ -113,6 +121,7 @@ export class Partition {
     const book = emptyOrderBook(this.id)
     book.nextOrderNo = s.nextOrderNo
     for (const [nodeId, load] of s.nodeLoad) book.nodeLoad.set(nodeId, { ...load })
+    for (const [key, partitions] of s.splits ?? []) book.splits.set(key, [...partitions])
     for (const o of s.orders) {
       book.orders.set(o.orderId, o)
       if (o.compensated !== true) book.byExternal.set(placementKey(o), o.orderId)
@@ -142,6 +151,8 @@ export interface PartitionSnapshot {
   readonly orders: ReadonlyArray<OrderState>
   readonly nextOrderNo: number
   readonly nodeLoad: ReadonlyArray<readonly [string, NodeLoad]>
+  /** Claims of split orders' external ids (absent in snapshots written before claims existed). */
+  readonly splits?: ReadonlyArray<readonly [string, ReadonlyArray<number>]>
 }
 
 export const replayNetwork = (net: NetworkState, e: EngineEvent): void => {

@@ -182,6 +182,22 @@ export const orderByExternal = (d: Dispatcher, channel: string, externalId: stri
   return id === undefined ? undefined : order(d, id)
 }
 
+/** Cluster mode: the partitions of the legs of the split order that claimed (channel, externalId), read in its home partition. */
+export const splitClaim = (d: Dispatcher, channel: string, externalId: string): ReadonlyArray<number> | undefined => {
+  const key = externalKey(channel, externalId)
+  return d.partitions[partitionOf(key, d.partitions.length)].orders.splits.get(key)
+}
+
+/** What holds an external id in its home partition: an ordinary order, or the claim of a split order (the partitions of its legs). */
+export type ExternalIdUse = { readonly order: OrderView } | { readonly split: ReadonlyArray<number> }
+
+export const externalIdUse = (d: Dispatcher, channel: string, externalId: string): ExternalIdUse | undefined => {
+  const order = orderByExternal(d, channel, externalId)
+  if (order) return { order }
+  const split = splitClaim(d, channel, externalId)
+  return split ? { split: [...split] } : undefined
+}
+
 /** The leg of a split order (channel, externalId) in partition `partition`, if that partition holds one (compensated legs are not found). */
 export const orderLegByExternal = (d: Dispatcher, channel: string, externalId: string, partition: number): OrderView | undefined => {
   const id = d.partitions[partition]?.orders.byExternal.get(legKey(channel, externalId, partition))
