@@ -1,8 +1,9 @@
 /**
  * The placement of legs, all or nothing, against a fake cluster that answers
  * each leg as told: which legs are compensated when one is refused, answers
- * with a retryable code, or exists with other lines; and the claim of the
- * external id made first and released with the legs.
+ * with a retryable code, or exists with other lines (and that what an earlier
+ * attempt placed is never taken back on an uncertain outcome); and the claim
+ * of the external id made first and released with the legs.
  */
 import { describe, expect, it } from "vitest"
 import type { ClaimSplit, Command, PlaceOrder } from "../engine/domain/commands.ts"
@@ -60,6 +61,19 @@ describe("placing the legs of an order", () => {
     }
   })
 
+  it("never takes back legs an earlier attempt placed when a leg's outcome is uncertain: that order may have been acknowledged", async () => {
+    for (const code of ["partition_moved", "store_unavailable", "outcome_unknown"]) {
+      // a retry of an order placed whole before (its answer lost): two legs answer existing, the third cannot answer now
+      const c = fakeCluster({ 0: placed(0, true), 1: { ok: false, code, message: "x" }, 2: placed(2, true) })
+      expect(await placeLegs(c.access, [leg(0), leg(1), leg(2)])).toMatchObject({ ok: false, code })
+      expect(c.compensated()).toEqual([])
+      // a leg this attempt placed is still undone (the earlier attempt was then not whole)
+      const mixed = fakeCluster({ 0: placed(0, true), 1: { ok: false, code, message: "x" }, 2: placed(2) })
+      await placeLegs(mixed.access, [leg(0), leg(1), leg(2)])
+      expect(mixed.compensated()).toEqual(["o2-1"])
+    }
+  })
+
   it("leaves legs that existed alone when the external id was used with other lines", async () => {
     const c = fakeCluster({ 0: placed(0, true), 1: { ok: false, code: "exists_with_different_lines", message: "x" }, 2: placed(2) })
     expect(await placeLegs(c.access, [leg(0), leg(1), leg(2)])).toMatchObject({ ok: false, code: "exists_with_different_lines" })
@@ -100,6 +114,20 @@ describe("placing a split order with the claim of its external id", () => {
     expect(await placeSplit(other.access, claim, [leg(0), leg(1)])).toMatchObject({ ok: false, code: "exists_with_different_lines" })
     expect(other.compensated()).toEqual([])
     expect(other.released()).toEqual([])
+  })
+
+  it("keeps the claim on an uncertain outcome when an earlier attempt made it or placed legs, releases it otherwise", async () => {
+    const moved = { ok: false, code: "partition_moved", message: "x" } as const
+    const retry = fakeCluster({ 0: placed(0, true), 1: moved })
+    const claimedBefore = retry.access.submitOne
+    retry.access.submitOne = async (x) => (x.type === "order.claimSplit" ? (retry.sent.push(x), { ok: true, existing: true }) : claimedBefore(x))
+    expect(await placeSplit(retry.access, claim, [leg(0), leg(1)])).toMatchObject({ ok: false, code: "partition_moved" })
+    expect(retry.compensated()).toEqual([])
+    expect(retry.released()).toEqual([])
+    const fresh = fakeCluster({ 0: placed(0), 1: moved })
+    await placeSplit(fresh.access, claim, [leg(0), leg(1)])
+    expect(fresh.compensated()).toEqual(["o0-1"])
+    expect(fresh.released()).toEqual([release])
   })
 
   it("reports a claim that could not be released", async () => {

@@ -24,6 +24,7 @@ import type { ClaimSplit, Command, LineQty, PlaceOrder, ReleaseSplit } from "../
 import type { HistoryEntry, OrderView } from "../engine/order/order-state.ts"
 import { groupView, legLinesOf, linesByLeg, mergeHistories, releaseOf, type GroupView } from "../engine/cluster/legs.ts"
 import type { EngineReply, OrderTimeline, Refusal } from "./engine-access.ts"
+import { isRetryable } from "./errors.ts"
 
 /** What the split-order logic needs of the cluster: single-partition commands and reads. */
 export interface LegAccess {
@@ -54,7 +55,7 @@ export const placeSplit = async (
 ): Promise<EngineReply> => {
   const claimed = await access.submitOne(claim)
   if (!claimed.ok) return claimed
-  return placeLegs(access, legs, onUndoFailed, claim)
+  return placeLegs(access, legs, onUndoFailed, { claim, existed: claimed.existing === true })
 }
 
 /**
@@ -69,7 +70,8 @@ export const placeLegs = async (
   access: LegAccess,
   legs: ReadonlyArray<PlaceOrder>,
   onUndoFailed: (undo: Undo, reply: EngineReply) => void = () => {},
-  claim?: ClaimSplit
+  /** The external id's claim, and whether it was there before this attempt. */
+  claimed?: { readonly claim: ClaimSplit; readonly existed: boolean }
 ): Promise<EngineReply> => {
   const replies = await Promise.all(legs.map((leg) => access.submitOne(leg)))
   const refusedAt = replies.findIndex((r) => !r.ok)
@@ -78,12 +80,16 @@ export const placeLegs = async (
     return { ok: true, order: viewOfLegs(views), ...(replies.every((r) => r.ok && r.existing === true) ? { existing: true } : {}) }
   }
   const refused = replies[refusedAt] as Refusal
-  // A leg that exists with other lines means the order was placed before with other lines: its legs (and its claim)
-  // are left alone, only what this attempt placed is undone. Any other refusal means the order was never whole, so
-  // legs found existing are what an earlier, interrupted placement left: they are undone too, and the claim released.
-  const keepExisting = replies.some((r) => !r.ok && r.code === "exists_with_different_lines")
-  const undo: Array<Undo> = replies.flatMap((r) => (r.ok && r.order && !(keepExisting && r.existing === true) ? [{ legId: r.order.orderId }] : []))
-  if (claim && !keepExisting) undo.push({ release: releaseOf(claim) })
+  // What an earlier attempt placed (legs answering `existing`, a claim that was there) is undone only when this
+  // attempt proves that attempt never made the order whole: a leg refused for what it is (unknown SKU, bad hold...)
+  // was not placed before with these lines, so the legs found are what an interrupted placement left. It is kept
+  // when a leg exists with other lines (that order was placed before, with its own claim), and when a leg's outcome
+  // is uncertain (a retryable refusal, no answer): the order may have been placed whole and acknowledged by an
+  // earlier attempt whose answer the client lost, so it must not be taken back; the client's retry completes it.
+  const keepEarlier = replies.some((r) => !r.ok && (r.code === "exists_with_different_lines" || r.code === "outcome_unknown" || isRetryable(r.code)))
+  const undo: Array<Undo> = replies.flatMap((r) => (r.ok && r.order && !(keepEarlier && r.existing === true) ? [{ legId: r.order.orderId }] : []))
+  const earlierLegs = replies.some((r) => r.ok && r.existing === true)
+  if (claimed && !(keepEarlier && (claimed.existed || earlierLegs))) undo.push({ release: releaseOf(claimed.claim) })
   const partition = legs[refusedAt].leg?.partition
   const reason = `compensation: leg ${partition} of the order was refused (${refused.code})`
   await Promise.all(undo.map(async (u) => {
