@@ -2,12 +2,14 @@
  * Cluster mode at the level of one engine per stream, on the in-memory store:
  * a stale owner cannot append once another claimed its stream (it steps down
  * and answers partition_moved, never success), a partition engine refuses
- * what is not its own (takes the leg of a split order that is), and it
- * follows the network owner's stream.
+ * what is not its own (takes the leg of a split order that is), it uses only
+ * its share of each node's daily capacity, and it follows the network
+ * owner's stream.
  */
 import { describe, expect, it } from "vitest"
 import type { Command, PlaceOrder } from "../domain/commands.ts"
 import { route } from "../routing/index.ts"
+import { capacityShare } from "../runtime/dispatch.ts"
 import { Engine } from "../runtime/engine.ts"
 import { networkStream, partitionOf, partitionStream } from "../runtime/partition.ts"
 import * as Queries from "../runtime/queries.ts"
@@ -94,6 +96,42 @@ describe("cluster mode, one engine per stream", () => {
     for (const type of ["order.claimSplit", "order.releaseSplit"] as const) {
       expect(streamOf({ type, channel: "web", externalId: order.externalId, partitions: [0, 1, 2, 3] }, config.partitions)).toEqual(home)
     }
+  })
+
+  it("shares a node's daily capacity between the partitions: together they never route it past its capacity", async () => {
+    for (const capacity of [1, 6, 11]) {
+      expect(Array.from({ length: 4 }, (_, k) => capacityShare(capacity, 0, k, 4)).reduce((a, b) => a + b)).toBe(capacity)
+      expect(Array.from({ length: 4 }, (_, k) => capacityShare(capacity, 3, k, 4)).reduce((a, b) => a + b)).toBe(capacity)
+    }
+    const store = new MemoryJournal()
+    const net = await open(store, networkStream, "runner-a")
+    // one node of capacity 6 a day, and a SKU in each partition
+    const skus: Array<string> = []
+    for (let i = 0; skus.length < config.partitions; i++) if (partitionOf(`CAP-${i}`, config.partitions) === skus.length) skus.push(`CAP-${i}`)
+    for (const c of [
+      { type: "node.upsert", nodeId: "WH-ONE", name: "The one DC", kind: "warehouse", location: { lat: 32.8, lon: -96.8 }, capacityPerDay: 6 },
+      { type: "channel.upsert", channel: "web" },
+      ...skus.map((sku) => ({ type: "sku.upsert", sku, name: sku, weightGrams: 500 }))
+    ] as ReadonlyArray<Command>) expect((await net.submit(c)).ok, c.type).toBe(true)
+    let routed = 0
+    for (const [k, sku] of skus.entries()) {
+      const p = await open(store, partitionStream(k), "runner-a")
+      await p.syncNetwork()
+      expect(await p.submit({ type: "inventory.receive", sku, nodeId: "WH-ONE", qty: 100 })).toMatchObject({ ok: true })
+      // more orders than the whole node's capacity, each in this partition (an external id whose order lands here)
+      for (let i = 0, placed = 0; placed < 8; i++) {
+        const externalId = `cap-${k}-${i}`
+        if (partitionOf(`web\u0000${externalId}`, config.partitions) !== k) continue
+        placed++
+        const r = await p.submit({ type: "order.place", channel: "web", externalId, payment: "authorised", lines: [{ sku, qty: 1 }], customer: { name: "A", location: { lat: 32.8, lon: -96.8 } } } as Command)
+        expect(r).toMatchObject({ ok: true })
+        const status = (r as { order: { status: string } }).order.status
+        if (status === "routed") routed++
+        else expect(status).toBe("backordered")
+      }
+      expect(Queries.nodes(p.view).find((n) => n.nodeId === "WH-ONE")).toMatchObject({ shipmentsToday: capacityShare(6, 0, k, config.partitions) })
+    }
+    expect(routed).toBe(6)
   })
 
   it("serves an order whose lines lie in its own partition, and follows the network owner's changes", async () => {

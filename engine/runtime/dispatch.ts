@@ -28,6 +28,16 @@ import { partitionOf, type Partition, type StreamLog } from "./partition.ts"
 
 const knownCommands: ReadonlySet<string> = new Set(commandTypes)
 
+/**
+ * Partition `partition`'s share of a node's daily capacity in cluster mode:
+ * an equal part, the remainder going one unit each to `capacity mod
+ * partitions` partitions, chosen by node number so that no partition is
+ * always the one left short. The shares of all partitions add up to the
+ * capacity.
+ */
+export const capacityShare = (capacity: number, nodeNo: number, partition: number, partitions: number): number =>
+  Math.floor(capacity / partitions) + ((partition + nodeNo) % partitions < capacity % partitions ? 1 : 0)
+
 /** Everything a batch works on: the network, the partitions, the clock reading of this batch. */
 export class Dispatcher {
   now = 0
@@ -45,7 +55,14 @@ export class Dispatcher {
     readonly net: NetworkState,
     readonly netLog: StreamLog,
     readonly partitions: ReadonlyArray<Partition>,
-    private readonly router: Router
+    private readonly router: Router,
+    /**
+     * Cluster mode: the one partition this engine owns. Each partition sees
+     * only its own routings, so it may use only its share of a node's daily
+     * capacity (capacityShare); the shares of all partitions add up to the
+     * node's capacity, so the cluster never routes a node past it.
+     */
+    readonly owned?: number
   ) {
     this.outboxOrders = partitions.map(() => new Set())
     this.orderContexts = partitions.map((p) => this.orderContext(p))
@@ -148,16 +165,22 @@ export class Dispatcher {
     }
   }
 
+  /** Today's capacity of a node counted as used: its shipments routed today, plus (cluster mode) the other partitions' shares. */
   readonly capacity: CapacityLookup = {
-    usedAt: (nodeNo) => this.usedToday(this.net.nodes[nodeNo].nodeId),
+    usedAt: (nodeNo) => this.takenToday(this.net.nodes[nodeNo], nodeNo),
     remaining: (nodeId) => {
-      const node = nodeById(this.net, nodeId)
-      return node ? Math.max(0, node.capacityPerDay - this.usedToday(nodeId)) : 0
+      const nodeNo = this.net.nodeIndex.get(nodeId)
+      return nodeNo === undefined ? 0 : Math.max(0, this.net.nodes[nodeNo].capacityPerDay - this.takenToday(this.net.nodes[nodeNo], nodeNo))
     },
     usedShare: (nodeId) => {
-      const node = nodeById(this.net, nodeId)
-      return node ? Math.min(1, this.usedToday(nodeId) / node.capacityPerDay) : 1
+      const nodeNo = this.net.nodeIndex.get(nodeId)
+      return nodeNo === undefined ? 1 : Math.min(1, this.takenToday(this.net.nodes[nodeNo], nodeNo) / this.net.nodes[nodeNo].capacityPerDay)
     }
+  }
+
+  private takenToday(node: { readonly nodeId: string; readonly capacityPerDay: number }, nodeNo: number): number {
+    const used = this.usedToday(node.nodeId)
+    return this.owned === undefined ? used : used + node.capacityPerDay - capacityShare(node.capacityPerDay, nodeNo, this.owned, this.partitions.length)
   }
 
   usedToday(nodeId: string): number {

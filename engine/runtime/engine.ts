@@ -519,7 +519,8 @@ export class Engine {
     this.net = net
     this.netLog = netLog
     this.partitions = partitions
-    this.dispatcher = new Dispatcher(config, net, netLog, partitions, this.options.router)
+    const owned = ownership !== undefined && ownership.stream !== networkStream ? Number(ownership.stream.slice(1)) : undefined
+    this.dispatcher = new Dispatcher(config, net, netLog, partitions, this.options.router, owned)
     this.dispatcher.now = this.clock()
     this.dispatcher.rebuildDerived()
     this.netInbox = []
