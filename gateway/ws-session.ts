@@ -2,7 +2,9 @@
  * One storefront WebSocket connection: who it is, what it subscribed to, how
  * many of its requests are in flight, how often it sent bad frames, and what
  * is held back for it while it reads slowly. Sending goes through here so the
- * backpressure rules hold everywhere:
+ * backpressure rules hold everywhere (bytes not yet written this turn count
+ * as buffered), and so that a connection's frames of one event-loop turn
+ * leave in one write:
  *
  *   replies         always sent; past bufferedBytesHardMax the connection is closed (4001)
  *   availability    held back (coalesced per SKU, newest value wins) while buffered > bufferedBytesMax
@@ -26,6 +28,22 @@ export interface SessionHolder {
   readonly principal: Principal
 }
 
+/**
+ * Sessions with frames waiting to go out. Everything sent to a connection
+ * during one turn of the event loop (the replies of a whole group commit,
+ * the pushes of a batch) leaves in one corked write at the end of the turn:
+ * one system call per connection instead of one per frame, in the order
+ * the frames were sent.
+ */
+const unflushed = new Set<WsSession>()
+let flushScheduled = false
+
+const flushAll = (): void => {
+  flushScheduled = false
+  for (const s of unflushed) s.flush()
+  unflushed.clear()
+}
+
 export class WsSession {
   /** SKU -> the parameters it was subscribed with. */
   readonly availability = new Map<string, AvailabilityParams>()
@@ -33,6 +51,9 @@ export class WsSession {
   /** SKUs whose change is waiting for the next availability flush. */
   readonly pendingSkus = new Set<string>()
   private heldOrderPushes: Array<string> = []
+  /** Frames sent this turn of the event loop, written at its end (flushAll). */
+  private outgoing: Array<string> = []
+  private outgoingBytes = 0
   inFlight = 0
   private badFrames = 0
   private badFramesSince = 0
@@ -54,28 +75,54 @@ export class WsSession {
     return this.availability.size + this.orders.size
   }
 
+  /** Bytes waiting for the consumer: buffered by uWebSockets.js, plus this turn's frames not yet written. */
   get buffered(): number {
-    return this.closed ? 0 : this.ws.getBufferedAmount()
+    return this.closed ? 0 : this.ws.getBufferedAmount() + this.outgoingBytes
   }
 
   /** Whether availability pushes may go out now. */
   get writable(): boolean {
-    return !this.closed && this.ws.getBufferedAmount() <= this.config.bufferedBytesMax
+    return !this.closed && this.buffered <= this.config.bufferedBytesMax
+  }
+
+  private send(text: string): void {
+    if (this.outgoing.length === 0) {
+      unflushed.add(this)
+      if (!flushScheduled) {
+        flushScheduled = true
+        setImmediate(flushAll)
+      }
+    }
+    this.outgoing.push(text)
+    this.outgoingBytes += text.length
+  }
+
+  /** Writes this turn's frames in one corked write (see flushAll). */
+  flush(): void {
+    const frames = this.outgoing
+    if (frames.length === 0) return
+    this.outgoing = []
+    this.outgoingBytes = 0
+    if (this.closed) return
+    this.ws.cork(() => {
+      for (let i = 0; i < frames.length; i++) this.ws.send(frames[i], false)
+    })
+    this.checkHardBound()
   }
 
   /** A reply to a request: always sent, unless the consumer is past the hard bound. */
   reply(text: string): void {
     if (this.closed) return
-    this.ws.cork(() => this.ws.send(text, false))
-    this.checkHardBound()
+    this.send(text)
+    if (this.buffered > this.config.bufferedBytesHardMax) this.close(closeCodes.slowConsumer, "slow_consumer")
   }
 
   /** An availability push (caller checked `writable`). */
   push(text: string, kind: string): void {
     if (this.closed) return
-    this.ws.cork(() => this.ws.send(text, false))
+    this.send(text)
     this.metrics.count("gateway_pushes_total", { kind })
-    this.checkHardBound()
+    if (this.buffered > this.config.bufferedBytesHardMax) this.close(closeCodes.slowConsumer, "slow_consumer")
   }
 
   /** An order event or notification: sent now, or queued while the consumer is slow. */
@@ -117,6 +164,8 @@ export class WsSession {
     if (this.closed) return
     this.metrics.count("gateway_ws_closed_total", { reason })
     this.closed = true
+    this.outgoing = []
+    this.outgoingBytes = 0
     this.ws.end(code, reason)
   }
 
