@@ -1,6 +1,6 @@
 /**
  * What the ops feed says each tick, aggregated server-side from the engine's
- * committed events and the gateway's request metrics (owner process only):
+ * committed events and the gateway's request metrics:
  *
  *   metrics   orders, reservations, latency percentiles, fill and split rate, backordered units
  *   routing   up to opsRoutingSamplesPerTickMax routing decisions with their explanation, plus counts by reason
@@ -13,12 +13,23 @@
  *   nodes     every node's status, load, rejections and short picks (the dashboard's node table)
  *
  * The work per event is a few counter updates; everything else happens once per tick.
+ *
+ * In two steps, so that the same code serves one engine and a cluster:
+ * `EngineOps` folds the committed events of the engines a process holds (the
+ * owner gateway's one engine, or a runner's partition engines) into a
+ * `PartialTick` of summable counts and bounded lists; `mergeTicks`
+ * (ops-merge.ts) turns the partial ticks of every such process, with the
+ * gateway's own request figures, into the OpsTick viewers get. The owner
+ * merges its one partial tick; a cluster gateway merges the runners' partial
+ * ticks heard on Redis (ops-merge.ts PartialTicks).
  */
 import type { EngineEvent, OrderRouted } from "../engine/domain/events.ts"
 import * as Queries from "../engine/runtime/queries.ts"
+import type { Engine } from "../engine/runtime/engine.ts"
 import type { GatewayConfig } from "./config.ts"
 import type { LocalEngine } from "./engine-access.ts"
 import { percentile, type GatewayMetrics } from "./metrics.ts"
+import { mergeTicks, worstOf } from "./ops-merge.ts"
 
 export interface RoutingSample {
   readonly orderId: string
@@ -96,13 +107,97 @@ export interface OpsTick {
   readonly engine: { readonly state: string; readonly mailbox: number; readonly lastCommitMs: number } | null
 }
 
-const busiestListed = 5
 const round4 = (x: number): number => Math.round(x * 10_000) / 10_000
 
 /** Nearest-rank percentile in milliseconds, to the hundredth. */
 const percentileMs = (sample: ReadonlyArray<number>, p: number): number => Math.round(percentile(sample, p) * 100) / 100
 
-export class OpsAggregator {
+/** A node as one process sees it: its load counts only the partitions that process holds. */
+export interface PartialNodeRow {
+  readonly nodeId: string
+  readonly kind: string
+  readonly status: string
+  readonly shipmentsToday: number
+  readonly capacityPerDay: number
+  readonly rejections: number
+  readonly shortPicks: number
+}
+
+/**
+ * What one engine-holding process aggregated over one tick, in a form that
+ * sums: counts rather than rates and ratios, lists already bounded by the
+ * feed's limits (so a runner's message stays small whatever the load).
+ * Runners publish one per opsTickMs on Redis (redis-fanout.ts
+ * opsPartialsChannel); the owner gateway merges its own.
+ */
+export interface PartialTick {
+  /** Who aggregated it: the runner's name in cluster mode, "owner" for an owner gateway. */
+  readonly source: string
+  /** Wall clock at the end of its interval (ms). */
+  readonly at: number
+  /** The length of the interval its counts cover (ms). */
+  readonly intervalMs: number
+  /** The journal streams of the engines it covers ("net", "p0", ...; the owner's one engine: "engine"). */
+  readonly streams: ReadonlyArray<string>
+  readonly counts: {
+    readonly orders: number
+    readonly reservations: number
+    readonly unitsOrdered: number
+    readonly unitsRouted: number
+    readonly placedRoutings: number
+    readonly splits: number
+    readonly backorderedUnits: number
+    readonly cancellations: number
+    readonly reroutes: number
+    readonly holdsExpired: number
+  }
+  readonly byReason: Readonly<Record<string, number>>
+  /** At most opsRoutingSamplesPerTickMax, the first of the interval. */
+  readonly samples: ReadonlyArray<RoutingSample>
+  readonly statusChanges: ReadonlyArray<{ readonly nodeId: string; readonly status: string; readonly reason: string }>
+  /** At most opsArcsPerTickMax. */
+  readonly arcs: ReadonlyArray<RoutingArc>
+  readonly holds: { readonly open: number; readonly expiringSoon: number }
+  /**
+   * The opsSkusListedMax SKUs with the most reservations. Exact when merged:
+   * a SKU's pools live in one partition, so one process counts all of its
+   * reservations (but for a partition moving within the tick).
+   */
+  readonly hot: ReadonlyArray<{ readonly sku: string; readonly reservations: number }>
+  /** The opsSkusListedMax lowest pools reserved from whose ATP is at most lowStockUnits, lowest first. */
+  readonly low: ReadonlyArray<{ readonly sku: string; readonly nodeId: string; readonly atp: number }>
+  /**
+   * The alerts only the engines can see (low_stock, hot_sku, shipment_late,
+   * shipment_exception, engine_not_running), most severe first, at most
+   * opsAlertsPerTickMax; the rest counted in alertsDropped. The merge adds
+   * node_over_capacity (from the summed loads) and store_errors (the gateway's).
+   */
+  readonly alerts: ReadonlyArray<Alert>
+  readonly alertsDropped: number
+  /** Every node in network order, with this process's shipments today (empty when no engine runs). */
+  readonly nodes: ReadonlyArray<PartialNodeRow>
+  /** Summed over its engines (state: the worst of them); null when it holds none. */
+  readonly engine: { readonly state: string; readonly mailbox: number; readonly lastCommitMs: number } | null
+}
+
+/** Most severe first: store and engine, capacity, late shipments, hot SKUs, then low stock. */
+export const alertRank: Readonly<Record<Alert["kind"], number>> = {
+  engine_not_running: 0, store_errors: 1, node_over_capacity: 2, shipment_late: 3, shipment_exception: 4, hot_sku: 5, low_stock: 6
+}
+
+/** Alerts most severe first, in their order within a kind (the sort is stable). */
+export const bySeverity = (alerts: ReadonlyArray<Alert>): Array<Alert> => [...alerts].sort((a, b) => alertRank[a.kind] - alertRank[b.kind])
+
+type Limits = Pick<GatewayConfig, "opsRoutingSamplesPerTickMax" | "opsArcsPerTickMax" | "opsAlertsPerTickMax" | "opsSkusListedMax" | "opsHoldsExpiringMs" | "lowStockUnits" | "hotSkuReservationsPerTick">
+
+/**
+ * The event fold of the ops feed over the engines one process holds: the
+ * owner gateway's engine, or the partition engines of a runner (attached as
+ * the cluster activates them, detached when they close). An event is looked
+ * up (its order's destination, its shipment's node) in the engine that
+ * committed it.
+ */
+export class EngineOps {
   private orders = 0
   private reservations = 0
   private unitsOrdered = 0
@@ -115,33 +210,41 @@ export class OpsAggregator {
   private byReason: Record<string, number> = {}
   private samples: Array<RoutingSample> = []
   private statusChanges: Array<{ nodeId: string; status: string; reason: string }> = []
-  private reservedPools = new Map<string, { sku: string; nodeId: string }>()
+  private reservedPools = new Map<string, { sku: string; nodeId: string; engine: Engine }>()
   private reservationsBySku = new Map<string, number>()
-  private lastStoreErrors = 0
-  private lastRequests = 0
   private lastTickMs = performance.now()
-  private readonly overCapacity = new Set<string>()
   private arcs: Array<RoutingArc> = []
   private holdsExpired = 0
-  /** Since this gateway started, per node (bounded by the number of nodes). */
+  /** Since this process started, per node (bounded by the number of nodes). */
   private readonly rejections = new Map<string, number>()
   private readonly shortPicks = new Map<string, number>()
   /** Shipment alerts of the tick (late against their promise, carrier exceptions), at most opsAlertsPerTickMax kept. */
   private shipmentAlerts: Array<Alert> = []
   private shipmentAlertsDropped = 0
-  private readonly unsubscribe: () => void
+  /** The engines folded, by stream, with how to stop listening. */
+  private readonly engines = new Map<string, { engine: Engine; unsubscribe: () => void }>()
 
-  constructor(private readonly engine: LocalEngine, private readonly config: GatewayConfig, private readonly metrics: GatewayMetrics) {
-    this.unsubscribe = engine.engine.subscribe((batch) => {
-      for (const j of batch.events) this.onEvent(j.event)
+  constructor(private readonly config: Limits) {}
+
+  /** Folds this engine's committed events from now on, until `detach` (or until another engine is attached for the stream). */
+  attach(stream: string, engine: Engine): () => void {
+    this.engines.get(stream)?.unsubscribe()
+    const unsubscribe = engine.subscribe((batch) => {
+      for (const j of batch.events) this.onEvent(j.event, engine)
     })
+    this.engines.set(stream, { engine, unsubscribe })
+    return () => {
+      unsubscribe()
+      if (this.engines.get(stream)?.engine === engine) this.engines.delete(stream)
+    }
   }
 
   close(): void {
-    this.unsubscribe()
+    for (const e of this.engines.values()) e.unsubscribe()
+    this.engines.clear()
   }
 
-  private onEvent(e: EngineEvent): void {
+  private onEvent(e: EngineEvent, engine: Engine): void {
     switch (e.type) {
       case "OrderPlaced":
         this.orders++
@@ -151,7 +254,7 @@ export class OpsAggregator {
       case "StockReserved": {
         this.reservations++
         this.reservationsBySku.set(e.sku, (this.reservationsBySku.get(e.sku) ?? 0) + 1)
-        this.reservedPools.set(`${e.sku}\u0000${e.nodeId}`, { sku: e.sku, nodeId: e.nodeId })
+        this.reservedPools.set(`${e.sku}\u0000${e.nodeId}`, { sku: e.sku, nodeId: e.nodeId, engine })
         break
       }
       case "OrderRouted": {
@@ -185,10 +288,10 @@ export class OpsAggregator {
         if (e.reason === "expired") this.holdsExpired++
         break
       case "ShipmentWithdrawn":
-        if (e.reason === "rejected") this.countAtNode(this.rejections, e.orderId, e.shipmentId)
+        if (e.reason === "rejected") this.countAtNode(engine, this.rejections, e.orderId, e.shipmentId)
         break
       case "ShipmentPicked":
-        if (e.short.length > 0) this.countAtNode(this.shortPicks, e.orderId, e.shipmentId)
+        if (e.short.length > 0) this.countAtNode(engine, this.shortPicks, e.orderId, e.shipmentId)
         break
       case "ShipmentLate":
         this.shipmentAlert({
@@ -202,16 +305,16 @@ export class OpsAggregator {
         }
         break
     }
-    if (e.type === "OrderRouted" && this.arcs.length < this.config.opsArcsPerTickMax) this.addArc(e)
+    if (e.type === "OrderRouted" && this.arcs.length < this.config.opsArcsPerTickMax) this.addArc(e, engine)
   }
 
-  private countAtNode(counts: Map<string, number>, orderId: string, shipmentId: string): void {
-    const nodeId = this.engine.engine.view.orderById(orderId)?.shipments.find((s) => s.shipmentId === shipmentId)?.nodeId
+  private countAtNode(engine: Engine, counts: Map<string, number>, orderId: string, shipmentId: string): void {
+    const nodeId = engine.view.orderById(orderId)?.shipments.find((s) => s.shipmentId === shipmentId)?.nodeId
     if (nodeId !== undefined) counts.set(nodeId, (counts.get(nodeId) ?? 0) + 1)
   }
 
-  private addArc(e: OrderRouted): void {
-    const order = this.engine.engine.view.orderById(e.orderId)
+  private addArc(e: OrderRouted, engine: Engine): void {
+    const order = engine.view.orderById(e.orderId)
     if (!order) return
     const pickup = order.fulfillment === "pickup"
     const kind: ArcKind = e.reason !== "placed" ? "rerouted"
@@ -233,8 +336,8 @@ export class OpsAggregator {
    * stale timer there: counted only if it is still the hold's own), so a tick
    * costs the holds about to expire, not every open hold.
    */
-  private holdCounts(): { open: number; expiringSoon: number } {
-    const view = this.engine.engine.view
+  private holdCounts(engine: Engine): { open: number; expiringSoon: number } {
+    const view = engine.view
     const until = view.now + this.config.opsHoldsExpiringMs
     let open = 0
     let expiringSoon = 0
@@ -253,22 +356,45 @@ export class OpsAggregator {
     else this.shipmentAlertsDropped++
   }
 
-  /** The tick since the previous one; resets the counters. */
-  tick(): OpsTick {
+  /**
+   * Node rows summed over the running engines: each engine counts the
+   * shipments of its own partitions today (a runner's partition engines hold
+   * one partition each; the owner's engine all of them).
+   */
+  private nodeRows(running: ReadonlyArray<Engine>): Array<PartialNodeRow> {
+    const rows = new Map<string, PartialNodeRow>()
+    for (const engine of running) {
+      for (const n of Queries.nodes(engine.view)) {
+        const seen = rows.get(n.nodeId)
+        rows.set(n.nodeId, {
+          nodeId: n.nodeId, kind: n.kind, status: n.status, capacityPerDay: n.capacityPerDay,
+          shipmentsToday: (seen?.shipmentsToday ?? 0) + n.shipmentsToday,
+          rejections: this.rejections.get(n.nodeId) ?? 0, shortPicks: this.shortPicks.get(n.nodeId) ?? 0
+        })
+      }
+    }
+    return [...rows.values()]
+  }
+
+  /**
+   * The partial tick since the previous one; resets the counters.
+   * `source` names this process in it (a runner's name, or "owner").
+   */
+  partial(source: string): PartialTick {
     const now = performance.now()
-    const seconds = Math.max(0.001, (now - this.lastTickMs) / 1000)
-    const intervalMs = Math.round(now - this.lastTickMs)
+    const intervalMs = now - this.lastTickMs
     this.lastTickMs = now
-    const view = this.engine.engine.view
-    const stats = this.engine.engine.stats()
-    const latencies = this.metrics.drainTickLatencies()
-    const requests = this.metrics.counterTotal("gateway_requests_total")
-    const storeErrors = this.metrics.counterValue("gateway_errors_total", { code: "store_unavailable" })
+    const { opsSkusListedMax, opsAlertsPerTickMax } = this.config
+    const attached = [...this.engines]
+    const stats = attached.map(([stream, { engine }]) => ({ stream, engine, stats: engine.stats() }))
+    const running = stats.filter((s) => s.stats.state === "running")
+    const live = new Set(attached.map(([, { engine }]) => engine))
 
     const alerts: Array<Alert> = []
     const low: Array<{ sku: string; nodeId: string; atp: number }> = []
-    for (const { sku, nodeId } of this.reservedPools.values()) {
-      const pool = Queries.pool(view, sku, nodeId)
+    for (const { sku, nodeId, engine } of this.reservedPools.values()) {
+      // a pool of an engine closed within the tick (its partition moved) is the new owner's to report
+      const pool = live.has(engine) ? Queries.pool(engine.view, sku, nodeId) : undefined
       if (pool && pool.atp <= this.config.lowStockUnits) {
         alerts.push({ kind: "low_stock", sku, nodeId, message: `${sku} at ${nodeId}: ATP ${pool.atp}` })
         low.push({ sku, nodeId, atp: pool.atp })
@@ -277,60 +403,50 @@ export class OpsAggregator {
     low.sort((a, b) => a.atp - b.atp)
     const hot = [...this.reservationsBySku]
       .sort((a, b) => b[1] - a[1])
-      .slice(0, this.config.opsSkusListedMax)
+      .slice(0, opsSkusListedMax)
       .map(([sku, reservations]) => ({ sku, reservations }))
     for (const [sku, n] of this.reservationsBySku) {
-      if (n > this.config.hotSkuReservationsPerTick) alerts.push({ kind: "hot_sku", sku, message: `${sku}: ${n} reservations in ${intervalMs} ms` })
+      if (n > this.config.hotSkuReservationsPerTick) alerts.push({ kind: "hot_sku", sku, message: `${sku}: ${n} reservations in ${Math.round(intervalMs)} ms` })
     }
-    const nodes = stats.state === "running" ? Queries.nodes(view) : []
-    for (const n of nodes) {
-      const over = n.shipmentsToday >= n.capacityPerDay
-      if (over && !this.overCapacity.has(n.nodeId)) {
-        alerts.push({ kind: "node_over_capacity", nodeId: n.nodeId, message: `${n.nodeId}: ${n.shipmentsToday} shipments today, capacity ${n.capacityPerDay}` })
-      }
-      if (over) this.overCapacity.add(n.nodeId)
-      else this.overCapacity.delete(n.nodeId)
+    for (const s of stats) {
+      if (s.stats.state !== "running") alerts.push({ kind: "engine_not_running", message: `${s.stream === ownerStream ? "engine" : s.stream} is ${s.stats.state}` })
     }
-    if (storeErrors > this.lastStoreErrors) alerts.push({ kind: "store_errors", message: `${storeErrors - this.lastStoreErrors} commands refused with store_unavailable` })
-    if (stats.state !== "running") alerts.push({ kind: "engine_not_running", message: `engine is ${stats.state}` })
     alerts.push(...this.shipmentAlerts)
-    // Most severe first: store and engine, capacity, late shipments, hot SKUs, then low stock.
-    const rank = { engine_not_running: 0, store_errors: 1, node_over_capacity: 2, shipment_late: 3, shipment_exception: 4, hot_sku: 5, low_stock: 6 } as const
-    alerts.sort((a, b) => rank[a.kind] - rank[b.kind])
+    const sorted = bySeverity(alerts)
 
-    const table: Array<NodeRow> = nodes.map((n) => ({
-      nodeId: n.nodeId, kind: n.kind, status: n.status, shipmentsToday: n.shipmentsToday, capacityPerDay: n.capacityPerDay,
-      load: Math.round((n.shipmentsToday / n.capacityPerDay) * 1000) / 1000,
-      rejections: this.rejections.get(n.nodeId) ?? 0, shortPicks: this.shortPicks.get(n.nodeId) ?? 0
-    }))
-    const busiest = [...table]
-      .sort((a, b) => b.load - a.load)
-      .slice(0, busiestListed)
-      .map(({ nodeId, status, shipmentsToday, capacityPerDay, load }) => ({ nodeId, status, shipmentsToday, capacityPerDay, load }))
-    const holds = stats.state === "running" ? { ...this.holdCounts(), expired: this.holdsExpired } : { open: stats.holds, expiringSoon: 0, expired: this.holdsExpired }
+    let open = 0
+    let expiringSoon = 0
+    for (const s of stats) {
+      const h = s.stats.state === "running" ? this.holdCounts(s.engine) : { open: s.stats.holds, expiringSoon: 0 }
+      open += h.open
+      expiringSoon += h.expiringSoon
+    }
 
-    const tick: OpsTick = {
+    const partial: PartialTick = {
+      source,
       at: Date.now(),
       intervalMs,
-      metrics: {
-        ordersPerSec: Math.round(this.orders / seconds),
-        reservationsPerSec: Math.round(this.reservations / seconds),
-        requestsPerSec: Math.round((requests - this.lastRequests) / seconds),
-        latencyMs: { p50: percentileMs(latencies, 50), p90: percentileMs(latencies, 90), p99: percentileMs(latencies, 99) },
-        fillRate: this.unitsOrdered > 0 ? Math.min(1, this.unitsRouted / this.unitsOrdered) : null,
-        splitRate: this.placedRoutings > 0 ? this.splits / this.placedRoutings : null,
-        backorderedUnits: this.backordered,
-        cancellations: this.cancellations,
-        reroutes: this.reroutes
+      streams: attached.map(([stream]) => stream),
+      counts: {
+        orders: this.orders, reservations: this.reservations, unitsOrdered: this.unitsOrdered, unitsRouted: this.unitsRouted,
+        placedRoutings: this.placedRoutings, splits: this.splits, backorderedUnits: this.backordered,
+        cancellations: this.cancellations, reroutes: this.reroutes, holdsExpired: this.holdsExpired
       },
-      routing: { byReason: this.byReason, samples: this.samples },
-      nodes: { statusChanges: this.statusChanges, busiest, table },
+      byReason: this.byReason,
+      samples: this.samples,
+      statusChanges: this.statusChanges,
       arcs: this.arcs,
-      holds,
-      skus: { hot, low: low.slice(0, this.config.opsSkusListedMax) },
-      alerts: alerts.slice(0, this.config.opsAlertsPerTickMax),
-      alertsDropped: Math.max(0, alerts.length - this.config.opsAlertsPerTickMax) + this.shipmentAlertsDropped,
-      engine: { state: stats.state, mailbox: stats.mailbox, lastCommitMs: Math.round(stats.lastCommitMs * 100) / 100 }
+      holds: { open, expiringSoon },
+      hot,
+      low: low.slice(0, opsSkusListedMax),
+      alerts: sorted.slice(0, opsAlertsPerTickMax),
+      alertsDropped: Math.max(0, sorted.length - opsAlertsPerTickMax) + this.shipmentAlertsDropped,
+      nodes: this.nodeRows(running.map((s) => s.engine)),
+      engine: stats.length === 0 ? null : {
+        state: worstOf(stats.map((s) => s.stats.state)),
+        mailbox: stats.reduce((n, s) => n + s.stats.mailbox, 0),
+        lastCommitMs: Math.round(Math.max(...stats.map((s) => s.stats.lastCommitMs)) * 100) / 100
+      }
     }
     this.orders = this.reservations = this.unitsOrdered = this.unitsRouted = this.placedRoutings = 0
     this.splits = this.backordered = this.cancellations = this.reroutes = 0
@@ -343,8 +459,73 @@ export class OpsAggregator {
     this.shipmentAlertsDropped = 0
     this.reservedPools = new Map()
     this.reservationsBySku = new Map()
-    this.lastStoreErrors = storeErrors
+    return partial
+  }
+}
+
+/** The stream name the owner gateway gives its one engine (which holds every stream). */
+export const ownerStream = "engine"
+
+/**
+ * The figures of a tick that are the gateway's own, not the engine's: the
+ * requests it answered, their latency, the commands it saw refused with
+ * store_unavailable. A cluster gateway reports its own requests, as the
+ * owner does (each gateway's viewers see that gateway's traffic).
+ */
+export class GatewayFigures {
+  private lastRequests = 0
+  private lastStoreErrors = 0
+  private lastTickMs = performance.now()
+
+  constructor(private readonly metrics: GatewayMetrics) {}
+
+  /** The figures since the previous call. */
+  take(): { intervalMs: number; requestsPerSec: number; latencyMs: OpsTick["metrics"]["latencyMs"]; storeErrors: number } {
+    const now = performance.now()
+    const seconds = Math.max(0.001, (now - this.lastTickMs) / 1000)
+    const intervalMs = Math.round(now - this.lastTickMs)
+    this.lastTickMs = now
+    const latencies = this.metrics.drainTickLatencies()
+    const requests = this.metrics.counterTotal("gateway_requests_total")
+    const storeErrors = this.metrics.counterValue("gateway_errors_total", { code: "store_unavailable" })
+    const figures = {
+      intervalMs,
+      requestsPerSec: Math.round((requests - this.lastRequests) / seconds),
+      latencyMs: { p50: percentileMs(latencies, 50), p90: percentileMs(latencies, 90), p99: percentileMs(latencies, 99) },
+      storeErrors: Math.max(0, storeErrors - this.lastStoreErrors)
+    }
     this.lastRequests = requests
-    return tick
+    this.lastStoreErrors = storeErrors
+    return figures
+  }
+}
+
+/** The owner gateway's ops tick: its engine's partial tick, merged alone with the gateway's figures. */
+export class OpsAggregator {
+  private readonly ops: EngineOps
+  private readonly gateway: GatewayFigures
+  private overCapacity: ReadonlySet<string> = new Set()
+
+  constructor(engine: LocalEngine, private readonly config: GatewayConfig, metrics: GatewayMetrics) {
+    this.ops = new EngineOps(config)
+    this.ops.attach(ownerStream, engine.engine)
+    this.gateway = new GatewayFigures(metrics)
+  }
+
+  close(): void {
+    this.ops.close()
+  }
+
+  /** The tick since the previous one; resets the counters. */
+  tick(): OpsTick {
+    const partial = this.ops.partial("owner")
+    const merged = mergeTicks({
+      sources: [{ latest: partial, unsent: [partial] }],
+      gateway: this.gateway.take(),
+      limits: this.config,
+      overCapacity: this.overCapacity
+    })
+    this.overCapacity = merged.overCapacity
+    return merged.tick
   }
 }
