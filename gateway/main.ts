@@ -25,6 +25,7 @@ import * as Queries from "../engine/runtime/queries.ts"
 import { openJournalStore } from "../engine/store/layer.ts"
 import { loadGatewayConfig } from "./config.ts"
 import { loadClusterSettings } from "../engine/cluster/settings.ts"
+import { entityIds } from "../engine/cluster/partition-entity.ts"
 import { ClusterEngine } from "./cluster-access.ts"
 import { LocalEngine, RemoteEngine, type EngineAccess } from "./engine-access.ts"
 import { demoKeys, keysFromEnv, makeKeyRing, type KeysConfig } from "./keys.ts"
@@ -44,6 +45,7 @@ let closeEngine = async () => {}
 let nodeIds: Array<string>
 let channels: Array<string>
 let cluster: (() => Promise<unknown>) | undefined
+let clusterStreams: ReadonlyArray<string> | undefined
 const engineMode = process.env.ENGINE_MODE?.trim() || "embedded"
 if (engineMode !== "embedded" && engineMode !== "cluster") throw new Error(`ENGINE_MODE must be embedded or cluster, got ${engineMode}`)
 
@@ -53,6 +55,7 @@ if (engineMode === "cluster") {
   engineAccess = clusterEngine
   closeEngine = () => clusterEngine.close()
   cluster = () => clusterEngine.cluster()
+  clusterStreams = entityIds(loadConfig().partitions)
   nodeIds = (await clusterEngine.nodes()).map((n) => n.nodeId)
   channels = ((await clusterEngine.channels()) as Array<{ channel: string }>).map((c) => c.channel)
   console.log(`cluster gateway: ${nodeIds.length} nodes; runners: ${JSON.stringify((await clusterEngine.cluster()).runners.map((r) => r.address))}`)
@@ -90,7 +93,7 @@ if (engineMode === "cluster") {
 
 const keys: KeysConfig = configuredKeys ?? demoKeys(channels, nodeIds)
 const redisChannel = process.env.GATEWAY_REDIS_CHANNEL?.trim() || undefined
-const gateway = await startGateway({ config, keys: makeKeyRing(keys), engine: engineAccess, webhooks, redisUrl, redisChannel, shopify, cluster })
+const gateway = await startGateway({ config, keys: makeKeyRing(keys), engine: engineAccess, webhooks, redisUrl, redisChannel, shopify, cluster, clusterStreams })
 
 const wsUrl = `${gateway.url.replace("http://", "ws://")}/v1/ws`
 console.log(`gateway listening on ${gateway.url} (${gateway.owner ? "engine owner" : "edge"}${redisUrl ? ", Redis fan-out" : ""})`)

@@ -8,13 +8,23 @@
  *   "hello"  once on connect: { nodes, intervalMs } (the nodes read through the
  *            engine access, so an edge lists the owner's nodes too)
  *   "tick"   one OpsTick per opsTickMs (ops-aggregator.ts), whatever the load
+ *            (cluster mode: merged from the runners' partial ticks)
  *   "cluster" (cluster mode) per opsTickMs: the runners, their health and
  *            which runner owns each partition with its owner epoch
  *            (gateway/cluster-access.ts ClusterView); each gateway sends it
  *            to its own viewers only
  *
- * Only the engine owner aggregates and emits; with Redis the socket.io Redis
- * adapter carries its ticks to viewers connected to any gateway process.
+ * Embedded mode: only the engine owner aggregates and emits; with Redis the
+ * socket.io Redis adapter carries its ticks to viewers connected to any
+ * gateway process.
+ *
+ * Cluster mode: no process owns the engine. Each runner publishes a partial
+ * tick of the partitions it hosts on Redis (redis-fanout.ts
+ * opsPartialsChannel); each cluster gateway merges the latest of every runner
+ * heard within partialsStaleAfterTicks intervals (ops-merge.ts) with its own
+ * request figures and sends the tick to its own viewers only (as `cluster`):
+ * every cluster gateway merges, so a broadcast through the adapter would
+ * reach each viewer once per gateway.
  */
 import { createAdapter } from "@socket.io/redis-adapter"
 import { Server, type Socket } from "socket.io"
@@ -23,7 +33,8 @@ import type { GatewayConfig } from "./config.ts"
 import type { EngineAccess, LocalEngine } from "./engine-access.ts"
 import type { KeyRing } from "./keys.ts"
 import type { GatewayMetrics } from "./metrics.ts"
-import { OpsAggregator } from "./ops-aggregator.ts"
+import { GatewayFigures, OpsAggregator } from "./ops-aggregator.ts"
+import { isPartialTick, mergeTicks, PartialTicks } from "./ops-merge.ts"
 import type { RedisFanout } from "./redis-fanout.ts"
 
 export const opsNamespace = "/ops"
@@ -39,6 +50,33 @@ export interface OpsFeedDeps {
   readonly redis: RedisFanout | undefined
   /** Cluster mode: the view of runners and partition ownership. */
   readonly cluster?: () => Promise<unknown>
+  /** Cluster mode: every stream a runner should report figures for ("net", "p0", ...); one no runner reports is alerted. */
+  readonly clusterStreams?: ReadonlyArray<string>
+}
+
+/** A runner whose partial tick has not been heard for this many intervals is left out (it died, or lost Redis). */
+export const partialsStaleAfterTicks = 3
+
+/** Cluster mode: hears the runners' partial ticks and emits their merge once per opsTickMs. */
+const clusterTicks = async (redis: RedisFanout, deps: OpsFeedDeps, emit: (tick: unknown) => void): Promise<ReturnType<typeof setInterval>> => {
+  const { config } = deps
+  const partials = new PartialTicks(partialsStaleAfterTicks * config.opsTickMs)
+  await redis.onPartials((message) => {
+    if (isPartialTick(message)) partials.heard(message, Date.now())
+  })
+  const figures = new GatewayFigures(deps.metrics)
+  let overCapacity: ReadonlySet<string> = new Set()
+  const timer = setInterval(() => {
+    try {
+      const merged = mergeTicks({ sources: partials.take(Date.now()), gateway: figures.take(), limits: config, overCapacity, expectedStreams: deps.clusterStreams })
+      overCapacity = merged.overCapacity
+      emit(merged.tick)
+    } catch (e) {
+      console.error(`gateway: ops tick failed: ${String(e)}`)
+    }
+  }, config.opsTickMs)
+  timer.unref?.()
+  return timer
 }
 
 const refusal = (code: "unauthorized" | "forbidden", message: string): Error =>
@@ -86,6 +124,8 @@ export class OpsFeed {
         }
       }, deps.config.opsTickMs)
       feed.timer.unref?.()
+    } else if (deps.cluster && deps.redis) {
+      feed.timer = await clusterTicks(deps.redis, deps, (tick) => nsp.local.emit("tick", tick))
     }
     const cluster = deps.cluster
     if (cluster) {

@@ -25,12 +25,22 @@
  * become an unhandled promise rejection, which ends a Node process. So the
  * adapter gets its publishing client through `publishingSafely`: a failed
  * publish is counted and dropped (the next tick carries fresh figures).
+ *
+ * Cluster mode: every runner publishes its partial ops tick (the figures of
+ * the partitions it hosts, ops-aggregator.ts PartialTick) once per
+ * opsTickMs on `<channel>:ops-partials` (oms:changes:ops-partials by
+ * default); cluster gateways subscribe and merge them (ops-merge.ts). Not
+ * numbered: a lost one only leaves that runner's previous figures in the
+ * next tick, and the next one replaces them.
  */
 import { randomUUID } from "node:crypto"
 import { createClient } from "redis"
 import type { ChangeHub, Changes } from "./changes.ts"
 
 export const changesChannel = "oms:changes"
+
+/** The channel runners publish their partial ops ticks on, next to the changes channel. */
+export const opsPartialsChannel = (channel: string = changesChannel): string => `${channel}:ops-partials`
 
 /** One message on the changes channel. */
 export interface NumberedChanges {
@@ -140,8 +150,29 @@ export class RedisFanout {
     readonly adapterSub: Client,
     private readonly unsubscribeHub: (() => void) | undefined,
     /** Key prefix of the socket.io Redis adapter. */
-    readonly adapterKey: string
+    readonly adapterKey: string,
+    /** Where partial ops ticks go (opsPartialsChannel). */
+    readonly partialsChannel: string
   ) {}
+
+  /** A runner's partial ops tick, to every cluster gateway; dropped while Redis is unreachable (the next one replaces it). */
+  publishPartial(partial: unknown): void {
+    if (!this.pub.isReady) return
+    this.pub.publish(this.partialsChannel, JSON.stringify(partial)).catch(() => undefined)
+  }
+
+  /** A cluster gateway hears every runner's partial ops ticks (parsed JSON; the caller checks the shape). */
+  async onPartials(listener: (message: unknown) => void): Promise<void> {
+    await this.sub.subscribe(this.partialsChannel, (text) => {
+      let message: unknown
+      try {
+        message = JSON.parse(text)
+      } catch {
+        return
+      }
+      listener(message)
+    })
+  }
 
   /** `channel` (default oms:changes) separates gateway groups sharing one Redis; the socket.io adapter key is derived from it. */
   static async connect(url: string, hub: ChangeHub, owner: boolean, channel: string = changesChannel): Promise<RedisFanout> {
@@ -195,7 +226,7 @@ export class RedisFanout {
       lastReported = Date.now()
       console.error(`gateway: redis (ops feed) publish failed, dropped: ${e instanceof Error ? `${e.constructor.name} ${e.message}`.trim() : String(e)}`)
     })
-    return new RedisFanout(pub, sub, safeAdapterPub, adapterSub, unsubscribeHub, `${channel}:ops`)
+    return new RedisFanout(pub, sub, safeAdapterPub, adapterSub, unsubscribeHub, `${channel}:ops`, opsPartialsChannel(channel))
   }
 
   connected(): boolean {

@@ -46,6 +46,8 @@ export interface GatewayOptions {
   readonly dashboardDir?: string
   /** Cluster mode: the runners, their health and who owns each partition, shown on the ops feed. */
   readonly cluster?: () => Promise<unknown>
+  /** Cluster mode: every stream ("net", "p0", ...), so that the ops feed names those no runner reports. */
+  readonly clusterStreams?: ReadonlyArray<string>
 }
 
 export interface Gateway {
@@ -95,7 +97,7 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
     ready: async (): Promise<Record<string, boolean>> => (fanout ? { redis: fanout.connected() } : {})
   })
   mountDashboard(app, { dir: options.dashboardDir, metrics })
-  const ops = await OpsFeed.attach(app, { config, keys, metrics, engine: owner ? engine : undefined, access: engine, redis: fanout, cluster: options.cluster })
+  const ops = await OpsFeed.attach(app, { config, keys, metrics, engine: owner ? engine : undefined, access: engine, redis: fanout, cluster: options.cluster, clusterStreams: options.clusterStreams })
   mountNotFound(app, { config, metrics })
 
   const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {

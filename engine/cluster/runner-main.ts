@@ -12,6 +12,12 @@
  * delivers its notifications, and a new owner delivers again what the old
  * one had not reported delivered (at least once, same idempotency key).
  *
+ * It aggregates the ops feed's figures of the partitions it hosts (the same
+ * fold as an owner gateway's, gateway/ops-aggregator.ts EngineOps) and
+ * publishes them once per GATEWAY_OPS_TICK_MS as a partial tick on
+ * `<channel>:ops-partials`; cluster gateways merge every runner's into the
+ * tick their viewers get (gateway/ops-merge.ts).
+ *
  * It also keeps every partition active: once a second it asks each entity
  * for its stats, so a partition whose runner died is restored elsewhere at
  * once (hold expiries and payment deadlines keep firing) rather than at its
@@ -24,6 +30,7 @@ import { ChangeHub, EngineChangeSource } from "../../gateway/changes.ts"
 import { loadGatewayConfig } from "../../gateway/config.ts"
 import { LocalEngine } from "../../gateway/engine-access.ts"
 import { GatewayMetrics } from "../../gateway/metrics.ts"
+import { EngineOps } from "../../gateway/ops-aggregator.ts"
 import { OutboxPump } from "../../gateway/outbox-pump.ts"
 import { webhookTargetsFromEnv } from "../../gateway/webhook-targets.ts"
 import { networkStream } from "../runtime/partition.ts"
@@ -45,7 +52,19 @@ const { store, close } = await openJournalStore({ backend: "postgres", url: sett
 const hub = new ChangeHub()
 const redisUrl = process.env.REDIS_URL?.trim() || undefined
 const fanout = redisUrl ? await RedisFanout.connect(redisUrl, hub, true, process.env.GATEWAY_REDIS_CHANNEL?.trim() || undefined) : undefined
-if (!fanout) log("REDIS_URL unset: committed changes are not published to gateways")
+if (!fanout) log("REDIS_URL unset: committed changes and ops figures are not published to gateways")
+
+const ops = new EngineOps(gatewayConfig)
+if (fanout) {
+  const publisher = fanout
+  setInterval(() => {
+    try {
+      publisher.publishPartial(ops.partial(runner))
+    } catch (e) {
+      log(`ops partial tick failed: ${String(e)}`)
+    }
+  }, gatewayConfig.opsTickMs).unref()
+}
 
 const host = PartitionHost.of({
   store,
@@ -54,10 +73,12 @@ const host = PartitionHost.of({
   reclaimAfterMs: settings.reclaimAfterMs,
   opened: (stream, engine) => {
     const source = new EngineChangeSource(engine, hub)
+    const detachOps = ops.attach(stream, engine)
     const pump = stream === networkStream ? undefined : new OutboxPump(new LocalEngine(engine, store), hub, webhooks, gatewayConfig, metrics)
     pump?.start()
     return () => {
       source.close()
+      detachOps()
       void pump?.stop()
     }
   },
