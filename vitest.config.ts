@@ -6,7 +6,7 @@ import { defineConfig } from "vitest/config"
  * runner processes each, whose shard leases expire if the runners are starved
  * of CPU by other test files on a 2-core machine.
  */
-const cluster = ["engine/cluster/**/*.test.ts", "gateway/cluster-gateway.test.ts", "gateway/cluster-legs.test.ts"]
+const cluster = ["engine/cluster/**/*.test.ts", "gateway/cluster-gateway.test.ts", "gateway/cluster-legs.test.ts", "gateway/cluster-ops.test.ts"]
 
 export default defineConfig({
   test: {

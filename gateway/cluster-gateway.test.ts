@@ -4,7 +4,8 @@
  * runner, the availability push reaches the subscriber through Redis
  * (published by the runner), reads come from the owning partitions, and the
  * ops feed shows the runners and which one owns each partition, as does the
- * dashboard page in headless Chromium; the runner owning an order's partition
+ * dashboard page in headless Chromium, with the live figures merged from the
+ * runners' partial ticks (gateway/cluster-ops.test.ts checks them in detail); the runner owning an order's partition
  * delivers its customer notifications to the webhook, signed.
  */
 import { createServer, type Server } from "node:http"
@@ -145,6 +146,9 @@ describe.skipIf(why !== undefined)("a gateway in cluster mode", () => {
       for (const r of runners) expect(text).toContain(r.name)
       expect(text).toContain("healthy")
       for (const s of ["net", "p0", "p1", "p2", "p3"]) expect(text).toMatch(new RegExp(`${s}@\\d+`))
+      // and the live figures: the node table and the tick time, from the runners' partial ticks merged
+      await page.locator(`[data-testid=node-table] tr[data-node="WH-DAL"]`).waitFor({ state: "visible", timeout: 15_000 })
+      expect(await page.getByTestId("updated").textContent()).toMatch(/^updated /)
     } finally {
       await browser.close()
     }
