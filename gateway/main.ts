@@ -7,7 +7,8 @@
  * With ENGINE_MODE=cluster it is a client of an engine cluster (runners
  * started with `npm run runner`, same DATABASE_URL and ENGINE_PARTITIONS):
  * commands and reads go to the partitions as cluster messages, changes come
- * through REDIS_URL (required), the ops feed shows the runners.
+ * through REDIS_URL (required), the ops feed shows the runners and merges
+ * the figures they publish (gateway/ops-merge.ts).
  *
  * With GATEWAY_ENGINE_URL (the owner's http://host:port) it starts an EDGE
  * gateway instead: no engine here, every command and read forwarded to the
