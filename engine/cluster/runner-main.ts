@@ -73,7 +73,8 @@ const host = PartitionHost.of({
   reclaimAfterMs: settings.reclaimAfterMs,
   opened: (stream, engine) => {
     const source = new EngineChangeSource(engine, hub)
-    const detachOps = ops.attach(stream, engine)
+    // the figures go out through Redis only: without it there is no one to fold them for
+    const detachOps = fanout ? ops.attach(stream, engine) : () => {}
     const pump = stream === networkStream ? undefined : new OutboxPump(new LocalEngine(engine, store), hub, webhooks, gatewayConfig, metrics)
     pump?.start()
     return () => {
