@@ -17,17 +17,27 @@
  *   stock      per pool touched: loaded + received - shipped - short-picked
  *              + restocked = on hand (and the same sum over the pool's
  *              journal history, when it is short enough to read whole)
+ *   terms      an order carries the promise and B2B terms it was placed
+ *              with; its acknowledged feedback is on it
+ *   promise    every routing of an order with a service or a last delivery
+ *              day (deliverBy, requestedDeliveryDate) gives each shipment a
+ *              promise of that service, delivered by the end of that day;
+ *              a re-route after placement may instead declare the promise
+ *              unreachable (the order then ships by the earliest day)
+ *   ship-complete  every routing of a ship-complete order placed every unit
+ *              it was asked to, or none (read from the order's history)
  *
  * Any violation fails the audit (and the simulator exits non-zero).
  */
-import type { JournaledEvent } from "../engine/domain/events.ts"
+import type { JournaledEvent, OrderRouted } from "../engine/domain/events.ts"
 import type { HoldView, PoolView } from "../engine/domain/replies.ts"
-import type { OrderView } from "../engine/order/order-state.ts"
+import type { HistoryEntry, OrderView } from "../engine/order/order-state.ts"
 import { HttpError, type HttpApi } from "./http.ts"
-import { poolKey, type Ledger, type LedgerPool } from "./ledger.ts"
+import { poolKey, type Ledger, type LedgerPool, type OrderTerms } from "./ledger.ts"
 
 export interface Violation {
   readonly check: "order_missing" | "order_mismatch" | "order_lines" | "order_payment" | "order_regressed" | "oversold" | "hold_not_released" | "hold_release_missing" | "stock_not_conserved" | "pool_missing"
+    | "order_terms" | "promise_broken" | "ship_complete_partial" | "feedback_missing"
   readonly subject: string
   readonly message: string
 }
@@ -37,7 +47,11 @@ export interface AuditResult {
   readonly violations: ReadonlyArray<Violation>
   /** Violations by check. */
   readonly byCheck: Readonly<Record<string, number>>
-  readonly checked: { orders: number; pools: number; skus: number; holds: number; poolHistories: number }
+  readonly checked: {
+    orders: number; pools: number; skus: number; holds: number; poolHistories: number
+    /** Orders with promise terms, ship-complete orders (their routings read from history), feedback acknowledged. */
+    promiseOrders: number; shipCompleteOrders: number; feedback: number
+  }
   readonly ms: number
   /** Time spent per part: orders, pools, holds, histories. */
   readonly partsMs: { orders: number; pools: number; holds: number; histories: number }
@@ -52,6 +66,8 @@ export interface EngineReader {
   pool(nodeId: string, sku: string): Promise<PoolView | null>
   hold(holdId: string): Promise<HoldView | null>
   poolHistory(nodeId: string, sku: string, limit: number): Promise<ReadonlyArray<JournaledEvent>>
+  /** The order's events, oldest first (the engine keeps the first and the newest few hundred). */
+  orderHistory(orderId: string): Promise<ReadonlyArray<HistoryEntry>>
 }
 
 const notFoundAsNull = async <T>(f: () => Promise<T>): Promise<T | null> => {
@@ -70,8 +86,51 @@ export const httpReader = (http: HttpApi, opsKey: string): EngineReader => {
     pool: (nodeId, sku) => notFoundAsNull(() => http.call<{ pool: PoolView }>("GET", `/v1/pools/${enc(nodeId)}/${enc(sku)}`, opsKey).then((r) => r.pool)),
     hold: (id) => notFoundAsNull(() => http.call<{ hold: HoldView }>("GET", `/v1/holds/${enc(id)}`, opsKey).then((r) => r.hold)),
     poolHistory: (nodeId, sku, limit) =>
-      http.call<{ history: Array<JournaledEvent> }>("GET", `/v1/pools/${enc(nodeId)}/${enc(sku)}/history?limit=${limit}`, opsKey).then((r) => r.history)
+      http.call<{ history: Array<JournaledEvent> }>("GET", `/v1/pools/${enc(nodeId)}/${enc(sku)}/history?limit=${limit}`, opsKey).then((r) => r.history),
+    orderHistory: (id) => http.call<{ history: Array<HistoryEntry> }>("GET", `/v1/orders/${enc(id)}/history`, opsKey).then((r) => r.history)
   }
+}
+
+/** The last acceptable delivery day of an order's terms: the earlier of deliverBy and requestedDeliveryDate. */
+export const lastDeliveryDay = (t: OrderTerms): string | undefined =>
+  t.deliverBy !== undefined && t.requestedDeliveryDate !== undefined
+    ? (t.deliverBy < t.requestedDeliveryDate ? t.deliverBy : t.requestedDeliveryDate)
+    : t.deliverBy ?? t.requestedDeliveryDate
+
+/** Whether the order asked for a promise (a service or a last delivery day). */
+export const asksPromise = (t: OrderTerms | undefined): boolean => t !== undefined && (t.service !== undefined || lastDeliveryDay(t) !== undefined)
+
+const endOfDay = (date: string): number => Date.parse(`${date}T23:59:59.999Z`)
+
+/** What breaks the order's promise in its routings (an empty list: nothing). */
+export const promiseProblems = (terms: OrderTerms, routings: ReadonlyArray<OrderRouted>): Array<string> => {
+  const problems: Array<string> = []
+  const day = lastDeliveryDay(terms)
+  for (const r of routings) {
+    // only a later routing may fall back to the earliest day: at placement the order is refused instead
+    if (r.reason !== "placed" && r.explanation.summary.startsWith("promise_unreachable:")) continue
+    for (const s of r.shipments) {
+      const p = s.promise
+      if (!p) problems.push(`${r.reason} routing: shipment ${s.shipmentId} carries no promise`)
+      else if (terms.service !== undefined && p.service !== terms.service) problems.push(`${r.reason} routing: shipment ${s.shipmentId} goes by ${p.carrier} ${p.service}, ${terms.service} asked`)
+      else if (day !== undefined && p.promisedBy > endOfDay(day)) problems.push(`${r.reason} routing: shipment ${s.shipmentId} promised by ${new Date(p.promisedBy).toISOString().slice(0, 10)}, after ${day}`)
+    }
+  }
+  return problems
+}
+
+/** Routings of a ship-complete order that placed part of what they were asked to (the rest backordered). */
+export const shipCompleteProblems = (routings: ReadonlyArray<OrderRouted>): Array<string> =>
+  routings.filter((r) => r.shipments.length > 0 && r.backordered.some((b) => b.qty > 0))
+    .map((r) => `${r.reason} routing shipped ${r.shipments.map((s) => s.shipmentId).join(", ")} and backordered ${r.backordered.map((b) => `${b.qty} of line ${b.lineNo}`).join(", ")}`)
+
+/** The order's terms as the engine shows them, against those asked; each difference. */
+export const termsProblems = (t: OrderTerms, v: Pick<OrderView, "service" | "deliverBy" | "purchaseOrder" | "shipComplete" | "requestedDeliveryDate">): Array<string> => {
+  const expected = {
+    service: t.service ?? null, deliverBy: lastDeliveryDay(t) ?? null, purchaseOrder: t.purchaseOrder ?? null,
+    shipComplete: t.shipComplete ?? false, requestedDeliveryDate: t.requestedDeliveryDate ?? null
+  }
+  return (Object.keys(expected) as Array<keyof typeof expected>).filter((k) => v[k] !== expected[k]).map((k) => `${k} is ${String(v[k])}, asked ${String(expected[k])}`)
 }
 
 export interface AuditOptions {
@@ -90,6 +149,9 @@ export const audit = async (ledger: Ledger, reader: EngineReader, options: Audit
 
   // ---- orders ----
   const views = new Map<string, OrderView>()
+  let promiseOrders = 0
+  let shipCompleteOrders = 0
+  let feedback = 0
   await Promise.all(ledger.orders.map(async (o) => {
     const v = await reader.order(o.orderId)
     if (!v) return fail("order_missing", o.orderId, `acknowledged order ${o.orderId} (${o.externalId}) does not exist`)
@@ -112,6 +174,26 @@ export const audit = async (ledger: Ledger, reader: EngineReader, options: Audit
       for (const k of ["cancelled", "shipped", "delivered", "returned"] as const) {
         if (x[k] < l[k]) fail("order_regressed", o.orderId, `order ${o.orderId} line ${l.lineNo}: ${k} ${x[k]}, acknowledged ${l[k]}`)
       }
+    }
+    if (o.feedback) {
+      feedback++
+      if (!v.feedback || v.feedback.rating !== o.feedback.rating || v.feedback.comment !== o.feedback.comment) {
+        fail("feedback_missing", o.orderId, `order ${o.orderId} has feedback ${v.feedback ? `${v.feedback.rating} "${v.feedback.comment}"` : "none"}, acknowledged ${o.feedback.rating} "${o.feedback.comment}"`)
+      }
+    }
+    const terms = o.terms
+    if (!terms) return
+    for (const p of termsProblems(terms, v)) fail("order_terms", o.orderId, `order ${o.orderId}: ${p}`)
+    const promised = asksPromise(terms)
+    if (!promised && !terms.shipComplete) return
+    const routings = (await reader.orderHistory(o.orderId)).map((h) => h.event).filter((e): e is OrderRouted => e.type === "OrderRouted")
+    if (promised) {
+      promiseOrders++
+      for (const p of promiseProblems(terms, routings)) fail("promise_broken", o.orderId, `order ${o.orderId}: ${p}`)
+    }
+    if (terms.shipComplete) {
+      shipCompleteOrders++
+      for (const p of shipCompleteProblems(routings)) fail("ship_complete_partial", o.orderId, `order ${o.orderId}: ${p}`)
     }
   }))
 
@@ -237,7 +319,7 @@ export const audit = async (ledger: Ledger, reader: EngineReader, options: Audit
     ok: violations.length === 0,
     violations,
     byCheck,
-    checked: { orders: ledger.orders.length, pools: touched.size, skus: committed.size, holds: sampled.length, poolHistories: histories },
+    checked: { orders: ledger.orders.length, pools: touched.size, skus: committed.size, holds: sampled.length, poolHistories: histories, promiseOrders, shipCompleteOrders, feedback },
     ms: Math.round(performance.now() - t0),
     partsMs: {
       orders: Math.round(ordersDone - t0), pools: Math.round(poolsDone - ordersDone),

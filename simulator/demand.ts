@@ -13,6 +13,9 @@
  * Decisions that depend on what happens later (a node's answer to a shipment
  * it gets at some point) are drawn with `chance(seed, key)`: a hash of the
  * seed and a stable key, so they do not depend on the order things happen in.
+ * So are the optional features' draws (promise terms, B2B orders, feedback):
+ * keyed by session, they leave the PRNG stream, and so every other draw of
+ * the day, unchanged when a scenario switches them on.
  */
 import { prng, zipf } from "../bench/workload.ts"
 import type { LatLon } from "../engine/domain/network.ts"
@@ -20,7 +23,8 @@ import { citiesByPopulation } from "../engine/network/places.ts"
 import type { SimNetwork } from "./network.ts"
 import type { Scenario } from "./scenario.ts"
 
-export type Channel = "web" | "marketplace" | "store"
+export type Channel = "web" | "marketplace" | "store" | "b2b"
+export const channels: ReadonlyArray<Channel> = ["web", "marketplace", "store", "b2b"]
 export type SessionKind = "browse" | "abandon" | "checkout"
 
 export interface CartItem {
@@ -34,6 +38,31 @@ export interface Customer {
   readonly name: string
   readonly place: string
   readonly location: LatLon
+}
+
+/** What a session does about delivery promises. */
+export interface SessionPromise {
+  /** Ask availability with promise dates. */
+  readonly ask: boolean
+  /** Order with a service level, or a deliverBy date from the answer (checkouts only). */
+  readonly terms: "service" | "deliverBy" | undefined
+  /** Which of the gateway's service levels (a draw in [0, 1), mapped onto the list at run time). */
+  readonly serviceDraw: number
+  /** Ask a day earlier than the earliest promised (promise_unreachable). */
+  readonly tooEarly: boolean
+}
+
+export interface SessionB2b {
+  readonly purchaseOrder: string
+  readonly shipComplete: boolean
+  /** requestedDeliveryDate: this many days after the engine's today. */
+  readonly requestedInDays: number
+}
+
+export interface SessionFeedback {
+  /** 1..5; the customer gives two stars less when a shipment of the order was late. */
+  readonly rating: number
+  readonly comment: string | undefined
 }
 
 export interface Session {
@@ -58,6 +87,11 @@ export interface Session {
   readonly watchDoorbusters: boolean
   /** The storefront's order number (external id without the run prefix). */
   readonly orderNo: string
+  readonly promise: SessionPromise | undefined
+  /** Set on sessions that are B2B orders (channel b2b). */
+  readonly b2b: SessionB2b | undefined
+  /** Set when the customer rates the order once it is delivered. */
+  readonly feedback: SessionFeedback | undefined
 }
 
 export const dayMs = 24 * 60 * 60_000
@@ -123,11 +157,13 @@ export const generateDemand = (s: Scenario, network: SimNetwork, seed: number, s
   const priceOf = new Map(network.catalog.map((c) => [c.sku, c.priceCents]))
   const regularRank = zipf(network.regular.length, s.catalog.zipfSkew, rnd)
   const ss = s.sessions
-  const connections: Record<Channel, number> = { web: ss.connections.web, marketplace: ss.connections.marketplace, store: ss.connections.store }
-  const nextConnection: Record<Channel, number> = { web: 0, marketplace: 0, store: 0 }
+  const connections: Record<Channel, number> = { web: ss.connections.web, marketplace: ss.connections.marketplace, store: ss.connections.store, b2b: ss.b2b?.connections ?? 0 }
+  const nextConnection: Record<Channel, number> = { web: 0, marketplace: 0, store: 0, b2b: 0 }
 
-  return times.map(({ at, spike }, index): Session => {
-    const channel = weighted<Channel>(ss.channels, rnd())
+  return times.map(({ at, spike }, index): Session => withFeatures(s, network, seed, drawSession(index, at, spike)))
+
+  function drawSession(index: number, at: number, spike: boolean): Session {
+    const channel: Channel = weighted(ss.channels, rnd())
     let kind = weighted<SessionKind>({ browse: ss.browse, abandon: ss.abandonCart, checkout: ss.checkout }, rnd())
     // Marketplace orders arrive paid, without carts: a marketplace "abandoned cart" is a look.
     if (channel === "marketplace" && kind === "abandon") kind = "browse"
@@ -167,9 +203,68 @@ export const generateDemand = (s: Scenario, network: SimNetwork, seed: number, s
       returnAfterDelivery: ret,
       keepSoldOut: keep,
       watchDoorbusters: watch,
-      orderNo: String(index + 1).padStart(6, "0")
+      orderNo: String(index + 1).padStart(6, "0"),
+      promise: undefined,
+      b2b: undefined,
+      feedback: undefined
     }
-  })
+  }
+}
+
+const comments = ["Arrived on time, well packed.", "Great price.", "Box was a bit damaged.", "Took longer than I hoped.", "Exactly as described."]
+
+/** A rating skewed to the good side, as store ratings are. */
+export const ratingOf = (u: number): number => (u < 0.05 ? 1 : u < 0.1 ? 2 : u < 0.2 ? 3 : u < 0.45 ? 4 : 5)
+
+/**
+ * The scenario's optional features on a drawn session: it may become a B2B
+ * order (b2b channel, regular SKUs in case quantities, paid on account, no
+ * cart), ask promise dates and order with promise terms, rate its order.
+ */
+const withFeatures = (s: Scenario, network: SimNetwork, seed: number, base: Session): Session => {
+  const key = (what: string) => `${base.index}|${what}`
+  const u = (what: string) => chance(seed, key(what))
+  const b2b = s.sessions.b2b
+  let session = base
+  if (b2b && b2b.share > 0 && network.regular.length > 0 && u("b2b") < b2b.share) {
+    const items: Array<CartItem> = []
+    base.items.forEach((item, i) => {
+      // B2B buyers restock regular lines; the most popular few dozen SKUs
+      const sku = item.doorbuster ? network.regular[Math.floor(u(`b2b|sku|${i}`) * Math.min(30, network.regular.length))] : item.sku
+      if (items.some((it) => it.sku === sku)) return
+      const qty = 1 + Math.floor(u(`b2b|qty|${i}`) * b2b.qtyMax)
+      items.push({ sku, qty, unitPriceCents: network.catalog.find((c) => c.sku === sku)?.priceCents ?? 0, doorbuster: false })
+    })
+    const days = b2b.requestedDeliveryDays
+    session = {
+      ...base, channel: "b2b", kind: "checkout", items, connection: base.index % Math.max(1, b2b.connections),
+      declinePayment: false, keepSoldOut: false, watchDoorbusters: false,
+      b2b: {
+        purchaseOrder: `PO-${base.orderNo}`,
+        shipComplete: u("b2b|shipComplete") < b2b.shipCompleteRate,
+        requestedInDays: Math.round(days.min + u("b2b|days") * (days.max - days.min))
+      }
+    }
+  }
+  const p = s.sessions.promise
+  if (p && session.channel !== "b2b") {
+    const t = u("promise|terms")
+    const terms = session.kind !== "checkout" ? undefined : t < p.serviceRate ? "service" as const : t < p.serviceRate + p.deliverByRate ? "deliverBy" as const : undefined
+    session = {
+      ...session,
+      promise: {
+        ask: terms === "deliverBy" || u("promise|ask") < p.askRate,
+        terms,
+        serviceDraw: u("promise|service"),
+        tooEarly: terms === "deliverBy" && u("promise|tooEarly") < p.tooEarlyRate
+      }
+    }
+  }
+  const f = s.sessions.feedbackRate
+  if (f !== undefined && session.kind === "checkout" && u("feedback") < f) {
+    session = { ...session, feedback: { rating: ratingOf(u("feedback|rating")), comment: u("feedback|comment") < 0.4 ? comments[Math.floor(u("feedback|which") * comments.length)] : undefined } }
+  }
+  return session
 }
 
 /** FNV-1a over a string, 32 bits. */

@@ -14,10 +14,19 @@
  * so what the ledger records (units shipped, short-picked, restocked) is what
  * the acknowledged step did. Which shipments a node rejects or picks short,
  * and every delay, are fixed by the seed (demand.ts `chance`).
+ *
+ * With `nodes.tracking`, the carrier of some shipments reports tracking over
+ * HTTP (`POST /v1/shipments/:id/tracking`, node key): in transit, out for
+ * delivery, delivered (instead of the node's deliver event); for a few
+ * shipments with a promise the in-transit scan estimates delivery days past
+ * the promised day, which makes them late at once (`shipment_late` on the
+ * ops feed). Customers who rate their order (`sessions.feedbackRate`) send
+ * `order.feedback` once every unit not cancelled is delivered, once.
  */
 import type { OrderView } from "../engine/order/order-state.ts"
 import type { Scheduler } from "./clock.ts"
 import { chance, chanceBetween, type Session } from "./demand.ts"
+import { addDays, todayOf } from "./promise.ts"
 import type { HttpApi } from "./http.ts"
 import type { Ledger } from "./ledger.ts"
 import { codeOf } from "./metrics.ts"
@@ -37,10 +46,20 @@ interface Tracked {
   returnAsked: boolean
   cancelScheduled: boolean
   readonly receiving: Set<string>
-  /** Cancellation, return and receipt steps scheduled and not done. */
+  /** Cancellation, return, receipt and feedback steps scheduled and not done. */
   actions: number
   settled: boolean
+  feedbackAsked: boolean
 }
+
+type TrackingStatus = "in_transit" | "out_for_delivery" | "delivered"
+
+/** Every unit not cancelled is delivered, and something was: what the engine takes feedback after. */
+export const deliveredWhole = (v: Pick<OrderView, "lines">): boolean =>
+  v.lines.every((l) => l.delivered + l.cancelled >= l.qty) && v.lines.some((l) => l.delivered > 0)
+
+/** A customer whose parcel came late gives two stars less. */
+export const ratingAfter = (rating: number, late: boolean): number => (late ? Math.max(1, rating - 2) : rating)
 
 type NodeEventBody = Record<string, unknown> & { type: string }
 
@@ -66,7 +85,15 @@ export class Fulfillment {
   private readonly keyless = new Set<string>()
   /** Steps scheduled or running. */
   private pending = 0
-  readonly counts = { accepted: 0, rejected: 0, shortPicks: 0, shipped: 0, delivered: 0, cancelled: 0, returns: 0, returnsReceived: 0, refreshes: 0, stepErrors: 0, gaveUp: 0 }
+  readonly counts = {
+    accepted: 0, rejected: 0, shortPicks: 0, shipped: 0, delivered: 0, cancelled: 0, returns: 0, returnsReceived: 0, refreshes: 0, stepErrors: 0, gaveUp: 0,
+    /** Carrier tracking updates acknowledged (in transit, out for delivery, delivered). */
+    trackingUpdates: 0,
+    /** In-transit scans that estimated delivery past the promised day. */
+    lateEstimates: 0,
+    feedback: 0,
+    feedbackRatingSum: 0
+  }
 
   constructor(private readonly deps: FulfillmentDeps) {}
 
@@ -93,7 +120,7 @@ export class Fulfillment {
     if (this.orders.has(view.orderId)) return
     const t: Tracked = {
       view, conn, session, chain: Promise.resolve(), steps: new Set(), attempts: new Map(),
-      refreshQueued: false, returnAsked: false, cancelScheduled: false, receiving: new Set(), actions: 0, settled: false
+      refreshQueued: false, returnAsked: false, cancelScheduled: false, receiving: new Set(), actions: 0, settled: false, feedbackAsked: false
     }
     this.orders.set(view.orderId, t)
     void conn.followOrder(view.orderId, (event) => {
@@ -147,7 +174,66 @@ export class Fulfillment {
     })
   }
 
+  private giveFeedback(t: Tracked): Promise<void> {
+    return this.locked(t, async () => {
+      const f = t.session.feedback
+      if (!f || !deliveredWhole(t.view)) return
+      const rating = ratingAfter(f.rating, t.view.shipments.some((s) => s.late))
+      try {
+        const r = await t.conn.request("order.feedback", { orderId: t.view.orderId, rating, ...(f.comment !== undefined ? { comment: f.comment } : {}) })
+        this.deps.ledger.acknowledged(r.order)
+        this.deps.ledger.feedbackGiven(t.view.orderId, rating, f.comment ?? "")
+        t.view = r.order
+        this.counts.feedback++
+        this.counts.feedbackRatingSum += rating
+      } catch {
+        await this.read(t)
+      }
+    })
+  }
+
   // ---- node steps ----
+
+  /** Whether the carrier of this shipment reports tracking (fixed by the seed). */
+  private carrierTracks(tag: string): boolean {
+    const tracking = this.deps.scenario.nodes.tracking
+    return tracking !== undefined && chance(this.deps.seed, `${tag}|tracked`) < tracking.rate
+  }
+
+  /** A carrier's tracking update of a shipped shipment, with the node's key. */
+  private trackingEvent(nodeId: string, shipmentId: string, body: { status: TrackingStatus; estimatedDelivery?: string }): Promise<{ order: OrderView }> {
+    return this.asNode(nodeId, (key) => this.deps.http.call<{ order: OrderView }>("POST", `/v1/shipments/${encodeURIComponent(shipmentId)}/tracking`, key, body, "shipment.track"))
+  }
+
+  /** An in-transit or out-for-delivery scan; best effort: a scan the carrier misses is not retried. */
+  private async trackStep(t: Tracked, shipmentId: string, status: "in_transit" | "out_for_delivery"): Promise<void> {
+    await this.locked(t, async () => {
+      const s = t.view.shipments.find((x) => x.shipmentId === shipmentId)
+      if (!s || s.status !== "shipped") return
+      const { scenario, seed, ledger } = this.deps
+      const tag = this.tagOf(t, shipmentId, s.nodeId)
+      const delay = scenario.nodes.tracking?.delayDays
+      let estimatedDelivery: string | undefined
+      if (status === "in_transit" && s.promise && delay && chance(seed, `${tag}|delayed`) < (scenario.nodes.tracking?.delayRate ?? 0)) {
+        estimatedDelivery = addDays(todayOf(s.promise.promisedBy), Math.round(chanceBetween(seed, `${tag}|delayDays`, delay)))
+      }
+      try {
+        const r = await this.trackingEvent(s.nodeId, shipmentId, { status, ...(estimatedDelivery ? { estimatedDelivery } : {}) })
+        ledger.acknowledged(r.order)
+        t.view = r.order
+        this.counts.trackingUpdates++
+        if (estimatedDelivery) this.counts.lateEstimates++
+      } catch {
+        this.counts.stepErrors++
+        await this.read(t)
+      }
+    })
+  }
+
+  private tagOf(t: Tracked, shipmentId: string, nodeId: string): string {
+    return `${t.view.externalId}|${shipmentId.slice(t.view.orderId.length)}|${nodeId}`
+  }
+
 
   private receiveReturn(t: Tracked, returnId: string): Promise<void> {
     return this.locked(t, async () => {
@@ -184,7 +270,7 @@ export class Fulfillment {
         return
       }
       const { scenario, seed, ledger } = this.deps
-      const tag = `${t.view.externalId}|${shipmentId.slice(t.view.orderId.length)}|${s.nodeId}`
+      const tag = this.tagOf(t, shipmentId, s.nodeId)
       const ref = { orderId: t.view.orderId, shipmentId }
       let event: NodeEventBody
       let short: { sku: string; qty: number } | undefined
@@ -216,9 +302,12 @@ export class Fulfillment {
         default:
           return
       }
+      // a tracked shipment's delivery is the carrier's scan, not the node's event
+      const viaCarrier = event.type === "shipment.deliver" && this.carrierTracks(tag)
       try {
-        const r = await this.nodeEvent(s.nodeId, event)
+        const r = viaCarrier ? await this.trackingEvent(s.nodeId, shipmentId, { status: "delivered" }) : await this.nodeEvent(s.nodeId, event)
         ledger.acknowledged(r.order)
+        if (viaCarrier) this.counts.trackingUpdates++
         if (event.type === "shipment.ship") {
           ledger.shipped(s.nodeId, s.lines.map((l) => ({ sku: this.skuOf(t, l.lineNo), qty: l.qty })))
           this.counts.shipped++
@@ -342,6 +431,13 @@ export class Fulfillment {
       this.pending++
       const delay = chanceBetween(seed, `${v.externalId}|${s.shipmentId.slice(v.orderId.length)}|${s.status}|delay`, delays[s.status])
       scheduler.after(delay, () => void this.step(t, s.shipmentId, s.status).finally(() => this.pending--))
+      if (s.status === "shipped" && this.carrierTracks(this.tagOf(t, s.shipmentId, s.nodeId))) {
+        // the carrier's scans during the transit: in transit early on, out for delivery near the end
+        for (const [status, at] of [["in_transit", 0.3], ["out_for_delivery", 0.8]] as const) {
+          this.pending++
+          scheduler.after(delay * at, () => void this.trackStep(t, s.shipmentId, status).finally(() => this.pending--))
+        }
+      }
     }
     if (t.session.cancelAfterMs !== undefined && !t.cancelScheduled) {
       t.cancelScheduled = true
@@ -355,6 +451,11 @@ export class Fulfillment {
       t.returnAsked = true
       const r = scenario.nodes.hours.returnAfterDelivery
       this.action(t, chanceBetween(seed, `${v.externalId}|return`, { min: r.min * hour, max: r.max * hour }), () => this.requestReturn(t))
+    }
+    if (t.session.feedback && !t.feedbackAsked && deliveredWhole(v)) {
+      t.feedbackAsked = true
+      // customers rate within a few hours of the delivery
+      this.action(t, chanceBetween(seed, `${v.externalId}|feedback`, { min: hour, max: 6 * hour }), () => this.giveFeedback(t))
     }
     for (const r of v.returns) {
       if (r.status !== "requested" || t.receiving.has(r.returnId)) continue

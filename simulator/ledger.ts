@@ -8,8 +8,10 @@
  * routed at placement, and the line counters of the last acknowledged reply:
  * cancelled, shipped, delivered, returned), payments, and every stock
  * movement per pool (initial load, receipts, units shipped, short-pick
- * write-offs, restocks). Plain JSON data, so a run can save it and a test can
- * tamper with it.
+ * write-offs, restocks). Orders also keep the terms they were placed with
+ * (promise: service, deliverBy; B2B: purchase order, ship-complete, requested
+ * delivery date) and the feedback acknowledged. Plain JSON data, so a run can
+ * save it and a test can tamper with it.
  */
 import type { LineQty } from "../engine/domain/commands.ts"
 import type { HoldView } from "../engine/domain/replies.ts"
@@ -42,6 +44,15 @@ export interface LedgerLine {
   returned: number
 }
 
+/** Terms an order was placed with, as the storefront asked them (absent: not asked). */
+export interface OrderTerms {
+  readonly service?: string
+  readonly deliverBy?: string
+  readonly purchaseOrder?: string
+  readonly shipComplete?: boolean
+  readonly requestedDeliveryDate?: string
+}
+
 export interface LedgerOrder {
   readonly orderId: string
   readonly externalId: string
@@ -54,6 +65,10 @@ export interface LedgerOrder {
   payment: "pending" | "authorised" | "declined" | "timeout"
   /** The routing acknowledged with the placement. */
   readonly placement: { readonly shipments: ReadonlyArray<LedgerShipment>; readonly backordered: number }
+  /** Promise and B2B terms asked (absent in ledgers written before they were simulated). */
+  readonly terms?: OrderTerms
+  /** Feedback acknowledged. */
+  feedback?: { readonly rating: number; readonly comment: string }
 }
 
 export interface LedgerPool {
@@ -132,7 +147,7 @@ export class Ledger {
 
   // ---- orders ----
 
-  orderPlaced(view: OrderView, holdIds: ReadonlyArray<string>, sim: number): LedgerOrder {
+  orderPlaced(view: OrderView, holdIds: ReadonlyArray<string>, sim: number, terms: OrderTerms = {}): LedgerOrder {
     const existing = this.data.orders[view.orderId]
     if (existing) return existing
     const o: LedgerOrder = {
@@ -149,7 +164,8 @@ export class Ledger {
           shipmentId: s.shipmentId, nodeId: s.nodeId, lines: s.lines, distanceKm: s.distanceKm, costCents: s.costCents
         })),
         backordered: view.lines.reduce((n, l) => n + l.backordered, 0)
-      }
+      },
+      terms
     }
     this.data.orders[view.orderId] = o
     for (const id of holdIds) this.holdFate(id, "converted")
@@ -170,6 +186,12 @@ export class Ledger {
       mine.delivered = Math.max(mine.delivered, l.delivered)
       mine.returned = Math.max(mine.returned, l.returned)
     }
+  }
+
+  /** The customer's feedback was acknowledged (once per order). */
+  feedbackGiven(orderId: string, rating: number, comment: string): void {
+    const o = this.data.orders[orderId]
+    if (o) o.feedback = { rating, comment }
   }
 
   /** A shipment's units left its node (the node's ship event was acknowledged). */

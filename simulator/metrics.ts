@@ -40,8 +40,8 @@ const newBucket = (): Bucket => ({
   insufficientStock: 0, backorderedOpen: 0, nodeLoad: {}
 })
 
-/** Codes that are the engine's answers to a fair request (sold out, already shipped, hold ran out), not failures. */
-export const answerCodes: ReadonlySet<string> = new Set(["insufficient_stock", "invalid_state", "hold_expired", "hold_used", "quantity_exceeds_open"])
+/** Codes that are the engine's answers to a fair request (sold out, already shipped, hold ran out, a delivery date no plan meets), not failures. */
+export const answerCodes: ReadonlySet<string> = new Set(["insufficient_stock", "invalid_state", "hold_expired", "hold_used", "quantity_exceeds_open", "promise_unreachable"])
 
 /** Nearest-rank percentile of a sorted sample (the gateway's definition). */
 export const percentile = (sorted: ReadonlyArray<number>, p: number): number => percentileOfSorted(sorted, p)

@@ -1,12 +1,12 @@
 /**
  * The network a scenario runs on: the demo network of engine/demo/network.ts
  * (fulfillment nodes at real US cities, a catalog with weights and prices,
- * four channels with their routing policies, stock), sized by the scenario,
+ * four channels with their routing policies, two carriers, stock), sized by the scenario,
  * with the scenario's doorbuster stock, and the keys the simulator's gateway
  * is started with (one storefront key per channel, one node key per node,
  * an ops token).
  */
-import type { LoadRow, UpsertChannel, UpsertNode, UpsertSku } from "../engine/domain/commands.ts"
+import type { LoadRow, UpsertCarrier, UpsertChannel, UpsertNode, UpsertSku } from "../engine/domain/commands.ts"
 import { demoNetwork, type DemoCatalogItem } from "../engine/demo/network.ts"
 import type { KeysConfig } from "../gateway/keys.ts"
 import type { Scenario } from "./scenario.ts"
@@ -16,6 +16,8 @@ export interface SimNetwork {
   readonly skus: ReadonlyArray<UpsertSku>
   readonly catalog: ReadonlyArray<DemoCatalogItem>
   readonly channels: ReadonlyArray<UpsertChannel>
+  /** The demo's carriers, provisioned when the gateway has none (delivery promises need them). */
+  readonly carriers: ReadonlyArray<UpsertCarrier>
   /** Absolute on-hand counts loaded before the day starts. */
   readonly stock: ReadonlyArray<LoadRow>
   readonly doorbusters: ReadonlyArray<string>
@@ -49,6 +51,7 @@ export const buildNetwork = (s: Scenario): SimNetwork => {
     skus: demo.skus,
     catalog: demo.catalog,
     channels: demo.channels,
+    carriers: demo.carriers,
     stock,
     doorbusters,
     regular: demo.catalog.filter((c) => !c.doorbuster).map((c) => c.sku)

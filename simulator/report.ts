@@ -141,6 +141,11 @@ const keyFigures = (s: RunSummary): Array<[string, string]> => [
   ["busiest node at the end of the day", `${s.busiestNode.nodeId} ${pct(s.busiestNode.load)} of its daily capacity`],
   ["node outage", s.outage ? `${s.outage.nodeId} offline ${s.outage.fromHour}:00-${s.outage.toHour}:00` : "none"],
   ["pushes received (availability / order)", `${s.pushes.availability} / ${s.pushes.order}`],
+  ["delivery promise answers / orders with a service or deliverBy / refused promise_unreachable", `${s.promise.answers} / ${s.promise.orders} / ${s.promise.unreachable}`],
+  ["shipments late against their promise at the end", String(s.promise.lateShipments)],
+  ["B2B orders / ship-complete / waiting whole as a backorder at placement / at the end", `${s.b2b.orders} / ${s.b2b.shipComplete} / ${s.b2b.shipCompleteBackorderedAtPlacement} / ${s.b2b.shipCompleteWaitingAtEnd}`],
+  ["carrier tracking updates (estimates past the promised day)", `${s.tracking.updates} (${s.tracking.lateEstimates})`],
+  ["feedback: count / average rating", `${s.feedback.count} / ${s.feedback.averageRating === null ? "n/a" : s.feedback.averageRating.toFixed(2)}`],
   ["simulator event-loop delay p99 (its share of the latency above)", ms(s.simulatorLoopDelayP99Ms)],
   ["CPU seconds: simulator / engine and gateway", `${s.cpuSeconds.simulator.toFixed(1)} / ${s.cpuSeconds.engine === null ? "n/a" : s.cpuSeconds.engine.toFixed(1)}`],
   ["wall clock: provision / day / drain / audit", `${s.wallSeconds.provision.toFixed(1)} s / ${s.wallSeconds.day.toFixed(1)} s / ${s.wallSeconds.drain.toFixed(1)} s / ${s.wallSeconds.audit.toFixed(1)} s`],
@@ -206,7 +211,8 @@ export const renderHtml = (input: ResultsInput, comparison: ReadonlyArray<Compar
   }
   sections.push(`<h2>Charts</h2>${charts.map((c) => `<figure>${c}</figure>`).join("")}`)
   for (const s of input.summaries) {
-    sections.push(`<h2>Audit (${esc(s.label)}): ${s.auditOk ? "passed" : "FAILED"}</h2><p>${s.audit.checked.orders} orders, ${s.audit.checked.pools} pools, ${s.audit.checked.skus} SKUs, ${s.audit.checked.holds} expired holds, ${s.audit.checked.poolHistories} pool histories checked.</p>` +
+    const c = s.audit.checked
+    sections.push(`<h2>Audit (${esc(s.label)}): ${s.auditOk ? "passed" : "FAILED"}</h2><p>${c.orders} orders, ${c.pools} pools, ${c.skus} SKUs, ${c.holds} expired holds, ${c.poolHistories} pool histories checked; the routings of ${c.promiseOrders} orders with a promise and ${c.shipCompleteOrders} ship-complete orders, ${c.feedback} feedbacks.</p>` +
       (s.audit.violations.length > 0 ? table(["check", "subject", "what"], s.audit.violations.map((v) => [v.check, v.subject, v.message])) : ""))
   }
   sections.push(`<h2>Sessions and nodes (baseline)</h2>` +

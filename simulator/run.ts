@@ -21,6 +21,7 @@ import { HttpApi } from "./http.ts"
 import { Ledger, poolKey } from "./ledger.ts"
 import { bucketSimMs, dayBuckets, Metrics } from "./metrics.ts"
 import { buildNetwork, keysConfigOf, simKeys, type SimKeys, type SimNetwork } from "./network.ts"
+import { serviceLevels } from "./promise.ts"
 import { compressionOf, type Scenario } from "./scenario.ts"
 import { openConnections, Storefront } from "./storefront.ts"
 
@@ -101,13 +102,14 @@ const waitReady = async (http: HttpApi, opsKey: string): Promise<void> => {
 
 /**
  * Loads the scenario's network through the gateway (ops token): nodes, SKUs,
- * channels, stock. Nodes the gateway has beyond the scenario's (a running
+ * channels, carriers (when the gateway has none), stock; answers the
+ * carriers' service levels. Nodes the gateway has beyond the scenario's (a running
  * target) join the network, with none of the scenario's SKUs in stock, so that
  * every unit in play is one the simulator loaded.
  */
 const provision = async (
   http: HttpApi, keys: SimKeys, scenarioNetwork: SimNetwork, policy: PolicyFile | undefined, shared: boolean
-): Promise<{ network: SimNetwork; upserts: Array<UpsertChannel>; heldAtStart: Map<string, number> }> => {
+): Promise<{ network: SimNetwork; upserts: Array<UpsertChannel>; heldAtStart: Map<string, number>; services: Array<string> }> => {
   const ops = keys.ops
   const { nodes: existing } = await http.call<{ nodes: Array<NodeLoadView> }>("GET", "/v1/nodes", ops)
   const ours = new Set(scenarioNetwork.nodes.map((n) => n.nodeId))
@@ -128,6 +130,12 @@ const provision = async (
     await http.call("POST", "/v1/admin/channels", ops, c)
     upserts.push({ type: "channel.upsert", ...c })
   }
+  // Carriers: a gateway's own stay as they are (its promises are what is being rehearsed); a fresh one gets the demo's.
+  const readCarriers = () => http.call<{ carriers: Array<{ services: Array<{ service: string }> }> }>("GET", "/v1/admin/carriers", ops).then((r) => r.carriers)
+  if ((await readCarriers()).length === 0) {
+    for (const { type: _, ...c } of scenarioNetwork.carriers) await http.call("POST", "/v1/admin/carriers", ops, c)
+  }
+  const services = serviceLevels(await readCarriers())
   // On a shared gateway, earlier orders may still hold or allocate stock: never load below that.
   const heldAtStart = new Map<string, number>()
   let rows = network.stock
@@ -139,7 +147,7 @@ const provision = async (
     }))
   }
   await http.call("POST", "/v1/inventory/load", ops, { rows, reference: "simulator opening stock" })
-  return { network: { ...network, stock: rows }, upserts, heldAtStart }
+  return { network: { ...network, stock: rows }, upserts, heldAtStart, services }
 }
 
 export const runDay = async (o: RunOptions): Promise<RunResult> => {
@@ -163,18 +171,18 @@ export const runDay = async (o: RunOptions): Promise<RunResult> => {
   let succeeded = false
   try {
     await waitReady(http, keys.ops)
-    const { network, upserts: channelUpserts, heldAtStart } = await provision(http, keys, scenarioNetwork, o.policy, o.target !== undefined)
+    const { network, upserts: channelUpserts, heldAtStart, services } = await provision(http, keys, scenarioNetwork, o.policy, o.target !== undefined)
     ledger.stockLoaded(network.stock)
     for (const [key, held] of heldAtStart) ledger.data.pools[key].heldAtStart = held
     const provisionMs = performance.now() - t0
 
     const demand = generateDemand(scenario, network, seed, o.scale ?? 1)
-    connections = await openConnections(wsUrl, keys.storefront, scenario.sessions.connections, metrics)
+    connections = await openConnections(wsUrl, keys.storefront, { ...scenario.sessions.connections, b2b: scenario.sessions.b2b?.connections ?? 0 }, metrics)
     const fulfillment = new Fulfillment({ scheduler, http, keys, ledger, scenario, seed })
     const idPrefix = o.target ? `sim${seed}-${Date.now().toString(36)}` : `sim${seed}`
     const pricer = new ShippingCost(network.nodes, network.skus, channelUpserts)
     const storefront = new Storefront({
-      clock, scheduler, metrics, ledger, fulfillment, network, idPrefix, holdTtlSimMs: scenario.sessions.holdTtlMinutes * 60_000, pricer
+      clock, scheduler, metrics, ledger, fulfillment, network, idPrefix, holdTtlSimMs: scenario.sessions.holdTtlMinutes * 60_000, pricer, services
     }, connections)
 
     let active = 0

@@ -11,6 +11,12 @@
  * the session mix of the storefronts, how fulfillment nodes behave (reject and
  * short-pick rates, delays, an outage, inventory receipts) and how much the
  * day is compressed (`day.wallClockMinutes` of wall-clock time for 24 hours).
+ *
+ * Optional parts switch on product features (absent: not exercised):
+ * delivery promises (`sessions.promise`), B2B orders (`sessions.b2b`),
+ * customer feedback (`sessions.feedbackRate`) and carrier tracking
+ * (`nodes.tracking`). New draws are keyed by session (demand.ts `chance`), so
+ * switching them on leaves the rest of the day's draws as they were.
  */
 import { readFileSync, existsSync } from "node:fs"
 import * as path from "node:path"
@@ -64,6 +70,30 @@ const Day = Schema.Struct({
 
 const ChannelMix = Schema.Struct({ web: NonNegative, marketplace: NonNegative, store: NonNegative })
 
+const DeliveryPromise = Schema.Struct({
+  /** Share of sessions (not B2B) that ask availability with delivery promise dates (`promise: true`). */
+  askRate: Share,
+  /** Share of checkouts that order with a carrier service level (one of the gateway's carriers' services). */
+  serviceRate: Share,
+  /** Share of checkouts that order with a `deliverBy` date chosen from the promise answer (they ask it). */
+  deliverByRate: Share,
+  /** Share of those `deliverBy` customers who ask a day before the earliest promised (answered promise_unreachable; they then order without it). */
+  tooEarlyRate: Share
+})
+
+const B2b = Schema.Struct({
+  /** Share of sessions that are B2B orders on the `b2b` channel (purchase order, payment on account, no cart holds). */
+  share: Share,
+  /** WebSocket connections of the b2b channel. */
+  connections: Count,
+  /** Units per line at most (regular SKUs only). */
+  qtyMax: Count.check(Schema.isGreaterThanOrEqualTo(1)),
+  /** Share of B2B orders that are ship-complete (every unit at once, or wait whole as a backorder). */
+  shipCompleteRate: Share,
+  /** Requested delivery date: days after today (engine calendar). */
+  requestedDeliveryDays: Range
+})
+
 const Sessions = Schema.Struct({
   /** Weights of what a session does: look only, add to cart and leave, or buy. */
   browse: NonNegative,
@@ -84,7 +114,20 @@ const Sessions = Schema.Struct({
   /** Share of customers who still order an item they could not hold (it is backordered). */
   keepSoldOutRate: Share,
   /** Share of sessions that subscribe to the doorbusters' availability while they shop. */
-  watchDoorbustersRate: Share
+  watchDoorbustersRate: Share,
+  promise: opt(DeliveryPromise),
+  b2b: opt(B2b),
+  /** Share of customers who rate their order (1-5, sometimes a comment) once it is delivered. */
+  feedbackRate: opt(Share)
+})
+
+const Tracking = Schema.Struct({
+  /** Share of shipments whose carrier reports tracking (in_transit, out_for_delivery, delivered) instead of the node's deliver event. */
+  rate: Share,
+  /** Share of tracked shipments with a promise whose carrier estimates delivery past the promised day (late at once). */
+  delayRate: Share,
+  /** Days past the promised day of such an estimate. */
+  delayDays: Range
 })
 
 const Outage = Schema.Struct({
@@ -115,7 +158,8 @@ const NodeBehaviour = Schema.Struct({
   /** Simulated hours in transit, and from delivery to the customer's return request, and to its receipt. */
   hours: Schema.Struct({ transit: Range, returnAfterDelivery: Range, returnTransit: Range }),
   outage: opt(Outage),
-  receipts: Schema.Array(Receipt)
+  receipts: Schema.Array(Receipt),
+  tracking: opt(Tracking)
 })
 
 export const ScenarioSchema = Schema.Struct({
@@ -158,6 +202,16 @@ const checkMeaning = (s: Scenario): Array<string> => {
     ["nodes.hours.transit", s.nodes.hours.transit], ["nodes.hours.returnAfterDelivery", s.nodes.hours.returnAfterDelivery],
     ["nodes.hours.returnTransit", s.nodes.hours.returnTransit]
   ] as const) if (r.min > r.max) problems.push(`${name}: min > max`)
+  const { promise, b2b } = s.sessions
+  if (promise && promise.serviceRate + promise.deliverByRate > 1) problems.push("sessions.promise: serviceRate + deliverByRate must be <= 1")
+  if (b2b) {
+    if (b2b.share > 0 && b2b.connections < 1) problems.push("sessions.b2b.connections must be >= 1 when sessions.b2b.share > 0")
+    if (b2b.requestedDeliveryDays.min > b2b.requestedDeliveryDays.max) problems.push("sessions.b2b.requestedDeliveryDays: min > max")
+    if (!Number.isInteger(b2b.requestedDeliveryDays.min) || !Number.isInteger(b2b.requestedDeliveryDays.max)) problems.push("sessions.b2b.requestedDeliveryDays must be whole days")
+  }
+  const tracking = s.nodes.tracking
+  if (tracking && tracking.delayDays.min > tracking.delayDays.max) problems.push("nodes.tracking.delayDays: min > max")
+  if (tracking && (tracking.delayDays.min < 1 || !Number.isInteger(tracking.delayDays.min) || !Number.isInteger(tracking.delayDays.max))) problems.push("nodes.tracking.delayDays must be whole days, at least 1")
   if (s.sessions.itemsPerCart.min < 1) problems.push("sessions.itemsPerCart.min must be >= 1")
   if (s.doorbusters.count >= s.catalog.skus) problems.push("doorbusters.count must be below catalog.skus")
   if (s.day.spike.startHour * 60 + s.day.spike.minutes > 24 * 60) problems.push("day.spike must end within the day")

@@ -12,21 +12,30 @@
  *             (authorised, or declined for some); later maybe a cancellation,
  *             or a return after delivery (fulfillment.ts follows the order).
  *             Marketplace orders arrive paid, without holds.
+ *   B2B       an order on the b2b channel with a purchase order, a requested
+ *             delivery date and (some) ship-complete, paid on account,
+ *             without holds.
+ *
+ * Some sessions ask availability with delivery promise dates; some checkouts
+ * order with a service level or a `deliverBy` date from the answer (a few a
+ * day too early: refused promise_unreachable, they order again without it).
+ * Customers who rate their order do so once it is delivered (fulfillment.ts).
  *
  * Sessions that watch the doorbusters subscribe to their availability while
  * they shop (one subscription per connection, shared by reference count).
  * Every acknowledged hold and order goes into the ledger.
  */
-import { GatewayClient, GatewayError, type Results } from "../gateway/client.ts"
+import { GatewayClient, GatewayError, type AvailabilityItem, type Results } from "../gateway/client.ts"
 import type { StorefrontOp, StorefrontPayload } from "../gateway/payloads.ts"
 import type { SimClock, Scheduler } from "./clock.ts"
 import type { ShippingCost } from "./cost.ts"
-import type { Channel, Session } from "./demand.ts"
+import { channels, type Channel, type Session } from "./demand.ts"
 import type { Fulfillment } from "./fulfillment.ts"
 import { Limiter } from "./http.ts"
-import type { Ledger } from "./ledger.ts"
+import type { Ledger, OrderTerms } from "./ledger.ts"
 import { codeOf, type Metrics } from "./metrics.ts"
 import type { SimNetwork } from "./network.ts"
+import { addDays, deliverByFor, serviceOf, todayOf } from "./promise.ts"
 
 /** Requests one connection keeps in flight at most (the gateway refuses past 256). */
 const inFlightPerConnection = 200
@@ -100,16 +109,21 @@ export interface StorefrontDeps {
   readonly idPrefix: string
   readonly holdTtlSimMs: number
   readonly pricer: ShippingCost
+  /** Service levels of the gateway's carriers (what `service` orders ask for). */
+  readonly services: ReadonlyArray<string>
 }
+
+/** Promise terms of an order: a service level, a last delivery day, or both. */
+type PromiseTerms = { service?: string; deliverBy?: string }
 
 /** Opens the scenario's connections per channel (`count` each), with the channel's storefront key. */
 export const openConnections = async (
   wsUrl: string, keys: Readonly<Record<string, string>>, counts: Readonly<Record<Channel, number>>, metrics: Metrics
 ): Promise<Record<Channel, Array<StorefrontConnection>>> => {
-  const out: Record<Channel, Array<StorefrontConnection>> = { web: [], marketplace: [], store: [] }
+  const out: Record<Channel, Array<StorefrontConnection>> = { web: [], marketplace: [], store: [], b2b: [] }
   const limiter = new Limiter(16)
   const jobs: Array<Promise<void>> = []
-  for (const channel of ["web", "marketplace", "store"] as const) {
+  for (const channel of channels) {
     const key = keys[channel]
     if (counts[channel] > 0 && key === undefined) throw new Error(`no storefront key for channel ${channel}`)
     for (let i = 0; i < counts[channel]; i++) {
@@ -138,7 +152,19 @@ const once = async <T>(f: () => Promise<T>): Promise<T> => {
 
 export class Storefront {
   /** Sessions that ended in an order, in no order, and what the rest did. */
-  readonly outcomes = { browsed: 0, abandoned: 0, ordered: 0, soldOut: 0, failed: 0, unitsWanted: 0, unitsDropped: 0 }
+  readonly outcomes = {
+    browsed: 0, abandoned: 0, ordered: 0, soldOut: 0, failed: 0, unitsWanted: 0, unitsDropped: 0,
+    /** Availability answers with promise dates. */
+    promiseAnswers: 0,
+    /** Orders placed with a service level or a deliverBy date. */
+    promiseOrders: 0,
+    /** Orders refused promise_unreachable (then placed again without the promise). */
+    promiseUnreachable: 0,
+    b2bOrders: 0,
+    shipCompleteOrders: 0,
+    /** Ship-complete orders that waited whole as a backorder at placement. */
+    shipCompleteBackordered: 0
+  }
 
   constructor(private readonly deps: StorefrontDeps, private readonly connections: Record<Channel, Array<StorefrontConnection>>) {}
 
@@ -152,10 +178,15 @@ export class Storefront {
     const watching = s.watchDoorbusters && network.doorbusters.length > 0
     try {
       if (watching) await conn.watch(network.doorbusters, s.customer.location)
-      await conn.request("availability", { skus: s.items.map((i) => i.sku), location: s.customer.location, nodesMax: 3 }).catch(() => undefined)
+      const ask = s.promise?.ask === true
+      const answer = await conn.request("availability", { skus: s.items.map((i) => i.sku), location: s.customer.location, nodesMax: 3, ...(ask ? { promise: true } : {}) })
+        .catch(() => undefined)
+      if (ask && answer) this.outcomes.promiseAnswers++
+      const items = answer?.items ?? []
       if (s.kind === "browse") this.outcomes.browsed++
-      else if (s.channel === "marketplace") await this.marketplaceOrder(conn, s)
-      else await this.cart(conn, s)
+      else if (s.channel === "b2b") await this.b2bOrder(conn, s)
+      else if (s.channel === "marketplace") await this.marketplaceOrder(conn, s, items)
+      else await this.cart(conn, s, items)
     } catch (e) {
       this.outcomes.failed++
       if (!(e instanceof GatewayError)) throw e
@@ -164,7 +195,39 @@ export class Storefront {
     }
   }
 
-  private async cart(conn: StorefrontConnection, s: Session): Promise<void> {
+  /** The promise terms a checkout orders with (undefined: none, or no date could be promised). */
+  private promiseTerms(s: Session, items: ReadonlyArray<AvailabilityItem>, lines: ReadonlyArray<{ sku: string; qty: number }>, heldAt: ReadonlyMap<string, string>): PromiseTerms | undefined {
+    const p = s.promise
+    if (p?.terms === "service") {
+      const service = serviceOf(p.serviceDraw, this.deps.services)
+      return service === undefined ? undefined : { service }
+    }
+    if (p?.terms === "deliverBy") {
+      const deliverBy = deliverByFor(items, lines, heldAt, p.tooEarly, todayOf(Date.now()))
+      return deliverBy === undefined ? undefined : { deliverBy }
+    }
+    return undefined
+  }
+
+  /**
+   * Places an order with its promise terms; refused promise_unreachable (the
+   * customer asked too much), the customer orders again without them.
+   */
+  private async placeWithTerms<T>(terms: PromiseTerms | undefined, place: (terms: PromiseTerms) => Promise<T>): Promise<{ placed: T; asked: PromiseTerms }> {
+    if (terms !== undefined) {
+      try {
+        const placed = await place(terms)
+        this.outcomes.promiseOrders++
+        return { placed, asked: terms }
+      } catch (e) {
+        if (codeOf(e) !== "promise_unreachable") throw e
+        this.outcomes.promiseUnreachable++
+      }
+    }
+    return { placed: await place({}), asked: {} }
+  }
+
+  private async cart(conn: StorefrontConnection, s: Session, items: ReadonlyArray<AvailabilityItem>): Promise<void> {
     const { ledger, clock, scheduler, metrics } = this.deps
     const ttlMs = this.ttlWallMs()
     const held: Array<{ sku: string; holdId: string }> = []
@@ -203,15 +266,18 @@ export class Storefront {
     // Think, but check out well within the hold's TTL.
     await scheduler.sleep(Math.min(s.thinkMs, ttlSim * 0.5))
     const externalId = `${this.deps.idPrefix}-${s.orderNo}`
-    const place = (holdIds: Array<string>) => once(() => conn.request("order.place", {
+    const heldAt = new Map(held.map((h) => [h.sku, this.deps.ledger.data.holds[h.holdId].nodeId]))
+    const terms = this.promiseTerms(s, items, lines, heldAt)
+    const place = (holdIds: Array<string>) => this.placeWithTerms(terms, (t) => once(() => conn.request("order.place", {
       externalId,
       lines,
       customer: { name: s.customer.name, location: s.customer.location },
       holdIds,
-      payment: "pending"
-    }))
+      payment: "pending",
+      ...t
+    })))
     let holdIds = held.map((h) => h.holdId)
-    let placed: Results["order.place"]
+    let placed: { placed: Results["order.place"]; asked: PromiseTerms }
     try {
       placed = await place(holdIds)
     } catch (e) {
@@ -225,27 +291,65 @@ export class Storefront {
       holdIds = []
       placed = await place(holdIds)
     }
-    this.ordered(conn, s, placed.order, holdIds)
+    this.ordered(conn, s, placed.placed.order, holdIds, placed.asked)
     await scheduler.sleep(60_000 + (s.index % 5) * 30_000)
-    await this.deps.fulfillment.payment(placed.order.orderId, s.declinePayment ? "declined" : "authorised")
+    await this.deps.fulfillment.payment(placed.placed.order.orderId, s.declinePayment ? "declined" : "authorised")
   }
 
-  private async marketplaceOrder(conn: StorefrontConnection, s: Session): Promise<void> {
+  private async marketplaceOrder(conn: StorefrontConnection, s: Session, items: ReadonlyArray<AvailabilityItem>): Promise<void> {
     const lines = s.items.map((i) => ({ sku: i.sku, qty: i.qty, unitPriceCents: i.unitPriceCents }))
     for (const i of s.items) this.outcomes.unitsWanted += i.qty
-    const r = await once(() => conn.request("order.place", {
+    const terms = this.promiseTerms(s, items, lines, new Map())
+    const r = await this.placeWithTerms(terms, (t) => once(() => conn.request("order.place", {
       externalId: `${this.deps.idPrefix}-${s.orderNo}`,
       lines,
       customer: { name: s.customer.name, location: s.customer.location },
-      payment: "authorised"
-    }))
-    this.ordered(conn, s, r.order, [])
+      payment: "authorised",
+      ...t
+    })))
+    this.ordered(conn, s, r.placed.order, [], r.asked)
   }
 
-  private ordered(conn: StorefrontConnection, s: Session, view: Results["order.place"]["order"], holdIds: ReadonlyArray<string>): void {
+  /**
+   * A B2B order: paid on account, no cart; a purchase order, a requested
+   * delivery date (refused promise_unreachable, the buyer orders again
+   * without it) and, for some buyers, ship-complete.
+   */
+  private async b2bOrder(conn: StorefrontConnection, s: Session): Promise<void> {
+    const b = s.b2b!
+    const lines = s.items.map((i) => ({ sku: i.sku, qty: i.qty, unitPriceCents: i.unitPriceCents }))
+    for (const i of s.items) this.outcomes.unitsWanted += i.qty
+    const base = {
+      externalId: `${this.deps.idPrefix}-${s.orderNo}`,
+      lines,
+      customer: { name: `Buyer of ${s.customer.name}`, location: s.customer.location },
+      payment: "authorised" as const,
+      purchaseOrder: b.purchaseOrder,
+      ...(b.shipComplete ? { shipComplete: true } : {})
+    }
+    const requestedDeliveryDate = addDays(todayOf(Date.now()), b.requestedInDays)
+    let r: Results["order.place"]
+    let asked: OrderTerms = { purchaseOrder: b.purchaseOrder, shipComplete: b.shipComplete, requestedDeliveryDate }
+    try {
+      r = await once(() => conn.request("order.place", { ...base, requestedDeliveryDate }))
+    } catch (e) {
+      if (codeOf(e) !== "promise_unreachable") throw e
+      this.outcomes.promiseUnreachable++
+      asked = { purchaseOrder: b.purchaseOrder, shipComplete: b.shipComplete }
+      r = await once(() => conn.request("order.place", base))
+    }
+    this.outcomes.b2bOrders++
+    if (b.shipComplete) {
+      this.outcomes.shipCompleteOrders++
+      if (r.order.lines.every((l) => l.backordered === l.qty)) this.outcomes.shipCompleteBackordered++
+    }
+    this.ordered(conn, s, r.order, [], asked)
+  }
+
+  private ordered(conn: StorefrontConnection, s: Session, view: Results["order.place"]["order"], holdIds: ReadonlyArray<string>, asked: OrderTerms): void {
     const { ledger, clock, metrics } = this.deps
     const sim = clock.now()
-    ledger.orderPlaced(view, holdIds, sim)
+    ledger.orderPlaced(view, holdIds, sim, asked)
     this.outcomes.ordered++
     const b = metrics.bucket(sim)
     const live = view.shipments.filter((x) => x.status !== "withdrawn")

@@ -2,8 +2,9 @@
  * The figures of one simulated day, as plain JSON: traffic (peak sustained
  * rate, latency percentiles, failures by code), routing at placement (fill
  * rate, split rate, shipping distance and cost, store share, backorders),
- * holds, node load, what the sessions and nodes did, the audit's verdict,
- * and the series over simulated time the report draws.
+ * holds, node load, what the sessions and nodes did, delivery promises, B2B
+ * orders, carrier tracking and feedback, the audit's verdict, and the series
+ * over simulated time the report draws.
  */
 import { bucketSimMs, percentile, answerCodes } from "./metrics.ts"
 import type { RunResult } from "./run.ts"
@@ -65,6 +66,13 @@ export interface RunSummary {
   readonly storefront: RunResult["storefront"]
   readonly fulfillment: RunResult["fulfillment"]
   readonly pushes: RunResult["pushes"]
+  /** Availability answers with promise dates, orders placed with a service or deliverBy, refusals promise_unreachable; shipments late at the end. */
+  readonly promise: { readonly answers: number; readonly orders: number; readonly unreachable: number; readonly lateShipments: number }
+  /** B2B orders, the ship-complete ones, those waiting whole as a backorder at placement and at the end of the run. */
+  readonly b2b: { readonly orders: number; readonly shipComplete: number; readonly shipCompleteBackorderedAtPlacement: number; readonly shipCompleteWaitingAtEnd: number }
+  /** Carrier tracking updates acknowledged, and in-transit estimates past the promised day among them. */
+  readonly tracking: { readonly updates: number; readonly lateEstimates: number }
+  readonly feedback: { readonly count: number; readonly averageRating: number | null }
   readonly drainComplete: boolean
   /** The simulator's own event-loop delay during the day: latency measured above includes it. */
   readonly simulatorLoopDelayP99Ms: number
@@ -151,6 +159,16 @@ export const summarise = (r: RunResult): RunSummary => {
     storefront: r.storefront,
     fulfillment: r.fulfillment,
     pushes: r.pushes,
+    promise: {
+      answers: r.storefront.promiseAnswers, orders: r.storefront.promiseOrders, unreachable: r.storefront.promiseUnreachable,
+      lateShipments: r.audit.orders.reduce((n, o) => n + o.shipments.filter((s) => s.late).length, 0)
+    },
+    b2b: {
+      orders: r.storefront.b2bOrders, shipComplete: r.storefront.shipCompleteOrders, shipCompleteBackorderedAtPlacement: r.storefront.shipCompleteBackordered,
+      shipCompleteWaitingAtEnd: r.audit.orders.filter((o) => o.shipComplete && o.lines.some((l) => l.backordered > 0)).length
+    },
+    tracking: { updates: r.fulfillment.trackingUpdates, lateEstimates: r.fulfillment.lateEstimates },
+    feedback: { count: r.fulfillment.feedback, averageRating: ratio(r.fulfillment.feedbackRatingSum, r.fulfillment.feedback) },
     drainComplete: r.drainComplete,
     simulatorLoopDelayP99Ms: r.loopDelayP99Ms,
     cpuSeconds: r.cpuSeconds,
