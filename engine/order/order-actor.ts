@@ -381,27 +381,31 @@ export const routeOrder = (o: OrderState, reason: RouteReason, ctx: OrderContext
     })
     return
   }
-  // the plan that keeps every cart hold where it is
+  // a cart hold stays where it is only if its node can keep the order's promise; the others are released and
+  // their lines routed to nodes that can (the promise was checked at placement with those nodes in view)
+  const kept = hasPromise(o) && o.fulfillment === "ship" ? holds.filter((h) => holdKeepsPromise(o, h, ctx)) : holds
+  // the plan that keeps every cart hold (that can keep the promise) where it is
   let plan: Plan = { drafts: new Map(), short: new Map(), summary: "", candidates: [] }
   const rest = new Map(need)
-  for (const h of holds) {
+  for (const h of kept) {
     const lineNo = o.lines.find((l) => l.sku === h.sku)!.lineNo
     draftAt(plan, h.nodeId).qty.set(lineNo, (plan.drafts.get(h.nodeId)!.qty.get(lineNo) ?? 0) + h.qty)
     rest.set(lineNo, rest.get(lineNo)! - h.qty)
   }
-  if (holds.length > 0) plan.summary = `${holds.length} cart hold(s) used at their nodes. `
+  if (kept.length > 0) plan.summary = `${kept.length} cart hold(s) used at their nodes. `
+  if (kept.length < holds.length) plan.summary += `${holds.length - kept.length} cart hold(s) released: their node cannot deliver ${describeConstraint(promiseConstraintOf(o))}. `
   routeOnto(o, plan, rest, ctx.stock, ctx)
-  let used = useHolds(o, plan, holds)
-  if (holds.length > 0 && plan.drafts.size > 1) {
+  let used = useHolds(o, plan, kept)
+  if (kept.length > 0 && plan.drafts.size > 1) {
     // the same order routed whole, with the held units counted as free again
     const credit = new Map<string, number>()
-    for (const h of holds) credit.set(`${h.sku}\u0000${h.nodeId}`, (credit.get(`${h.sku}\u0000${h.nodeId}`) ?? 0) + h.qty)
+    for (const h of kept) credit.set(`${h.sku}\u0000${h.nodeId}`, (credit.get(`${h.sku}\u0000${h.nodeId}`) ?? 0) + h.qty)
     const freed: StockLookup = { atp: (sku, nodeId) => ctx.stock.atp(sku, nodeId) + (credit.get(`${sku}\u0000${nodeId}`) ?? 0) }
     const whole: Plan = { drafts: new Map(), short: new Map(), summary: "Consolidated: routed whole instead of from the cart holds' nodes. ", candidates: [] }
     routeOnto(o, whole, need, freed, ctx)
     if (whole.short.size === 0 && whole.drafts.size < plan.drafts.size) {
       plan = whole
-      used = useHolds(o, plan, holds)
+      used = useHolds(o, plan, kept)
     }
   }
   // ship complete: a routing places every unit it is asked for, or none (they all wait as a backorder)
@@ -473,6 +477,14 @@ export const routeOrder = (o: OrderState, reason: RouteReason, ctx: OrderContext
     explanation: { summary: summary.trim(), candidates: plan.candidates },
     at: ctx.now
   })
+}
+
+/** Whether a cart hold's node has a carrier service that delivers the order's promise (its service, by its date). */
+const holdKeepsPromise = (o: OrderState, h: Hold, ctx: OrderContext): boolean => {
+  const node = nodeById(ctx.net, h.nodeId)
+  if (!node) return false
+  const options = deliveryOptions(node, ctx.net.carrierList, distanceKm(node.location, o.destination), ctx.now, ctx.capacity.remaining(node.nodeId) >= 1)
+  return cheapestMeeting(options, promiseConstraintOf(o), (h.qty * weightOf(ctx, h.sku)) / 1000) !== undefined
 }
 
 /** The carrier service of a shipment whose node routing did not price (a cart hold's node): the cheapest meeting the promise, else the earliest. */

@@ -110,6 +110,23 @@ describe("routing to a promise", () => {
     expect(o.shipments[0].nodeId).toBe("WH-DAL")
   })
 
+  it("releases a cart hold whose node cannot deliver by the date and ships those units from a node that can", async () => {
+    const held = ok(await submit({ type: "hold.create", channel: "web", sku: "TV-55", nodeId: "ST-HOU", qty: 2 }))
+    const holdId = held.hold!.holdId
+    const o = ok(await place("P-7", [["TV-55", 2]], { deliverBy: "2026-11-26", holdIds: [holdId] })).order!
+    // Houston is past its cut-off: only Dallas delivers by Thursday
+    expect(o.shipments.map((s) => [s.nodeId, s.promise?.promisedBy])).toEqual([["WH-DAL", endOf("2026-11-26")]])
+    expect(o.explanation).toContain("1 cart hold(s) released: their node cannot deliver")
+    expect(Q.pool(engine.view, "TV-55", "ST-HOU")).toMatchObject({ held: 0, allocated: 0 })
+    expect(Q.pool(engine.view, "TV-55", "WH-DAL")).toMatchObject({ allocated: 2 })
+    // a hold whose node can keep the promise is used where it is
+    const near = ok(await submit({ type: "hold.create", channel: "web", sku: "TV-55", nodeId: "ST-HOU", qty: 1 }))
+    const kept = ok(await place("P-8", [["TV-55", 1]], { deliverBy: "2026-11-28", holdIds: [near.hold!.holdId] })).order!
+    expect(kept.shipments.map((s) => s.nodeId)).toEqual(["ST-HOU"])
+    expect(kept.explanation).toContain("1 cart hold(s) used at their nodes")
+    expect(Q.pool(engine.view, "TV-55", "ST-HOU")).toMatchObject({ held: 0, allocated: 1 })
+  })
+
   it("a node whose capacity of today is used up is not chosen for a date only today's pickup meets", async () => {
     ok(await submit({ type: "node.upsert", nodeId: "WH-DAL", name: "Dallas DC", kind: "warehouse", location: places.dallas, capacityPerDay: 1, groups: ["south"], pickupCutoff: "18:00", timeZone: "America/Chicago" }))
     ok(await place("C-1", [["TV-55", 1]], { deliverBy: "2026-11-26" }))

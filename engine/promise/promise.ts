@@ -88,8 +88,9 @@ export const deliveryOptions = (
   capacityLeft: boolean
 ): Array<DeliveryOption> => {
   const out: Array<DeliveryOption> = []
-  // a node west of UTC may still be on the previous day: nothing is promised for a day already over in UTC
-  const today = dayOf(now)
+  // a node west of UTC may still be on the previous day: nothing is promised for a day already over in UTC,
+  // nor for one ending at this very millisecond (a promise is always due after now)
+  const today = endOfDay(dayOf(now)) > now ? dayOf(now) : dayOf(now) + 1
   for (const carrier of carriers) {
     if (carrier.deliveryDays.length === 0) continue
     const pickup = pickupDay(node, carrier, now, capacityLeft)
