@@ -6,7 +6,14 @@
  * 1. reservations: keyed one-unit holds over 64 SKUs spread across the
  *    partitions, closed loop, `--inflight` (default 2,048) in flight, for
  *    `--seconds` (default 8); p99 from submit to durable ack;
- * 2. failover (2 and 3 runners): SIGKILL of the runner owning most
+ * 2. orders over several partitions: three-line paid orders (three SKUs,
+ *    almost always in three partitions) through the gateway's cluster
+ *    client (`ClusterEngine`), which claims the external id and places one
+ *    leg per partition; the reservations pause meanwhile; `--order-inflight`
+ *    (default 256) in flight for half of `--seconds`; orders/s and p50/p99
+ *    to the acknowledgement of every leg; afterwards every acknowledged
+ *    order is read back by its id;
+ * 3. failover (2 and 3 runners): SIGKILL of the runner owning most
  *    partitions while the load runs; time from the kill to the first
  *    success on every partition it owned.
  *
@@ -19,7 +26,9 @@ import { PartitionClient } from "../engine/cluster/partition-client.ts"
 import { loadClusterSettings } from "../engine/cluster/settings.ts"
 import type { Command } from "../engine/domain/commands.ts"
 import { partitionOf, partitionStream } from "../engine/runtime/partition.ts"
-import { auditCluster, clusterTestEnv, freePort, RunnerProcess, settledOwners, stockCluster, type Ack } from "../engine/testing/cluster.ts"
+import { answered, auditCluster, clusterTestEnv, freePort, RunnerProcess, settledOwners, stockCluster, type Ack } from "../engine/testing/cluster.ts"
+import { legSeparator } from "../engine/cluster/legs.ts"
+import { ClusterEngine } from "../gateway/cluster-access.ts"
 import { freshDatabase } from "../engine/testing/postgres.ts"
 import { percentile, round, type BenchResult } from "./report.ts"
 
@@ -38,20 +47,80 @@ interface Round {
   readonly p99Ms: number
   readonly failoverMs: number | null
   readonly movedPartitions: number
+  readonly orders: OrderPhase
+}
+
+interface OrderPhase {
+  readonly perSec: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+  /** Share of the orders placed as two legs or more. */
+  readonly splitShare: number
+}
+
+/**
+ * Three-line orders through the cluster gateway's client for `seconds`,
+ * `inFlight` at a time; every acknowledged order is then read back by its
+ * (composite) id with its three lines.
+ */
+const orderPhase = async (engine: ClusterEngine, skus: ReadonlyArray<string>, seconds: number, inFlight: number, roundNo: number): Promise<OrderPhase> => {
+  const latencies: Array<number> = []
+  const placed: Array<string> = []
+  let n = 0
+  const deadline = performance.now() + seconds * 1_000
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const i = n++
+      const lines = [0, 1, 2].map((k) => ({ sku: skus[(i * 7 + k * 11) % skus.length], qty: 1 }))
+      const c: Command = {
+        type: "order.place", channel: "web", externalId: `bench-${roundNo}-${i}`, lines, payment: "authorised",
+        customer: { name: "Bench", location: { lat: 32.78, lon: -96.8 } }
+      }
+      const started = performance.now()
+      for (;;) {
+        const r = await engine.submit(c)
+        if (r.ok) {
+          latencies.push(performance.now() - started)
+          placed.push(r.order!.orderId)
+          break
+        }
+        if (!retryable.has(r.code)) throw new Error(`order refused: ${r.code} ${r.message}`)
+        await new Promise((res) => setTimeout(res, 20))
+      }
+    }
+  }
+  const t0 = performance.now()
+  await Promise.all(Array.from({ length: inFlight }, worker))
+  const elapsed = (performance.now() - t0) / 1_000
+  for (let i = 0; i < placed.length; i += 64) {
+    await Promise.all(placed.slice(i, i + 64).map(async (id) => {
+      const o = await engine.order(id)
+      if (!o || o.lines.length !== 3) throw new Error(`order ${id} acknowledged but not read back whole`)
+    }))
+  }
+  return {
+    perSec: Math.round(placed.length / elapsed),
+    p50Ms: round(percentile(latencies, 50)),
+    p99Ms: round(percentile(latencies, 99)),
+    splitShare: round(placed.filter((id) => id.includes(legSeparator)).length / Math.max(1, placed.length), 3)
+  }
 }
 
 const retryable = new Set(["partition_moved", "store_unavailable", "engine_overloaded", "engine_stopped", "outcome_unknown"])
 
-const runRound = async (runnerCount: number, seconds: number, inFlight: number): Promise<Round> => {
+const runRound = async (runnerCount: number, seconds: number, inFlight: number, orderInFlight: number): Promise<Round> => {
   const db = await freshDatabase()
   const runners: Array<RunnerProcess> = []
   let client: PartitionClient | undefined
+  let engine: ClusterEngine | undefined
   try {
     const env = clusterTestEnv(partitions)
     for (let i = 0; i < runnerCount; i++) runners.push(RunnerProcess.start({ databaseUrl: db.url, host: "127.0.0.1", port: await freePort(), env }))
     await Promise.all(runners.map((r) => r.waitFor(/Listening on/, 60_000)))
     client = await PartitionClient.connect(loadClusterSettings({ databaseUrl: db.url, callTimeoutMs: 2_000 }, env), loadConfig({ partitions }, {}))
     const skus = await stockCluster(client, skuCount, 100_000)
+    // each partition routes within its share of a node's daily capacity: give the Dallas DC room for the order phase
+    await answered(client, { type: "node.upsert", nodeId: "WH-DAL", name: "Dallas DC", kind: "warehouse", location: { lat: 32.7767, lon: -96.797 }, capacityPerDay: 10_000_000, groups: ["south"] })
     const owned = await settledOwners(db.url, partitions)
 
     let running = true
@@ -83,7 +152,7 @@ const runRound = async (runnerCount: number, seconds: number, inFlight: number):
         }
       }
     }
-    const workers = Array.from({ length: inFlight }, worker)
+    let workers = Array.from({ length: inFlight }, worker)
     await new Promise((r) => setTimeout(r, 1_500))
     measuring = true
     const t0 = performance.now()
@@ -92,6 +161,15 @@ const runRound = async (runnerCount: number, seconds: number, inFlight: number):
     const elapsed = (performance.now() - t0) / 1_000
     const reservationsPerSec = Math.round(measured / elapsed)
     const sorted = latencies
+
+    // orders over several partitions, alone (the reservations pause, then resume for the failover)
+    running = false
+    await Promise.all(workers)
+    engine = await ClusterEngine.connect(loadClusterSettings({ databaseUrl: db.url, callTimeoutMs: 2_000 }, env), loadConfig({ partitions }, {}))
+    const orders = await orderPhase(engine, skus, Math.max(2, seconds / 2), orderInFlight, runnerCount)
+    running = true
+    workers = Array.from({ length: inFlight }, worker)
+    await new Promise((r) => setTimeout(r, 1_000))
 
     let failoverMs: number | null = null
     let movedPartitions = 0
@@ -117,8 +195,9 @@ const runRound = async (runnerCount: number, seconds: number, inFlight: number):
     const audit = await auditCluster(db.url, partitions, skus, acks)
     const problems = [...audit.missing, ...audit.oversold, ...audit.heldMismatch, ...audit.epochsBackward]
     if (problems.length > 0) throw new Error(`audit failed with ${runnerCount} runners: ${problems.slice(0, 5).join("; ")}`)
-    return { runners: runnerCount, reservationsPerSec, p50Ms: round(percentile(sorted, 50)), p99Ms: round(percentile(sorted, 99)), failoverMs, movedPartitions }
+    return { runners: runnerCount, reservationsPerSec, p50Ms: round(percentile(sorted, 50)), p99Ms: round(percentile(sorted, 99)), failoverMs, movedPartitions, orders }
   } finally {
+    await engine?.close().catch(() => undefined)
     await client?.close().catch(() => undefined)
     await Promise.all(runners.map((r) => r.stop()))
     await db.drop()
@@ -128,10 +207,11 @@ const runRound = async (runnerCount: number, seconds: number, inFlight: number):
 export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => {
   const seconds = arg(args, "seconds", 8)
   const inFlight = arg(args, "inflight", 2_048)
+  const orderInFlight = arg(args, "order-inflight", 256)
   const rounds: Array<Round> = []
   for (const runners of [1, 2, 3]) {
     console.error(`cluster bench: ${runners} runner(s), ${seconds} s, ${inFlight} in flight`)
-    rounds.push(await runRound(runners, seconds, inFlight))
+    rounds.push(await runRound(runners, seconds, inFlight, orderInFlight))
   }
   const base = rounds[0].reservationsPerSec
   const efficiency = (r: Round) => round(r.reservationsPerSec / (r.runners * base), 2)
@@ -139,6 +219,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
   for (const r of rounds) {
     rows.push([`${r.runners} runner(s): reservations`, r.reservationsPerSec, `/s durable, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`])
     rows.push([`  per-runner efficiency`, efficiency(r), "rate(N) / (N x rate(1))"])
+    rows.push([`  3-line orders, split`, r.orders.perSec, `/s alone, ${Math.round(r.orders.splitShare * 100)} % as legs in several partitions, p50 ${r.orders.p50Ms} ms, p99 ${r.orders.p99Ms} ms`])
     if (r.failoverMs !== null) rows.push([`  failover`, r.failoverMs, `ms, SIGKILL to first success on each of ${r.movedPartitions} moved partitions`])
   }
   rows.push(["cores on this machine", 2, "shared by every runner, PostgreSQL and the client: 2 cores bound the scaling here"])
@@ -152,6 +233,9 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
       p50Ms: rounds.map((r) => r.p50Ms),
       p99Ms: rounds.map((r) => r.p99Ms),
       perRunnerEfficiency: rounds.map(efficiency),
+      splitOrdersPerSec: rounds.map((r) => r.orders.perSec),
+      splitOrdersP99Ms: rounds.map((r) => r.orders.p99Ms),
+      splitOrdersShare: rounds.map((r) => r.orders.splitShare),
       failoverMs: Math.max(...failovers),
       failoverMsByRunners: Object.fromEntries(rounds.filter((r) => r.failoverMs !== null).map((r) => [r.runners, r.failoverMs])),
       partitions,
