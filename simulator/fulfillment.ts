@@ -83,6 +83,8 @@ export class Fulfillment {
   private readonly offline = new Set<string>()
   /** Nodes whose key the gateway does not know. */
   private readonly keyless = new Set<string>()
+  /** Nodes whose own key the target gateway took. */
+  private readonly keyed = new Set<string>()
   /** Steps scheduled or running. */
   private pending = 0
   readonly counts = {
@@ -202,7 +204,7 @@ export class Fulfillment {
 
   /** A carrier's tracking update of a shipped shipment, with the node's key. */
   private trackingEvent(nodeId: string, shipmentId: string, body: { status: TrackingStatus; estimatedDelivery?: string }): Promise<{ order: OrderView }> {
-    return this.asNode(nodeId, (key) => this.deps.http.call<{ order: OrderView }>("POST", `/v1/shipments/${encodeURIComponent(shipmentId)}/tracking`, key, body, "shipment.track"))
+    return this.asNode(nodeId, "shipment.track", (key, op) => this.deps.http.call<{ order: OrderView }>("POST", `/v1/shipments/${encodeURIComponent(shipmentId)}/tracking`, key, body, op))
   }
 
   /** An in-transit or out-for-delivery scan; best effort: a scan the carrier misses is not retried. */
@@ -340,22 +342,31 @@ export class Fulfillment {
   }
 
   private nodeEvent(nodeId: string, body: NodeEventBody): Promise<{ order: OrderView }> {
-    return this.asNode(nodeId, (key) => this.deps.http.call<{ order: OrderView }>("POST", `/v1/nodes/${encodeURIComponent(nodeId)}/events`, key, body, body.type))
+    return this.asNode(nodeId, body.type, (key, op) => this.deps.http.call<{ order: OrderView }>("POST", `/v1/nodes/${encodeURIComponent(nodeId)}/events`, key, body, op))
   }
 
   /**
    * Calls with the node's key; a node the target gateway has no key for (a node
    * the simulator added to a running gateway) acts with the ops token instead.
+   * The first call with a node's key is not measured as `op` until the key is
+   * known to work, so a key the gateway turns down is not counted as a failure
+   * of the day (the call is made again, measured, with the ops token).
    */
-  private async asNode<T>(nodeId: string, f: (key: string) => Promise<T>): Promise<T> {
+  private async asNode<T>(nodeId: string, op: string, f: (key: string, op: string | undefined) => Promise<T>): Promise<T> {
     const key = this.keyless.has(nodeId) ? undefined : this.deps.keys.node[nodeId]
-    if (key === undefined) return f(this.deps.keys.ops)
+    if (key === undefined) return f(this.deps.keys.ops, op)
+    if (this.keyed.has(nodeId)) return f(key, op)
     try {
-      return await f(key)
+      const r = await f(key, undefined)
+      this.keyed.add(nodeId)
+      return r
     } catch (e) {
-      if (codeOf(e) !== "unauthorized") throw e
+      if (codeOf(e) !== "unauthorized") {
+        this.keyed.add(nodeId)
+        throw e
+      }
       this.keyless.add(nodeId)
-      return f(this.deps.keys.ops)
+      return f(this.deps.keys.ops, op)
     }
   }
 
@@ -371,7 +382,7 @@ export class Fulfillment {
 
   /** A receipt at a node (its WMS, with the node key); it re-tries the SKU's backorders. */
   async receive(sku: string, nodeId: string, qty: number, reference: string): Promise<void> {
-    await this.asNode(nodeId, (key) => this.deps.http.call("POST", "/v1/inventory/receive", key, { sku, nodeId, qty, reference }, "inventory.receive"))
+    await this.asNode(nodeId, "inventory.receive", (key, op) => this.deps.http.call("POST", "/v1/inventory/receive", key, { sku, nodeId, qty, reference }, op))
     this.deps.ledger.received(sku, nodeId, qty)
   }
 
