@@ -13,18 +13,13 @@ import type { AddressInfo } from "node:net"
 import { chromium } from "playwright-core"
 import { io as connectIo } from "socket.io-client"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { loadConfig } from "../engine/config.ts"
-import { loadClusterSettings } from "../engine/cluster/settings.ts"
-import { clusterTestEnv, freePort, RunnerProcess, settledOwners, stockCluster } from "../engine/testing/cluster.ts"
-import { freshDatabase, postgresUnreachable } from "../engine/testing/postgres.ts"
-import { PartitionClient } from "../engine/cluster/partition-client.ts"
+import { postgresUnreachable } from "../engine/testing/postgres.ts"
 import { ClusterEngine, type ClusterView } from "./cluster-access.ts"
-import { loadGatewayConfig } from "./config.ts"
-import { makeKeyRing } from "./keys.ts"
-import { startGateway, type Gateway } from "./server.ts"
-import { FrameClient, keys, testKeys } from "./testing/harness.ts"
+import type { Gateway } from "./server.ts"
+import { FrameClient, keys } from "./testing/harness.ts"
 import { verifyNotification } from "./webhook-signature.ts"
-import { redisUnreachable, redisUrl } from "./testing/redis.ts"
+import { startClusterGateway, type ClusterGateway } from "./testing/cluster-gateway.ts"
+import { redisUnreachable } from "./testing/redis.ts"
 import { chromiumArgs, chromiumMissing, chromiumPath } from "../dashboard/e2e/live-gateway.ts"
 
 const partitions = 4
@@ -34,8 +29,8 @@ const noBrowser = chromiumMissing()
 if (noBrowser && process.env.CI) throw new Error(`the cluster gateway test needs Chromium under CI: ${noBrowser}`)
 
 describe.skipIf(why !== undefined)("a gateway in cluster mode", () => {
-  let db: Awaited<ReturnType<typeof freshDatabase>>
-  const runners: Array<RunnerProcess> = []
+  let cluster: ClusterGateway
+  let runners: ClusterGateway["runners"]
   let engine: ClusterEngine
   let gateway: Gateway
   const channel = `oms-cluster-test:${process.pid}:${Date.now()}`
@@ -44,7 +39,6 @@ describe.skipIf(why !== undefined)("a gateway in cluster mode", () => {
   let receiver: Server
 
   beforeAll(async () => {
-    db = await freshDatabase()
     receiver = createServer((req, res) => {
       const chunks: Array<Buffer> = []
       req.on("data", (c: Buffer) => chunks.push(c))
@@ -56,26 +50,15 @@ describe.skipIf(why !== undefined)("a gateway in cluster mode", () => {
     })
     await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve))
     const webhooks = JSON.stringify({ "*": { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/oms`, secret } })
-    const env = { ...clusterTestEnv(partitions), REDIS_URL: redisUrl, GATEWAY_REDIS_CHANNEL: channel, GATEWAY_WEBHOOKS: webhooks, GATEWAY_OUTBOX_POLL_MS: "50" }
-    for (let i = 0; i < 2; i++) runners.push(RunnerProcess.start({ databaseUrl: db.url, host: "127.0.0.1", port: await freePort(), env }))
-    await Promise.all(runners.map((r) => r.waitFor(/Listening on/, 40_000)))
-    const settings = loadClusterSettings({ databaseUrl: db.url, callTimeoutMs: 5_000 }, env)
-    const setup = await PartitionClient.connect(settings, loadConfig({ partitions }, {}))
-    await stockCluster(setup, 4, 50)
-    await setup.close()
-    await settledOwners(db.url, partitions)
-    engine = await ClusterEngine.connect(settings, loadConfig({ partitions }, {}))
-    gateway = await startGateway({
-      config: loadGatewayConfig({ port: 0, host: "127.0.0.1", opsTickMs: 200 }, {}),
-      keys: makeKeyRing(testKeys), engine, redisUrl, redisChannel: channel, cluster: () => engine.cluster()
+    cluster = await startClusterGateway({
+      partitions, skus: 4, unitsPerSku: 50, channel,
+      env: { GATEWAY_WEBHOOKS: webhooks, GATEWAY_OUTBOX_POLL_MS: "50" }, gatewayConfig: { opsTickMs: 200 }
     })
+    ;({ runners, engine, gateway } = cluster)
   }, 90_000)
 
   afterAll(async () => {
-    await gateway?.close()
-    await engine?.close()
-    await Promise.all(runners.map((r) => r.stop()))
-    await db?.drop()
+    await cluster?.stop()
     await new Promise((resolve) => receiver?.close(resolve))
   })
 

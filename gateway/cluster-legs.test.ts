@@ -8,21 +8,16 @@
  * id of an ordinary order and of a split order is not used for the other.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { loadConfig } from "../engine/config.ts"
 import { legIdsOf, splitOrder } from "../engine/cluster/legs.ts"
-import { PartitionClient } from "../engine/cluster/partition-client.ts"
-import { loadClusterSettings } from "../engine/cluster/settings.ts"
 import type { PlaceOrder } from "../engine/domain/commands.ts"
 import { partitionOf } from "../engine/runtime/partition.ts"
-import { clusterTestEnv, freePort, RunnerProcess, settledOwners, stockCluster } from "../engine/testing/cluster.ts"
 import { places } from "../engine/testing/fixture.ts"
-import { freshDatabase, postgresUnreachable } from "../engine/testing/postgres.ts"
+import { postgresUnreachable } from "../engine/testing/postgres.ts"
 import { ClusterEngine } from "./cluster-access.ts"
-import { loadGatewayConfig } from "./config.ts"
-import { makeKeyRing } from "./keys.ts"
-import { startGateway, type Gateway } from "./server.ts"
-import { call, FrameClient, keys, testKeys } from "./testing/harness.ts"
-import { redisUnreachable, redisUrl } from "./testing/redis.ts"
+import type { Gateway } from "./server.ts"
+import { call, FrameClient, keys } from "./testing/harness.ts"
+import { startClusterGateway, type ClusterGateway } from "./testing/cluster-gateway.ts"
+import { redisUnreachable } from "./testing/redis.ts"
 
 const partitions = 4
 const skus = ["SKU-0", "SKU-1", "SKU-2", "SKU-3"]
@@ -31,8 +26,7 @@ const why = (await postgresUnreachable()) ?? (await redisUnreachable())
 if (why && process.env.CI) throw new Error(`the split order test needs PostgreSQL and Redis under CI: ${why}`)
 
 describe.skipIf(why !== undefined)("orders over several partitions in cluster mode", () => {
-  let db: Awaited<ReturnType<typeof freshDatabase>>
-  const runners: Array<RunnerProcess> = []
+  let cluster: ClusterGateway
   let engine: ClusterEngine
   let gateway: Gateway
   const channel = `oms-legs-test:${process.pid}:${Date.now()}`
@@ -44,28 +38,12 @@ describe.skipIf(why !== undefined)("orders over several partitions in cluster mo
   const stock = async () => Object.fromEntries(await Promise.all(skus.map(async (sku) => [sku, await engine.pool(sku, "WH-DAL")])))
 
   beforeAll(async () => {
-    db = await freshDatabase()
-    const env = { ...clusterTestEnv(partitions), REDIS_URL: redisUrl, GATEWAY_REDIS_CHANNEL: channel }
-    for (let i = 0; i < 2; i++) runners.push(RunnerProcess.start({ databaseUrl: db.url, host: "127.0.0.1", port: await freePort(), env }))
-    await Promise.all(runners.map((r) => r.waitFor(/Listening on/, 40_000)))
-    const settings = loadClusterSettings({ databaseUrl: db.url, callTimeoutMs: 5_000 }, env)
-    const setup = await PartitionClient.connect(settings, loadConfig({ partitions }, {}))
-    await stockCluster(setup, skus.length, unitsPerSku)
-    await setup.close()
-    await settledOwners(db.url, partitions)
-    engine = await ClusterEngine.connect(settings, loadConfig({ partitions }, {}))
-    gateway = await startGateway({
-      config: loadGatewayConfig({ port: 0, host: "127.0.0.1" }, {}),
-      keys: makeKeyRing(testKeys), engine, redisUrl, redisChannel: channel, cluster: () => engine.cluster()
-    })
+    cluster = await startClusterGateway({ partitions, skus: skus.length, unitsPerSku, channel })
+    engine = cluster.engine
+    gateway = cluster.gateway
   }, 90_000)
 
-  afterAll(async () => {
-    await gateway?.close()
-    await engine?.close()
-    await Promise.all(runners.map((r) => r.stop()))
-    await db?.drop()
-  })
+  afterAll(() => cluster?.stop())
 
   it("places one leg per partition, each routed and allocated there, reads it by its composite id, and a cancel restores every pool", async () => {
     // SKU-0..3 lie in p3, p0, p1, p2: three lines, three partitions

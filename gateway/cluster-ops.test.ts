@@ -10,21 +10,16 @@
  */
 import { io as connectIo, type Socket } from "socket.io-client"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { loadConfig } from "../engine/config.ts"
-import { PartitionClient } from "../engine/cluster/partition-client.ts"
-import { entityIds } from "../engine/cluster/partition-entity.ts"
-import { loadClusterSettings } from "../engine/cluster/settings.ts"
 import { partitionOf, partitionStream } from "../engine/runtime/partition.ts"
-import { clusterTestEnv, freePort, owners, RunnerProcess, settledOwners, stockCluster } from "../engine/testing/cluster.ts"
+import { owners } from "../engine/testing/cluster.ts"
 import { places } from "../engine/testing/fixture.ts"
-import { freshDatabase, postgresUnreachable } from "../engine/testing/postgres.ts"
+import { postgresUnreachable } from "../engine/testing/postgres.ts"
 import { ClusterEngine } from "./cluster-access.ts"
-import { loadGatewayConfig } from "./config.ts"
-import { makeKeyRing } from "./keys.ts"
 import type { OpsTick } from "./ops-aggregator.ts"
-import { startGateway, type Gateway } from "./server.ts"
-import { keys, testKeys } from "./testing/harness.ts"
-import { redisUnreachable, redisUrl } from "./testing/redis.ts"
+import type { Gateway } from "./server.ts"
+import { keys } from "./testing/harness.ts"
+import { startClusterGateway, type ClusterGateway } from "./testing/cluster-gateway.ts"
+import { redisUnreachable } from "./testing/redis.ts"
 
 const partitions = 8
 const skuCount = 16
@@ -41,8 +36,9 @@ const until = async (what: string, ok: () => boolean, timeoutMs = 20_000): Promi
 }
 
 describe.skipIf(why !== undefined)("the ops feed of a gateway in cluster mode", () => {
-  let db: Awaited<ReturnType<typeof freshDatabase>>
-  const runners: Array<RunnerProcess> = []
+  let cluster: ClusterGateway
+  let db: ClusterGateway["db"]
+  let runners: ClusterGateway["runners"]
   let engine: ClusterEngine
   let gateway: Gateway
   let viewer: Socket
@@ -51,31 +47,19 @@ describe.skipIf(why !== undefined)("the ops feed of a gateway in cluster mode", 
   const channel = `oms-cluster-ops-test:${process.pid}:${Date.now()}`
 
   beforeAll(async () => {
-    db = await freshDatabase()
-    const env = { ...clusterTestEnv(partitions), REDIS_URL: redisUrl, GATEWAY_REDIS_CHANNEL: channel, GATEWAY_OPS_TICK_MS: String(tickMs) }
-    for (let i = 0; i < 2; i++) runners.push(RunnerProcess.start({ databaseUrl: db.url, host: "127.0.0.1", port: await freePort(), env }))
-    await Promise.all(runners.map((r) => r.waitFor(/Listening on/, 40_000)))
-    const settings = loadClusterSettings({ databaseUrl: db.url, callTimeoutMs: 5_000 }, env)
-    const setup = await PartitionClient.connect(settings, loadConfig({ partitions }, {}))
-    skus = await stockCluster(setup, skuCount, 50)
-    await setup.close()
-    await settledOwners(db.url, partitions)
-    engine = await ClusterEngine.connect(settings, loadConfig({ partitions }, {}))
-    gateway = await startGateway({
-      config: loadGatewayConfig({ port: 0, host: "127.0.0.1", opsTickMs: tickMs }, {}),
-      keys: makeKeyRing(testKeys), engine, redisUrl, redisChannel: channel,
-      cluster: () => engine.cluster(), clusterStreams: entityIds(partitions)
+    cluster = await startClusterGateway({
+      partitions, skus: skuCount, unitsPerSku: 50, channel, env: { GATEWAY_OPS_TICK_MS: String(tickMs) },
+      gatewayConfig: { opsTickMs: tickMs }, namedStreams: true
     })
+    ;({ db, runners, engine, gateway } = cluster)
+    skus = [...cluster.skus]
     viewer = connectIo(`${gateway.url}/ops`, { transports: ["websocket"], auth: { token: keys.ops } })
     viewer.on("tick", (t: OpsTick) => ticks.push(t))
   }, 90_000)
 
   afterAll(async () => {
     viewer?.disconnect()
-    await gateway?.close()
-    await engine?.close()
-    await Promise.all(runners.map((r) => r.stop()))
-    await db?.drop()
+    await cluster?.stop()
   })
 
   it("shows the holds and orders of partitions on both runners, summed", async () => {
