@@ -210,7 +210,12 @@ export class EngineOps {
   private byReason: Record<string, number> = {}
   private samples: Array<RoutingSample> = []
   private statusChanges: Array<{ nodeId: string; status: string; reason: string }> = []
-  private reservedPools = new Map<string, { sku: string; nodeId: string; engine: Engine }>()
+  /**
+   * Pools reserved from in this tick, by SKU then node, with their engine; a
+   * pool already listed costs no allocation (every hold of a peak passes here,
+   * and entries replaced within the tick would outlive young collections).
+   */
+  private reservedPools = new Map<string, Map<string, Engine>>()
   private reservationsBySku = new Map<string, number>()
   private lastTickMs = performance.now()
   private arcs: Array<RoutingArc> = []
@@ -254,7 +259,9 @@ export class EngineOps {
       case "StockReserved": {
         this.reservations++
         this.reservationsBySku.set(e.sku, (this.reservationsBySku.get(e.sku) ?? 0) + 1)
-        this.reservedPools.set(`${e.sku}\u0000${e.nodeId}`, { sku: e.sku, nodeId: e.nodeId, engine })
+        let nodes = this.reservedPools.get(e.sku)
+        if (nodes === undefined) this.reservedPools.set(e.sku, (nodes = new Map()))
+        if (nodes.get(e.nodeId) !== engine) nodes.set(e.nodeId, engine)
         break
       }
       case "OrderRouted": {
@@ -345,7 +352,7 @@ export class EngineOps {
       const holds = p.stock.holds
       open += holds.size
       p.stock.holdExpiry.forEachDue(until, (due, holdNo) => {
-        if (holds.get(holdNo)?.expiresAt === due) expiringSoon++
+        if (holds.expiresAt(holdNo) === due) expiringSoon++
       })
     }
     return { open, expiringSoon }
@@ -392,12 +399,14 @@ export class EngineOps {
 
     const alerts: Array<Alert> = []
     const low: Array<{ sku: string; nodeId: string; atp: number }> = []
-    for (const { sku, nodeId, engine } of this.reservedPools.values()) {
-      // a pool of an engine closed within the tick (its partition moved) is the new owner's to report
-      const pool = live.has(engine) ? Queries.pool(engine.view, sku, nodeId) : undefined
-      if (pool && pool.atp <= this.config.lowStockUnits) {
-        alerts.push({ kind: "low_stock", sku, nodeId, message: `${sku} at ${nodeId}: ATP ${pool.atp}` })
-        low.push({ sku, nodeId, atp: pool.atp })
+    for (const [sku, nodes] of this.reservedPools) {
+      for (const [nodeId, engine] of nodes) {
+        // a pool of an engine closed within the tick (its partition moved) is the new owner's to report
+        const pool = live.has(engine) ? Queries.pool(engine.view, sku, nodeId) : undefined
+        if (pool && pool.atp <= this.config.lowStockUnits) {
+          alerts.push({ kind: "low_stock", sku, nodeId, message: `${sku} at ${nodeId}: ATP ${pool.atp}` })
+          low.push({ sku, nodeId, atp: pool.atp })
+        }
       }
     }
     low.sort((a, b) => a.atp - b.atp)

@@ -12,7 +12,7 @@ import { invariant, reject, type Rejection } from "../domain/errors.ts"
 import type { HoldEnded, PoolEvent, StockReserved } from "../domain/events.ts"
 import type { NetworkState } from "../network/network-actor.ts"
 import { TimerHeap } from "../runtime/timer-heap.ts"
-import { HoldBook } from "./hold-book.ts"
+import { HoldBook, holdIdFor } from "./hold-book.ts"
 import { PoolTable, type PoolTableSnapshot } from "./pool-table.ts"
 
 // ---- state -------------------------------------------------------------------
@@ -42,8 +42,8 @@ export interface Reservation {
 export interface StockState {
   readonly partition: number
   pools: PoolTable
-  /** Live holds by their number within the partition (the part of the hold id after the dash). */
-  readonly holds: HoldBook<Hold>
+  /** Live holds by their number within the partition (the part of the hold id after the dash), stored column-wise. */
+  readonly holds: HoldBook
   /** (channel, client key) -> hold id, for idempotent hold requests. */
   readonly holdsByKey: Map<string, string>
   /** Recently ended holds and why, so a late request hears "expired" rather than "not found". Bounded. */
@@ -58,7 +58,7 @@ const endedHoldsMax = 100_000
 export const emptyStock = (partition: number, config: EngineConfig): StockState => ({
   partition,
   pools: new PoolTable(config.nodesMax),
-  holds: new HoldBook<Hold>(),
+  holds: new HoldBook(partition),
   holdsByKey: new Map(),
   endedHolds: new Map(),
   holdExpiry: new TimerHeap<number>(),
@@ -66,7 +66,7 @@ export const emptyStock = (partition: number, config: EngineConfig): StockState 
   nextHoldNo: 1
 })
 
-export const holdIdFor = (partition: number, holdNo: number): string => `h${partition}-${holdNo.toString(36)}`
+export { holdIdFor }
 
 /** The partition a hold id names (hold ids carry the partition of their pool). */
 export const partitionOfHold = (holdId: string): number => {
@@ -178,9 +178,10 @@ export const dueHoldExpiries = (s: StockState, now: number): Array<HoldEnded> =>
   const out: Array<HoldEnded> = []
   while (s.holdExpiry.peekTime() <= now) {
     const due = s.holdExpiry.peekTime()
-    const hold = s.holds.get(s.holdExpiry.pop())
+    const holdNo = s.holdExpiry.pop()
     // an entry for an ended hold, or one left behind by an extension (which queued its own), is stale
-    if (!hold || hold.expiresAt !== due) continue
+    if (s.holds.expiresAt(holdNo) !== due) continue
+    const hold = s.holds.get(holdNo)!
     out.push({ type: "HoldEnded", holdId: hold.holdId, sku: hold.sku, nodeId: hold.nodeId, reason: "expired", at: hold.expiresAt })
   }
   return out
@@ -237,11 +238,12 @@ export const evolvePool = (s: StockState, net: NetworkState, e: PoolEvent): void
     }
     case "HoldPlaced": {
       const holdNo = s.nextHoldNo++
+      invariant(e.holdId === holdIdFor(s.partition, holdNo), () => `hold ${e.holdId} placed as number ${holdNo} of partition ${s.partition}`)
       const slot = pools.ensure(net.skuIndex.get(e.sku)!, net.nodeIndex.get(e.nodeId)!)
       pools.held[slot] += e.qty
       pools.assertPool(slot)
       s.holds.set(holdNo, {
-        holdId: e.holdId, slot, sku: e.sku, nodeId: e.nodeId, channel: e.channel, qty: e.qty,
+        slot, sku: e.sku, nodeId: e.nodeId, channel: e.channel, qty: e.qty,
         expiresAt: e.expiresAt, key: e.key, placedAt: e.at
       })
       if (e.key !== null) s.holdsByKey.set(keyOf(e.channel, e.key), e.holdId)
@@ -251,7 +253,7 @@ export const evolvePool = (s: StockState, net: NetworkState, e: PoolEvent): void
     case "HoldExtended": {
       // the old timer stays and is skipped when it comes due
       const holdNo = holdNoOf(e.holdId)
-      s.holds.get(holdNo)!.expiresAt = e.expiresAt
+      s.holds.setExpiresAt(holdNo, e.expiresAt)
       s.holdExpiry.push(e.expiresAt, holdNo)
       return
     }

@@ -337,9 +337,10 @@ export class Dispatcher {
           ? decideExtendHold(p.stock, c.holdId, c.channel, c.ttlMs, this.now)
           : decideReleaseHold(p.stock, c.holdId, c.channel, this.now)
         if ("ok" in d) return d
+        // read before the event: a released hold leaves the book; the book's holds are copies, so an extension is applied here
         const hold = holdById(p.stock, c.holdId)!
         this.emitPool(p, d)
-        return { ok: true, hold: holdView(hold) }
+        return { ok: true, hold: holdView(d.type === "HoldExtended" ? { ...hold, expiresAt: d.expiresAt } : hold) }
       }
       case "order.place":
         return this.placeOrder(c)
