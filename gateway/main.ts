@@ -22,6 +22,7 @@ import { loadConfig } from "../engine/config.ts"
 import { demoCommands, demoNetwork } from "../engine/demo/network.ts"
 import { route } from "../engine/routing/index.ts"
 import { Engine } from "../engine/runtime/engine.ts"
+import { tuneGarbageCollection } from "../engine/runtime/gc-tuning.ts"
 import * as Queries from "../engine/runtime/queries.ts"
 import { openJournalStore } from "../engine/store/layer.ts"
 import { loadGatewayConfig } from "./config.ts"
@@ -34,6 +35,8 @@ import { startGateway } from "./server.ts"
 import { shopifyShopsFromEnv } from "./shopify.ts"
 import { webhookTargetsFromEnv } from "./webhook-targets.ts"
 
+// before anything allocates much: the gateway's per-request objects must not be pretenured (engine/runtime/gc-tuning.ts)
+tuneGarbageCollection()
 const config = loadGatewayConfig()
 const webhooks = webhookTargetsFromEnv()
 const shopify = shopifyShopsFromEnv()

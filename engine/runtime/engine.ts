@@ -7,10 +7,16 @@
  *          -> events per stream -> ONE append (all streams, one transaction)
  *          -> replies resolved, committed events published
  *
- * At most two batches are outstanding: one committing while the next is
- * processed. If an append fails, the batches in flight are answered with
- * `store_unavailable`, the in-memory state (which ran ahead of the journal) is
- * dropped, and the engine reloads from the store once it answers again.
+ * One append is in flight at a time. Commands that arrive meanwhile are not
+ * left waiting in the mailbox: they are processed at once, batch after batch,
+ * and everything processed while the append was in flight goes into the next
+ * append, one row per stream (classic group commit). A command therefore waits
+ * for at most the append in flight and its own, never for a third; up to
+ * batchCommandsMax processed commands wait for an append, then the mailbox
+ * holds the rest. If an append fails, every batch in flight or waiting is
+ * answered with `store_unavailable`, the in-memory state (which ran ahead of
+ * the journal) is dropped, and the engine reloads from the store once it
+ * answers again.
  *
  * Cluster mode (`ownership`): the engine writes ONE stream, the network's or a
  * partition's, as a cluster entity on a runner (engine/cluster/). It claims
@@ -31,6 +37,7 @@ import { streamOf } from "../cluster/scope.ts"
 import { SequenceConflict, StaleOwner, type JournalBatch, type JournalStore } from "../store/journal.ts"
 import { decodeEvents, decodeValue, encodeEvents, encodeValue } from "./codec.ts"
 import { Dispatcher } from "./dispatch.ts"
+import { tuneGarbageCollection } from "./gc-tuning.ts"
 import { networkStream, Partition, replayNetwork, StreamLog, type PartitionSnapshot } from "./partition.ts"
 
 export interface EngineOptions {
@@ -79,6 +86,16 @@ interface Ticket {
   readonly resolve: (reply: Reply) => void
 }
 
+/** A processed batch: its replies wait for the append that carries its events. */
+interface Processed {
+  readonly tickets: ReadonlyArray<Ticket>
+  readonly replies: ReadonlyArray<Reply>
+  /** Events per stream, with the sequence number of the first. */
+  readonly streams: ReadonlyArray<{ readonly log: StreamLog; readonly seqFrom: number; readonly events: ReadonlyArray<EngineEvent> }>
+  readonly published: ReadonlyArray<JournaledEvent>
+  readonly snapshots: ReadonlyArray<{ stream: string; seq: number; payload: Uint8Array }>
+}
+
 const readPage = 512
 
 export class Engine {
@@ -88,8 +105,14 @@ export class Engine {
   private dispatcher!: Dispatcher
   private mailbox: Array<Ticket> = []
   private scheduled = false
+  /** Processed batches not answered yet (appending or waiting for the next append). */
   private outstanding = 0
+  /** Processed batches waiting for the next append, and their commands. */
+  private unappended: Array<Processed> = []
+  private unappendedCommands = 0
+  /** The append in flight (settled, never rejecting), for flush(); resolved when none is. */
   private commitChain: Promise<void> = Promise.resolve()
+  private appending = false
   private state: EngineState = "recovering"
   /** Cluster mode: the owner epoch every append is fenced with. */
   private epoch = 0
@@ -115,6 +138,7 @@ export class Engine {
 
   /** Opens the engine on a store: loads each stream's newest snapshot, replays the journal after it, starts the loop. */
   static async open(options: EngineOptions): Promise<Engine> {
+    tuneGarbageCollection()
     const engine = new Engine(options)
     await engine.load()
     engine.state = "running"
@@ -225,14 +249,14 @@ export class Engine {
 
   private runBatch(): void {
     this.scheduled = false
-    if (this.state !== "running" || this.outstanding >= 2) return
+    // processed commands waiting for an append are bounded: past it the mailbox holds the rest (and bounds it)
+    if (this.state !== "running" || this.unappendedCommands >= this.options.config.batchCommandsMax) return
     const d = this.dispatcher
     d.now = this.clock()
-    const tickets = this.mailbox.length <= this.options.config.batchCommandsMax
-      ? this.mailbox.splice(0)
-      : this.mailbox.splice(0, this.options.config.batchCommandsMax)
+    const room = this.options.config.batchCommandsMax - this.unappendedCommands
+    const tickets = this.mailbox.length <= room ? this.mailbox.splice(0) : this.mailbox.splice(0, room)
     const replies: Array<Reply> = new Array(tickets.length)
-    const batches: Array<JournalBatch> = []
+    const streams: Array<{ log: StreamLog; seqFrom: number; events: ReadonlyArray<EngineEvent> }> = []
     const published: Array<JournaledEvent> = []
     let snapshots: Array<{ stream: string; seq: number; payload: Uint8Array }>
     const owned = this.options.ownership?.stream
@@ -256,43 +280,76 @@ export class Engine {
         if (log.pending.length === 0) continue
         const seqFrom = log.seq - log.pending.length + 1
         const events = log.drain()
-        batches.push({ stream: log.stream, seqFrom, count: events.length, payload: encodeEvents(events) })
+        streams.push({ log, seqFrom, events })
         if (this.listeners.size > 0) for (let i = 0; i < events.length; i++) published.push({ stream: log.stream, seq: seqFrom + i, event: events[i] })
       }
-      snapshots = this.takeDueSnapshots(batches)
+      snapshots = this.takeDueSnapshots(streams)
     } catch (e) {
       this.fatal(e, tickets)
       return
     }
+    if (tickets.length === 0 && streams.length === 0) return
+    this.outstanding++
+    this.unappended.push({ tickets, replies, streams, published, snapshots })
+    this.unappendedCommands += tickets.length
+    this.startAppend()
+    if (this.mailbox.length > 0) this.schedule()
+  }
+
+  /** Starts the next append with every batch processed since the last one started, unless one is in flight. */
+  private startAppend(): void {
+    if (this.appending || this.unappended.length === 0) return
+    const group = this.unappended
+    this.unappended = []
+    this.unappendedCommands = 0
+    const owned = this.options.ownership?.stream
+    let batches: Array<JournalBatch>
+    try {
+      batches = this.journalBatches(group)
+    } catch (e) {
+      this.outstanding -= group.length
+      this.fatal(e, group.flatMap((g) => g.tickets))
+      return
+    }
+    this.appending = true
     const started = performance.now()
     const fence = owned !== undefined ? { stream: owned, epoch: this.epoch } : undefined
-    const commit = this.commitChain.then(() => (batches.length > 0 ? this.options.store.append(batches, fence) : undefined))
-    this.commitChain = commit
-    this.outstanding++
+    const commit = batches.length > 0 ? this.options.store.append(batches, fence) : Promise.resolve()
+    this.commitChain = commit.then(() => undefined, () => undefined)
     commit.then(
       () => {
-        this.outstanding--
+        this.appending = false
         this.lastCommitMs = performance.now() - started
-        this.batches++
-        for (const b of batches) {
-          this.events += b.count
-          this.logOf(b.stream).durableSeq = b.seqFrom + b.count - 1
-        }
-        for (let i = 0; i < tickets.length; i++) tickets[i].resolve(replies[i])
-        if (published.length > 0) {
-          for (const l of this.listeners) {
-            try {
-              l({ events: published })
-            } catch (e) {
-              this.log(`a subscriber failed on committed events: ${String(e)}`)
+        for (const g of group) {
+          this.outstanding--
+          this.batches++
+          for (const st of g.streams) {
+            this.events += st.events.length
+            st.log.durableSeq = st.seqFrom + st.events.length - 1
+          }
+          for (let i = 0; i < g.tickets.length; i++) g.tickets[i].resolve(g.replies[i])
+          if (g.published.length > 0) {
+            for (const l of this.listeners) {
+              try {
+                l({ events: g.published })
+              } catch (e) {
+                this.log(`a subscriber failed on committed events: ${String(e)}`)
+              }
             }
           }
+          if (g.snapshots.length > 0) this.saveSnapshots(g.snapshots)
         }
-        if (snapshots.length > 0) this.saveSnapshots(snapshots)
+        if (this.state === "running") this.startAppend()
         if (this.mailbox.length > 0) this.schedule()
       },
       (error: unknown) => {
-        this.outstanding--
+        this.appending = false
+        // the batches waiting for the next append ran on state that is now in doubt: they fail with this one
+        const failed = [...group, ...this.unappended]
+        this.unappended = []
+        this.unappendedCommands = 0
+        this.outstanding -= failed.length
+        const tickets = failed.flatMap((g) => g.tickets)
         if (owned !== undefined) {
           this.stepDown(error, tickets)
           return
@@ -302,7 +359,29 @@ export class Engine {
         this.storeFailed(message)
       }
     )
-    if (this.mailbox.length > 0) this.schedule()
+  }
+
+  /** One journal row per stream for a group of processed batches: their events, in order, encoded once. */
+  private journalBatches(group: ReadonlyArray<Processed>): Array<JournalBatch> {
+    const byStream = new Map<StreamLog, { seqFrom: number; events: Array<EngineEvent> }>()
+    for (const g of group) {
+      for (const st of g.streams) {
+        const row = byStream.get(st.log)
+        if (row === undefined) {
+          byStream.set(st.log, { seqFrom: st.seqFrom, events: group.length === 1 ? st.events as Array<EngineEvent> : [...st.events] })
+          continue
+        }
+        if (st.seqFrom !== row.seqFrom + row.events.length) {
+          throw new InvariantViolation(`${st.log.stream}: a batch starting at ${st.seqFrom} follows events up to ${row.seqFrom + row.events.length - 1}`)
+        }
+        for (const e of st.events) row.events.push(e)
+      }
+    }
+    const batches: Array<JournalBatch> = []
+    for (const [log, row] of byStream) {
+      batches.push({ stream: log.stream, seqFrom: row.seqFrom, count: row.events.length, payload: encodeEvents(row.events) })
+    }
+    return batches
   }
 
   private logOf(stream: string): StreamLog {
@@ -432,12 +511,11 @@ export class Engine {
   // ---- snapshots --------------------------------------------------------------------------------------
 
   /** Encodes the state of every stream that passed snapshotEveryEvents, as of the end of this batch. */
-  private takeDueSnapshots(batches: ReadonlyArray<JournalBatch>): Array<{ stream: string; seq: number; payload: Uint8Array }> {
+  private takeDueSnapshots(streams: ReadonlyArray<{ readonly log: StreamLog }>): Array<{ stream: string; seq: number; payload: Uint8Array }> {
     const due: Array<{ stream: string; seq: number; payload: Uint8Array }> = []
-    for (const b of batches) {
-      const log = this.logOf(b.stream)
+    for (const { log } of streams) {
       if (log.seq - log.snapshotSeq < this.options.config.snapshotEveryEvents) continue
-      due.push({ stream: b.stream, seq: log.seq, payload: this.encodeSnapshot(b.stream) })
+      due.push({ stream: log.stream, seq: log.seq, payload: this.encodeSnapshot(log.stream) })
       log.snapshotSeq = log.seq
     }
     return due
