@@ -6,10 +6,12 @@
  * 1. 10,000 idle WS connections with one availability subscription each: the
  *    server's resident memory per connection (after a full GC; first, on the
  *    fresh process);
- * 2. WS reservations: N `ws` connections, each keeping a window of hold.create
- *    requests in flight, one request per frame, every reply durable;
- * 3. latency: an open loop of WS reservations at half the measured rate, p99
- *    from send to reply;
+ * 2. WS reservations: N connections of the lean load driver (ws-driver.ts),
+ *    each keeping a window of hold.create requests in flight, one request per
+ *    frame, every reply durable;
+ * 3. latency: an open loop of WS reservations at half the measured rate, sent
+ *    every millisecond, 1 s of warm-up not counted (the server is still
+ *    collecting the closed loop's garbage), then p50/p99 from send to reply;
  * 4. HTTP availability reads with autocannon;
  * 5. the same WS client against a bare uWebSockets.js JSON echo (the ceiling
  *    of client + transport), for the ratio;
@@ -28,6 +30,7 @@ import { createInterface } from "node:readline"
 import autocannon from "autocannon"
 import WebSocket from "ws"
 import { percentile, round, type BenchResult } from "./report.ts"
+import { isPush, openDriverSocket, replyId, replyOk, type DriverSocket } from "./ws-driver.ts"
 
 const arg = (args: ReadonlyArray<string>, name: string, fallback: number) => {
   const i = args.indexOf(`--${name}`)
@@ -100,8 +103,10 @@ const closeSockets = async (sockets: ReadonlyArray<WebSocket>) => {
   })))
 }
 
-/** Reads the numeric id at the start of a reply `{"id":123,...}` without parsing it all. */
-const idOf = (text: string): number => parseInt(text.slice(6), 10)
+const openDrivers = async (url: string, count: number): Promise<Array<DriverSocket>> =>
+  Promise.all(Array.from({ length: count }, () => openDriverSocket(url)))
+
+const closeDrivers = (sockets: ReadonlyArray<DriverSocket>) => Promise.all(sockets.map((s) => s.close()))
 
 interface LoopResult {
   readonly perSec: number
@@ -110,7 +115,7 @@ interface LoopResult {
 }
 
 /** Every socket keeps `window` requests in flight for `durationMs`: replies per second. */
-const closedLoop = async (sockets: ReadonlyArray<WebSocket>, frame: (id: number) => string, window: number, durationMs: number): Promise<LoopResult> => {
+const closedLoop = async (sockets: ReadonlyArray<DriverSocket>, frame: (id: number) => string, window: number, durationMs: number): Promise<LoopResult> => {
   let ok = 0
   let refused = 0
   const started = performance.now()
@@ -118,75 +123,79 @@ const closedLoop = async (sockets: ReadonlyArray<WebSocket>, frame: (id: number)
   await Promise.all(sockets.map((ws) => new Promise<void>((done) => {
     let nextId = 1
     let outstanding = 0
-    const onMessage = (data: WebSocket.RawData) => {
-      const text = String(data)
-      if (text.startsWith('{"push"')) return
+    ws.onMessage = (data) => {
+      if (isPush(data)) return
       outstanding--
-      if (text.includes('"ok":true')) ok++
+      if (replyOk(data)) ok++
       else refused++
       if (performance.now() < deadline) {
         outstanding++
         ws.send(frame(nextId++))
       } else if (outstanding === 0) {
-        ws.off("message", onMessage)
+        ws.onMessage = () => undefined
         done()
       }
     }
-    ws.on("message", onMessage)
     for (let i = 0; i < window; i++) {
       outstanding++
       ws.send(frame(nextId++))
     }
+    ws.flush()
   })))
   const seconds = (performance.now() - started) / 1000
   return { perSec: ok / seconds, refusedPerSec: refused / seconds, latencies: [] }
 }
 
-/** Sends `perSec` requests spread over the sockets for `durationMs`; latency from send to reply. */
-const openLoop = async (sockets: ReadonlyArray<WebSocket>, frame: (id: number) => string, perSec: number, durationMs: number): Promise<LoopResult> => {
+/**
+ * Sends `perSec` requests spread over the sockets, every millisecond what is
+ * due, for `warmUpMs` (answers not counted: the server settles after the phase
+ * before, whose in-flight garbage it is still collecting) and then for
+ * `durationMs`; latency from send to reply.
+ */
+const openLoop = async (sockets: ReadonlyArray<DriverSocket>, frame: (id: number) => string, perSec: number, durationMs: number, warmUpMs: number): Promise<LoopResult> => {
   const latencies: Array<number> = []
   const sentAt = sockets.map(() => new Map<number, number>())
   let ok = 0
   let refused = 0
-  const handlers = sockets.map((ws, k) => {
-    const h = (data: WebSocket.RawData) => {
-      const text = String(data)
-      if (text.startsWith('{"push"')) return
-      const id = idOf(text)
+  let measuring = false
+  sockets.forEach((ws, k) => {
+    ws.onMessage = (data) => {
+      if (isPush(data)) return
+      const id = replyId(data)
       const t0 = sentAt[k].get(id)
-      if (t0 !== undefined) {
-        latencies.push(performance.now() - t0)
-        sentAt[k].delete(id)
-      }
-      if (text.includes('"ok":true')) ok++
+      if (t0 === undefined) return
+      sentAt[k].delete(id)
+      if (t0 < 0) return // sent during the warm-up
+      latencies.push(performance.now() - t0)
+      if (replyOk(data)) ok++
       else refused++
     }
-    ws.on("message", h)
-    return h
   })
-  const tickMs = 2
+  const tickMs = 1
   const started = performance.now()
   let sent = 0
   let nextId = 1_000_000
   await new Promise<void>((done) => {
     const tick = () => {
       const now = performance.now()
-      if (now - started >= durationMs) return done()
+      if (now - started >= warmUpMs + durationMs) return done()
+      measuring = now - started >= warmUpMs
       const due = Math.floor(((now - started) / 1000) * perSec)
       while (sent < due) {
         const k = sent % sockets.length
         const id = nextId++
-        sentAt[k].set(id, performance.now())
+        sentAt[k].set(id, measuring ? performance.now() : -1)
         sockets[k].send(frame(id))
         sent++
       }
+      for (const ws of sockets) ws.flush()
       setTimeout(tick, tickMs)
     }
     tick()
   })
   const drainUntil = performance.now() + 5_000
   while (sentAt.some((m) => m.size > 0) && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 10))
-  sockets.forEach((ws, k) => ws.off("message", handlers[k]))
+  for (const ws of sockets) ws.onMessage = () => undefined
   return { perSec: ok / (durationMs / 1000), refusedPerSec: refused / (durationMs / 1000), latencies }
 }
 
@@ -225,6 +234,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
   const connections = arg(args, "connections", 32)
   const idleCount = arg(args, "idle", 10_000)
   const window = 64
+  const halfWarmUpMs = 1_000
   let rnd = 1
   const nextSku = () => demoSkus[(rnd = (rnd * 48271) % 2147483647) % demoSkus.length]
   const hold = (id: number) => `{"id":${id},"op":"hold.create","sku":"${nextSku()}","qty":1}`
@@ -242,7 +252,10 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
   let availabilityAnswer = ""
   let idle: { bytesPerConnection: number; heapBytesPerConnection: number; opened: number }
   try {
-    // idle connections first, on the fresh process, so the load phases' heap does not blur the memory delta
+    // idle connections first, on the fresh process, so the load phases' heap does not blur the memory delta;
+    // the baseline is read twice, 2 s apart, so pages the start-up's garbage held are returned before it is taken
+    await gateway.mem()
+    await new Promise((r) => setTimeout(r, 2_000))
     const before = await gateway.mem()
     const idleSockets = await openSockets(wsUrl, idleCount)
     await Promise.all(idleSockets.map((ws, i) => new Promise<void>((resolve) => {
@@ -257,11 +270,11 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
     }
     await closeSockets(idleSockets)
 
-    const load = await openSockets(wsUrl, connections)
+    const load = await openDrivers(wsUrl, connections)
     await closedLoop(load, hold, window, Math.min(1_000, durationMs)) // warm-up
     reservations = await closedLoop(load, hold, window, durationMs)
-    half = await openLoop(load, hold, reservations.perSec / 2, durationMs)
-    await closeSockets(load)
+    half = await openLoop(load, hold, reservations.perSec / 2, durationMs, halfWarmUpMs)
+    await closeDrivers(load)
 
     availabilityAnswer = await (await fetch(availabilityUrl(gateway.url), { headers: { authorization: "Bearer sf-demo-web" } })).text()
     const c0 = await cacheCounters(gateway.url)
@@ -280,10 +293,10 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
   let echoLoop: LoopResult
   let httpEcho: autocannon.Result
   try {
-    const load = await openSockets(`${echo.url.replace("http://", "ws://")}/v1/ws`, connections)
+    const load = await openDrivers(`${echo.url.replace("http://", "ws://")}/v1/ws`, connections)
     await closedLoop(load, hold, window, Math.min(1_000, durationMs))
     echoLoop = await closedLoop(load, hold, window, durationMs)
-    await closeSockets(load)
+    await closeDrivers(load)
     httpEcho = await availabilityReads(echo.url, durationMs)
   } finally {
     await echo.stop()
