@@ -100,7 +100,8 @@ export class HoldBook {
       i = holdNo - this.base
     }
     if (i >= this.length) {
-      this.liveRow.fill(0, this.length, i)
+      // rows past the length may hold what a compaction moved away or an emptied book left: cleared, row i too
+      this.liveRow.fill(0, this.length, i + 1)
       this.length = i + 1
     }
     if (this.liveRow[i] === 0) this.live++
