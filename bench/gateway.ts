@@ -10,7 +10,7 @@
  *    each keeping a window of hold.create requests in flight, one request per
  *    frame, every reply durable;
  * 3. latency: an open loop of WS reservations at half the measured rate, sent
- *    every millisecond, 1 s of warm-up not counted (the server is still
+ *    every millisecond, a warm-up not counted (1 s; the server is still
  *    collecting the closed loop's garbage), then p50/p99 from send to reply;
  * 4. HTTP availability reads with autocannon;
  * 5. the same WS client against a bare uWebSockets.js JSON echo (the ceiling
@@ -21,6 +21,7 @@
  *
  * Options: --seconds N (per throughput phase, default 5), --connections N (WS
  * load connections, default 32), --idle N (idle connections, default 10000),
+ * --half-warmup N (seconds of half load before it is measured, default 1),
  * --store postgres (the engine's journal on a fresh database of the local
  * PostgreSQL, DATABASE_URL, instead of the embedded PGlite).
  * Bounded to about a minute and a half.
@@ -234,7 +235,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
   const connections = arg(args, "connections", 32)
   const idleCount = arg(args, "idle", 10_000)
   const window = 64
-  const halfWarmUpMs = 1_000
+  const halfWarmUpMs = arg(args, "half-warmup", 1) * 1000
   let rnd = 1
   const nextSku = () => demoSkus[(rnd = (rnd * 48271) % 2147483647) % demoSkus.length]
   const hold = (id: number) => `{"id":${id},"op":"hold.create","sku":"${nextSku()}","qty":1}`
