@@ -29,7 +29,10 @@ import { loadGatewayConfig } from "../gateway/config.ts"
 import { LocalEngine } from "../gateway/engine-access.ts"
 import { demoKeys, makeKeyRing } from "../gateway/keys.ts"
 import { startGateway } from "../gateway/server.ts"
+import { tuneGarbageCollection } from "../engine/runtime/gc-tuning.ts"
 
+// tuned as the gateway's own process is (engine/runtime/gc-tuning.ts)
+tuneGarbageCollection()
 const mode = process.argv[2] ?? "gateway"
 let close: () => Promise<void>
 let url: string

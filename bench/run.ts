@@ -4,6 +4,10 @@
  * runs every benchmark and writes bench/results/latest.json and latest.html.
  */
 import { printTable, machine, type BenchResult } from "./report.ts"
+import { tuneGarbageCollection } from "../engine/runtime/gc-tuning.ts"
+
+// the benchmarks run engines in this process, tuned as the engine's own processes are (engine/runtime/gc-tuning.ts)
+tuneGarbageCollection()
 
 const benches: Record<string, () => Promise<{ run: (args: ReadonlyArray<string>) => Promise<BenchResult> }>> = {
   engine: () => import("./engine.ts"),

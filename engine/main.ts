@@ -12,6 +12,10 @@ import { placesLoadStats } from "./network/places.ts"
 import { execute, OrderEngine } from "./order-engine.ts"
 import * as Q from "./runtime/queries.ts"
 import { Journal } from "./store/layer.ts"
+import { tuneGarbageCollection } from "./runtime/gc-tuning.ts"
+
+// before anything allocates much (engine/runtime/gc-tuning.ts)
+tuneGarbageCollection()
 
 const program = Effect.gen(function*() {
   const engine = yield* OrderEngine

@@ -144,7 +144,7 @@ export class GatewayMetrics {
         ["engine_pools", engine.pools, "Stock pools (SKU x node) in memory."],
         ["engine_holds", engine.holds, "Live cart holds."],
         ["engine_orders", engine.orders, "Orders in memory."],
-        ["engine_mailbox_commands", engine.mailbox, "Commands waiting for a batch."],
+        ["engine_mailbox_commands", engine.mailbox, "Commands waiting for a batch, or processed and waiting for the next journal append."],
         ["engine_batches_total", engine.batches, "Batches committed."],
         ["engine_events_total", engine.events, "Events committed."],
         ["engine_last_commit_seconds", engine.lastCommitMs / 1000, "Duration of the last group commit."],

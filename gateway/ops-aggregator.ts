@@ -211,11 +211,13 @@ export class EngineOps {
   private samples: Array<RoutingSample> = []
   private statusChanges: Array<{ nodeId: string; status: string; reason: string }> = []
   /**
-   * Pools reserved from in this tick, by SKU then node, with their engine; a
-   * pool already listed costs no allocation (every hold of a peak passes here,
-   * and entries replaced within the tick would outlive young collections).
+   * Pools reserved from in this tick, by SKU then node, with their engine, and
+   * the order they were first reserved from in; a pool already listed costs no
+   * allocation (every hold of a peak passes here, and entries replaced within
+   * the tick would outlive young collections).
    */
   private reservedPools = new Map<string, Map<string, Engine>>()
+  private reservedOrder: Array<{ readonly sku: string; readonly nodeId: string }> = []
   private reservationsBySku = new Map<string, number>()
   private lastTickMs = performance.now()
   private arcs: Array<RoutingArc> = []
@@ -261,7 +263,9 @@ export class EngineOps {
         this.reservationsBySku.set(e.sku, (this.reservationsBySku.get(e.sku) ?? 0) + 1)
         let nodes = this.reservedPools.get(e.sku)
         if (nodes === undefined) this.reservedPools.set(e.sku, (nodes = new Map()))
-        if (nodes.get(e.nodeId) !== engine) nodes.set(e.nodeId, engine)
+        const known = nodes.get(e.nodeId)
+        if (known === undefined) this.reservedOrder.push({ sku: e.sku, nodeId: e.nodeId })
+        if (known !== engine) nodes.set(e.nodeId, engine)
         break
       }
       case "OrderRouted": {
@@ -399,14 +403,13 @@ export class EngineOps {
 
     const alerts: Array<Alert> = []
     const low: Array<{ sku: string; nodeId: string; atp: number }> = []
-    for (const [sku, nodes] of this.reservedPools) {
-      for (const [nodeId, engine] of nodes) {
-        // a pool of an engine closed within the tick (its partition moved) is the new owner's to report
-        const pool = live.has(engine) ? Queries.pool(engine.view, sku, nodeId) : undefined
-        if (pool && pool.atp <= this.config.lowStockUnits) {
-          alerts.push({ kind: "low_stock", sku, nodeId, message: `${sku} at ${nodeId}: ATP ${pool.atp}` })
-          low.push({ sku, nodeId, atp: pool.atp })
-        }
+    for (const { sku, nodeId } of this.reservedOrder) {
+      const engine = this.reservedPools.get(sku)!.get(nodeId)!
+      // a pool of an engine closed within the tick (its partition moved) is the new owner's to report
+      const pool = live.has(engine) ? Queries.pool(engine.view, sku, nodeId) : undefined
+      if (pool && pool.atp <= this.config.lowStockUnits) {
+        alerts.push({ kind: "low_stock", sku, nodeId, message: `${sku} at ${nodeId}: ATP ${pool.atp}` })
+        low.push({ sku, nodeId, atp: pool.atp })
       }
     }
     low.sort((a, b) => a.atp - b.atp)
@@ -467,6 +470,7 @@ export class EngineOps {
     this.shipmentAlerts = []
     this.shipmentAlertsDropped = 0
     this.reservedPools = new Map()
+    this.reservedOrder = []
     this.reservationsBySku = new Map()
     return partial
   }

@@ -16,6 +16,10 @@ import { writeResults } from "./report.ts"
 import { runDay, type ExternalTarget, type RunResult } from "./run.ts"
 import { loadScenario, ScenarioError } from "./scenario.ts"
 import { summarise, type RunSummary } from "./summary.ts"
+import { tuneGarbageCollection } from "../engine/runtime/gc-tuning.ts"
+
+// the simulator runs an engine and a gateway in this process (engine/runtime/gc-tuning.ts)
+tuneGarbageCollection()
 
 const usage = `Peak-event simulator: plays a day of storefront and fulfillment traffic against the
 engine through the gateway, audits the result, and writes a report.

@@ -39,7 +39,10 @@ import { loadConfig } from "../config.ts"
 import { openJournalStore } from "../store/layer.ts"
 import { EnginePartition, entityIds, partitionEntityLayer, PartitionHost } from "./partition-entity.ts"
 import { loadClusterSettings, runnerLayer, runnerName } from "./settings.ts"
+import { tuneGarbageCollection } from "../runtime/gc-tuning.ts"
 
+// before anything allocates much (engine/runtime/gc-tuning.ts)
+tuneGarbageCollection()
 const settings = loadClusterSettings()
 const config = loadConfig()
 const runner = runnerName(settings)

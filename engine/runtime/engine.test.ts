@@ -8,8 +8,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import type { Command } from "../domain/commands.ts"
 import type { Accepted, Reply } from "../domain/replies.ts"
 import { MemoryJournal } from "../store/memory-journal.ts"
-import { fixtureCommands, ManualClock, openEngine, places, run } from "../testing/fixture.ts"
-import type { Engine } from "./engine.ts"
+import { route } from "../routing/index.ts"
+import { fixtureCommands, ManualClock, openEngine, places, run, testConfig } from "../testing/fixture.ts"
+import { Engine } from "./engine.ts"
 import * as Q from "./queries.ts"
 
 let store: MemoryJournal
@@ -329,6 +330,54 @@ describe("bad input changes nothing", () => {
 })
 
 describe("durability", () => {
+  it("answers every command when a fault stops the engine while batches wait behind an append, and closes", async () => {
+    // an append held open: A is in it, B is processed and waits for the next one, C trips a fault (a routing bug)
+    class HeldJournal extends MemoryJournal {
+      gate: Promise<void> | undefined
+      open = () => {}
+      override async append(...args: Parameters<MemoryJournal["append"]>): Promise<void> {
+        if (this.gate) await this.gate
+        return super.append(...args)
+      }
+    }
+    const held = new HeldJournal()
+    let routerFails = false
+    const faulty = await Engine.open({
+      store: held, config: testConfig(), clock: clock.now, timerPollMs: 5, log: () => {},
+      router: (...args) => {
+        if (routerFails) throw new Error("a routing bug")
+        return route(...args)
+      }
+    })
+    await run(faulty, [...fixtureCommands, { type: "inventory.load", rows: [{ sku: "TV-55", nodeId: "WH-DAL", onHand: 50 }] }])
+    const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
+    held.gate = new Promise<void>((resolve) => (held.open = resolve))
+    const hold = (): Promise<Reply> => faulty.submit({ type: "hold.create", channel: "web", sku: "TV-55", qty: 1, nodeId: "WH-DAL" })
+    const a = hold()
+    await turn()
+    const b = hold()
+    await turn()
+    routerFails = true
+    const c = faulty.submit({
+      type: "order.place", channel: "web", externalId: "F1", lines: [{ sku: "TV-55", qty: 1, unitPriceCents: 100 }],
+      customer: { location: places.dallas }, payment: "authorised"
+    })
+    const closed = faulty.close()
+    await turn()
+    held.gate = undefined
+    held.open()
+    expect(code(await c)).toBe("engine_stopped")
+    expect(code(await a)).toBe("ok")
+    // B ran on state the fault made doubtful and was never appended: refused, not left unanswered
+    expect(code(await b)).toBe("engine_stopped")
+    await closed
+    expect(faulty.lifecycle).toBe("stopped")
+    // what was acknowledged is in the journal, and nothing else: A's hold only
+    const reopened = await openEngine(held, clock)
+    expect(reopened.stats().holds).toBe(1)
+    await reopened.close()
+  })
+
   it("answers store_unavailable while the store is down, never success, and reloads by itself", async () => {
     await stock([["TV-55", "WH-DAL", 5]])
     store.down = true

@@ -11,9 +11,9 @@
  * left waiting in the mailbox: they are processed at once, batch after batch,
  * and everything processed while the append was in flight goes into the next
  * append, one row per stream (classic group commit). A command therefore waits
- * for at most the append in flight and its own, never for a third; up to
- * batchCommandsMax processed commands wait for an append, then the mailbox
- * holds the rest. If an append fails, every batch in flight or waiting is
+ * for the append in flight and its own, not a third, as long as fewer than
+ * batchCommandsMax commands arrive during one append: up to batchCommandsMax
+ * processed commands wait for an append, then the mailbox holds the rest. If an append fails, every batch in flight or waiting is
  * answered with `store_unavailable`, the in-memory state (which ran ahead of
  * the journal) is dropped, and the engine reloads from the store once it
  * answers again.
@@ -37,7 +37,6 @@ import { streamOf } from "../cluster/scope.ts"
 import { SequenceConflict, StaleOwner, type JournalBatch, type JournalStore } from "../store/journal.ts"
 import { decodeEvents, decodeValue, encodeEvents, encodeValue } from "./codec.ts"
 import { Dispatcher } from "./dispatch.ts"
-import { tuneGarbageCollection } from "./gc-tuning.ts"
 import { networkStream, Partition, replayNetwork, StreamLog, type PartitionSnapshot } from "./partition.ts"
 
 export interface EngineOptions {
@@ -72,6 +71,7 @@ export interface EngineStats {
   readonly pools: number
   readonly holds: number
   readonly orders: number
+  /** Commands not answered yet and not in the append in flight: waiting for a batch, or processed and waiting for the next append. */
   readonly mailbox: number
   readonly batches: number
   readonly events: number
@@ -138,7 +138,6 @@ export class Engine {
 
   /** Opens the engine on a store: loads each stream's newest snapshot, replays the journal after it, starts the loop. */
   static async open(options: EngineOptions): Promise<Engine> {
-    tuneGarbageCollection()
     const engine = new Engine(options)
     await engine.load()
     engine.state = "running"
@@ -186,7 +185,8 @@ export class Engine {
     if (this.state !== "running") return
     this.schedule()
     await new Promise<void>((resolve) => setImmediate(resolve))
-    while (this.mailbox.length > 0 || this.outstanding > 0) {
+    // once the engine stopped (a fault), only the append in flight is still to be answered
+    while (this.state === "running" ? this.mailbox.length > 0 || this.outstanding > 0 : this.outstanding > 0 && this.appending) {
       this.schedule()
       await this.commitChain.catch(() => undefined)
       await new Promise<void>((resolve) => setImmediate(resolve))
@@ -214,7 +214,7 @@ export class Engine {
       orders += p.orders.orders.size
     }
     return {
-      partitions: this.partitions.length, pools, holds, orders, mailbox: this.mailbox.length,
+      partitions: this.partitions.length, pools, holds, orders, mailbox: this.mailbox.length + this.unappendedCommands,
       batches: this.batches, events: this.events, state: this.state, lastCommitMs: this.lastCommitMs,
       ...(this.options.ownership ? { owns: { stream: this.options.ownership.stream, epoch: this.epoch } } : {})
     }
@@ -393,7 +393,12 @@ export class Engine {
     const message = e instanceof InvariantViolation ? `invariant violated: ${e.message}` : `engine fault: ${String(e)}`
     this.log(`${message}\n${e instanceof Error ? e.stack : ""}`)
     this.state = "stopped"
-    for (const t of [...tickets, ...this.mailbox.splice(0)]) t.resolve(reject("engine_stopped", message))
+    // batches processed behind the append in flight will not be appended now: they are refused too
+    const waiting = this.unappended
+    this.unappended = []
+    this.unappendedCommands = 0
+    this.outstanding -= waiting.length
+    for (const t of [...tickets, ...waiting.flatMap((g) => g.tickets), ...this.mailbox.splice(0)]) t.resolve(reject("engine_stopped", message))
   }
 
   // ---- cluster mode -------------------------------------------------------------------------------

@@ -14,7 +14,10 @@
  *
  * So the processes that run an engine or a gateway turn it off, process-wide
  * (worker threads, such as the embedded database's, included), unless
- * `ENGINE_V8_PRETENURING=on` keeps V8's default.
+ * `ENGINE_V8_PRETENURING=on` keeps V8's default: their entry points (the
+ * gateway's, the engine's, the cluster runner's, the simulator's and the
+ * benchmarks') call `tuneGarbageCollection` first thing, so a bad value stops
+ * the process at start.
  */
 import { setFlagsFromString } from "node:v8"
 
