@@ -11,7 +11,9 @@
  *            for the same client)
  *
  * Prints `{"url": ...}` when listening. On stdin: `mem` prints
- * `{"mem": {rss, heapUsed}}` after a full GC (run with --expose-gc); EOF stops it.
+ * `{"mem": {rss, heapUsed}}` after a full GC (run with --expose-gc); `settle`
+ * runs a last-resort collection, which also returns freed pages to the system,
+ * and prints `{"settled": true}`; EOF stops it.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -90,11 +92,19 @@ if (mode === "echo") {
 }
 
 console.log(JSON.stringify({ url }))
-const gc = (globalThis as { gc?: () => void }).gc
+const gc = (globalThis as { gc?: (options?: { type: string; execution: string; flavor: string }) => void }).gc
 createInterface({ input: process.stdin }).on("line", (line) => {
-  if (line.trim() !== "mem") return
-  gc?.()
-  gc?.()
+  const what = line.trim()
+  if (what === "settle") {
+    // a last-resort collection hands the pages freed since start back to the system, so later RSS readings compare
+    gc?.({ type: "major", execution: "sync", flavor: "last-resort" })
+    console.log(JSON.stringify({ settled: true }))
+    return
+  }
+  if (what !== "mem") return
+  // last-resort collections also hand freed pages back, so that RSS readings compare
+  gc?.({ type: "major", execution: "sync", flavor: "last-resort" })
+  gc?.({ type: "major", execution: "sync", flavor: "last-resort" })
   const m = process.memoryUsage()
   console.log(JSON.stringify({ mem: { rss: m.rss, heapUsed: m.heapUsed } }))
 })

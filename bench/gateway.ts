@@ -42,6 +42,8 @@ interface Server {
   readonly url: string
   readonly child: ChildProcess
   mem(): Promise<{ rss: number; heapUsed: number }>
+  /** A last-resort collection in the server: freed pages go back to the system. */
+  settle(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -53,12 +55,14 @@ const startServer = (mode: "gateway" | "echo", httpBody?: string, store: "embedd
       env: { ...process.env, ...(httpBody === undefined ? {} : { BENCH_ECHO_HTTP_BODY: httpBody }), ...(store === "postgres" ? { BENCH_STORE: "postgres" } : {}) }
     })
     const memWaiters: Array<(m: { rss: number; heapUsed: number }) => void> = []
+    const settleWaiters: Array<() => void> = []
     const timer = setTimeout(() => reject(new Error(`${mode} server did not start in 120 s`)), 120_000)
     child.once("exit", (code) => reject(new Error(`${mode} server exited with ${code}`)))
     createInterface({ input: child.stdout! }).on("line", (line) => {
       if (!line.startsWith("{")) return
-      const msg = JSON.parse(line) as { url?: string; mem?: { rss: number; heapUsed: number } }
+      const msg = JSON.parse(line) as { url?: string; mem?: { rss: number; heapUsed: number }; settled?: boolean }
       if (msg.mem) memWaiters.shift()?.(msg.mem)
+      if (msg.settled) settleWaiters.shift()?.()
       if (msg.url) {
         clearTimeout(timer)
         resolve({
@@ -67,6 +71,10 @@ const startServer = (mode: "gateway" | "echo", httpBody?: string, store: "embedd
           mem: () => new Promise((r) => {
             memWaiters.push(r)
             child.stdin!.write("mem\n")
+          }),
+          settle: () => new Promise((r) => {
+            settleWaiters.push(r)
+            child.stdin!.write("settle\n")
           }),
           stop: () => new Promise((r) => {
             child.removeAllListeners("exit")
@@ -254,15 +262,19 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
   let idle: { bytesPerConnection: number; heapBytesPerConnection: number; opened: number }
   try {
     // idle connections first, on the fresh process, so the load phases' heap does not blur the memory delta;
-    // the baseline is read twice, 2 s apart, so pages the start-up's garbage held are returned before it is taken
-    await gateway.mem()
-    await new Promise((r) => setTimeout(r, 2_000))
-    const before = await gateway.mem()
-    const idleSockets = await openSockets(wsUrl, idleCount)
-    await Promise.all(idleSockets.map((ws, i) => new Promise<void>((resolve) => {
+    // the pages the start-up's garbage held are returned first, or their return later reads as negative growth
+    // and a first cohort of subscribers comes and goes, so that what the first connections compile and cache is not counted
+    const subscribe = (sockets: ReadonlyArray<WebSocket>) => Promise.all(sockets.map((ws, i) => new Promise<void>((resolve) => {
       ws.once("message", () => resolve())
       ws.send(`{"id":1,"op":"availability.subscribe","skus":["${demoSkus[i % demoSkus.length]}"],"nodesMax":3}`)
     })))
+    const warmCohort = await openSockets(wsUrl, Math.min(1_000, idleCount))
+    await subscribe(warmCohort)
+    await closeSockets(warmCohort)
+    await gateway.settle()
+    const before = await gateway.mem()
+    const idleSockets = await openSockets(wsUrl, idleCount)
+    await subscribe(idleSockets)
     const after = await gateway.mem()
     idle = {
       opened: idleSockets.length,
