@@ -64,10 +64,6 @@ export class HoldBook {
     return i >= this.head && i < this.length && this.liveRow[i] === 1 ? i : -1
   }
 
-  has(holdNo: number): boolean {
-    return this.row(holdNo) >= 0
-  }
-
   /** A live hold as an object (built on each call), or undefined. */
   get(holdNo: number): Hold | undefined {
     const i = this.row(holdNo)
