@@ -587,12 +587,16 @@ export class Dispatcher {
       const s = result.shipments[0]
       return s && s.lines[0].qty === c.qty ? s.nodeId : undefined
     }
+    // one read of the SKU's row of pools, then node numbers: no SKU or node lookup per node
+    const atpAt = this.stock.row!(c.sku)
+    const nodes = this.net.nodes
     let best: string | undefined
     let bestAtp = c.qty - 1
-    for (const node of this.net.nodes) {
-      if (node.status !== "online" || !policyAllows(policy, node)) continue
-      const atp = this.stock.atp(c.sku, node.nodeId)
-      if (atp > bestAtp) {
+    for (let nodeNo = 0; nodeNo < nodes.length; nodeNo++) {
+      const node = nodes[nodeNo]
+      if (node.status !== "online") continue
+      const atp = atpAt(nodeNo)
+      if (atp > bestAtp && policyAllows(policy, node)) {
         best = node.nodeId
         bestAtp = atp
       }

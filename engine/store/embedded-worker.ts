@@ -1,6 +1,6 @@
 /**
  * The embedded database's thread: opens PGlite (Postgres in WASM) on a data
- * folder and serves it on a local socket with pglite-socket, so the engine's
+ * folder and serves it on a local socket (pglite-wire.ts), so the engine's
  * thread talks to it over the PostgreSQL protocol like to any server, while
  * the database work runs on another CPU core.
  *
@@ -10,7 +10,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads"
 import { PGlite } from "@electric-sql/pglite"
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
+import { PGliteWireServer } from "./pglite-wire.ts"
 
 export interface EmbeddedWorkerData {
   /** Folder of the PGlite cluster (created if missing). */
@@ -32,10 +32,18 @@ if (port === null) throw new Error("embedded-worker.ts must run in a worker thre
 const data = workerData as EmbeddedWorkerData
 const report = (message: EmbeddedWorkerReport) => port.postMessage(message)
 
+/**
+ * Server settings on top of PGlite's own (which include fsync off):
+ * - wal_init_zero=off: a new 16 MB WAL segment is created by extending the file, not
+ *   by writing 16 MB of zeros. The zeros cost this thread 50 ms or more every few
+ *   megabytes of journal, and every append waited meanwhile.
+ */
+const startParams = ["-c", "wal_init_zero=off"]
+
 const errorText = (error: unknown): string => (error instanceof Error ? error.stack ?? error.message : String(error))
 
 let db: PGlite | undefined
-let server: PGLiteSocketServer | undefined
+let server: PGliteWireServer | undefined
 
 const shutDown = async () => {
   try {
@@ -55,15 +63,9 @@ port.on("message", (command: EmbeddedWorkerCommand) => {
 
 try {
   const started = performance.now()
-  db = await PGlite.create({ dataDir: data.clusterDir })
-  server = new PGLiteSocketServer(
-    data.socketPath !== undefined
-      ? { db, path: data.socketPath, maxConnections: data.maxConnections }
-      : { db, host: "127.0.0.1", port: 0, maxConnections: data.maxConnections }
-  )
-  await server.start()
-  const address = server.getServerConn()
-  const tcpPort = data.socketPath === undefined ? Number(address.slice(address.lastIndexOf(":") + 1)) : 0
+  db = await PGlite.create({ dataDir: data.clusterDir, startParams: [...PGlite.defaultStartParams, ...startParams] })
+  server = new PGliteWireServer({ db, maxConnections: data.maxConnections })
+  const tcpPort = await server.listen(data.socketPath !== undefined ? { path: data.socketPath } : { host: "127.0.0.1", port: 0 })
   report({
     type: "ready",
     host: "127.0.0.1",

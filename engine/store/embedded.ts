@@ -2,7 +2,7 @@
  * The embedded database, the default store when no PostgreSQL is configured:
  * PGlite (Postgres compiled to WASM) persisted in a data folder, running in a
  * worker thread and served on a local socket (a unix socket in the data
- * folder, else a free loopback TCP port) by pglite-socket. The engine connects
+ * folder, else a free loopback TCP port) by pglite-wire.ts. The engine connects
  * to it with the same client and SQL as to a real PostgreSQL.
  *
  * PGlite executes one statement at a time; the socket server queues what its

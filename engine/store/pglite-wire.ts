@@ -1,0 +1,233 @@
+/**
+ * Serves one PGlite over the PostgreSQL wire protocol on a local socket, in
+ * the embedded database's thread (embedded-worker.ts), so the engine reaches
+ * it with the same client and SQL as a real PostgreSQL.
+ *
+ * PGlite is one backend. Everything a connection sent that has arrived whole
+ * goes to it in one call: a journal append (Parse, Bind, Describe, Execute,
+ * Sync) is one call into the database and one write back, not five of each.
+ * Connections take turns at the backend: one that is inside a transaction, or
+ * between its first message and its Sync, keeps it until it is done, so no
+ * other connection's statement lands in its transaction or between its Parse
+ * and its Bind. A connection that goes away inside a transaction is rolled
+ * back, as a server does when its client disconnects.
+ *
+ * Protocol: the startup packet (PGlite answers it: trust authentication), an
+ * SSL request (answered "N": no TLS on a local socket), a cancel request
+ * (ignored; the connection is closed), then typed messages; Terminate closes
+ * the connection without reaching PGlite.
+ */
+import { createServer, type Server, type Socket } from "node:net"
+import type { PGlite } from "@electric-sql/pglite"
+
+const sslRequestCode = 80877103
+const cancelRequestCode = 80877102
+const gssEncRequestCode = 80877104
+const protocolVersion3 = 196608
+/** A message's length field counts itself: a header is 1 type byte + 4 length bytes. */
+const headerBytes = 5
+/** Messages after which a connection no longer needs the backend to itself (outside a transaction). */
+const sync = 0x53 // 'S'
+const simpleQuery = 0x51 // 'Q'
+const terminate = 0x58 // 'X'
+/** Bigger than any message the engine sends (a journal batch is bounded well below it). */
+const messageBytesMax = 1024 * 1024 * 1024
+
+class Connection {
+  /** Bytes received and not yet handed to PGlite. */
+  pending: Buffer = Buffer.alloc(0)
+  started = false
+  closed = false
+  /** Whole messages waiting for their turn at the backend. */
+  readonly ready: Array<Uint8Array> = []
+  /** Whether the last message handed over ends an exchange (Sync or simple Query). */
+  exchangeDone = true
+
+  constructor(readonly socket: Socket) {}
+}
+
+export interface WireServerOptions {
+  readonly db: PGlite
+  /** Connections served at once; more are refused (closed at once). */
+  readonly maxConnections: number
+}
+
+export class PGliteWireServer {
+  private readonly server: Server
+  private readonly connections = new Set<Connection>()
+  /** Connections with whole messages waiting, in arrival order. */
+  private readonly waiting: Array<Connection> = []
+  /** The connection that has the backend until its exchange and transaction end. */
+  private owner: Connection | undefined
+  private running = false
+  private stopped = false
+
+  constructor(private readonly options: WireServerOptions) {
+    this.server = createServer((socket) => this.accept(socket))
+  }
+
+  /** Listens on a unix socket path, or on 127.0.0.1 at a free port; resolves with the port (0 for a path). */
+  listen(where: { readonly path: string } | { readonly host: string; readonly port: number }): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject)
+      const ready = () => {
+        this.server.off("error", reject)
+        const address = this.server.address()
+        resolve(typeof address === "object" && address !== null ? address.port : 0)
+      }
+      if ("path" in where) this.server.listen(where.path, ready)
+      else this.server.listen(where.port, where.host, ready)
+    })
+  }
+
+  /** Stops accepting, closes every connection and waits for the backend to finish what it is running. */
+  async stop(): Promise<void> {
+    this.stopped = true
+    for (const c of this.connections) c.socket.destroy()
+    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+    while (this.running) await new Promise((r) => setImmediate(r))
+    await this.rollBackIfOpen()
+  }
+
+  private accept(socket: Socket): void {
+    if (this.stopped || this.connections.size >= this.options.maxConnections) {
+      socket.destroy()
+      return
+    }
+    socket.setNoDelay(true)
+    const c = new Connection(socket)
+    this.connections.add(c)
+    socket.on("data", (chunk: Buffer) => this.receive(c, chunk))
+    socket.on("error", () => socket.destroy())
+    socket.on("close", () => this.drop(c))
+  }
+
+  private receive(c: Connection, chunk: Buffer): void {
+    if (c.closed) return // after Terminate
+    c.pending = c.pending.length === 0 ? chunk : Buffer.concat([c.pending, chunk])
+    const buf = c.pending
+    let at = 0
+    if (!c.started) {
+      // untyped packets: length, then a request code or the protocol version
+      if (buf.length < 8) return
+      const length = buf.readInt32BE(0)
+      const code = buf.readInt32BE(4)
+      if (code === sslRequestCode || code === gssEncRequestCode) {
+        c.socket.write("N")
+        c.pending = buf.subarray(8)
+        if (c.pending.length > 0) this.receive(c, Buffer.alloc(0))
+        return
+      }
+      if (code === cancelRequestCode || code !== protocolVersion3 || length < 8 || length > 10_000) {
+        c.socket.destroy()
+        return
+      }
+      if (buf.length < length) return
+      // the startup packet goes to PGlite alone (it recognises it by its first byte)
+      c.ready.push(new Uint8Array(buf.subarray(0, length)))
+      c.started = true
+      at = length
+    }
+    // typed messages: as many whole ones as arrived, handed over together
+    let end = at
+    while (end + headerBytes <= buf.length) {
+      const length = buf.readInt32BE(end + 1)
+      if (length < 4 || length > messageBytesMax) {
+        c.socket.destroy()
+        return
+      }
+      if (end + 1 + length > buf.length) break
+      if (buf[end] === terminate) {
+        // what came before it is still answered; then the connection ends (see run)
+        if (end > at) c.ready.push(new Uint8Array(buf.subarray(at, end)))
+        c.closed = true
+        at = end = buf.length
+        break
+      }
+      end += 1 + length
+    }
+    if (end > at) c.ready.push(new Uint8Array(buf.subarray(at, end)))
+    c.pending = end === buf.length ? Buffer.alloc(0) : buf.subarray(end)
+    if (c.ready.length > 0) {
+      if (!this.waiting.includes(c)) this.waiting.push(c)
+      void this.run()
+    } else if (c.closed) c.socket.end()
+  }
+
+  /** The next connection to serve: the owner while it has the backend, else the first waiting. */
+  private next(): Connection | undefined {
+    if (this.owner !== undefined) {
+      const i = this.waiting.indexOf(this.owner)
+      return i < 0 ? undefined : this.waiting.splice(i, 1)[0]
+    }
+    return this.waiting.shift()
+  }
+
+  private async run(): Promise<void> {
+    if (this.running) return
+    this.running = true
+    try {
+      for (let c = this.next(); c !== undefined; c = this.next()) {
+        const parts = c.ready.splice(0)
+        for (const bytes of parts) {
+          if (this.stopped) return
+          const last = bytes[lastMessageAt(bytes)]
+          let answer: Uint8Array
+          try {
+            answer = await this.options.db.execProtocolRaw(bytes)
+          } catch (error) {
+            // PGlite itself failed (not an SQL error, which is answered in the protocol): the connection cannot go on
+            console.error(`embedded database: a request failed: ${error instanceof Error ? error.message : String(error)}`)
+            c.socket.destroy()
+            break
+          }
+          if (bytes[0] !== 0) c.exchangeDone = last === sync || last === simpleQuery
+          if (answer.length > 0 && c.socket.writable) c.socket.write(answer)
+        }
+        if (c.closed && c.socket.writable) c.socket.end()
+        this.owner = c.exchangeDone && !this.options.db.isInTransaction() ? undefined : c
+        if (this.owner === c && c.socket.destroyed) await this.release(c)
+      }
+    } finally {
+      this.running = false
+    }
+  }
+
+  private drop(c: Connection): void {
+    c.closed = true
+    this.connections.delete(c)
+    const i = this.waiting.indexOf(c)
+    if (i >= 0) this.waiting.splice(i, 1)
+    if (this.owner === c && !this.running) void this.release(c)
+  }
+
+  /** The owner went away mid-exchange or mid-transaction: roll back and let the others in. */
+  private async release(c: Connection): Promise<void> {
+    if (this.owner !== c) return
+    await this.rollBackIfOpen()
+    this.owner = undefined
+    void this.run()
+  }
+
+  private async rollBackIfOpen(): Promise<void> {
+    const db = this.options.db
+    if (db.closed || !db.isInTransaction()) return
+    try {
+      await db.exec("ROLLBACK")
+    } catch (error) {
+      console.error(`embedded database: rolling back a dropped connection failed: ${error instanceof Error ? error.message : String(error)}`)
+    }
+  }
+}
+
+/** Offset of the last message in a run of whole typed messages (0 for the startup packet). */
+const lastMessageAt = (bytes: Uint8Array): number => {
+  if (bytes[0] === 0) return 0
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  let at = 0
+  for (;;) {
+    const next = at + 1 + view.getInt32(at + 1)
+    if (next >= bytes.length) return at
+    at = next
+  }
+}
