@@ -2,8 +2,9 @@
  * The embedded database's wire server, spoken to byte by byte as a client
  * would: the startup exchange, SSL refused, pipelined and split messages,
  * connections taking turns at PGlite's one backend (no statement of one lands
- * in another's transaction), a client lost mid-transaction rolled back, and
- * the connection limit.
+ * in another's transaction), a client lost mid-transaction or mid-exchange
+ * leaving nothing behind, Terminate, message types no client sends, and the
+ * connection limit.
  */
 import { connect, type Socket } from "node:net"
 import { PGlite } from "@electric-sql/pglite"
@@ -48,13 +49,12 @@ const startupPacket = (): Buffer => {
   return Buffer.concat([int32(4 + body.length), body])
 }
 const query = (sql: string) => message("Q", cstring(sql))
+const parse = (sql: string) => message("P", Buffer.concat([cstring(""), cstring(sql), int16(0)]))
+const bind = message("B", Buffer.concat([cstring(""), cstring(""), int16(0), int16(0), int16(0)]))
+const execute = message("E", Buffer.concat([cstring(""), int32(0)]))
+const sync = message("S")
 /** Parse, Bind, Execute and Sync of one statement without parameters (the extended protocol). */
-const extended = (sql: string) => Buffer.concat([
-  message("P", Buffer.concat([cstring(""), cstring(sql), int16(0)])),
-  message("B", Buffer.concat([cstring(""), cstring(""), int16(0), int16(0), int16(0)])),
-  message("E", Buffer.concat([cstring(""), int32(0)])),
-  message("S")
-])
+const extended = (sql: string) => Buffer.concat([parse(sql), bind, execute, sync])
 
 interface Reply {
   readonly type: string
@@ -83,8 +83,9 @@ class Client {
     })
   }
 
-  static async open(): Promise<Client> {
-    const socket = connect({ host: "127.0.0.1", port })
+  /** allowHalfOpen: the client's side stays open after the server's ends, as a careless client's would. */
+  static async open(options: { readonly port?: number; readonly allowHalfOpen?: boolean } = {}): Promise<Client> {
+    const socket = connect({ host: "127.0.0.1", port: options.port ?? port, allowHalfOpen: options.allowHalfOpen ?? false })
     await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject))
     const client = new Client(socket)
     socket.write(startupPacket())
@@ -116,6 +117,14 @@ class Client {
   async hasReply(ms = 200): Promise<boolean> {
     await new Promise((r) => setTimeout(r, ms))
     return this.replies.length > 0
+  }
+
+  async untilClosed(timeoutMs = 2_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (!this.closed) {
+      if (Date.now() > deadline) throw new Error("still open")
+      await new Promise((r) => setTimeout(r, 20))
+    }
   }
 
   close(): void {
@@ -151,6 +160,24 @@ describe("PGlite wire server", () => {
     client.send(query("SELECT 40 + 2"))
     expect(value(await client.untilReady())).toBe("42")
     client.close()
+  })
+
+  it("closes a connection that asks for encryption again and again, and serves the others", async () => {
+    const socket = connect({ host: "127.0.0.1", port })
+    await new Promise<void>((resolve) => socket.once("connect", resolve))
+    const refusals: Array<Buffer> = []
+    socket.on("data", (chunk: Buffer) => refusals.push(chunk))
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()))
+    const sslRequest = Buffer.concat([int32(8), int32(80877103)])
+    const gssEncRequest = Buffer.concat([int32(8), int32(80877104)])
+    socket.write(Buffer.concat([gssEncRequest, ...Array.from({ length: 20_000 }, () => sslRequest)]))
+    await closed
+    // one refusal for each kind, as PostgreSQL allows
+    expect(Buffer.concat(refusals).toString("latin1")).toBe("NN")
+    const b = await Client.open()
+    b.send(query("SELECT 5"))
+    expect(value(await b.untilReady())).toBe("5")
+    b.close()
   })
 
   it("answers pipelined statements in order, an error ending only its own exchange", async () => {
@@ -205,13 +232,7 @@ describe("PGlite wire server", () => {
   it("keeps the backend for a connection between its Parse and its Sync", async () => {
     const a = await Client.open()
     const b = await Client.open()
-    const [parse, bind, execute, sync] = [
-      message("P", Buffer.concat([cstring(""), cstring("SELECT 'a'"), int16(0)])),
-      message("B", Buffer.concat([cstring(""), cstring(""), int16(0), int16(0), int16(0)])),
-      message("E", Buffer.concat([cstring(""), int32(0)])),
-      message("S")
-    ]
-    a.send(parse)
+    a.send(parse("SELECT 'a'"))
     await new Promise((r) => setTimeout(r, 50))
     // b's unnamed statement would replace a's between its Parse and its Bind
     b.send(extended("SELECT 'b'"))
@@ -236,6 +257,71 @@ describe("PGlite wire server", () => {
     b.close()
   })
 
+  it("undoes what a connection lost before its Sync had run, so the next one's statements do not join it", async () => {
+    const a = await Client.open()
+    const b = await Client.open()
+    a.send(Buffer.concat([parse("INSERT INTO item VALUES (9)"), bind, execute]))
+    // the insert ran, in an implicit transaction that only its Sync would commit
+    expect(await a.hasReply()).toBe(true)
+    a.close()
+    expect(await count(b)).toBe(0)
+    expect(db.isInTransaction()).toBe(false)
+    b.close()
+  })
+
+  it("answers the next connection after one lost between an error and its Sync", async () => {
+    const a = await Client.open()
+    const b = await Client.open()
+    a.send(Buffer.concat([parse("SELECT 1/0"), bind, execute]))
+    // the error: the backend now skips every message until a Sync
+    expect(await a.hasReply()).toBe(true)
+    a.close()
+    b.send(extended("SELECT 5"))
+    const replies = await b.untilReady()
+    expect(types(replies)).toBe("12DCZ")
+    expect(value(replies)).toBe("5")
+    b.close()
+  })
+
+  it("rolls back the transaction of a connection lost between an error and its Sync", async () => {
+    const a = await Client.open()
+    const b = await Client.open()
+    a.send(query("BEGIN; INSERT INTO item VALUES (1)"))
+    await a.untilReady()
+    a.send(Buffer.concat([parse("SELECT 1/0"), bind, execute]))
+    expect(await a.hasReply()).toBe(true)
+    a.close()
+    expect(await count(b)).toBe(0)
+    expect(db.isInTransaction()).toBe(false)
+    b.close()
+  })
+
+  it("lets the others in after a function call, which ends its exchange as a query does", async () => {
+    const a = await Client.open()
+    const b = await Client.open()
+    a.send(query("SELECT 'int4abs'::regproc::oid"))
+    const oid = Number(value(await a.untilReady()))
+    // FunctionCall: the function, no argument formats, one argument "-3" in text, a text result
+    a.send(message("F", Buffer.concat([int32(oid), int16(0), int16(1), int32(2), Buffer.from("-3"), int16(0)])))
+    expect(types(await a.untilReady())).toBe("VZ")
+    b.send(query("SELECT 5"))
+    expect(value(await b.untilReady(2_000))).toBe("5")
+    a.close()
+    b.close()
+  })
+
+  it("closes a connection that sends a message type no client sends after the startup, and serves the others", async () => {
+    for (const type of ["p", "z"]) {
+      const a = await Client.open()
+      a.send(message(type))
+      await a.untilClosed()
+    }
+    const b = await Client.open()
+    b.send(query("SELECT 5"))
+    expect(value(await b.untilReady(2_000))).toBe("5")
+    b.close()
+  })
+
   it("ends a connection on Terminate without stopping the database", async () => {
     const a = await Client.open()
     a.send(query("INSERT INTO item VALUES (5)"))
@@ -249,6 +335,19 @@ describe("PGlite wire server", () => {
     b.close()
   })
 
+  it("ends a transaction on Terminate even if the client keeps its side of the socket open", async () => {
+    const a = await Client.open({ allowHalfOpen: true })
+    const b = await Client.open()
+    a.send(query("BEGIN; INSERT INTO item VALUES (1)"))
+    await a.untilReady()
+    a.send(message("X"))
+    b.send(query("SELECT count(*) FROM item"))
+    expect(value(await b.untilReady(2_000))).toBe("0")
+    expect(db.isInTransaction()).toBe(false)
+    a.close()
+    b.close()
+  })
+
   it("refuses connections past its limit", async () => {
     const open = await Promise.all(Array.from({ length: 4 }, () => Client.open()))
     const socket = connect({ host: "127.0.0.1", port })
@@ -258,5 +357,53 @@ describe("PGlite wire server", () => {
     })
     expect(closed).toBe(true)
     for (const c of open) c.close()
+  })
+})
+
+/**
+ * PGlite 0.5's filesystems in Node answer within the turn of the event loop
+ * that asked, so nothing arrives from a socket while a request runs. A
+ * filesystem whose sync waits on I/O would let it arrive; the server must not
+ * depend on either.
+ */
+describe("PGlite wire server over a backend that waits while it works", () => {
+  let waiting: PGliteWireServer
+  let waitingPort: number
+
+  beforeAll(async () => {
+    const backend = {
+      execProtocolRaw: async (bytes: Uint8Array) => {
+        await new Promise((r) => setTimeout(r, 50))
+        return db.execProtocolRaw(bytes)
+      },
+      isInTransaction: () => db.isInTransaction(),
+      exec: (sql: string) => db.exec(sql),
+      get closed() {
+        return db.closed
+      }
+    }
+    waiting = new PGliteWireServer({ db: backend as unknown as PGlite, maxConnections: 4 })
+    waitingPort = await waiting.listen({ host: "127.0.0.1", port: 0 })
+  })
+
+  afterAll(async () => {
+    await waiting.stop()
+  })
+
+  it("answers what came before a Terminate that arrives while the backend is busy", async () => {
+    const a = await Client.open({ port: waitingPort })
+    a.send(query("SELECT 1"))
+    await new Promise((r) => setTimeout(r, 10))
+    a.send(message("X"))
+    expect(value(await a.untilReady())).toBe("1")
+    await a.untilClosed()
+
+    const b = await Client.open({ port: waitingPort })
+    b.send(query("SELECT 2"))
+    await new Promise((r) => setTimeout(r, 10))
+    b.send(Buffer.concat([query("SELECT 3"), message("X")]))
+    expect(value(await b.untilReady())).toBe("2")
+    expect(value(await b.untilReady())).toBe("3")
+    await b.untilClosed()
   })
 })

@@ -9,13 +9,14 @@
  * Connections take turns at the backend: one that is inside a transaction, or
  * between its first message and its Sync, keeps it until it is done, so no
  * other connection's statement lands in its transaction or between its Parse
- * and its Bind. A connection that goes away inside a transaction is rolled
- * back, as a server does when its client disconnects.
+ * and its Bind. A connection that goes away inside a transaction, or short of
+ * its Sync, is rolled back, as a server does when its client disconnects.
  *
  * Protocol: the startup packet (PGlite answers it: trust authentication), an
  * SSL request (answered "N": no TLS on a local socket), a cancel request
  * (ignored; the connection is closed), then typed messages; Terminate closes
- * the connection without reaching PGlite.
+ * the connection without reaching PGlite, and a type no client sends closes it
+ * too.
  */
 import { createServer, type Server, type Socket } from "node:net"
 import type { PGlite } from "@electric-sql/pglite"
@@ -26,10 +27,18 @@ const gssEncRequestCode = 80877104
 const protocolVersion3 = 196608
 /** A message's length field counts itself: a header is 1 type byte + 4 length bytes. */
 const headerBytes = 5
-/** Messages after which a connection no longer needs the backend to itself (outside a transaction). */
+/** Messages after which a connection no longer needs the backend to itself (outside a transaction): each is answered with ReadyForQuery. */
 const sync = 0x53 // 'S'
 const simpleQuery = 0x51 // 'Q'
+const functionCall = 0x46 // 'F'
 const terminate = 0x58 // 'X'
+/**
+ * The types a client sends after the startup. PGlite answers any other (a
+ * password message out of turn, a byte of garbage) by looping until its thread
+ * runs out of memory, where a backend would end the one connection; and it
+ * takes a first byte of 0 for a startup packet.
+ */
+const frontendTypes = new Set([..."BCcdDEfFHPQSX"].map((type) => type.charCodeAt(0)))
 /** Bigger than any message the engine sends (a journal batch is bounded well below it). */
 const messageBytesMax = 1024 * 1024 * 1024
 
@@ -37,11 +46,15 @@ class Connection {
   /** Bytes received and not yet handed to PGlite. */
   pending: Buffer = Buffer.alloc(0)
   started = false
+  /** The encryption requests (SSL, GSS) answered "N": a client makes each once at most. */
+  readonly refused = new Set<number>()
   closed = false
   /** Whole messages waiting for their turn at the backend. */
   readonly ready: Array<Uint8Array> = []
-  /** Whether the last message handed over ends an exchange (Sync or simple Query). */
+  /** Whether the last message handed over ends an exchange (Sync, simple Query or FunctionCall). */
   exchangeDone = true
+  /** Whether its messages are with PGlite now: a Terminate arriving meanwhile waits for their answers. */
+  serving = false
 
   constructor(readonly socket: Socket) {}
 }
@@ -86,7 +99,7 @@ export class PGliteWireServer {
     for (const c of this.connections) c.socket.destroy()
     await new Promise<void>((resolve) => this.server.close(() => resolve()))
     while (this.running) await new Promise((r) => setImmediate(r))
-    await this.rollBackIfOpen()
+    await this.rollBackIfOpen(this.owner?.exchangeDone ?? true)
   }
 
   private accept(socket: Socket): void {
@@ -113,6 +126,12 @@ export class PGliteWireServer {
       const length = buf.readInt32BE(0)
       const code = buf.readInt32BE(4)
       if (code === sslRequestCode || code === gssEncRequestCode) {
+        // as PostgreSQL does; the recursion below would otherwise go as deep as a client's requests
+        if (c.refused.has(code)) {
+          c.socket.destroy()
+          return
+        }
+        c.refused.add(code)
         c.socket.write("N")
         c.pending = buf.subarray(8)
         if (c.pending.length > 0) this.receive(c, Buffer.alloc(0))
@@ -132,7 +151,7 @@ export class PGliteWireServer {
     let end = at
     while (end + headerBytes <= buf.length) {
       const length = buf.readInt32BE(end + 1)
-      if (length < 4 || length > messageBytesMax) {
+      if (!frontendTypes.has(buf[end]) || length < 4 || length > messageBytesMax) {
         c.socket.destroy()
         return
       }
@@ -151,7 +170,7 @@ export class PGliteWireServer {
     if (c.ready.length > 0) {
       if (!this.waiting.includes(c)) this.waiting.push(c)
       void this.run()
-    } else if (c.closed) c.socket.end()
+    } else if (c.closed && !c.serving) c.socket.destroySoon()
   }
 
   /** The next connection to serve: the owner while it has the backend, else the first waiting. */
@@ -168,6 +187,7 @@ export class PGliteWireServer {
     this.running = true
     try {
       for (let c = this.next(); c !== undefined; c = this.next()) {
+        c.serving = true
         const parts = c.ready.splice(0)
         for (const bytes of parts) {
           if (this.stopped) return
@@ -181,10 +201,13 @@ export class PGliteWireServer {
             c.socket.destroy()
             break
           }
-          if (bytes[0] !== 0) c.exchangeDone = last === sync || last === simpleQuery
+          if (bytes[0] !== 0) c.exchangeDone = last === sync || last === simpleQuery || last === functionCall
           if (answer.length > 0 && c.socket.writable) c.socket.write(answer)
         }
-        if (c.closed && c.socket.writable) c.socket.end()
+        c.serving = false
+        // After a Terminate, once what came before it is answered. Destroyed, not just ended: a client
+        // that kept its side open would keep the connection, and a transaction it left open the backend.
+        if (c.closed && c.ready.length === 0 && c.socket.writable) c.socket.destroySoon()
         this.owner = c.exchangeDone && !this.options.db.isInTransaction() ? undefined : c
         if (this.owner === c && c.socket.destroyed) await this.release(c)
       }
@@ -204,16 +227,24 @@ export class PGliteWireServer {
   /** The owner went away mid-exchange or mid-transaction: roll back and let the others in. */
   private async release(c: Connection): Promise<void> {
     if (this.owner !== c) return
-    await this.rollBackIfOpen()
+    await this.rollBackIfOpen(c.exchangeDone)
     this.owner = undefined
     void this.run()
   }
 
-  private async rollBackIfOpen(): Promise<void> {
+  /**
+   * Short of its Sync, a connection leaves its statements in an implicit
+   * transaction that the next connection's would join (and its Sync commit);
+   * after an error, the backend also skips every message until a Sync, the next
+   * connection's included. PGlite's exec sends the ROLLBACK and then a Sync: the
+   * ROLLBACK aborts what is open, or, skipped, the Sync ends the skipping and a
+   * second ROLLBACK the failed transaction block.
+   */
+  private async rollBackIfOpen(exchangeDone: boolean): Promise<void> {
     const db = this.options.db
-    if (db.closed || !db.isInTransaction()) return
     try {
-      await db.exec("ROLLBACK")
+      if (!db.closed && !exchangeDone) await db.exec("ROLLBACK")
+      if (!db.closed && db.isInTransaction()) await db.exec("ROLLBACK")
     } catch (error) {
       console.error(`embedded database: rolling back a dropped connection failed: ${error instanceof Error ? error.message : String(error)}`)
     }
