@@ -139,7 +139,8 @@ const value = (replies: ReadonlyArray<Reply>): string | undefined => {
   const length = row.body.readInt32BE(2)
   return row.body.subarray(6, 6 + length).toString("utf8")
 }
-const types = (replies: ReadonlyArray<Reply>) => replies.map((r) => r.type).join("")
+/** The types of a run of replies, without ParameterStatus ('S'), which a backend may send at any time (PGlite does after an error). */
+const types = (replies: ReadonlyArray<Reply>) => replies.map((r) => r.type).filter((t) => t !== "S").join("")
 
 const count = async (c: Client): Promise<number> => {
   c.send(query("SELECT count(*) FROM item"))
@@ -372,9 +373,9 @@ describe("PGlite wire server over a backend that waits while it works", () => {
 
   beforeAll(async () => {
     const backend = {
-      execProtocolRaw: async (bytes: Uint8Array) => {
+      execProtocolRawStream: async (bytes: Uint8Array, options: { readonly onRawData: (chunk: Uint8Array) => void }) => {
         await new Promise((r) => setTimeout(r, 50))
-        return db.execProtocolRaw(bytes)
+        return db.execProtocolRawStream(bytes, options)
       },
       isInTransaction: () => db.isInTransaction(),
       exec: (sql: string) => db.exec(sql),

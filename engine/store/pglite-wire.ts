@@ -5,7 +5,8 @@
  *
  * PGlite is one backend. Everything a connection sent that has arrived whole
  * goes to it in one call: a journal append (Parse, Bind, Describe, Execute,
- * Sync) is one call into the database and one write back, not five of each.
+ * Sync) is one call into the database, not five, and its answer goes back as
+ * PGlite writes it, without being decoded here.
  * Connections take turns at the backend: one that is inside a transaction, or
  * between its first message and its Sync, keeps it until it is done, so no
  * other connection's statement lands in its transaction or between its Parse
@@ -192,9 +193,16 @@ export class PGliteWireServer {
         for (const bytes of parts) {
           if (this.stopped) return
           const last = bytes[lastMessageAt(bytes)]
-          let answer: Uint8Array
           try {
-            answer = await this.options.db.execProtocolRaw(bytes)
+            // Streamed as PGlite produces it, unparsed: execProtocolRaw would also decode every row into
+            // JavaScript values nobody reads (a journal page of payloads costs more to decode than to read).
+            // Every call streams: PGlite keeps the last stream's writer, so a plain call after one would
+            // send its answer to the previous connection. A chunk is a view of PGlite's memory: copied.
+            await this.options.db.execProtocolRawStream(bytes, {
+              onRawData: (chunk) => {
+                if (chunk.length > 0 && c.socket.writable) c.socket.write(chunk.slice())
+              }
+            })
           } catch (error) {
             // PGlite itself failed (not an SQL error, which is answered in the protocol): the connection cannot go on
             console.error(`embedded database: a request failed: ${error instanceof Error ? error.message : String(error)}`)
@@ -202,7 +210,6 @@ export class PGliteWireServer {
             break
           }
           if (bytes[0] !== 0) c.exchangeDone = last === sync || last === simpleQuery || last === functionCall
-          if (answer.length > 0 && c.socket.writable) c.socket.write(answer)
         }
         c.serving = false
         // After a Terminate, once what came before it is answered. Destroyed, not just ended: a client
