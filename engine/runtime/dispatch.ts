@@ -150,7 +150,7 @@ export class Dispatcher {
 
   private static readonly noStock = () => 0
 
-  readonly stock: StockLookup = {
+  readonly stock: Required<StockLookup> = {
     atp: (sku, nodeId) => {
       const p = this.partitionOfSku(sku)
       return p.stock.pools.atp(poolSlot(p.stock, this.net, sku, nodeId))
@@ -588,7 +588,7 @@ export class Dispatcher {
       return s && s.lines[0].qty === c.qty ? s.nodeId : undefined
     }
     // one read of the SKU's row of pools, then node numbers: no SKU or node lookup per node
-    const atpAt = this.stock.row!(c.sku)
+    const atpAt = this.stock.row(c.sku)
     const nodes = this.net.nodes
     let best: string | undefined
     let bestAtp = c.qty - 1
