@@ -15,7 +15,8 @@
  * runs a last-resort collection, which also returns freed pages to the system,
  * and prints `{"settled": true}`; EOF stops it.
  */
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { PerformanceObserver } from "node:perf_hooks"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
@@ -91,6 +92,22 @@ if (mode === "echo") {
   }
 }
 
+// GATEWAY_GC_LOG=FILE (gateway mode): every collection as "monotonic-ms-start duration-ms kind" (CLOCK_MONOTONIC, shared with the bench's GATEWAY_LATENCY_LOG), written at exit, for diagnosis
+const gcLog: Array<string> = []
+const monotonicOffsetMs = Number(process.hrtime.bigint()) / 1e6 - performance.now()
+if (process.env.GATEWAY_GC_LOG && mode === "gateway") {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcLog.push(`${(monotonicOffsetMs + e.startTime).toFixed(2)} ${e.duration.toFixed(3)} ${((e as { detail?: { kind?: number } }).detail)?.kind ?? "?"}`)
+  }).observe({ entryTypes: ["gc"] })
+  // and the main thread's stalls: a 1 ms timer that fired 3 ms or more late, as "start duration stall"
+  let last = performance.now()
+  setInterval(() => {
+    const now = performance.now()
+    if (now - last >= 4) gcLog.push(`${(monotonicOffsetMs + last).toFixed(2)} ${(now - last - 1).toFixed(3)} stall`)
+    last = now
+  }, 1).unref()
+}
+
 console.log(JSON.stringify({ url }))
 const gc = (globalThis as { gc?: (options?: { type: string; execution: string; flavor: string }) => void }).gc
 createInterface({ input: process.stdin }).on("line", (line) => {
@@ -109,5 +126,6 @@ createInterface({ input: process.stdin }).on("line", (line) => {
   console.log(JSON.stringify({ mem: { rss: m.rss, heapUsed: m.heapUsed } }))
 })
 process.stdin.on("end", () => {
+  if (process.env.GATEWAY_GC_LOG && mode === "gateway") writeFileSync(process.env.GATEWAY_GC_LOG, gcLog.join("\n") + "\n")
   void close().finally(() => process.exit(0))
 })

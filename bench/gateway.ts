@@ -27,9 +27,11 @@
  * Bounded to about a minute and a half.
  */
 import { spawn, type ChildProcess } from "node:child_process"
+import { writeFileSync } from "node:fs"
 import { createInterface } from "node:readline"
 import autocannon from "autocannon"
 import WebSocket from "ws"
+import { v8PoolSizeFlag } from "../engine/runtime/gc-tuning.ts"
 import { percentile, round, type BenchResult } from "./report.ts"
 import { isPush, openDriverSocket, replyId, replyOk, type DriverSocket } from "./ws-driver.ts"
 
@@ -47,10 +49,20 @@ interface Server {
   stop(): Promise<void>
 }
 
+/**
+ * Extra Node flags for the server process, for diagnosis: GATEWAY_SERVER_PROFILE=DIR
+ * writes a CPU profile there, GATEWAY_SERVER_NODE_FLAGS adds any others
+ * (space-separated, e.g. "--trace-gc").
+ */
+const serverNodeFlags = (): Array<string> => [
+  ...(process.env.GATEWAY_SERVER_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.GATEWAY_SERVER_PROFILE}`] : []),
+  ...(process.env.GATEWAY_SERVER_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "")
+]
+
 /** `httpBody`: the echo's fixed HTTP answer (the gateway's own availability answer, so both cost the client the same to read). */
-const startServer = (mode: "gateway" | "echo", httpBody?: string, store: "embedded" | "postgres" = "embedded"): Promise<Server> =>
+export const startServer = (mode: "gateway" | "echo", httpBody?: string, store: "embedded" | "postgres" = "embedded"): Promise<Server> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(process.env.GATEWAY_SERVER_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.GATEWAY_SERVER_PROFILE}`] : []), "--expose-gc", "--import", "tsx", "bench/gateway-server.ts", mode], {
+    const child = spawn(process.execPath, [v8PoolSizeFlag(), ...serverNodeFlags(), "--expose-gc", "--import", "tsx", "bench/gateway-server.ts", mode], {
       stdio: ["pipe", "pipe", "inherit"],
       env: { ...process.env, ...(httpBody === undefined ? {} : { BENCH_ECHO_HTTP_BODY: httpBody }), ...(store === "postgres" ? { BENCH_STORE: "postgres" } : {}) }
     })
@@ -59,7 +71,7 @@ const startServer = (mode: "gateway" | "echo", httpBody?: string, store: "embedd
     const timer = setTimeout(() => reject(new Error(`${mode} server did not start in 120 s`)), 120_000)
     child.once("exit", (code) => reject(new Error(`${mode} server exited with ${code}`)))
     createInterface({ input: child.stdout! }).on("line", (line) => {
-      if (!line.startsWith("{")) return
+      if (!line.startsWith("{")) return void process.stderr.write(`${mode}: ${line}\n`)
       const msg = JSON.parse(line) as { url?: string; mem?: { rss: number; heapUsed: number }; settled?: boolean }
       if (msg.mem) memWaiters.shift()?.(msg.mem)
       if (msg.settled) settleWaiters.shift()?.()
@@ -112,10 +124,10 @@ const closeSockets = async (sockets: ReadonlyArray<WebSocket>) => {
   })))
 }
 
-const openDrivers = async (url: string, count: number): Promise<Array<DriverSocket>> =>
+export const openDrivers = async (url: string, count: number): Promise<Array<DriverSocket>> =>
   Promise.all(Array.from({ length: count }, () => openDriverSocket(url)))
 
-const closeDrivers = (sockets: ReadonlyArray<DriverSocket>) => Promise.all(sockets.map((s) => s.close()))
+export const closeDrivers = (sockets: ReadonlyArray<DriverSocket>) => Promise.all(sockets.map((s) => s.close()))
 
 interface LoopResult {
   readonly perSec: number
@@ -124,7 +136,7 @@ interface LoopResult {
 }
 
 /** Every socket keeps `window` requests in flight for `durationMs`: replies per second. */
-const closedLoop = async (sockets: ReadonlyArray<DriverSocket>, frame: (id: number) => string, window: number, durationMs: number): Promise<LoopResult> => {
+export const closedLoop = async (sockets: ReadonlyArray<DriverSocket>, frame: (id: number) => string, window: number, durationMs: number): Promise<LoopResult> => {
   let ok = 0
   let refused = 0
   const started = performance.now()
@@ -161,8 +173,11 @@ const closedLoop = async (sockets: ReadonlyArray<DriverSocket>, frame: (id: numb
  * before, whose in-flight garbage it is still collecting) and then for
  * `durationMs`; latency from send to reply.
  */
-const openLoop = async (sockets: ReadonlyArray<DriverSocket>, frame: (id: number) => string, perSec: number, durationMs: number, warmUpMs: number): Promise<LoopResult> => {
+export const openLoop = async (sockets: ReadonlyArray<DriverSocket>, frame: (id: number) => string, perSec: number, durationMs: number, warmUpMs: number): Promise<LoopResult> => {
   const latencies: Array<number> = []
+  // GATEWAY_LATENCY_LOG=FILE: every measured request as "monotonic-ms-sent latency-ms" (CLOCK_MONOTONIC, shared with the server's GATEWAY_GC_LOG), for diagnosis
+  const monotonicOffsetMs = Number(process.hrtime.bigint()) / 1e6 - performance.now()
+  const latencyLog: Array<string> | undefined = process.env.GATEWAY_LATENCY_LOG ? [] : undefined
   const sentAt = sockets.map(() => new Map<number, number>())
   let ok = 0
   let refused = 0
@@ -175,7 +190,9 @@ const openLoop = async (sockets: ReadonlyArray<DriverSocket>, frame: (id: number
       if (t0 === undefined) return
       sentAt[k].delete(id)
       if (t0 < 0) return // sent during the warm-up
-      latencies.push(performance.now() - t0)
+      const latency = performance.now() - t0
+      latencies.push(latency)
+      latencyLog?.push(`${(monotonicOffsetMs + t0).toFixed(2)} ${latency.toFixed(3)}`)
       if (replyOk(data)) ok++
       else refused++
     }
@@ -205,6 +222,7 @@ const openLoop = async (sockets: ReadonlyArray<DriverSocket>, frame: (id: number
   const drainUntil = performance.now() + 5_000
   while (sentAt.some((m) => m.size > 0) && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 10))
   for (const ws of sockets) ws.onMessage = () => undefined
+  if (latencyLog) writeFileSync(process.env.GATEWAY_LATENCY_LOG!, latencyLog.join("\n") + "\n")
   return { perSec: ok / (durationMs / 1000), refusedPerSec: refused / (durationMs / 1000), latencies }
 }
 

@@ -21,6 +21,7 @@ import { createInterface } from "node:readline"
 import { loadConfig } from "../engine/config.ts"
 import { route } from "../engine/routing/index.ts"
 import { Engine } from "../engine/runtime/engine.ts"
+import { v8PoolSizeFlag } from "../engine/runtime/gc-tuning.ts"
 import { openJournalStore } from "../engine/store/layer.ts"
 import { loadGatewayConfig } from "../gateway/config.ts"
 import { LocalEngine } from "../gateway/engine-access.ts"
@@ -91,7 +92,7 @@ export const startLocalTarget = async (keys: KeysConfig, options: { readonly inP
   }
   // SIM_ENGINE_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") go to the engine's process only.
   const nodeArgs = (process.env.SIM_ENGINE_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", fileURLToPath(import.meta.url)], {
+  const child = spawn(process.execPath, [v8PoolSizeFlag(), ...nodeArgs, "--import", "tsx", fileURLToPath(import.meta.url)], {
     env: { ...process.env, SIM_KEYS: JSON.stringify(keys), SIM_DATA_DIR: dataDir },
     stdio: ["pipe", "pipe", "inherit"]
   })

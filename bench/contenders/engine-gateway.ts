@@ -20,6 +20,7 @@ import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
+import { v8PoolSizeFlag } from "../../engine/runtime/gc-tuning.ts"
 import { route } from "../../engine/routing/index.ts"
 import { Engine } from "../../engine/runtime/engine.ts"
 import { openJournalStore } from "../../engine/store/layer.ts"
@@ -41,7 +42,7 @@ interface Child {
 
 const startChild = (dataDir: string, options: CompareWorkloadOptions): Promise<Child> =>
   new Promise((resolvePromise, reject) => {
-    const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", thisFile, "serve", dataDir, JSON.stringify(options)], {
+    const child: ChildProcess = spawn(process.execPath, [v8PoolSizeFlag(), "--import", "tsx", thisFile, "serve", dataDir, JSON.stringify(options)], {
       stdio: ["pipe", "pipe", "inherit"]
     })
     const timer = setTimeout(() => {

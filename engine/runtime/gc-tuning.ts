@@ -18,6 +18,20 @@
  * gateway's, the engine's, the cluster runner's, the simulator's and the
  * benchmarks') call `tuneGarbageCollection` first thing, so a bad value stops
  * the process at start.
+ *
+ * V8 also runs background work (concurrent marking, the helpers of parallel
+ * young collections, optimizing compiles) on a pool of threads, 4 by default
+ * whatever the machine. On two cores shared by the engine's thread, its
+ * database's thread and whatever else runs there, those helpers take the
+ * cores from the database's thread just when the engine waits on it: at a
+ * fixed 35,000 reservations/s the server's threads other than the engine's
+ * (the database's and V8's helpers) waited for a core 12 - 17 % of the time
+ * with one helper against 20 - 30 % with four, and the median p99 of ten
+ * runs each fell by about a third (docs/performance.md). The pool
+ * size is a Node option, so it is given on the command line: the package's
+ * scripts and the processes the engine's tools start pass
+ * `--v8-pool-size=$ENGINE_V8_POOL_SIZE` (default 1; see `v8PoolSizeFlag`),
+ * and the entry points check the variable (`tuneGarbageCollection`).
  */
 import { setFlagsFromString } from "node:v8"
 
@@ -31,9 +45,24 @@ export const pretenuringOff = (env: NodeJS.ProcessEnv): boolean => {
   throw new Error(`ENGINE_V8_PRETENURING must be "on" or "off", not ${JSON.stringify(env.ENGINE_V8_PRETENURING)}`)
 }
 
-/** Turns V8's allocation-site pretenuring off for this process (once; see above). */
+/** V8's background thread pool size: `ENGINE_V8_POOL_SIZE` (1 when unset), an integer from 1 to 64; anything else throws. */
+export const v8PoolSize = (env: NodeJS.ProcessEnv): number => {
+  const setting = env.ENGINE_V8_POOL_SIZE?.trim()
+  if (setting === undefined || setting === "") return 1
+  const n = Number(setting)
+  if (!/^\d+$/.test(setting) || n < 1 || n > 64) {
+    throw new Error(`ENGINE_V8_POOL_SIZE must be an integer from 1 to 64 (V8's background threads), not ${JSON.stringify(env.ENGINE_V8_POOL_SIZE)}`)
+  }
+  return n
+}
+
+/** The Node option a process that runs an engine or a gateway is started with (see above). */
+export const v8PoolSizeFlag = (env: NodeJS.ProcessEnv = process.env): string => `--v8-pool-size=${v8PoolSize(env)}`
+
+/** Turns V8's allocation-site pretenuring off for this process (once; see above), and checks ENGINE_V8_POOL_SIZE. */
 export const tuneGarbageCollection = (env: NodeJS.ProcessEnv = process.env): void => {
   if (tuned) return
+  v8PoolSize(env)
   const off = pretenuringOff(env)
   tuned = true
   if (off) setFlagsFromString("--no-allocation-site-pretenuring")
