@@ -213,6 +213,26 @@ describe("PGlite wire server", () => {
     )
   })
 
+  it("joins a startup packet and a message that arrive in many small pieces", async () => {
+    const socket = connect({ host: "127.0.0.1", port })
+    await new Promise<void>((resolve) => socket.once("connect", resolve))
+    const client = new Client(socket)
+    const drip = async (bytes: Buffer, size: number) => {
+      for (let at = 0; at < bytes.length; at += size) {
+        socket.write(bytes.subarray(at, at + size))
+        await new Promise((r) => setImmediate(r))
+      }
+    }
+    await drip(startupPacket(), 3)
+    await client.untilReady()
+    // a 300 KB statement, in 4 KB pieces, then another in the same pieces as its tail
+    const long = "x".repeat(300_000)
+    await drip(Buffer.concat([query(`SELECT length('${long}')`), query("SELECT 9")]), 4_096)
+    expect(value(await client.untilReady())).toBe("300000")
+    expect(value(await client.untilReady())).toBe("9")
+    client.close()
+  })
+
   it("keeps another connection out of an open transaction until it ends", async () => {
     const a = await Client.open()
     const b = await Client.open()

@@ -44,14 +44,17 @@ const frontendTypes = new Set([..."BCcdDEfFHPQSX"].map((type) => type.charCodeAt
 const messageBytesMax = 1024 * 1024 * 1024
 
 class Connection {
-  /** Bytes received and not yet handed to PGlite. */
-  pending: Buffer = Buffer.alloc(0)
+  /** Bytes received and not yet parsed: the start of an unfinished message. */
+  chunks: Array<Buffer> = []
+  chunkBytes = 0
+  /** Bytes it takes to parse on: the whole of the next message, or its header. */
+  needed = 8
   started = false
   /** The encryption requests (SSL, GSS) answered "N": a client makes each once at most. */
   readonly refused = new Set<number>()
   closed = false
   /** Whole messages waiting for their turn at the backend. */
-  readonly ready: Array<Uint8Array> = []
+  readonly ready: Array<Buffer> = []
   /** Whether the last message handed over ends an exchange (Sync, simple Query or FunctionCall). */
   exchangeDone = true
   /** Whether its messages are with PGlite now: a Terminate arriving meanwhile waits for their answers. */
@@ -116,14 +119,38 @@ export class PGliteWireServer {
     socket.on("close", () => this.drop(c))
   }
 
+  /**
+   * Gathers a connection's bytes until the next message is whole (its length
+   * is in its header), then parses what arrived. A message that spans many
+   * reads is joined once, not once per read; whole messages go to PGlite as
+   * views of what was read, not copies (read buffers are the connection's own).
+   * Every byte allocated here is memory outside V8's heap, and V8 runs a full
+   * collection of this thread for every few tens of megabytes of it.
+   */
   private receive(c: Connection, chunk: Buffer): void {
     if (c.closed) return // after Terminate
-    c.pending = c.pending.length === 0 ? chunk : Buffer.concat([c.pending, chunk])
-    const buf = c.pending
+    c.chunks.push(chunk)
+    c.chunkBytes += chunk.length
+    if (c.chunkBytes < c.needed) return
+    const buf = c.chunks.length === 1 ? c.chunks[0] : Buffer.concat(c.chunks, c.chunkBytes)
+    c.chunks = []
+    c.chunkBytes = 0
+    this.parse(c, buf)
+  }
+
+  /** Keeps the bytes of an unfinished message, and how many it takes to go on. */
+  private keep(c: Connection, rest: Buffer): void {
+    c.chunks = rest.length === 0 ? [] : [rest]
+    c.chunkBytes = rest.length
+    if (!c.started) c.needed = rest.length < 8 ? 8 : Math.max(8, rest.readInt32BE(0))
+    else c.needed = rest.length < headerBytes ? headerBytes : 1 + rest.readInt32BE(1)
+  }
+
+  private parse(c: Connection, buf: Buffer): void {
     let at = 0
     if (!c.started) {
       // untyped packets: length, then a request code or the protocol version
-      if (buf.length < 8) return
+      if (buf.length < 8) return this.keep(c, buf)
       const length = buf.readInt32BE(0)
       const code = buf.readInt32BE(4)
       if (code === sslRequestCode || code === gssEncRequestCode) {
@@ -134,17 +161,15 @@ export class PGliteWireServer {
         }
         c.refused.add(code)
         c.socket.write("N")
-        c.pending = buf.subarray(8)
-        if (c.pending.length > 0) this.receive(c, Buffer.alloc(0))
-        return
+        return this.parse(c, buf.subarray(8))
       }
       if (code === cancelRequestCode || code !== protocolVersion3 || length < 8 || length > 10_000) {
         c.socket.destroy()
         return
       }
-      if (buf.length < length) return
+      if (buf.length < length) return this.keep(c, buf)
       // the startup packet goes to PGlite alone (it recognises it by its first byte)
-      c.ready.push(new Uint8Array(buf.subarray(0, length)))
+      c.ready.push(buf.subarray(0, length))
       c.started = true
       at = length
     }
@@ -159,15 +184,15 @@ export class PGliteWireServer {
       if (end + 1 + length > buf.length) break
       if (buf[end] === terminate) {
         // what came before it is still answered; then the connection ends (see run)
-        if (end > at) c.ready.push(new Uint8Array(buf.subarray(at, end)))
+        if (end > at) c.ready.push(buf.subarray(at, end))
         c.closed = true
         at = end = buf.length
         break
       }
       end += 1 + length
     }
-    if (end > at) c.ready.push(new Uint8Array(buf.subarray(at, end)))
-    c.pending = end === buf.length ? Buffer.alloc(0) : buf.subarray(end)
+    if (end > at) c.ready.push(buf.subarray(at, end))
+    this.keep(c, buf.subarray(end))
     if (c.ready.length > 0) {
       if (!this.waiting.includes(c)) this.waiting.push(c)
       void this.run()
@@ -197,10 +222,15 @@ export class PGliteWireServer {
             // Streamed as PGlite produces it, unparsed: execProtocolRaw would also decode every row into
             // JavaScript values nobody reads (a journal page of payloads costs more to decode than to read).
             // Every call streams: PGlite keeps the last stream's writer, so a plain call after one would
-            // send its answer to the previous connection. A chunk is a view of PGlite's memory: copied.
+            // send its answer to the previous connection. A chunk is a view of PGlite's memory: copied,
+            // into Node's pool of small buffers when it is small (an append's answer is a few dozen bytes),
+            // so that answers do not each allocate memory outside the heap (see receive).
             await this.options.db.execProtocolRawStream(bytes, {
               onRawData: (chunk) => {
-                if (chunk.length > 0 && c.socket.writable) c.socket.write(chunk.slice())
+                if (chunk.length === 0 || !c.socket.writable) return
+                const copy = Buffer.allocUnsafe(chunk.length)
+                copy.set(chunk)
+                c.socket.write(copy)
               }
             })
           } catch (error) {
