@@ -369,6 +369,33 @@ describe("PGlite wire server", () => {
     b.close()
   })
 
+  it("closes a connection that does not send its startup packet in time, and serves the others", async () => {
+    const db = await PGlite.create()
+    const server = new PGliteWireServer({ db, maxConnections: 1, startupTimeoutMs: 300 })
+    const p = await server.listen({ host: "127.0.0.1", port: 0 })
+    try {
+      // connected and silent, then half a startup packet: it holds the only connection until its time is up
+      const silent = connect({ host: "127.0.0.1", port: p })
+      await new Promise<void>((resolve) => silent.once("connect", resolve))
+      silent.write(startupPacket().subarray(0, 5))
+      const closed = new Promise<void>((resolve) => silent.once("close", () => resolve()))
+      const started = Date.now()
+      await closed
+      expect(Date.now() - started).toBeGreaterThanOrEqual(200)
+      const b = await Client.open({ port: p })
+      b.send(query("SELECT 11"))
+      expect(value(await b.untilReady())).toBe("11")
+      // a connection that did start is not timed out
+      await new Promise((r) => setTimeout(r, 500))
+      b.send(query("SELECT 12"))
+      expect(value(await b.untilReady())).toBe("12")
+      b.close()
+    } finally {
+      await server.stop()
+      await db.close()
+    }
+  })
+
   it("refuses connections past its limit", async () => {
     const open = await Promise.all(Array.from({ length: 4 }, () => Client.open()))
     const socket = connect({ host: "127.0.0.1", port })

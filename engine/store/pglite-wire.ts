@@ -13,7 +13,8 @@
  * and its Bind. A connection that goes away inside a transaction, or short of
  * its Sync, is rolled back, as a server does when its client disconnects.
  *
- * Protocol: the startup packet (PGlite answers it: trust authentication), an
+ * Protocol: the startup packet (PGlite answers it: trust authentication;
+ * a connection that has not sent it within `startupTimeoutMs` is closed), an
  * SSL request (answered "N": no TLS on a local socket), a cancel request
  * (ignored; the connection is closed), then typed messages; Terminate closes
  * the connection without reaching PGlite, and a type no client sends closes it
@@ -67,6 +68,13 @@ export interface WireServerOptions {
   readonly db: PGlite
   /** Connections served at once; more are refused (closed at once). */
   readonly maxConnections: number
+  /**
+   * A connection that has not sent its whole startup packet this long after
+   * it connected is closed, so that a client that connects and says nothing
+   * does not keep one of the few connections (default 10 s, as PostgreSQL's
+   * authentication_timeout is 60 s for a network it does not trust).
+   */
+  readonly startupTimeoutMs?: number | undefined
 }
 
 export class PGliteWireServer {
@@ -114,6 +122,11 @@ export class PGliteWireServer {
     socket.setNoDelay(true)
     const c = new Connection(socket)
     this.connections.add(c)
+    const startupTimer = setTimeout(() => {
+      if (!c.started) socket.destroy()
+    }, this.options.startupTimeoutMs ?? 10_000)
+    startupTimer.unref()
+    socket.once("close", () => clearTimeout(startupTimer))
     socket.on("data", (chunk: Buffer) => this.receive(c, chunk))
     socket.on("error", () => socket.destroy())
     socket.on("close", () => this.drop(c))
