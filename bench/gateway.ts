@@ -60,7 +60,7 @@ const serverNodeFlags = (): Array<string> => [
 ]
 
 /** `httpBody`: the echo's fixed HTTP answer (the gateway's own availability answer, so both cost the client the same to read). */
-export const startServer = (mode: "gateway" | "echo", httpBody?: string, store: "embedded" | "postgres" = "embedded"): Promise<Server> =>
+const startServer = (mode: "gateway" | "echo", httpBody?: string, store: "embedded" | "postgres" = "embedded"): Promise<Server> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [v8PoolSizeFlag(), ...serverNodeFlags(), "--expose-gc", "--import", "tsx", "bench/gateway-server.ts", mode], {
       stdio: ["pipe", "pipe", "inherit"],
@@ -124,10 +124,10 @@ const closeSockets = async (sockets: ReadonlyArray<WebSocket>) => {
   })))
 }
 
-export const openDrivers = async (url: string, count: number): Promise<Array<DriverSocket>> =>
+const openDrivers = async (url: string, count: number): Promise<Array<DriverSocket>> =>
   Promise.all(Array.from({ length: count }, () => openDriverSocket(url)))
 
-export const closeDrivers = (sockets: ReadonlyArray<DriverSocket>) => Promise.all(sockets.map((s) => s.close()))
+const closeDrivers = (sockets: ReadonlyArray<DriverSocket>) => Promise.all(sockets.map((s) => s.close()))
 
 interface LoopResult {
   readonly perSec: number
@@ -136,7 +136,7 @@ interface LoopResult {
 }
 
 /** Every socket keeps `window` requests in flight for `durationMs`: replies per second. */
-export const closedLoop = async (sockets: ReadonlyArray<DriverSocket>, frame: (id: number) => string, window: number, durationMs: number): Promise<LoopResult> => {
+const closedLoop = async (sockets: ReadonlyArray<DriverSocket>, frame: (id: number) => string, window: number, durationMs: number): Promise<LoopResult> => {
   let ok = 0
   let refused = 0
   const started = performance.now()
@@ -173,7 +173,7 @@ export const closedLoop = async (sockets: ReadonlyArray<DriverSocket>, frame: (i
  * before, whose in-flight garbage it is still collecting) and then for
  * `durationMs`; latency from send to reply.
  */
-export const openLoop = async (sockets: ReadonlyArray<DriverSocket>, frame: (id: number) => string, perSec: number, durationMs: number, warmUpMs: number): Promise<LoopResult> => {
+const openLoop = async (sockets: ReadonlyArray<DriverSocket>, frame: (id: number) => string, perSec: number, durationMs: number, warmUpMs: number): Promise<LoopResult> => {
   const latencies: Array<number> = []
   // GATEWAY_LATENCY_LOG=FILE: every measured request as "monotonic-ms-sent latency-ms" (CLOCK_MONOTONIC, shared with the server's GATEWAY_GC_LOG), for diagnosis
   const monotonicOffsetMs = Number(process.hrtime.bigint()) / 1e6 - performance.now()
