@@ -126,6 +126,14 @@ createInterface({ input: process.stdin }).on("line", (line) => {
   console.log(JSON.stringify({ mem: { rss: m.rss, heapUsed: m.heapUsed } }))
 })
 process.stdin.on("end", () => {
-  if (process.env.GATEWAY_GC_LOG && mode === "gateway") writeFileSync(process.env.GATEWAY_GC_LOG, gcLog.join("\n") + "\n")
-  void close().finally(() => process.exit(0))
+  void close().finally(() => {
+    if (process.env.GATEWAY_GC_LOG && mode === "gateway") {
+      try {
+        writeFileSync(process.env.GATEWAY_GC_LOG, gcLog.join("\n") + "\n")
+      } catch (e) {
+        console.error(`GATEWAY_GC_LOG: cannot write ${process.env.GATEWAY_GC_LOG}: ${String(e)}`)
+      }
+    }
+    process.exit(0)
+  })
 })

@@ -95,7 +95,11 @@ const readCityField = (tag: number, c: CityFields, pbf: PbfReader): void => {
   // other fields (ids, alternative names, municipalities) are skipped by pbf
 }
 
-/** Decodes the package's data file into columns, the cities in the file's order. */
+/**
+ * Decodes the package's data file into columns, the cities in the file's
+ * order. The file's layout is the package's own, not an interface: the
+ * package is pinned to the version this reader was written against (3.1.0).
+ */
 const decodeCities = (): RawColumns => {
   const require = createRequire(import.meta.url)
   const Pbf = require("pbf") as new (buffer: Uint8Array) => PbfReader

@@ -47,7 +47,8 @@ export const pretenuringOff = (env: NodeJS.ProcessEnv): boolean => {
 
 /** V8's background thread pool size: `ENGINE_V8_POOL_SIZE` (1 when unset), an integer from 1 to 64; anything else throws. */
 export const v8PoolSize = (env: NodeJS.ProcessEnv): number => {
-  const setting = env.ENGINE_V8_POOL_SIZE?.trim()
+  // not trimmed: the package's scripts pass the value to Node as it is
+  const setting = env.ENGINE_V8_POOL_SIZE
   if (setting === undefined || setting === "") return 1
   const n = Number(setting)
   if (!/^\d+$/.test(setting) || n < 1 || n > 64) {

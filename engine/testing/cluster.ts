@@ -15,6 +15,7 @@ import type { Command } from "../domain/commands.ts"
 import type { Reply } from "../domain/replies.ts"
 import { route } from "../routing/index.ts"
 import { Engine } from "../runtime/engine.ts"
+import { v8PoolSizeFlag } from "../runtime/gc-tuning.ts"
 import { networkStream, partitionOf, partitionStream } from "../runtime/partition.ts"
 import * as Queries from "../runtime/queries.ts"
 import type { PartitionClient } from "../cluster/partition-client.ts"
@@ -61,7 +62,7 @@ export class RunnerProcess {
     readonly env: Record<string, string>
     readonly wrap?: ReadonlyArray<string>
   }): RunnerProcess {
-    const args = [...(options.wrap ?? []), process.execPath, "--import", "tsx", runnerMain]
+    const args = [...(options.wrap ?? []), process.execPath, v8PoolSizeFlag(), "--import", "tsx", runnerMain]
     const child = spawn(args[0], args.slice(1), {
       env: {
         ...process.env,
