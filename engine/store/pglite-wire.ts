@@ -71,8 +71,8 @@ export interface WireServerOptions {
   /**
    * A connection that has not sent its whole startup packet this long after
    * it connected is closed, so that a client that connects and says nothing
-   * does not keep one of the few connections (default 10 s, as PostgreSQL's
-   * authentication_timeout is 60 s for a network it does not trust).
+   * does not keep one of the few connections (default 10 s; PostgreSQL's
+   * authentication_timeout, 60 s by default, plays the same part).
    */
   readonly startupTimeoutMs?: number | undefined
 }
