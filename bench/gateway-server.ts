@@ -11,7 +11,9 @@
  *            for the same client)
  *
  * Prints `{"url": ...}` when listening. On stdin: `mem` prints
- * `{"mem": {rss, heapUsed}}` after a full GC (run with --expose-gc); `settle`
+ * `{"mem": {rss, heapUsed}}` after a full GC (run with --expose-gc); `cpu`
+ * prints `{"cpu": {user, system}}` (µs of CPU used by the process so far, all
+ * its threads, the embedded database's included); `settle`
  * runs a last-resort collection, which also returns freed pages to the system,
  * and prints `{"settled": true}`; EOF stops it.
  */
@@ -116,6 +118,10 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     // a last-resort collection hands the pages freed since start back to the system, so later RSS readings compare
     gc?.({ type: "major", execution: "sync", flavor: "last-resort" })
     console.log(JSON.stringify({ settled: true }))
+    return
+  }
+  if (what === "cpu") {
+    console.log(JSON.stringify({ cpu: process.cpuUsage() }))
     return
   }
   if (what !== "mem") return

@@ -46,6 +46,8 @@ interface Server {
   mem(): Promise<{ rss: number; heapUsed: number }>
   /** A last-resort collection in the server: freed pages go back to the system. */
   settle(): Promise<void>
+  /** CPU time the server process has used so far (all threads), in µs. */
+  cpu(): Promise<number>
   stop(): Promise<void>
 }
 
@@ -60,7 +62,7 @@ const serverNodeFlags = (): Array<string> => [
 ]
 
 /** `httpBody`: the echo's fixed HTTP answer (the gateway's own availability answer, so both cost the client the same to read). */
-const startServer = (mode: "gateway" | "echo", httpBody?: string, store: "embedded" | "postgres" = "embedded"): Promise<Server> =>
+export const startServer = (mode: "gateway" | "echo", httpBody?: string, store: "embedded" | "postgres" = "embedded"): Promise<Server> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [v8PoolSizeFlag(), ...serverNodeFlags(), "--expose-gc", "--import", "tsx", "bench/gateway-server.ts", mode], {
       stdio: ["pipe", "pipe", "inherit"],
@@ -68,12 +70,14 @@ const startServer = (mode: "gateway" | "echo", httpBody?: string, store: "embedd
     })
     const memWaiters: Array<(m: { rss: number; heapUsed: number }) => void> = []
     const settleWaiters: Array<() => void> = []
+    const cpuWaiters: Array<(us: number) => void> = []
     const timer = setTimeout(() => reject(new Error(`${mode} server did not start in 120 s`)), 120_000)
     child.once("exit", (code) => reject(new Error(`${mode} server exited with ${code}`)))
     createInterface({ input: child.stdout! }).on("line", (line) => {
       if (!line.startsWith("{")) return void process.stderr.write(`${mode}: ${line}\n`)
-      const msg = JSON.parse(line) as { url?: string; mem?: { rss: number; heapUsed: number }; settled?: boolean }
+      const msg = JSON.parse(line) as { url?: string; mem?: { rss: number; heapUsed: number }; settled?: boolean; cpu?: { user: number; system: number } }
       if (msg.mem) memWaiters.shift()?.(msg.mem)
+      if (msg.cpu) cpuWaiters.shift()?.(msg.cpu.user + msg.cpu.system)
       if (msg.settled) settleWaiters.shift()?.()
       if (msg.url) {
         clearTimeout(timer)
@@ -87,6 +91,10 @@ const startServer = (mode: "gateway" | "echo", httpBody?: string, store: "embedd
           settle: () => new Promise((r) => {
             settleWaiters.push(r)
             child.stdin!.write("settle\n")
+          }),
+          cpu: () => new Promise((r) => {
+            cpuWaiters.push(r)
+            child.stdin!.write("cpu\n")
           }),
           stop: () => new Promise((r) => {
             child.removeAllListeners("exit")
@@ -124,19 +132,19 @@ const closeSockets = async (sockets: ReadonlyArray<WebSocket>) => {
   })))
 }
 
-const openDrivers = async (url: string, count: number): Promise<Array<DriverSocket>> =>
+export const openDrivers = async (url: string, count: number): Promise<Array<DriverSocket>> =>
   Promise.all(Array.from({ length: count }, () => openDriverSocket(url)))
 
-const closeDrivers = (sockets: ReadonlyArray<DriverSocket>) => Promise.all(sockets.map((s) => s.close()))
+export const closeDrivers = (sockets: ReadonlyArray<DriverSocket>) => Promise.all(sockets.map((s) => s.close()))
 
-interface LoopResult {
+export interface LoopResult {
   readonly perSec: number
   readonly refusedPerSec: number
   readonly latencies: Array<number>
 }
 
 /** Every socket keeps `window` requests in flight for `durationMs`: replies per second. */
-const closedLoop = async (sockets: ReadonlyArray<DriverSocket>, frame: (id: number) => string, window: number, durationMs: number): Promise<LoopResult> => {
+export const closedLoop = async (sockets: ReadonlyArray<DriverSocket>, frame: (id: number) => string, window: number, durationMs: number): Promise<LoopResult> => {
   let ok = 0
   let refused = 0
   const started = performance.now()
@@ -173,7 +181,7 @@ const closedLoop = async (sockets: ReadonlyArray<DriverSocket>, frame: (id: numb
  * before, whose in-flight garbage it is still collecting) and then for
  * `durationMs`; latency from send to reply.
  */
-const openLoop = async (sockets: ReadonlyArray<DriverSocket>, frame: (id: number) => string, perSec: number, durationMs: number, warmUpMs: number): Promise<LoopResult> => {
+export const openLoop = async (sockets: ReadonlyArray<DriverSocket>, frame: (id: number) => string, perSec: number, durationMs: number, warmUpMs: number): Promise<LoopResult> => {
   const latencies: Array<number> = []
   // GATEWAY_LATENCY_LOG=FILE: every measured request as "monotonic-ms-sent latency-ms" (CLOCK_MONOTONIC, shared with the server's GATEWAY_GC_LOG), for diagnosis
   const monotonicOffsetMs = Number(process.hrtime.bigint()) / 1e6 - performance.now()
@@ -256,15 +264,20 @@ const cacheCounters = async (base: string): Promise<{ hits: number; misses: numb
 
 const demoSkus = Array.from({ length: 200 }, (_, i) => `SKU-${String(i + 1).padStart(4, "0")}`)
 
+/** `hold.create` frames of one unit each, over the demo catalog in a fixed pseudo-random order. */
+export const holdFrames = (): ((id: number) => string) => {
+  let rnd = 1
+  const nextSku = () => demoSkus[(rnd = (rnd * 48271) % 2147483647) % demoSkus.length]
+  return (id) => `{"id":${id},"op":"hold.create","sku":"${nextSku()}","qty":1}`
+}
+
 export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => {
   const durationMs = arg(args, "seconds", 5) * 1000
   const connections = arg(args, "connections", 32)
   const idleCount = arg(args, "idle", 10_000)
   const window = 64
   const halfWarmUpMs = arg(args, "half-warmup", 1) * 1000
-  let rnd = 1
-  const nextSku = () => demoSkus[(rnd = (rnd * 48271) % 2147483647) % demoSkus.length]
-  const hold = (id: number) => `{"id":${id},"op":"hold.create","sku":"${nextSku()}","qty":1}`
+  const hold = holdFrames()
 
   // ---- 1 to 4 against the gateway ------------------------------------------------------
   const storeAt = args.indexOf("--store")

@@ -13,7 +13,8 @@ const benches: Record<string, () => Promise<{ run: (args: ReadonlyArray<string>)
   engine: () => import("./engine.ts"),
   gateway: () => import("./gateway.ts"),
   compare: () => import("./compare.ts"),
-  cluster: () => import("./cluster.ts")
+  cluster: () => import("./cluster.ts"),
+  latency: () => import("./latency.ts")
 }
 
 const args = process.argv.slice(2)

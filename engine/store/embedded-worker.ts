@@ -7,6 +7,13 @@
  * Started by embedded.ts; speaks to it with the messages below. Closing stops
  * the socket server and shuts PGlite down cleanly (checkpoint), which keeps the
  * next open fast.
+ *
+ * With `initializeOnly`, the thread creates the cluster (initdb), closes it and
+ * reports `initialized`; embedded.ts then ends it and starts the serving one.
+ * PGlite keeps about 500 MB of what initdb used (the cluster's files and a
+ * second WASM instance) reachable for as long as the instance that ran it
+ * lives, so a database first created in its serving thread kept it for the
+ * life of the process.
  */
 import { parentPort, workerData } from "node:worker_threads"
 import { PGlite } from "@electric-sql/pglite"
@@ -18,10 +25,13 @@ export interface EmbeddedWorkerData {
   /** Unix socket path to listen on; a free loopback TCP port when absent. */
   readonly socketPath: string | undefined
   readonly maxConnections: number
+  /** Create the cluster (initdb), close it and report `initialized`; serve nothing. */
+  readonly initializeOnly?: boolean | undefined
 }
 
 export type EmbeddedWorkerReport =
   | { readonly type: "ready"; readonly host: string; readonly port: number; readonly socketPath: string | undefined; readonly openMs: number }
+  | { readonly type: "initialized"; readonly initMs: number }
   | { readonly type: "failed"; readonly message: string }
   | { readonly type: "closed" }
 
@@ -64,15 +74,22 @@ port.on("message", (command: EmbeddedWorkerCommand) => {
 try {
   const started = performance.now()
   db = await PGlite.create({ dataDir: data.clusterDir, startParams: [...PGlite.defaultStartParams, ...startParams] })
-  server = new PGliteWireServer({ db, maxConnections: data.maxConnections })
-  const tcpPort = await server.listen(data.socketPath !== undefined ? { path: data.socketPath } : { host: "127.0.0.1", port: 0 })
-  report({
-    type: "ready",
-    host: "127.0.0.1",
-    port: tcpPort,
-    socketPath: data.socketPath,
-    openMs: Math.round(performance.now() - started)
-  })
+  if (data.initializeOnly) {
+    await db.close()
+    report({ type: "initialized", initMs: Math.round(performance.now() - started) })
+    // the thread ends, and with it everything initdb left behind
+    port.close()
+  } else {
+    server = new PGliteWireServer({ db, maxConnections: data.maxConnections })
+    const tcpPort = await server.listen(data.socketPath !== undefined ? { path: data.socketPath } : { host: "127.0.0.1", port: 0 })
+    report({
+      type: "ready",
+      host: "127.0.0.1",
+      port: tcpPort,
+      socketPath: data.socketPath,
+      openMs: Math.round(performance.now() - started)
+    })
+  }
 } catch (error) {
   await shutDown().catch(() => undefined)
   report({ type: "failed", message: `opening PGlite in ${data.clusterDir} failed: ${errorText(error)}` })

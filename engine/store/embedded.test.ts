@@ -8,7 +8,8 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { ConfigProvider, Effect, Exit, Scope } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
-import { startEmbeddedPostgres } from "./embedded.ts"
+import { startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded.ts"
+import type { JournalStore } from "./journal.ts"
 import { Journal, journalLocationConfig, openJournalStore } from "./layer.ts"
 import { connectSqlJournal } from "./sql-journal.ts"
 import { journalStoreSuite, sharedSqlStore } from "./store.suite.ts"
@@ -55,6 +56,33 @@ describe("embedded store lifecycle", () => {
       await expect(startEmbeddedPostgres({ dataDir })).rejects.toThrow(/already open/)
     } finally {
       await close()
+    }
+  })
+
+  it("creates a new cluster on a thread of its own, then serves it; a folder that holds one is opened as it is", async () => {
+    const fresh = mkdtempSync(path.join(tmpdir(), "oms-journal-init-"))
+    const session = async (server: EmbeddedPostgres, work: (store: JournalStore) => Promise<void>) => {
+      const scope = Effect.runSync(Scope.make())
+      try {
+        const store = await Effect.runPromise(
+          connectSqlJournal({ url: server.url, kind: "pglite", describe: "PGlite", maxConnections: 1 }).pipe(Scope.provide(scope))
+        )
+        await work(store)
+        await store.close()
+      } finally {
+        await Effect.runPromise(Scope.close(scope, Exit.void))
+        await server.close()
+      }
+    }
+    try {
+      const created = await startEmbeddedPostgres({ dataDir: fresh })
+      expect(created.initMs).toBeGreaterThan(0)
+      await session(created, (store) => store.append([{ stream: "first", seqFrom: 1, count: 1, payload: new Uint8Array([1]) }]))
+      const reopened = await startEmbeddedPostgres({ dataDir: fresh })
+      expect(reopened.initMs).toBeUndefined()
+      await session(reopened, async (store) => expect(await store.lastSeq("first")).toBe(1))
+    } finally {
+      rmSync(fresh, { recursive: true, force: true })
     }
   })
 

@@ -11,6 +11,11 @@
  * One process at a time may open a data folder: a lock file holds the owner's
  * pid. Opening costs ~4 s the first time (initdb) or after a crash (recovery),
  * well under a second after a clean close, so always close().
+ *
+ * The first time, the cluster is created by a thread of its own, which then
+ * ends: PGlite keeps what initdb used (about 500 MB) for as long as the
+ * instance that ran it lives, and the serving thread lives as long as the
+ * engine.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
@@ -34,8 +39,10 @@ export interface EmbeddedPostgres {
   /** Where clients connect, for logs: a socket path or host:port. */
   readonly address: string
   readonly dataDir: string
-  /** Time PGlite took to open the data folder (initdb or recovery included). */
+  /** Time PGlite took to open the data folder (recovery included). */
   readonly openMs: number
+  /** Time the cluster's creation (initdb, in a thread of its own) took; undefined when the folder held one. */
+  readonly initMs: number | undefined
   /** Stops the server and shuts PGlite down cleanly, then ends its thread. */
   close(): Promise<void>
 }
@@ -131,6 +138,20 @@ const nextReport = (worker: Worker, timeoutMs: number): Promise<EmbeddedWorkerRe
     worker.on("exit", onExit)
   })
 
+/** Creates a PGlite cluster in `clusterDir` on a thread that then ends (see the header): how long it took. */
+const initializeCluster = async (clusterDir: string): Promise<number> => {
+  const worker = startWorker({ clusterDir, socketPath: undefined, maxConnections: 0, initializeOnly: true })
+  try {
+    const report = await nextReport(worker, 120_000)
+    if (report.type !== "initialized") {
+      throw new Error(report.type === "failed" ? report.message : `creating the embedded database in ${clusterDir}: unexpected ${report.type}`)
+    }
+    return report.initMs
+  } finally {
+    await worker.terminate()
+  }
+}
+
 /** Opens PGlite in `dataDir` on its own thread and serves it on a local socket. */
 export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> => {
   const dataDir = path.resolve(options.dataDir)
@@ -148,8 +169,10 @@ export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): P
       // Left behind by a process that was killed; the lock says nobody uses it.
       if (existsSync(socketFile)) rmSync(socketFile, { force: true })
     }
+    const clusterDir = path.join(dataDir, "pglite")
+    const initMs = existsSync(path.join(clusterDir, "PG_VERSION")) ? undefined : await initializeCluster(clusterDir)
     const worker = startWorker({
-      clusterDir: path.join(dataDir, "pglite"),
+      clusterDir,
       socketPath: transport === "unix" ? socketFile : undefined,
       maxConnections: options.maxConnections ?? 4
     })
@@ -194,6 +217,7 @@ export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): P
       address: ready.socketPath ?? `${ready.host}:${ready.port}`,
       dataDir,
       openMs: ready.openMs,
+      initMs,
       close: () => (closing ??= close())
     }
   } catch (error) {
