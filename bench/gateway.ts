@@ -137,14 +137,14 @@ export const openDrivers = async (url: string, count: number): Promise<Array<Dri
 
 export const closeDrivers = (sockets: ReadonlyArray<DriverSocket>) => Promise.all(sockets.map((s) => s.close()))
 
-export interface LoopResult {
+interface LoopResult {
   readonly perSec: number
   readonly refusedPerSec: number
   readonly latencies: Array<number>
 }
 
 /** Every socket keeps `window` requests in flight for `durationMs`: replies per second. */
-export const closedLoop = async (sockets: ReadonlyArray<DriverSocket>, frame: (id: number) => string, window: number, durationMs: number): Promise<LoopResult> => {
+const closedLoop = async (sockets: ReadonlyArray<DriverSocket>, frame: (id: number) => string, window: number, durationMs: number): Promise<LoopResult> => {
   let ok = 0
   let refused = 0
   const started = performance.now()

@@ -10,7 +10,7 @@
  *
  * With `initializeOnly`, the thread creates the cluster (initdb), closes it and
  * reports `initialized`; embedded.ts then ends it and starts the serving one.
- * PGlite keeps about 500 MB of what initdb used (the cluster's files and a
+ * PGlite keeps about 400 MB of what initdb used (the cluster's files and a
  * second WASM instance) reachable for as long as the instance that ran it
  * lives, so a database first created in its serving thread kept it for the
  * life of the process.

@@ -13,7 +13,7 @@
  * well under a second after a clean close, so always close().
  *
  * The first time, the cluster is created by a thread of its own, which then
- * ends: PGlite keeps what initdb used (about 500 MB) for as long as the
+ * ends: PGlite keeps what initdb used (about 400 MB) for as long as the
  * instance that ran it lives, and the serving thread lives as long as the
  * engine.
  */
