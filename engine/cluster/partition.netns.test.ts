@@ -3,9 +3,11 @@
  * it owns shards. It runs in a network namespace of its own (veth pair,
  * private subnet), reaching PostgreSQL through a TCP relay on the host side of
  * the veth and the other runners on that address. Taking the veth down cuts
- * it off without closing its connections, so its appends in flight reach the
- * database only when the link returns: by then the other runners have
- * claimed its partitions, and those appends are refused (it steps down).
+ * it off without closing its connections. Just before the cut, the relay
+ * starts holding what the runner sends to the database, so an append of its
+ * is in flight, unanswered, whatever the moment: it reaches the database only
+ * when the link returns, by when the other runners have claimed its
+ * partitions, and it is refused (the runner steps down).
  * The journal shows one owner at a time per stream, every acknowledged
  * reservation is there once, nothing is oversold, and the runner rejoins.
  *
@@ -95,6 +97,12 @@ describe.skipIf(!isRoot || unreachable !== undefined)("a runner cut off in its o
     const stream = new ReservationStream(client, skus, partitions)
     stream.start(48)
     await new Promise((r) => setTimeout(r, 1_500))
+    // its next append waits in the relay: in flight when the link goes down, whenever its last one finished
+    relay!.hold()
+    const heldBy = Date.now() + 10_000
+    while (relay!.heldBytes === 0 && Date.now() < heldBy) await new Promise((r) => setTimeout(r, 20))
+    expect(relay!.heldBytes, "the isolated runner sent nothing to the database while reservations flowed").toBeGreaterThan(0)
+    await new Promise((r) => setTimeout(r, 100))
     const cutAt = Date.now()
     ip("link", "set", hostIf, "down")
     // the others take its partitions over while it still believes it owns them
@@ -106,6 +114,7 @@ describe.skipIf(!isRoot || unreachable !== undefined)("a runner cut off in its o
     const during = await owners(db.url, partitions)
     for (const s of cutOff) expect(during.get(s), `${s} still owned by the cut-off runner`).not.toBe(isolated.name)
     ip("link", "set", hostIf, "up")
+    relay!.release()
     const restoredAt = Date.now()
     // it hears that it lost its partitions: an append it had in flight is refused and it steps down
     await isolated.waitFor(/stepping down|released by/, 20_000)

@@ -1,7 +1,9 @@
 /**
  * A TCP relay between a client and a server on loopback, for tests of what
  * happens when the network between them fails: cut() drops every connection
- * and refuses new ones, open() serves again on the same port.
+ * and refuses new ones, open() serves again on the same port; hold() keeps
+ * what clients send from reaching the server (their requests stay in flight,
+ * unanswered) until release() delivers it.
  */
 import { createServer, Socket, type Server } from "node:net"
 
@@ -9,6 +11,10 @@ import { createServer, Socket, type Server } from "node:net"
 export class Relay {
   private server: Server | undefined
   private readonly sockets = new Set<Socket>()
+  private holding = false
+  private held: Array<{ readonly to: Socket; readonly data: Buffer }> = []
+  /** Bytes clients sent since hold() that the server has not received. */
+  heldBytes = 0
   port = 0
 
   /** `listenHost`: where the relay listens (another namespace reaches it through a veth address). */
@@ -25,13 +31,32 @@ export class Relay {
         s.on("close", () => this.sockets.delete(s))
         s.on("error", () => s.destroy())
       }
-      client.pipe(upstream).pipe(client)
+      client.on("data", (data: Buffer) => {
+        if (!this.holding) return void upstream.write(data)
+        this.held.push({ to: upstream, data })
+        this.heldBytes += data.length
+      })
+      upstream.pipe(client)
       client.on("close", () => upstream.destroy())
       upstream.on("close", () => client.destroy())
     })
     this.server = server
     await new Promise<void>((resolve) => server.listen(this.port, this.listenHost, resolve))
     this.port = (this.server!.address() as { port: number }).port
+  }
+
+  /** From now on, what clients send waits in the relay. */
+  hold(): void {
+    this.holding = true
+  }
+
+  /** Delivers what was held, in order, to the connections still open, and relays as before. */
+  release(): void {
+    this.holding = false
+    const held = this.held
+    this.held = []
+    this.heldBytes = 0
+    for (const { to, data } of held) if (!to.destroyed) to.write(data)
   }
 
   async cut(): Promise<void> {
