@@ -30,12 +30,7 @@ import { answered, auditCluster, clusterTestEnv, freePort, RunnerProcess, settle
 import { legSeparator } from "../engine/cluster/legs.ts"
 import { ClusterEngine } from "../gateway/cluster-access.ts"
 import { freshDatabase } from "../engine/testing/postgres.ts"
-import { percentile, round, type BenchResult } from "./report.ts"
-
-const arg = (args: ReadonlyArray<string>, name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? Number(args[i + 1]) : fallback
-}
+import { numberOption, percentile, round, type BenchResult } from "./report.ts"
 
 const partitions = 8
 const skuCount = 64
@@ -205,9 +200,9 @@ const runRound = async (runnerCount: number, seconds: number, inFlight: number, 
 }
 
 export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => {
-  const seconds = arg(args, "seconds", 8)
-  const inFlight = arg(args, "inflight", 2_048)
-  const orderInFlight = arg(args, "order-inflight", 256)
+  const seconds = numberOption(args, "seconds", 8, 0.1)
+  const inFlight = numberOption(args, "inflight", 2_048, 1)
+  const orderInFlight = numberOption(args, "order-inflight", 256, 1)
   const rounds: Array<Round> = []
   for (const runners of [1, 2, 3]) {
     console.error(`cluster bench: ${runners} runner(s), ${seconds} s, ${inFlight} in flight`)

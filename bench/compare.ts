@@ -20,7 +20,7 @@
  * Options: --seconds N per contender (default 9), --clients N (64),
  * --skus N (1000), --nodes N (20), --seed N, --only a,b (a subset, in order).
  */
-import { percentile, round, type BenchResult } from "./report.ts"
+import { numberOption, option, percentile, round, type BenchResult } from "./report.ts"
 import { compareWorkload, type Ack, type Audit, type CompareRequest, type CompareWorkloadOptions, type Contender, type Outcome } from "./compare-workload.ts"
 
 export const contenderNames = ["engine", "engine-gateway", "postgres-row-lock", "redis-lua"] as const
@@ -76,18 +76,10 @@ const errorCodes = new Set([
   "store_error", "error", "timeout", "disconnected", "store_unavailable", "engine_overloaded", "engine_stopped", "internal", "no_hold_in_reply", "no_order_in_reply"
 ])
 
-const numberArg = (args: ReadonlyArray<string>, name: string, fallback: number): number => {
-  const i = args.indexOf(`--${name}`)
-  if (i < 0) return fallback
-  const v = Number(args[i + 1])
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number, got ${args[i + 1]}`)
-  return v
-}
-
 const namesArg = (args: ReadonlyArray<string>): ReadonlyArray<ContenderName> => {
-  const i = args.indexOf("--only")
-  if (i < 0) return contenderNames
-  const wanted = String(args[i + 1] ?? "").split(",").filter((s) => s !== "")
+  const only = option(args, "only")
+  if (only === undefined) return contenderNames
+  const wanted = only.split(",").filter((s) => s !== "")
   for (const n of wanted) if (!(contenderNames as ReadonlyArray<string>).includes(n)) throw new Error(`--only: unknown contender ${n} (${contenderNames.join(", ")})`)
   return contenderNames.filter((n) => wanted.includes(n))
 }
@@ -164,12 +156,12 @@ export const formatTable = (rows: ReadonlyArray<ContenderFigures>): string => {
 }
 
 export const run = async (args: ReadonlyArray<string>): Promise<CompareResult> => {
-  const seconds = numberArg(args, "seconds", 9)
-  const clients = Math.floor(numberArg(args, "clients", 64))
+  const seconds = numberOption(args, "seconds", 9, 0.1)
+  const clients = Math.floor(numberOption(args, "clients", 64, 1))
   const options: Partial<CompareWorkloadOptions> = {
-    skus: Math.floor(numberArg(args, "skus", 1_000)),
-    nodes: Math.floor(numberArg(args, "nodes", 20)),
-    seed: Math.floor(numberArg(args, "seed", 7))
+    skus: Math.floor(numberOption(args, "skus", 1_000, 1)),
+    nodes: Math.floor(numberOption(args, "nodes", 20, 1)),
+    seed: Math.floor(numberOption(args, "seed", 7, 1))
   }
   const names = namesArg(args)
   const measured: Array<{ name: ContenderName; figures: Omit<ContenderFigures, "ratioToEngine">; details: ContenderDetails }> = []

@@ -17,13 +17,8 @@ import { route } from "../engine/routing/index.ts"
 import { Engine } from "../engine/runtime/engine.ts"
 import { openJournalStore, type JournalLocation } from "../engine/store/layer.ts"
 import { freshDatabase } from "../engine/testing/postgres.ts"
-import { percentile, round, type BenchResult } from "./report.ts"
+import { numberOption, percentile, round, storeOption, type BenchResult } from "./report.ts"
 import { workload, type Workload } from "./workload.ts"
-
-const seconds = (args: ReadonlyArray<string>, name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? Number(args[i + 1]) : fallback
-}
 
 let usePostgres = false
 
@@ -109,9 +104,8 @@ const openLoop = async (engine: Engine, next: () => Command, perSec: number, dur
 }
 
 export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => {
-  const durationMs = seconds(args, "seconds", 10) * 1000
-  const storeArg = args.indexOf("--store")
-  usePostgres = storeArg >= 0 && args[storeArg + 1] === "postgres"
+  const durationMs = numberOption(args, "seconds", 10, 0.1) * 1000
+  usePostgres = storeOption(args) === "postgres"
   postgresUrls = new Map()
   const dir = mkdtempSync(join(tmpdir(), "oms-bench-"))
   try {

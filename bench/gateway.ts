@@ -32,13 +32,8 @@ import { createInterface } from "node:readline"
 import autocannon from "autocannon"
 import WebSocket from "ws"
 import { v8PoolSizeFlag } from "../engine/runtime/gc-tuning.ts"
-import { percentile, round, type BenchResult } from "./report.ts"
+import { numberOption, percentile, round, storeOption, type BenchResult } from "./report.ts"
 import { isPush, openDriverSocket, replyId, replyOk, type DriverSocket } from "./ws-driver.ts"
-
-const arg = (args: ReadonlyArray<string>, name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? Number(args[i + 1]) : fallback
-}
 
 interface Server {
   readonly url: string
@@ -272,16 +267,15 @@ export const holdFrames = (): ((id: number) => string) => {
 }
 
 export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => {
-  const durationMs = arg(args, "seconds", 5) * 1000
-  const connections = arg(args, "connections", 32)
-  const idleCount = arg(args, "idle", 10_000)
+  const durationMs = numberOption(args, "seconds", 5, 0.1) * 1000
+  const connections = numberOption(args, "connections", 32, 1)
+  const idleCount = numberOption(args, "idle", 10_000, 1)
   const window = 64
-  const halfWarmUpMs = arg(args, "half-warmup", 1) * 1000
+  const halfWarmUpMs = numberOption(args, "half-warmup", 1) * 1000
   const hold = holdFrames()
 
   // ---- 1 to 4 against the gateway ------------------------------------------------------
-  const storeAt = args.indexOf("--store")
-  const store = storeAt >= 0 && args[storeAt + 1] === "postgres" ? "postgres" : "embedded"
+  const store = storeOption(args)
   const gateway = await startServer("gateway", undefined, store)
   const wsUrl = `${gateway.url.replace("http://", "ws://")}/v1/ws?key=sf-demo-web`
   let reservations: LoopResult

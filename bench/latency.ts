@@ -17,13 +17,8 @@
  * --seconds N (measured per rate, default 5), --connections N (default 32),
  * --store postgres (the journal on a fresh database of the local PostgreSQL).
  */
-import { percentile, round, type BenchResult } from "./report.ts"
+import { numberOption, option, percentile, round, storeOption, type BenchResult } from "./report.ts"
 import { closeDrivers, holdFrames, openDrivers, openLoop, startServer } from "./gateway.ts"
-
-const option = (args: ReadonlyArray<string>, name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? args[i + 1] : undefined
-}
 
 interface Point {
   readonly offeredPerSec: number
@@ -75,9 +70,9 @@ const sweep = async (mode: "gateway" | "echo", store: "embedded" | "postgres", r
 export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => {
   const rates = (option(args, "rates") ?? "2000,5000,10000,20000").split(",").map(Number)
   if (rates.some((r) => !Number.isFinite(r) || r <= 0)) throw new Error(`--rates: positive numbers separated by commas, got ${option(args, "rates")}`)
-  const durationMs = Number(option(args, "seconds") ?? 5) * 1000
-  const connections = Number(option(args, "connections") ?? 32)
-  const store = option(args, "store") === "postgres" ? "postgres" : "embedded"
+  const durationMs = numberOption(args, "seconds", 5, 0.1) * 1000
+  const connections = numberOption(args, "connections", 32, 1)
+  const store = storeOption(args)
   const gateway = await sweep("gateway", store, rates, connections, durationMs)
   const echo = await sweep("echo", store, rates, connections, durationMs)
   const row = (what: string, p: Point): readonly [string, string, string] => [
