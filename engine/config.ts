@@ -29,9 +29,23 @@ export interface EngineConfig {
   readonly nodesMax: number
   /** Routings of one order (first routing, re-routes, backorder retries); past it, what is unrouted waits as a backorder for ops. */
   readonly routeAttemptsMax: number
-  /** Take a snapshot of a partition once this many events were appended to it since the last one. */
+  /** Take a snapshot of a partition once this many events were appended to it since the last one (bounds the journal replayed at a restart). */
   readonly snapshotEveryEvents: number
-  /** Events of one partition kept in the journal behind its newest snapshot (audit trail), before compaction. */
+  /** ...or once this many of its orders changed since the last one (bounds the orders kept in memory until they are stored). */
+  readonly snapshotDirtyOrdersMax: number
+  /**
+   * Orders kept in memory, over all partitions, when more are not needed: past it, orders with no
+   * live work leave memory (settled ones first) and come back from the store when a command or a
+   * read needs them. Orders with live work (payment pending, backordered, notifications not yet
+   * delivered, changed since the last snapshot) stay whatever the limit.
+   */
+  readonly ordersResidentMax: number
+  /** A repeated order.place (same channel and external id) returns the original order if it was placed within this window. */
+  readonly idempotencyWindowMs: number
+  /**
+   * Events of one partition kept in the journal behind its newest snapshot, before compaction. The
+   * default keeps the whole journal: order timelines and reports read it back for any order ever placed.
+   */
   readonly journalRetainEvents: number
   /** Delay between attempts to reach the store again after it failed. */
   readonly storeRetryMs: number
@@ -57,8 +71,11 @@ export const defaults: EngineConfig = {
   idLengthMax: 128,
   nodesMax: 4096,
   routeAttemptsMax: 32,
-  snapshotEveryEvents: 2_000_000,
-  journalRetainEvents: 10_000_000,
+  snapshotEveryEvents: 250_000,
+  snapshotDirtyOrdersMax: 5_000,
+  ordersResidentMax: 50_000,
+  idempotencyWindowMs: 90 * 86_400_000,
+  journalRetainEvents: Number.MAX_SAFE_INTEGER,
   storeRetryMs: 1_000,
   orderHistoryMax: 256,
   feedbackCommentLengthMax: 2_000
@@ -81,6 +98,9 @@ const envNames: { readonly [K in keyof EngineConfig]: string } = {
   nodesMax: "ENGINE_NODES_MAX",
   routeAttemptsMax: "ENGINE_ROUTE_ATTEMPTS_MAX",
   snapshotEveryEvents: "ENGINE_SNAPSHOT_EVERY_EVENTS",
+  snapshotDirtyOrdersMax: "ENGINE_SNAPSHOT_DIRTY_ORDERS_MAX",
+  ordersResidentMax: "ENGINE_ORDERS_RESIDENT_MAX",
+  idempotencyWindowMs: "ENGINE_IDEMPOTENCY_WINDOW_MS",
   journalRetainEvents: "ENGINE_JOURNAL_RETAIN_EVENTS",
   storeRetryMs: "ENGINE_STORE_RETRY_MS",
   orderHistoryMax: "ENGINE_ORDER_HISTORY_MAX",

@@ -41,12 +41,12 @@ import type { AvailabilityVersions } from "./availability-cache.ts"
 export type { OrderTimeline, TimelineNotification } from "../engine/runtime/queries.ts"
 
 /** Orders a search term may name: the order id, or an external id in any channel; at most one per channel. */
-const searchOrders = (d: Engine["view"], query: string): Array<OrderView> => {
+const searchOrders = async (engine: Engine, query: string): Promise<Array<OrderView>> => {
   const out: Array<OrderView> = []
-  const byId = Queries.order(d, query)
+  const byId = await Queries.order(engine, query)
   if (byId) out.push(byId)
-  for (const c of Queries.channels(d)) {
-    const o = Queries.orderByExternal(d, c.channel, query)
+  for (const c of Queries.channels(engine.view)) {
+    const o = await Queries.orderByExternal(engine, c.channel, query)
     if (o && o.orderId !== byId?.orderId) out.push(o)
   }
   return out
@@ -121,24 +121,24 @@ export class LocalEngine implements EngineAccess {
   }
 
   async order(orderId: string) {
-    return Queries.order(this.engine.view, orderId) ?? null
+    return (await Queries.order(this.engine, orderId)) ?? null
   }
 
   async orderByExternal(channel: string, externalId: string) {
-    return Queries.orderByExternal(this.engine.view, channel, externalId) ?? null
+    return (await Queries.orderByExternal(this.engine, channel, externalId)) ?? null
   }
 
   async orderHistory(orderId: string) {
-    const h = Queries.orderHistory(this.engine.view, orderId)
+    const h = await Queries.orderHistory(this.engine, orderId)
     return h ? [...h] : null
   }
 
   async orderSearch(query: string) {
-    return searchOrders(this.engine.view, query)
+    return searchOrders(this.engine, query)
   }
 
   async orderTimeline(orderId: string) {
-    return Queries.orderTimeline(this.engine.view, orderId)
+    return Queries.orderTimeline(this.engine, orderId)
   }
 
   async pool(sku: string, nodeId: string) {

@@ -85,7 +85,7 @@ export const auditDataDir = async (dataDir: string, w: CompareWorkload, acks: Re
         const h = Queries.hold(d, a.ref)
         if (h === undefined || h.qty !== a.units) lostAcks++
       } else {
-        const o = Queries.order(d, a.ref)
+        const o = (await Queries.order(engine, a.ref))
         if (o === undefined || routedUnits(o.shipments) !== a.units) lostAcks++
       }
     }

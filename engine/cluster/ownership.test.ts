@@ -155,12 +155,12 @@ describe("cluster mode, one engine per stream", () => {
     expect(await net.submit({ type: "node.setStatus", nodeId: "WH-DAL", status: "offline" } as Command)).toMatchObject({ ok: true })
     await p.syncNetwork()
     await p.flush()
-    const order = Queries.order(p.view, orderId)!
+    const order = (await Queries.order(p, orderId))!
     expect(order.shipments.filter((s) => s.status !== "withdrawn").map((s) => s.nodeId)).not.toContain("WH-DAL")
     expect(Queries.pool(p.view, "HDMI", "WH-DAL")).toMatchObject({ allocated: 0 })
     // a new owner loading the same partition sees the same state, and re-routes nothing twice
     const q = await open(store, hdmi, "runner-b")
     await q.flush()
-    expect(Queries.order(q.view, orderId)).toEqual(order)
+    expect((await Queries.order(q, orderId))).toEqual(order)
   })
 })

@@ -61,18 +61,18 @@ const reportInRunner = oneReportAtATime()
 const reads: Record<string, (engine: Engine, args: ReadonlyArray<any>) => unknown> = {
   availability: (e, [requests]) => Queries.availabilityOf(e.view, e.now(), requests),
   hold: (e, [holdId]) => Queries.hold(e.view, holdId) ?? null,
-  order: (e, [orderId]) => Queries.order(e.view, orderId) ?? null,
-  orderByExternal: (e, [channel, externalId]) => Queries.orderByExternal(e.view, channel, externalId) ?? null,
+  order: async (e, [orderId]) => (await Queries.order(e, orderId)) ?? null,
+  orderByExternal: async (e, [channel, externalId]) => (await Queries.orderByExternal(e, channel, externalId)) ?? null,
   // the home partition of an external id: its ordinary order, or the partitions of the split order that claimed it
-  externalIdUse: (e, [channel, externalId]) => Queries.externalIdUse(e.view, channel, externalId) ?? null,
-  orderLegByExternal: (e, [channel, externalId, partition]) => Queries.orderLegByExternal(e.view, channel, externalId, partition) ?? null,
-  orderHistory: (e, [orderId]) => {
-    const h = Queries.orderHistory(e.view, orderId)
+  externalIdUse: async (e, [channel, externalId]) => (await Queries.externalIdUse(e, channel, externalId)) ?? null,
+  orderLegByExternal: async (e, [channel, externalId, partition]) => (await Queries.orderLegByExternal(e, channel, externalId, partition)) ?? null,
+  orderHistory: async (e, [orderId]) => {
+    const h = await Queries.orderHistory(e, orderId)
     return h ? [...h] : null
   },
   pool: (e, [sku, nodeId]) => Queries.pool(e.view, sku, nodeId) ?? null,
   poolHistory: (e, [sku, nodeId, limit]) => Queries.poolHistory(e, sku, nodeId, limit),
-  orderTimeline: (e, [orderId]) => Queries.orderTimeline(e.view, orderId),
+  orderTimeline: (e, [orderId]) => Queries.orderTimeline(e, orderId),
   nodes: (e) => Queries.nodes(e.view),
   pools: (e, [nodeId]) => Queries.pools(e.view, nodeId ?? undefined),
   // any partition's engine reads every partition's journal from the shared store; one report at a time per runner

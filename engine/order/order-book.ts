@@ -9,6 +9,7 @@ import type { EngineConfig } from "../config.ts"
 import { invariant } from "../domain/errors.ts"
 import type { OrderEvent, SplitEvent } from "../domain/events.ts"
 import { TimerHeap } from "../runtime/timer-heap.ts"
+import { KeyFilter } from "./key-filter.ts"
 import { evolveOrder, isOpenShipment, newOrder, type OrderState } from "./order-state.ts"
 
 export interface NodeLoad {
@@ -37,9 +38,20 @@ export interface OrderBook {
   /** Shipments routed to each node on the current day (UTC, engine clock). */
   readonly nodeLoad: Map<string, NodeLoad>
   nextOrderNo: number
+  /**
+   * Resident orders changed since their newest stored version (order_state): they may not leave
+   * memory until a snapshot stored them. `orders` is the resident set; the rest is in the store.
+   */
+  dirty: Set<string>
+  /** Orders whose version a snapshot in progress is storing: they stay until it is stored. */
+  storing: Set<string>
+  /** The placement keys of the orders placed within the idempotency window (in memory or not). */
+  keys: KeyFilter
+  /** Called before an order changes (a snapshot in progress keeps the version it must store). */
+  beforeChange: ((o: OrderState) => void) | undefined
 }
 
-export const emptyOrderBook = (partition: number): OrderBook => ({
+export const emptyOrderBook = (partition: number, idempotencyWindowMs = 90 * 86_400_000): OrderBook => ({
   partition,
   orders: new Map(),
   byExternal: new Map(),
@@ -49,7 +61,11 @@ export const emptyOrderBook = (partition: number): OrderBook => ({
   paymentDeadlines: new TimerHeap(),
   promiseDeadlines: new TimerHeap(),
   nodeLoad: new Map(),
-  nextOrderNo: 1
+  nextOrderNo: 1,
+  dirty: new Set(),
+  storing: new Set(),
+  keys: new KeyFilter(idempotencyWindowMs),
+  beforeChange: undefined
 })
 
 export const dayOf = (at: number): number => Math.floor(at / 86_400_000)
@@ -99,14 +115,23 @@ export const applyOrderEvent = (book: OrderBook, e: OrderEvent, seq: number, con
     o = newOrder(e)
     book.orders.set(o.orderId, o)
     book.byExternal.set(placementKey(o), o.orderId)
+    book.keys.add(placementKey(o), e.at)
     if (o.payment === "pending") book.paymentDeadlines.push(o.paymentDeadline, o.orderId)
   } else {
     o = book.orders.get(e.orderId)!
-    invariant(o !== undefined, () => `event ${e.type} for unknown order ${e.orderId}`)
+    invariant(o !== undefined, () => `event ${e.type} for order ${e.orderId}, which is not in memory`)
+    book.beforeChange?.(o)
   }
+  book.dirty.add(o.orderId)
+  const openBefore = shipmentEventTypes.has(e.type) ? openNodes(o) : undefined
   evolveOrder(o, e)
-  o.history.push({ seq, event: e })
+  o.history.push(seq)
   if (o.history.length > config.orderHistoryMax) o.history.splice(1, 1) // keep OrderPlaced, drop the oldest after it
+  if (openBefore !== undefined) {
+    // a node's index lists only orders with a shipment still open there
+    const openAfter = openNodes(o)
+    for (const nodeId of openBefore) if (!openAfter.has(nodeId)) book.openAtNode.get(nodeId)?.delete(o.orderId)
+  }
   if (e.type === "OrderRouted") {
     o.lines.forEach((line, i) => {
       if (o.backordered[i] > 0) addTo(book.backorders, line.sku, o.orderId)
@@ -128,6 +153,17 @@ export const applyOrderEvent = (book: OrderBook, e: OrderEvent, seq: number, con
     })
   }
   return o
+}
+
+/** Order events after which a shipment may no longer be open at its node. */
+const shipmentEventTypes: ReadonlySet<string> = new Set([
+  "ShipmentWithdrawn", "ShipmentPicked", "ShipmentShipped", "ShipmentDelivered", "OrderCancelled", "PaymentFailed"
+])
+
+const openNodes = (o: OrderState): Set<string> => {
+  const nodes = new Set<string>()
+  for (const s of o.shipments) if (isOpenShipment(s)) nodes.add(s.nodeId)
+  return nodes
 }
 
 /** Applies a split claim event to the book's claims. */

@@ -119,7 +119,11 @@ export interface OrderState extends Pick<
   /** The leg was undone by the gateway's compensation: its idempotency key is free again. */
   compensated?: boolean
   readonly outbox: Array<Notification>
-  readonly history: Array<HistoryEntry>
+  /**
+   * Journal sequence numbers of the order's events (its stream's): OrderPlaced's, then the newest
+   * orderHistoryMax. The events themselves are read back from the journal (Queries.orderHistory).
+   */
+  readonly history: Array<number>
   updatedAt: number
 }
 

@@ -108,7 +108,7 @@ describe("a report read from the journal of a known run", () => {
         customer: { location: places.columbus }, payment: "authorised", ...extra
       } as Command)
     const fulfil = async (orderId: string) => {
-      for (const s of Q.order(e.view, orderId)!.shipments) {
+      for (const s of (await Q.order(e, orderId))!.shipments) {
         const ref = { orderId, shipmentId: s.shipmentId, nodeId: s.nodeId }
         for (const type of ["shipment.accept", "shipment.pick", "shipment.pack"] as const) ok(await submit({ type, ...ref }))
         ok(await submit({ type: "shipment.ship", ...ref, carrier: "UPS", trackingId: `1Z-${s.shipmentId}` }))
@@ -134,18 +134,18 @@ describe("a report read from the journal of a known run", () => {
     clock.advance(2 * hour) // the TV hold expires
     await e.flush()
     ok(await submit({ type: "inventory.receive", sku: "SOUNDBAR", nodeId: "WH-DAL", qty: 1 }))
-    expect(Q.order(e.view, b.orderId)!.status).toBe("routed")
+    expect((await Q.order(e, b.orderId))!.status).toBe("routed")
 
     await fulfil(a.orderId)
     await fulfil(c.orderId)
     ok(await submit({ type: "return.request", channel: "web", orderId: a.orderId, lines: [{ lineNo: 2, qty: 1 }], reason: "damaged" }))
-    const ret = Q.order(e.view, a.orderId)!.returns[0]
+    const ret = (await Q.order(e, a.orderId))!.returns[0]
     ok(await submit({ type: "return.receive", orderId: a.orderId, returnId: ret.returnId, nodeId: "WH-COL", lines: [{ lineNo: 2, qty: 1, disposition: "restock" }] }))
     ok(await submit({ type: "order.feedback", channel: "web", orderId: a.orderId, rating: 3, comment: "one cable was damaged" }))
     ok(await submit({ type: "order.feedback", channel: "marketplace", orderId: c.orderId, rating: 5 }))
     const end = clock.t + 1
 
-    const shipments = [a, b, c, x].flatMap((o) => Q.order(e.view, o.orderId)!.shipments)
+    const shipments = (await Promise.all([a, b, c, x].map((o) => Q.order(e, o.orderId)))).flatMap((v) => v!.shipments)
     expect(shipments).toHaveLength(5)
     const r = await journalReport(e, { from: start, to: end }, 3)
     expect(r.coverage).toEqual({ complete: true, retainedFrom: null, compactedStreams: [] })

@@ -135,7 +135,7 @@ describe("orders", () => {
     expect(o.lines.find((l) => l.sku === "TV-55")!.backordered).toBe(2)
     expect(o.status).toBe("routed")
     ok(await submit({ type: "inventory.receive", sku: "TV-55", nodeId: "WH-COL", qty: 2 }))
-    const after = Q.order(engine.view, o.orderId)!
+    const after = (await Q.order(engine, o.orderId))!
     expect(after.lines.find((l) => l.sku === "TV-55")!.backordered).toBe(0)
     expect(after.shipments.length).toBe(3)
   })
@@ -167,11 +167,11 @@ describe("orders", () => {
     expect(Q.pool(engine.view, "TV-55", "WH-DAL")).toMatchObject({ held: 0, allocated: 2 })
     const b = ok(await place("P-2", [["TV-55", 1]], { payment: "pending" })).order!
     ok(await submit({ type: "order.payment", orderId: b.orderId, outcome: "declined" }))
-    expect(Q.order(engine.view, b.orderId)!.status).toBe("cancelled")
+    expect((await Q.order(engine, b.orderId))!.status).toBe("cancelled")
     const c = ok(await place("P-3", [["TV-55", 1]], { payment: "pending" })).order!
     clock.advance(engine.config.paymentTimeoutMs)
     await engine.flush()
-    expect(Q.order(engine.view, c.orderId)).toMatchObject({ status: "cancelled", payment: "timeout" })
+    expect((await Q.order(engine, c.orderId))).toMatchObject({ status: "cancelled", payment: "timeout" })
     expect(Q.pool(engine.view, "TV-55", "WH-DAL")).toMatchObject({ held: 0, allocated: 2 })
   })
 
@@ -188,7 +188,7 @@ describe("orders", () => {
     expect(Q.pool(engine.view, "TV-55", "WH-DAL")).toMatchObject({ onHand: 4, allocated: 0 })
     expect(code(await submit({ type: "order.cancel", orderId: o.orderId, reason: "too late" }))).toBe("invalid_state")
     ok(await submit({ type: "shipment.deliver", ...ref }))
-    expect(Q.order(engine.view, o.orderId)!.status).toBe("delivered")
+    expect((await Q.order(engine, o.orderId))!.status).toBe("delivered")
     const kinds = Q.outbox(engine.view).filter((n) => n.orderId === o.orderId).map((n) => n.kind)
     expect(kinds).toEqual(["confirmed", "shipped", "delivered"])
     const shipped = Q.outbox(engine.view).find((n) => n.kind === "shipped")!
@@ -202,7 +202,7 @@ describe("orders", () => {
     const o = ok(await place("R-1", [["TV-55", 1]])).order!
     const first = o.shipments[0]
     ok(await submit({ type: "shipment.reject", orderId: o.orderId, shipmentId: first.shipmentId, nodeId: first.nodeId, reason: "damaged" }))
-    let v = Q.order(engine.view, o.orderId)!
+    let v = (await Q.order(engine, o.orderId))!
     const second = v.shipments.find((s) => s.status === "routed")!
     expect(second.nodeId).not.toBe(first.nodeId)
     expect(Q.pool(engine.view, "TV-55", first.nodeId)!.allocated).toBe(0)
@@ -212,14 +212,14 @@ describe("orders", () => {
     ok(await submit({ type: "inventory.receive", sku: "HDMI", nodeId: "WH-COL", qty: 5 }))
     ok(await submit({ type: "shipment.accept", orderId: o2.orderId, shipmentId: s2.shipmentId, nodeId: s2.nodeId }))
     ok(await submit({ type: "shipment.pick", orderId: o2.orderId, shipmentId: s2.shipmentId, nodeId: s2.nodeId, lines: [{ lineNo: 1, qty: 1 }] }))
-    v = Q.order(engine.view, o2.orderId)!
+    v = (await Q.order(engine, o2.orderId))!
     expect(v.shipments.find((s) => s.nodeId === "WH-COL")!.lines[0].qty).toBe(2)
     expect(Q.pool(engine.view, "HDMI", "WH-DAL")!.onHand).toBe(8)
 
     const o3 = ok(await place("R-3", [["SOUNDBAR", 1]])).order!
     ok(await submit({ type: "inventory.receive", sku: "SOUNDBAR", nodeId: "WH-DAL", qty: 1 }))
     ok(await submit({ type: "node.setStatus", nodeId: o3.shipments[0].nodeId, status: "offline" }))
-    v = Q.order(engine.view, o3.orderId)!
+    v = (await Q.order(engine, o3.orderId))!
     expect(v.shipments[0].status).toBe("withdrawn")
     expect(v.shipments[1]).toMatchObject({ nodeId: "WH-DAL", status: "routed" })
   })
@@ -230,7 +230,7 @@ describe("orders", () => {
     expect(Q.pool(engine.view, "HDMI", "WH-DAL")!.allocated).toBe(3)
     expect(code(await submit({ type: "order.cancel", orderId: o.orderId, channel: "marketplace", reason: "x" }))).toBe("order_not_found")
     ok(await submit({ type: "order.cancel", orderId: o.orderId, reason: "all" }))
-    expect(Q.order(engine.view, o.orderId)!.status).toBe("cancelled")
+    expect((await Q.order(engine, o.orderId))!.status).toBe("cancelled")
     expect(Q.pool(engine.view, "HDMI", "WH-DAL")).toMatchObject({ allocated: 0, atp: 10 })
     expect(Q.outbox(engine.view).filter((n) => n.kind === "cancelled")).toHaveLength(2)
   })
@@ -246,16 +246,16 @@ describe("orders", () => {
     const r = ok(await submit({ type: "return.request", orderId: o.orderId, lines: [{ lineNo: 1, qty: 2 }], reason: "too many" })).order!
     const returnId = r.returns[0].returnId
     ok(await submit({ type: "return.receive", orderId: o.orderId, returnId, nodeId: "WH-COL", lines: [{ lineNo: 1, qty: 1, disposition: "restock" }] }))
-    const after = Q.order(engine.view, o.orderId)!
+    const after = (await Q.order(engine, o.orderId))!
     expect(after.returns[0]).toMatchObject({ status: "refunded", refundCents: 1000 })
     expect(Q.pool(engine.view, "HDMI", "WH-COL")!.onHand).toBe(1)
     expect(Q.outbox(engine.view).filter((n) => n.orderId === o.orderId).map((n) => n.kind)).toContain("refunded")
     const x = ok(await submit({ type: "order.exchange", orderId: o.orderId, returnLines: [{ lineNo: 1, qty: 1 }], newLines: [{ sku: "SOUNDBAR", qty: 1 }], reason: "swap" })).order!
     const exchangeReturn = x.returns[1]
     expect(exchangeReturn.status).toBe("requested")
-    const replacement = Q.orderByExternal(engine.view, "web", `exchange:${exchangeReturn.returnId}`)!
+    const replacement = (await Q.orderByExternal(engine, "web", `exchange:${exchangeReturn.returnId}`))!
     expect(replacement.shipments[0].nodeId).toBe("WH-COL")
-    expect(Q.orderHistory(engine.view, o.orderId)!.map((h) => h.event.type)).toEqual([
+    expect((await Q.orderHistory(engine, o.orderId))!.map((h) => h.event.type)).toEqual([
       "OrderPlaced", "OrderRouted", "ShipmentAccepted", "ShipmentPicked", "ShipmentPacked", "ShipmentShipped",
       "ShipmentDelivered", "ReturnRequested", "ReturnReceived", "RefundIssued", "ReturnRequested"
     ])
@@ -396,10 +396,10 @@ describe("durability", () => {
     await engine.snapshotNow()
     ok(await place("D-2", [["TV-55", 2]]))
     const h = ok(await submit({ type: "hold.create", channel: "web", sku: "HDMI", qty: 2, nodeId: "WH-DAL" })).hold!
-    const before = { pools: [Q.pool(engine.view, "TV-55", "WH-DAL"), Q.pool(engine.view, "HDMI", "WH-DAL")], d2: Q.orderByExternal(engine.view, "web", "D-2"), hold: Q.hold(engine.view, h.holdId) }
+    const before = { pools: [Q.pool(engine.view, "TV-55", "WH-DAL"), Q.pool(engine.view, "HDMI", "WH-DAL")], d2: (await Q.orderByExternal(engine, "web", "D-2")), hold: Q.hold(engine.view, h.holdId) }
     await engine.close()
     engine = await openEngine(store, clock)
-    const after = { pools: [Q.pool(engine.view, "TV-55", "WH-DAL"), Q.pool(engine.view, "HDMI", "WH-DAL")], d2: Q.orderByExternal(engine.view, "web", "D-2"), hold: Q.hold(engine.view, h.holdId) }
+    const after = { pools: [Q.pool(engine.view, "TV-55", "WH-DAL"), Q.pool(engine.view, "HDMI", "WH-DAL")], d2: (await Q.orderByExternal(engine, "web", "D-2")), hold: Q.hold(engine.view, h.holdId) }
     expect(after).toEqual(before)
     expect(code(await place("D-2", [["TV-55", 2]]))).toBe("ok")
     expect(Q.pool(engine.view, "TV-55", "WH-DAL")!.allocated).toBe(3)
@@ -458,7 +458,7 @@ describe("edge cases found in review", () => {
     const s = o.shipments[0]
     ok(await submit({ type: "shipment.accept", orderId: o.orderId, shipmentId: s.shipmentId, nodeId: s.nodeId }))
     ok(await submit({ type: "shipment.pick", orderId: o.orderId, shipmentId: s.shipmentId, nodeId: s.nodeId, lines: [{ lineNo: 1, qty: 0 }] }))
-    const v = Q.order(engine.view, o.orderId)!
+    const v = (await Q.order(engine, o.orderId))!
     expect(v.shipments[0].status).toBe("withdrawn")
     expect(v.lines[0].backordered).toBe(2)
     expect(code(await submit({ type: "shipment.pack", orderId: o.orderId, shipmentId: s.shipmentId, nodeId: s.nodeId }))).toBe("invalid_state")
@@ -467,7 +467,7 @@ describe("edge cases found in review", () => {
   it("re-routes open work when node.upsert takes a node offline", async () => {
     const o = ok(await place("E-5", [["TV-55", 1]])).order!
     ok(await submit({ type: "node.upsert", nodeId: "WH-DAL", name: "Dallas DC", kind: "warehouse", location: places.dallas, capacityPerDay: 1000, status: "offline" }))
-    expect(Q.order(engine.view, o.orderId)!.shipments.map((s) => [s.nodeId, s.status])).toEqual([["WH-DAL", "withdrawn"], ["WH-COL", "routed"]])
+    expect((await Q.order(engine, o.orderId))!.shipments.map((s) => [s.nodeId, s.status])).toEqual([["WH-DAL", "withdrawn"], ["WH-COL", "routed"]])
   })
 
   it("names a malformed routing policy instead of failing", async () => {
@@ -481,16 +481,16 @@ describe("edge cases found in review", () => {
     ok(await submit({ type: "hold.create", channel: "web", sku: "TV-55", qty: 5, nodeId: "WH-COL", ttlMs: 60_000 }))
     const o = ok(await place("E-6", [["TV-55", 12]], { channel: "marketplace" })).order!
     expect(o.lines[0].backordered).toBe(2)
-    const eventsBefore = Q.orderHistory(engine.view, o.orderId)!.length
+    const eventsBefore = (await Q.orderHistory(engine, o.orderId))!.length
     // a store the marketplace may not ship from gets stock: the retry finds nothing and records nothing
     ok(await submit({ type: "inventory.receive", sku: "TV-55", nodeId: "ST-HOU", qty: 3 }))
-    expect(Q.orderHistory(engine.view, o.orderId)!.length).toBe(eventsBefore)
+    expect((await Q.orderHistory(engine, o.orderId))!.length).toBe(eventsBefore)
     clock.advance(60_000)
     await engine.flush()
-    const after = Q.order(engine.view, o.orderId)!
+    const after = (await Q.order(engine, o.orderId))!
     expect(after.lines[0].backordered).toBe(0)
     expect(after.shipments.map((x) => x.nodeId)).toEqual(["WH-DAL", "WH-COL"])
-    expect(Q.orderHistory(engine.view, o.orderId)!.length).toBe(eventsBefore + 1)
+    expect((await Q.orderHistory(engine, o.orderId))!.length).toBe(eventsBefore + 1)
   })
 
   it("takes no snapshot of state the journal does not hold", async () => {
@@ -503,7 +503,7 @@ describe("edge cases found in review", () => {
 
 describe("customer feedback", () => {
   const deliver = async (orderId: string) => {
-    const o = Q.order(engine.view, orderId)!
+    const o = (await Q.order(engine, orderId))!
     for (const s of o.shipments) {
       for (const type of ["shipment.accept", "shipment.pick", "shipment.pack"] as const) {
         ok(await submit({ type, orderId, shipmentId: s.shipmentId, nodeId: s.nodeId }))
@@ -528,14 +528,14 @@ describe("customer feedback", () => {
     const again = ok(await submit({ type: "order.feedback", orderId: o.orderId, channel: "web", rating: 4, comment: "fast, box dented" }))
     expect(again.existing).toBe(true)
     expect(code(await submit({ type: "order.feedback", orderId: o.orderId, channel: "web", rating: 1, comment: "changed my mind" }))).toBe("feedback_exists")
-    const history = Q.orderHistory(engine.view, o.orderId)!.map((h) => h.event)
+    const history = (await Q.orderHistory(engine, o.orderId))!.map((h) => h.event)
     expect(history[history.length - 1]).toMatchObject({ type: "FeedbackRecorded", rating: 4, comment: "fast, box dented" })
 
     // recovered from a snapshot taken after the feedback
     await engine.snapshotNow()
     await engine.close()
     engine = await openEngine(store, clock)
-    expect(Q.order(engine.view, o.orderId)!.feedback).toEqual({ rating: 4, comment: "fast, box dented", at: clock.t })
+    expect((await Q.order(engine, o.orderId))!.feedback).toEqual({ rating: 4, comment: "fast, box dented", at: clock.t })
     expect(code(await submit({ type: "order.feedback", orderId: o.orderId, channel: "web", rating: 2 }))).toBe("feedback_exists")
 
     // and replayed from the journal alone (feedback after the snapshot)
@@ -544,6 +544,6 @@ describe("customer feedback", () => {
     ok(await submit({ type: "order.feedback", orderId: p.orderId, channel: "web", rating: 2 }))
     await engine.close()
     engine = await openEngine(store, clock)
-    expect(Q.order(engine.view, p.orderId)!.feedback).toMatchObject({ rating: 2, comment: "" })
+    expect((await Q.order(engine, p.orderId))!.feedback).toMatchObject({ rating: 2, comment: "" })
   })
 })

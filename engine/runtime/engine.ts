@@ -37,7 +37,13 @@ import { streamOf } from "../cluster/scope.ts"
 import { SequenceConflict, StaleOwner, type JournalBatch, type JournalStore } from "../store/journal.ts"
 import { decodeEvents, decodeValue, encodeEvents, encodeValue } from "./codec.ts"
 import { Dispatcher } from "./dispatch.ts"
-import { networkStream, Partition, replayNetwork, StreamLog, type PartitionSnapshot } from "./partition.ts"
+import { networkStream, Partition, poolEventTypes, replayNetwork, StreamLog, type PartitionSnapshot } from "./partition.ts"
+import { isEmpty, noneMissing, Prefetch, type Missing } from "./prefetch.ts"
+import { PartitionSnapshots } from "./snapshots.ts"
+import { evictOrders, installOrder, orderKeyOf, orderOfRow } from "../order/residency.ts"
+import { isSplitEvent, type OrderEvent } from "../domain/events.ts"
+import { placementKey } from "../order/order-book.ts"
+import type { OrderState } from "../order/order-state.ts"
 
 export interface EngineOptions {
   readonly store: JournalStore
@@ -70,7 +76,17 @@ export interface EngineStats {
   readonly partitions: number
   readonly pools: number
   readonly holds: number
+  /** Orders in memory (the rest are in the store until a command or a read needs them). */
   readonly orders: number
+  /** Orders placed since the engine was created (every partition's order counter). */
+  readonly ordersPlaced: number
+  /** Loads of orders from the store before a batch (one round trip each), and the orders they brought back. */
+  readonly orderLoads: number
+  readonly ordersLoaded: number
+  /** Partition snapshots started, order versions stored, and the longest time snapshotting held the loop, ms. */
+  readonly snapshots: number
+  readonly orderVersionsStored: number
+  readonly snapshotPauseMaxMs: number
   /** Commands not answered yet and not in the append in flight: waiting for a batch, or processed and waiting for the next append. */
   readonly mailbox: number
   readonly batches: number
@@ -128,12 +144,32 @@ export class Engine {
   private events = 0
   private lastCommitMs = 0
   private snapshotting: Promise<void> = Promise.resolve()
+  private readonly snapshots: PartitionSnapshots
+  private readonly prefetch = new Prefetch(() => this.partitions)
+  /** A load of orders for the next batch is in flight: no batch runs until it is back. */
+  private loading = false
+  /** Orders the last load brought back: they stay in memory at least until the batch that needed them has run. */
+  private justLoaded = new Set<string>()
+  /** A snapshot was stored (or orders were loaded): orders may leave memory before the next batch. */
+  private evictDue = false
+  private orderLoads = 0
+  private ordersLoaded = 0
+  private snapshotStepScheduled = false
 
   private readonly log: (message: string) => void
 
   private constructor(private readonly options: EngineOptions) {
     this.clock = options.clock ?? Date.now
     this.log = options.log ?? ((message) => console.error(`[engine] ${message}`))
+    this.snapshots = new PartitionSnapshots({
+      store: options.store,
+      config: options.config,
+      log: (message) => this.log(message),
+      stored: () => {
+        this.evictDue = true
+        if (this.mailbox.length > 0) this.schedule()
+      }
+    })
   }
 
   /** Opens the engine on a store: loads each stream's newest snapshot, replays the journal after it, starts the loop. */
@@ -208,13 +244,17 @@ export class Engine {
     let pools = 0
     let holds = 0
     let orders = 0
+    let ordersPlaced = 0
     for (const p of this.partitions) {
       pools += p.stock.pools.size
       holds += p.stock.holds.size
       orders += p.orders.orders.size
+      ordersPlaced += p.orders.nextOrderNo - 1
     }
+    const snap = this.snapshots.figures()
     return {
-      partitions: this.partitions.length, pools, holds, orders, mailbox: this.mailbox.length + this.unappendedCommands,
+      partitions: this.partitions.length, pools, holds, orders, ordersPlaced, orderLoads: this.orderLoads, ordersLoaded: this.ordersLoaded,
+      snapshots: snap.taken, orderVersionsStored: snap.versionsStored, snapshotPauseMaxMs: snap.pauseMaxMs, mailbox: this.mailbox.length + this.unappendedCommands,
       batches: this.batches, events: this.events, state: this.state, lastCommitMs: this.lastCommitMs,
       ...(this.options.ownership ? { owns: { stream: this.options.ownership.stream, epoch: this.epoch } } : {})
     }
@@ -235,6 +275,7 @@ export class Engine {
     if (this.state === "running") await this.flush()
     this.state = "stopped"
     clearInterval(this.timer)
+    await this.snapshots.settled()
     await this.snapshotting.catch(() => undefined)
     for (const t of this.mailbox.splice(0)) t.resolve(reject("engine_stopped"))
   }
@@ -250,29 +291,50 @@ export class Engine {
   private runBatch(): void {
     this.scheduled = false
     // processed commands waiting for an append are bounded: past it the mailbox holds the rest (and bounds it)
-    if (this.state !== "running" || this.unappendedCommands >= this.options.config.batchCommandsMax) return
+    if (this.state !== "running" || this.loading || this.unappendedCommands >= this.options.config.batchCommandsMax) return
     const d = this.dispatcher
     d.now = this.clock()
+    const owned = this.options.ownership?.stream
+    if (this.evictDue && this.justLoaded.size === 0) this.evict()
     const room = this.options.config.batchCommandsMax - this.unappendedCommands
-    const tickets = this.mailbox.length <= room ? this.mailbox.splice(0) : this.mailbox.splice(0, room)
-    const replies: Array<Reply> = new Array(tickets.length)
+    const take = Math.min(room, this.mailbox.length)
+    // prefetch: every order the timers and these commands need, loaded in one round trip before the batch runs
+    const missing = noneMissing()
+    if (owned !== undefined && (this.netInbox.length > 0 || this.netDirty)) this.prefetch.needOpenAt(this.offlineNodes(), missing)
+    this.prefetch.collectTimers(d.now, missing)
+    for (let i = 0; i < take; i++) if (this.mine(this.mailbox[i].command)) this.prefetch.collect(this.mailbox[i].command, missing)
+    if (!isEmpty(missing)) {
+      this.loadOrders(missing, take)
+      return
+    }
+    const tickets = this.mailbox.length === take ? this.mailbox.splice(0) : this.mailbox.splice(0, take)
+    let replies: Array<Reply> = new Array(tickets.length)
     const streams: Array<{ log: StreamLog; seqFrom: number; events: ReadonlyArray<EngineEvent> }> = []
     const published: Array<JournaledEvent> = []
     let snapshots: Array<{ stream: string; seq: number; payload: Uint8Array }>
-    const owned = this.options.ownership?.stream
     try {
       if (owned !== undefined) this.applyNetInbox()
       d.runTimers()
-      if (owned === undefined) {
-        for (let i = 0; i < tickets.length; i++) replies[i] = d.execute(tickets[i].command)
-      } else {
-        for (let i = 0; i < tickets.length; i++) {
-          const where = streamOf(tickets[i].command, this.partitions.length)
-          replies[i] = !("stream" in where) ? where
-            : where.stream !== owned ? reject("spans_partitions", `the command belongs to ${where.stream}, this engine owns ${owned}`)
-            : d.execute(tickets[i].command)
+      const unmet = noneMissing()
+      for (let i = 0; i < tickets.length; i++) {
+        const c = tickets[i].command
+        // an earlier command of this batch changed what this one needs (an order left, a node went offline): the rest waits for a load
+        if (i > 0 && this.mine(c) && !this.prefetch.collect(c, unmet)) {
+          this.mailbox.unshift(...tickets.splice(i))
+          replies = replies.slice(0, i)
+          break
         }
+        if (owned === undefined) {
+          replies[i] = d.execute(c)
+          continue
+        }
+        const where = streamOf(c, this.partitions.length)
+        replies[i] = !("stream" in where) ? where
+          : where.stream !== owned ? reject("spans_partitions", `the command belongs to ${where.stream}, this engine owns ${owned}`)
+          : d.execute(c)
       }
+      this.prefetch.settle()
+      this.justLoaded.clear()
       for (const log of [this.netLog, ...this.partitions.map((p) => p.log)]) {
         if (owned !== undefined && log.stream !== owned && log.pending.length > 0) {
           throw new InvariantViolation(`a command of ${owned} wrote to ${log.stream}, which this engine does not own`)
@@ -288,12 +350,117 @@ export class Engine {
       this.fatal(e, tickets)
       return
     }
+    this.stepSnapshots()
     if (tickets.length === 0 && streams.length === 0) return
     this.outstanding++
     this.unappended.push({ tickets, replies, streams, published, snapshots })
     this.unappendedCommands += tickets.length
     this.startAppend()
     if (this.mailbox.length > 0) this.schedule()
+  }
+
+  /** Cluster mode: only commands of the owned stream are prefetched for (the others are refused). */
+  private mine(c: Command): boolean {
+    const owned = this.options.ownership?.stream
+    if (owned === undefined) return true
+    const where = streamOf(c, this.partitions.length)
+    return "stream" in where && where.stream === owned
+  }
+
+  /** Nodes offline now or going offline with the network events waiting to be applied (cluster mode). */
+  private offlineNodes(): Set<string> {
+    const nodes = new Set<string>()
+    for (const n of this.net.nodes) if (n.status === "offline") nodes.add(n.nodeId)
+    for (const { event } of this.netInbox) if (event.type === "NodeStatusChanged" && event.status === "offline") nodes.add(event.nodeId)
+    return nodes
+  }
+
+  // ---- orders in and out of memory ---------------------------------------------------------------
+
+  /** Loads what the next batch needs from the store (one round trip), then runs it. */
+  private loadOrders(missing: Missing, take: number): void {
+    this.loading = true
+    this.orderLoads++
+    const store = this.options.store
+    const ids = [...missing.ids]
+    const keys = [...missing.keys]
+    Promise.all([
+      ids.length > 0 ? store.loadOrders(ids) : [],
+      keys.length > 0 ? store.findOrders(keys.map(([, k]) => k)) : []
+    ]).then(
+      ([byId, byKey]) => {
+        this.loading = false
+        if (this.state !== "running") return
+        for (const row of [...byId, ...byKey]) {
+          const o = orderOfRow(row)
+          const p = this.partitions[Number(row.stream.slice(1))]
+          if (p === undefined || p.orders.orders.has(o.orderId)) continue
+          installOrder(p.orders, o, false)
+          this.justLoaded.add(o.orderId)
+          this.ordersLoaded++
+        }
+        for (const id of ids) if (!this.justLoaded.has(id) && this.dispatcher.orderById(id) === undefined) this.prefetch.absentIds.add(id)
+        for (const [key] of keys) if (!this.partitions.some((p) => p.orders.byExternal.has(key))) this.prefetch.absentKeys.add(key)
+        this.schedule()
+      },
+      (error) => {
+        this.loading = false
+        if (this.state !== "running") return
+        // the commands that needed orders cannot run now: refused (retryable), nothing of them applied; the others go on
+        const message = `orders could not be loaded from the store: ${error instanceof Error ? error.message : String(error)}`
+        this.log(message)
+        const kept: Array<Ticket> = []
+        const scratch = noneMissing()
+        for (const t of this.mailbox.splice(0, take)) {
+          if (this.mine(t.command) && !this.prefetch.collect(t.command, scratch)) t.resolve(reject("store_unavailable", message))
+          else kept.push(t)
+        }
+        this.mailbox.unshift(...kept)
+        this.schedule()
+      }
+    )
+  }
+
+  /** Lets orders leave memory down to ordersResidentMax (settled ones first, then the least recently used). */
+  private evict(): void {
+    this.evictDue = false
+    const perPartition = Math.ceil(this.options.config.ordersResidentMax / this.partitions.length)
+    for (const p of this.partitions) evictOrders(p.orders, perPartition, this.justLoaded)
+  }
+
+  /** Encodes a slice of the order versions of snapshots in progress; again on a later turn while work is left. */
+  private stepSnapshots(): void {
+    if (this.snapshotStepScheduled || !this.snapshots.step()) return
+    this.snapshotStepScheduled = true
+    setImmediate(() => {
+      this.snapshotStepScheduled = false
+      this.stepSnapshots()
+    })
+  }
+
+  /**
+   * An order by id: from memory, or from its stored version when it left
+   * memory (without bringing it back). Undefined when no order has that id.
+   */
+  async order(orderId: string): Promise<OrderState | undefined> {
+    const resident = this.dispatcher.orderById(orderId)
+    if (resident !== undefined || this.dispatcher.partitionOfOrderId(orderId) === undefined) return resident
+    const [row] = await this.options.store.loadOrders([orderId])
+    // it may have come back and changed meanwhile: memory wins
+    return this.dispatcher.orderById(orderId) ?? (row ? orderOfRow(row) : undefined)
+  }
+
+  /** The order a placement key names (see Queries.orderByExternal), from memory or the store. */
+  async orderByKey(partition: number, key: { readonly channel: string; readonly externalId: string; readonly leg: number }): Promise<OrderState | undefined> {
+    const p = this.partitions[partition]
+    if (p === undefined) return undefined
+    const bookKey = placementKey({ channel: key.channel, externalId: key.externalId, leg: key.leg < 0 ? null : { partition: key.leg, lineNos: [] } })
+    const id = p.orders.byExternal.get(bookKey)
+    if (id !== undefined) return p.orders.orders.get(id)
+    const rows = await this.options.store.findOrders([key])
+    const found = rows.find((r) => r.stream === p.stream)
+    if (found === undefined) return undefined
+    return p.orders.orders.get(found.orderId) ?? orderOfRow(found)
   }
 
   /** Starts the next append with every batch processed since the last one started, unless one is in flight. */
@@ -340,6 +507,7 @@ export class Engine {
           if (g.snapshots.length > 0) this.saveSnapshots(g.snapshots)
         }
         if (this.state === "running") this.startAppend()
+        this.stepSnapshots()
         if (this.mailbox.length > 0) this.schedule()
       },
       (error: unknown) => {
@@ -419,6 +587,7 @@ export class Engine {
     for (const t of tickets) t.resolve(refusal)
     if (this.state !== "running") return
     this.state = "moved"
+    this.snapshots.abandon()
     clearInterval(this.timer)
     for (const t of this.mailbox.splice(0)) t.resolve(refusal)
     this.log(`${this.options.ownership!.stream} at epoch ${this.epoch}: stepping down (${refusal.message})`)
@@ -490,6 +659,7 @@ export class Engine {
   private storeFailed(message: string): void {
     if (this.state !== "running") return
     this.state = "recovering"
+    this.snapshots.abandon()
     this.log(`${message}; reloading from the journal when the store answers`)
     for (const t of this.mailbox.splice(0)) t.resolve(reject("store_unavailable", message))
     void this.recoverWhenStoreAnswers()
@@ -515,14 +685,20 @@ export class Engine {
 
   // ---- snapshots --------------------------------------------------------------------------------------
 
-  /** Encodes the state of every stream that passed snapshotEveryEvents, as of the end of this batch. */
+  /**
+   * At the end of a batch: the network stream's snapshot when due (encoded
+   * whole, it is small), and partition snapshots started when due (their
+   * order versions are encoded between batches: snapshots.ts).
+   */
   private takeDueSnapshots(streams: ReadonlyArray<{ readonly log: StreamLog }>): Array<{ stream: string; seq: number; payload: Uint8Array }> {
     const due: Array<{ stream: string; seq: number; payload: Uint8Array }> = []
     for (const { log } of streams) {
-      if (log.seq - log.snapshotSeq < this.options.config.snapshotEveryEvents) continue
-      due.push({ stream: log.stream, seq: log.seq, payload: this.encodeSnapshot(log.stream) })
+      if (log !== this.netLog || log.seq - log.snapshotSeq < this.options.config.snapshotEveryEvents) continue
+      due.push({ stream: log.stream, seq: log.seq, payload: encodeValue(snapshotNetwork(this.net)) })
       log.snapshotSeq = log.seq
     }
+    const owned = this.options.ownership?.stream
+    for (const p of this.partitions) if ((owned === undefined || owned === p.stream) && this.snapshots.due(p)) this.snapshots.take(p)
     return due
   }
 
@@ -546,24 +722,22 @@ export class Engine {
   /** Takes a snapshot of every stream now (operations, tests, benchmarks) and waits until it is stored. */
   async snapshotNow(): Promise<void> {
     await this.flush()
+    await this.snapshots.settled()
     const logs = [this.netLog, ...this.partitions.map((p) => p.log)]
     if (this.state !== "running" || this.outstanding > 0 || logs.some((l) => l.pending.length > 0 || l.seq !== l.durableSeq)) {
       throw new Error("no snapshot: the engine's state is not exactly what the journal holds (recovering, stopped or busy)")
     }
-    const snapshots = [this.netLog, ...this.partitions.map((p) => p.log)]
-      .filter((log) => log.seq > log.snapshotSeq)
-      .map((log) => {
-        log.snapshotSeq = log.seq
-        return { stream: log.stream, seq: log.seq, payload: this.encodeSnapshot(log.stream) }
-      })
-    this.saveSnapshots(snapshots)
+    if (this.netLog.seq > this.netLog.snapshotSeq) {
+      this.netLog.snapshotSeq = this.netLog.seq
+      this.saveSnapshots([{ stream: networkStream, seq: this.netLog.seq, payload: encodeValue(snapshotNetwork(this.net)) }])
+    }
+    const owned = this.options.ownership?.stream
+    for (const p of this.partitions) {
+      if ((owned === undefined || owned === p.stream) && (p.log.seq > p.log.snapshotSeq || p.orders.dirty.size > 0)) this.snapshots.take(p)
+    }
+    await this.snapshots.settled()
     await this.snapshotting
-  }
-
-  private encodeSnapshot(stream: string): Uint8Array {
-    return stream === networkStream
-      ? encodeValue(snapshotNetwork(this.net))
-      : encodeValue(this.partitions[Number(stream.slice(1))].snapshot())
+    this.evictDue = true
   }
 
   // ---- recovery ------------------------------------------------------------------------------------------
@@ -571,6 +745,7 @@ export class Engine {
   /** Rebuilds every actor from the newest snapshot of each stream and the journal after it. */
   private async load(): Promise<void> {
     const { store, config, ownership } = this.options
+    this.snapshots.abandon()
     // claim first: an append of the previous owner still in progress finishes before the claim, so the reads below see it
     if (ownership) this.epoch = await store.claim(ownership.stream, ownership.owner)
     const streams = await store.streams()
@@ -592,11 +767,17 @@ export class Engine {
         continue
       }
       const snap = await store.loadSnapshot(p.stream)
+      let resident: ReadonlyArray<string> = []
       if (snap) {
-        p.restore(decodeValue<PartitionSnapshot>(snap.payload))
+        const decoded = decodeValue<PartitionSnapshot>(snap.payload)
+        p.restore(decoded)
         p.log.seq = p.log.snapshotSeq = snap.seq
+        resident = decoded.resident ?? []
       }
-      await this.replay(p.stream, p.log, (e, seq) => p.replay(net, e, seq))
+      // versions past the snapshot were written by one that never completed: the journal after it is replayed instead
+      await store.discardOrdersAfter(p.stream, p.log.seq)
+      if (resident.length > 0) for (const row of await store.loadOrders(resident)) installOrder(p.orders, orderOfRow(row), true)
+      await this.replay(p.stream, p.log, (e, seq) => p.replay(net, e, seq), (events) => this.loadForReplay(p, events))
       partitions.push(p)
     }
     this.net = net
@@ -609,9 +790,31 @@ export class Engine {
     this.netInbox = []
     this.netQueuedSeq = netLog.seq
     this.netDirty = ownership !== undefined && ownership.stream !== networkStream
+    this.prefetch.settle()
+    this.justLoaded.clear()
+    this.evictDue = true
   }
 
-  private async replay(stream: string, log: StreamLog, apply: (e: EngineEvent, seq: number) => void): Promise<void> {
+  /** Before a page of a partition's journal is replayed: the orders its events name that are not in memory, loaded from the store. */
+  private async loadForReplay(p: Partition, events: ReadonlyArray<EngineEvent>): Promise<void> {
+    const wanted = new Set<string>()
+    for (const e of events) {
+      if (e.type === "OrderPlaced" || poolEventTypes.has(e.type) || isSplitEvent(e)) continue
+      const orderId = (e as OrderEvent).orderId
+      if (!p.orders.orders.has(orderId)) wanted.add(orderId)
+    }
+    if (wanted.size === 0) return
+    for (const row of await this.options.store.loadOrders([...wanted])) {
+      if (!p.orders.orders.has(row.orderId)) installOrder(p.orders, orderOfRow(row), false)
+    }
+  }
+
+  private async replay(
+    stream: string,
+    log: StreamLog,
+    apply: (e: EngineEvent, seq: number) => void,
+    beforePage?: (events: ReadonlyArray<EngineEvent>) => Promise<void>
+  ): Promise<void> {
     const store = this.options.store
     let next = store.readBatches(stream, log.seq, readPage)
     for (;;) {
@@ -621,12 +824,13 @@ export class Engine {
         const last = page[page.length - 1]
         next = store.readBatches(stream, last.seqFrom + last.count - 1, readPage)
       }
-      for (const b of page) {
-        const events = decodeEvents(b.payload)
-        for (let i = 0; i < events.length; i++) {
+      const decoded = page.map((b) => ({ seqFrom: b.seqFrom, events: decodeEvents(b.payload) }))
+      if (beforePage) await beforePage(decoded.flatMap((b) => b.events.filter((_, i) => b.seqFrom + i > log.seq)))
+      for (const b of decoded) {
+        for (let i = 0; i < b.events.length; i++) {
           const seq = b.seqFrom + i
           if (seq <= log.seq) continue
-          apply(events[i], seq)
+          apply(b.events[i], seq)
           log.seq = seq
         }
       }

@@ -10,7 +10,9 @@ import { invariant } from "../domain/errors.ts"
 import { isSplitEvent, type EngineEvent, type NetworkEvent, type OrderEvent, type PoolEvent, type SplitEvent } from "../domain/events.ts"
 import { evolveNetwork, type NetworkState } from "../network/network-actor.ts"
 import { applyOrderEvent, applySplitEvent, emptyOrderBook, placementKey, promiseTimerId, type NodeLoad, type OrderBook } from "../order/order-book.ts"
-import type { OrderState } from "../order/order-state.ts"
+import { KeyFilter, type KeyFilterSnapshot } from "../order/key-filter.ts"
+import { isOpenShipment, type OrderState } from "../order/order-state.ts"
+import { installOrder, isPinned, upgradeOrder } from "../order/residency.ts"
 import { emptyStock, evolvePool, restoreStock, snapshotStock, type StockSnapshot, type StockState } from "../pool/pool-actor.ts"
 
 export const poolEventTypes: ReadonlySet<string> = new Set([
@@ -68,7 +70,7 @@ export class Partition {
     this.stream = partitionStream(id)
     this.log = new StreamLog(this.stream)
     this.stock = emptyStock(id, config)
-    this.orders = emptyOrderBook(id)
+    this.orders = emptyOrderBook(id, config.idempotencyWindowMs)
   }
 
   /** Journals a new pool event, linked to the pool's previous one (PoolRef.prev), and applies it. */
@@ -106,37 +108,58 @@ export class Partition {
     else this.applyOrder(e as OrderEvent, seq)
   }
 
+  /**
+   * The partition's own state as of now, without its orders: pools, holds,
+   * counters, the claims of split orders, and the order indexes that name
+   * orders which may have left memory (open shipments by node, promise
+   * deadlines). `resident` lists the pinned orders to load back at recovery;
+   * every order's state is in the store as a version (written by the same
+   * snapshot for the orders changed since the last one).
+   */
   snapshot(): PartitionSnapshot {
+    const book = this.orders
+    const promiseDeadlines: Array<readonly [number, string]> = []
+    book.promiseDeadlines.forEachDue(Infinity, (due, id) => promiseDeadlines.push([due, id]))
+    const resident: Array<string> = []
+    for (const o of book.orders.values()) if (isPinned(o)) resident.push(o.orderId)
     return {
+      version: 2,
       stock: snapshotStock(this.stock),
-      orders: [...this.orders.orders.values()],
-      nextOrderNo: this.orders.nextOrderNo,
-      nodeLoad: [...this.orders.nodeLoad.entries()],
-      splits: [...this.orders.splits.entries()]
+      nextOrderNo: book.nextOrderNo,
+      nodeLoad: [...book.nodeLoad.entries()],
+      splits: [...book.splits.entries()],
+      openAtNode: [...book.openAtNode].map(([nodeId, ids]) => [nodeId, [...ids]] as const),
+      promiseDeadlines,
+      resident,
+      keys: book.keys.snapshot()
     }
   }
 
+  /**
+   * Restores the partition's own state from a snapshot. A snapshot of the
+   * first format carries every order: they become resident (and dirty, so the
+   * next snapshot stores them). Of the current format, the caller loads the
+   * orders it names as resident (`installOrder`).
+   */
   restore(s: PartitionSnapshot): void {
     this.stock = restoreStock(this.id, s.stock, this.config)
-    const book = emptyOrderBook(this.id)
+    const book = emptyOrderBook(this.id, this.config.idempotencyWindowMs)
+    book.keys = KeyFilter.restore(this.config.idempotencyWindowMs, s.keys)
     book.nextOrderNo = s.nextOrderNo
     for (const [nodeId, load] of s.nodeLoad) book.nodeLoad.set(nodeId, { ...load })
     for (const [key, partitions] of s.splits ?? []) book.splits.set(key, [...partitions])
-    for (const o of s.orders) {
-      book.orders.set(o.orderId, o)
-      if (o.compensated !== true) book.byExternal.set(placementKey(o), o.orderId)
-      if (o.payment === "pending") book.paymentDeadlines.push(o.paymentDeadline, o.orderId)
-      o.lines.forEach((l, i) => {
-        if (o.backordered[i] > 0) {
-          let set = book.backorders.get(l.sku)
-          if (!set) book.backorders.set(l.sku, (set = new Set()))
-          set.add(o.orderId)
-        }
-      })
+    for (const [nodeId, ids] of s.openAtNode ?? []) book.openAtNode.set(nodeId, new Set(ids))
+    for (const [due, id] of s.promiseDeadlines ?? []) book.promiseDeadlines.push(due, id)
+    for (const stored of s.orders ?? []) {
+      const o = upgradeOrder(stored)
+      installOrder(book, o, true)
+      book.keys.add(placementKey(o), o.placedAt)
+      book.dirty.add(o.orderId)
       for (const sh of o.shipments) {
         if (sh.promise && !sh.late && sh.status !== "delivered" && sh.status !== "withdrawn") {
           book.promiseDeadlines.push(sh.promise.promisedBy + 1, promiseTimerId(o.orderId, sh.shipmentId))
         }
+        if (!isOpenShipment(sh)) continue
         let set = book.openAtNode.get(sh.nodeId)
         if (!set) book.openAtNode.set(sh.nodeId, (set = new Set()))
         set.add(o.orderId)
@@ -147,12 +170,23 @@ export class Partition {
 }
 
 export interface PartitionSnapshot {
+  /** 2: orders are stored as versions beside the snapshot (absent: the first format, every order inside). */
+  readonly version?: 2
   readonly stock: StockSnapshot
-  readonly orders: ReadonlyArray<OrderState>
   readonly nextOrderNo: number
   readonly nodeLoad: ReadonlyArray<readonly [string, NodeLoad]>
   /** Claims of split orders' external ids (absent in snapshots written before claims existed). */
   readonly splits?: ReadonlyArray<readonly [string, ReadonlyArray<number>]>
+  /** Orders with a shipment open at each node. */
+  readonly openAtNode?: ReadonlyArray<readonly [string, ReadonlyArray<string>]>
+  /** Promise deadlines not yet due: (due, "orderId shipmentId"). */
+  readonly promiseDeadlines?: ReadonlyArray<readonly [number, string]>
+  /** The pinned orders (see order/residency.ts), loaded back from their stored versions at recovery. */
+  readonly resident?: ReadonlyArray<string>
+  /** The placement keys of the idempotency window (order/key-filter.ts). */
+  readonly keys?: KeyFilterSnapshot
+  /** The first format: every order of the partition. */
+  readonly orders?: ReadonlyArray<OrderState>
 }
 
 export const replayNetwork = (net: NetworkState, e: EngineEvent): void => {

@@ -1,17 +1,20 @@
 /**
- * Read models over the actors' in-memory state: availability (ATP per SKU,
- * per node, per channel, nearest first), pools, holds, orders, the
- * notification outbox and node load. Reads never go through the journal,
- * except the audit trail of a pool, which the journal alone keeps in full.
+ * Read models over the actors' state: availability (ATP per SKU, per node,
+ * per channel, nearest first), pools, holds, orders, the notification outbox
+ * and node load. Pools, holds and the outbox are read from memory. Orders are
+ * read from memory when resident, else from their stored version (an order
+ * that left memory is exactly its newest stored version), so order reads are
+ * asynchronous. Histories (an order's events, a pool's audit trail) are read
+ * back from the journal.
  */
-import type { EngineEvent, JournaledEvent, PoolRef } from "../domain/events.ts"
+import type { EngineEvent, JournaledEvent, OrderEvent, PoolRef } from "../domain/events.ts"
 import { distanceKm, policyAllows, type Channel, type FulfillmentNode, type LatLon, type Sku } from "../domain/network.ts"
 import type { HoldView, PoolView } from "../domain/replies.ts"
 import { nodeById } from "../network/network-actor.ts"
 import { dateOf, endOfDay } from "../promise/calendar.ts"
 import { deliveryOptions, earliest, rateCents } from "../promise/promise.ts"
-import type { HistoryEntry, Notification, OrderView } from "../order/order-state.ts"
-import { externalKey, legKey } from "../order/order-book.ts"
+import { orderView, type HistoryEntry, type Notification, type OrderState, type OrderView } from "../order/order-state.ts"
+import { externalKey, partitionOfOrder } from "../order/order-book.ts"
 import { holdById, partitionOfHold } from "../pool/pool-actor.ts"
 import { holdView, type Dispatcher } from "./dispatch.ts"
 import type { Engine } from "./engine.ts"
@@ -174,12 +177,16 @@ export const hold = (d: Dispatcher, holdId: string): HoldView | undefined => {
   return h ? holdView(h) : undefined
 }
 
-export const order = (d: Dispatcher, orderId: string): OrderView | undefined => d.orderView(orderId)
+/** An order by id, whether in memory or stored (see Engine.order). */
+export const order = async (engine: Engine, orderId: string): Promise<OrderView | undefined> => {
+  const o = await engine.order(orderId)
+  return o ? orderView(o) : undefined
+}
 
-export const orderByExternal = (d: Dispatcher, channel: string, externalId: string): OrderView | undefined => {
-  const p = d.partitions[partitionOf(externalKey(channel, externalId), d.partitions.length)]
-  const id = p.orders.byExternal.get(externalKey(channel, externalId))
-  return id === undefined ? undefined : order(d, id)
+export const orderByExternal = async (engine: Engine, channel: string, externalId: string): Promise<OrderView | undefined> => {
+  const key = externalKey(channel, externalId)
+  const o = await engine.orderByKey(partitionOf(key, engine.view.partitions.length), { channel, externalId, leg: -1 })
+  return o ? orderView(o) : undefined
 }
 
 /** Cluster mode: the partitions of the legs of the split order that claimed (channel, externalId), read in its home partition. */
@@ -191,34 +198,62 @@ export const splitClaim = (d: Dispatcher, channel: string, externalId: string): 
 /** What holds an external id in its home partition: an ordinary order, or the claim of a split order (the partitions of its legs). */
 export type ExternalIdUse = { readonly order: OrderView } | { readonly split: ReadonlyArray<number> }
 
-export const externalIdUse = (d: Dispatcher, channel: string, externalId: string): ExternalIdUse | undefined => {
-  const order = orderByExternal(d, channel, externalId)
+export const externalIdUse = async (engine: Engine, channel: string, externalId: string): Promise<ExternalIdUse | undefined> => {
+  const order = await orderByExternal(engine, channel, externalId)
   if (order) return { order }
-  const split = splitClaim(d, channel, externalId)
+  const split = splitClaim(engine.view, channel, externalId)
   return split ? { split: [...split] } : undefined
 }
 
 /** The leg of a split order (channel, externalId) in partition `partition`, if that partition holds one (compensated legs are not found). */
-export const orderLegByExternal = (d: Dispatcher, channel: string, externalId: string, partition: number): OrderView | undefined => {
-  const id = d.partitions[partition]?.orders.byExternal.get(legKey(channel, externalId, partition))
-  return id === undefined ? undefined : order(d, id)
+export const orderLegByExternal = async (engine: Engine, channel: string, externalId: string, partition: number): Promise<OrderView | undefined> => {
+  const o = await engine.orderByKey(partition, { channel, externalId, leg: partition })
+  return o ? orderView(o) : undefined
 }
 
-/** An order's events, oldest first (the in-memory history keeps the first and the newest orderHistoryMax). */
-export const orderHistory = (d: Dispatcher, orderId: string): ReadonlyArray<HistoryEntry> | undefined =>
-  d.orderById(orderId)?.history
+/** Reads events of one stream by sequence number, keeping the last few decoded batches (neighbouring events share batches). */
+const journalEvents = (engine: Engine, stream: string) => {
+  const cache = new Map<number, { readonly seqFrom: number; readonly events: ReadonlyArray<EngineEvent> }>()
+  return async (seq: number): Promise<EngineEvent | undefined> => {
+    for (const b of cache.values()) if (seq >= b.seqFrom && seq < b.seqFrom + b.events.length) return b.events[seq - b.seqFrom]
+    const b = await engine.batchAt(stream, seq)
+    if (b === undefined) return undefined
+    if (cache.size >= historyBatchesCached) cache.delete(cache.keys().next().value!)
+    cache.set(b.seqFrom, b)
+    return b.events[seq - b.seqFrom]
+  }
+}
+
+/** The events of an order kept in its history (its placement and the newest orderHistoryMax), oldest first, read from the journal. */
+const historyOf = async (engine: Engine, o: OrderState): Promise<Array<HistoryEntry>> => {
+  const eventAt = journalEvents(engine, `p${partitionOfOrder(o.orderId)}`)
+  const out: Array<HistoryEntry> = []
+  for (const seq of o.history) {
+    const event = await eventAt(seq)
+    // compacted away (journalRetainEvents set below the default): that part of the history is gone
+    if (event !== undefined && "orderId" in event && event.orderId === o.orderId) out.push({ seq, event: event as OrderEvent })
+  }
+  return out
+}
+
+/** An order's events, oldest first (its placement and the newest orderHistoryMax), whether the order is in memory or stored. */
+export const orderHistory = async (engine: Engine, orderId: string): Promise<ReadonlyArray<HistoryEntry> | undefined> => {
+  const o = await engine.order(orderId)
+  return o ? historyOf(engine, o) : undefined
+}
 
 /**
  * Notifications not yet reported delivered, oldest orders first, at most
  * `limit`. Only orders whose latest event is durable are listed: a
  * notification is never sent for a transition the journal might still lose.
+ * (Orders with undelivered notifications stay in memory: order/residency.ts.)
  */
 export const outbox = (d: Dispatcher, limit = 1000): Array<Notification> => {
   const out: Array<Notification> = []
   for (const p of d.partitions) {
     for (const id of d.outboxOrders[p.id]) {
       const o = p.orders.orders.get(id)!
-      if (o.history[o.history.length - 1].seq > p.log.durableSeq) continue
+      if (o.history[o.history.length - 1] > p.log.durableSeq) continue
       for (const n of o.outbox) {
         out.push(n)
         if (out.length >= limit) return out
@@ -265,15 +300,7 @@ export const poolHistory = async (engine: Engine, sku: string, nodeId: string, l
   if (limit <= 0 || skuNo === undefined || nodeNo === undefined) return out
   const slot = p.stock.pools.slot(skuNo, nodeNo)
   if (slot < 0) return out
-  const cache = new Map<number, { readonly seqFrom: number; readonly events: ReadonlyArray<EngineEvent> }>()
-  const eventAt = async (seq: number): Promise<EngineEvent | undefined> => {
-    for (const b of cache.values()) if (seq >= b.seqFrom && seq < b.seqFrom + b.events.length) return b.events[seq - b.seqFrom]
-    const b = await engine.batchAt(p.stream, seq)
-    if (b === undefined) return undefined
-    if (cache.size >= historyBatchesCached) cache.delete(cache.keys().next().value!)
-    cache.set(b.seqFrom, b)
-    return b.events[seq - b.seqFrom]
-  }
+  const eventAt = journalEvents(engine, p.stream)
   let seq = p.stock.pools.lastSeq[slot]
   while (seq > 0 && out.length < limit) {
     const event = await eventAt(seq)
@@ -303,15 +330,15 @@ export interface OrderTimeline {
 
 const notificationKindOf = (id: string): string => id.split("/")[1] ?? "unknown"
 
-/** What ops see of one order (the dashboard's timeline). */
-export const orderTimeline = (d: Dispatcher, orderId: string): OrderTimeline | null => {
-  const state = d.orderById(orderId)
-  const view = order(d, orderId)
-  if (!state || !view) return null
+/** What ops see of one order (the dashboard's timeline), whether it is in memory or stored. */
+export const orderTimeline = async (engine: Engine, orderId: string): Promise<OrderTimeline | null> => {
+  const state = await engine.order(orderId)
+  if (!state) return null
+  const history = await historyOf(engine, state)
   const delivered: Array<TimelineNotification> = []
-  for (const h of state.history) {
+  for (const h of history) {
     if (h.event.type === "NotificationsDelivered") for (const id of h.event.ids) delivered.push({ id, kind: notificationKindOf(id), state: "delivered", at: null })
   }
   const pending = state.outbox.map((n: Notification): TimelineNotification => ({ id: n.id, kind: n.kind, state: "pending", at: n.at }))
-  return { order: view, history: [...state.history], notifications: [...delivered, ...pending] }
+  return { order: orderView(state), history, notifications: [...delivered, ...pending] }
 }

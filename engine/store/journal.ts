@@ -25,7 +25,7 @@ export interface Snapshot {
   readonly takenAt: number
 }
 
-export interface JournalStore {
+export interface JournalStore extends OrderStore {
   readonly kind: "pglite" | "postgres"
   /** A short description for logs, without credentials. */
   readonly describe: string
@@ -63,6 +63,48 @@ export interface JournalStore {
   /** Resolves when the store answers a trivial query. */
   ping(): Promise<void>
   close(): Promise<void>
+}
+
+/**
+ * One version of an order actor's state, written by a snapshot of its stream
+ * (engine/runtime/snapshots.ts): the order as it stood after its event `seq`.
+ * Orders leave memory once their newest version is stored, and come back from
+ * it; a snapshot's versions are kept until a newer snapshot stored newer ones.
+ */
+export interface OrderRow {
+  readonly orderId: string
+  readonly stream: string
+  /** The order's last event included (a sequence number of its stream). */
+  readonly seq: number
+  /** The placement key: channel, external id, and the leg's partition (-1: not a leg of a split order). */
+  readonly channel: string
+  readonly externalId: string
+  readonly leg: number
+  /** False once the placement key was given up (a compensated leg): it no longer answers a repeated placement. */
+  readonly keyed: boolean
+  readonly placedAt: number
+  readonly payload: Uint8Array
+}
+
+/** A placement key to look orders up by (see OrderRow). */
+export interface OrderKey {
+  readonly channel: string
+  readonly externalId: string
+  readonly leg: number
+}
+
+/** What a journal store keeps of orders that left memory (embedded PGlite, PostgreSQL, the test store alike). */
+export interface OrderStore {
+  /** Stores versions of orders; a version already stored (same order, same seq) is left as it is. */
+  saveOrders(rows: ReadonlyArray<OrderRow>): Promise<void>
+  /** The newest stored version of each of these orders (orders never stored are absent). */
+  loadOrders(orderIds: ReadonlyArray<string>): Promise<ReadonlyArray<OrderRow>>
+  /** The newest version of every order placed under one of these keys and still keyed by it. */
+  findOrders(keys: ReadonlyArray<OrderKey>): Promise<ReadonlyArray<OrderRow>>
+  /** Deletes the versions of these orders older than the one given (after a snapshot that stored it is complete). */
+  pruneOrders(versions: ReadonlyArray<{ readonly orderId: string; readonly seq: number }>): Promise<void>
+  /** Deletes the versions of `stream` past `seq`: written by a snapshot that never completed, before recovery starts from `seq`. */
+  discardOrdersAfter(stream: string, seq: number): Promise<void>
 }
 
 /**

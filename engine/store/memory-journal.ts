@@ -7,7 +7,7 @@
  * durable and is never used outside tests; the SQL stores are the ones the
  * shared store suite (store.suite.ts) proves.
  */
-import { SequenceConflict, StaleOwner, type JournalBatch, type JournalStore, type OwnerFence, type Snapshot } from "./journal.ts"
+import { SequenceConflict, StaleOwner, type JournalBatch, type JournalStore, type OrderKey, type OrderRow, type OwnerFence, type Snapshot } from "./journal.ts"
 
 export class MemoryJournal implements JournalStore {
   readonly kind = "pglite" as const
@@ -108,6 +108,59 @@ export class MemoryJournal implements JournalStore {
     const newestCovered = snaps.filter((s) => s.seq <= throughSeq).pop()
     if (newestCovered) this.snapshots.set(stream, snaps.filter((s) => s.seq >= newestCovered.seq))
     return list.length - keep.length
+  }
+
+  /** Versions of each order, oldest first. */
+  private readonly orderVersions = new Map<string, Array<OrderRow>>()
+
+  async saveOrders(rows: ReadonlyArray<OrderRow>): Promise<void> {
+    this.check()
+    for (const r of rows) {
+      let list = this.orderVersions.get(r.orderId)
+      if (!list) this.orderVersions.set(r.orderId, (list = []))
+      if (list.some((v) => v.seq === r.seq)) continue
+      list.push({ ...r, payload: r.payload.slice() })
+      list.sort((a, b) => a.seq - b.seq)
+    }
+  }
+
+  async loadOrders(orderIds: ReadonlyArray<string>): Promise<ReadonlyArray<OrderRow>> {
+    this.check()
+    const out: Array<OrderRow> = []
+    for (const id of new Set(orderIds)) {
+      const list = this.orderVersions.get(id)
+      const newest = list?.[list.length - 1]
+      if (newest) out.push(newest)
+    }
+    return out
+  }
+
+  async findOrders(keys: ReadonlyArray<OrderKey>): Promise<ReadonlyArray<OrderRow>> {
+    this.check()
+    const wanted = new Set(keys.map((k) => `${k.channel}\u0000${k.externalId}\u0000${k.leg}`))
+    const out: Array<OrderRow> = []
+    for (const list of this.orderVersions.values()) {
+      const newest = list[list.length - 1]
+      if (newest.keyed && wanted.has(`${newest.channel}\u0000${newest.externalId}\u0000${newest.leg}`)) out.push(newest)
+    }
+    return out
+  }
+
+  async pruneOrders(versions: ReadonlyArray<{ readonly orderId: string; readonly seq: number }>): Promise<void> {
+    this.check()
+    for (const v of versions) {
+      const list = this.orderVersions.get(v.orderId)
+      if (list) this.orderVersions.set(v.orderId, list.filter((r) => r.seq >= v.seq))
+    }
+  }
+
+  async discardOrdersAfter(stream: string, seq: number): Promise<void> {
+    this.check()
+    for (const [id, list] of this.orderVersions) {
+      const kept = list.filter((r) => r.stream !== stream || r.seq <= seq)
+      if (kept.length === 0) this.orderVersions.delete(id)
+      else this.orderVersions.set(id, kept)
+    }
   }
 
   async ping(): Promise<void> {

@@ -12,6 +12,8 @@
  * - `snapshot_chunk`: a snapshot's payload cut into chunks of a few MiB.
  * - `snapshot`: the header, written in the same transaction after every chunk;
  *   a snapshot without a header is incomplete and never loaded.
+ * - `order_state`: versions of orders, written by snapshots, so that an order
+ *   may leave memory and come back; looked up by id or by placement key.
  * - `stream_owner` (cluster mode): the runner that owns each stream and its
  *   epoch; a fenced append checks it in the same statement, and each journal
  *   row records the epoch it was written under.
@@ -68,6 +70,26 @@ const migrations = {
       )`
     // the epoch a batch was written under (0: written outside cluster mode)
     yield* sql`ALTER TABLE journal ADD COLUMN IF NOT EXISTS epoch bigint NOT NULL DEFAULT 0`
+  }),
+  "3_order_state": Effect.gen(function*() {
+    const sql = yield* SqlClient
+    // versions of orders that may leave memory, written by snapshots (engine/runtime/snapshots.ts)
+    yield* sql`
+      CREATE TABLE IF NOT EXISTS order_state (
+        order_id text NOT NULL,
+        seq bigint NOT NULL CHECK (seq > 0),
+        stream text NOT NULL,
+        channel text NOT NULL,
+        external_id text NOT NULL,
+        leg int NOT NULL,
+        keyed boolean NOT NULL,
+        placed_at bigint NOT NULL,
+        payload bytea NOT NULL,
+        PRIMARY KEY (order_id, seq)
+      )`
+    yield* sql`ALTER TABLE order_state ALTER COLUMN payload SET STORAGE EXTERNAL`
+    yield* sql`CREATE INDEX IF NOT EXISTS order_state_key ON order_state (channel, external_id, leg)`
+    yield* sql`CREATE INDEX IF NOT EXISTS order_state_stream_seq ON order_state (stream, seq)`
   })
 }
 
@@ -78,4 +100,4 @@ export const migrateJournalSchema = Migrator.make({})({
 }).pipe(Effect.asVoid)
 
 /** Every table the journal owns, for tests that need an empty store. */
-export const journalTables = ["journal", "snapshot_chunk", "snapshot", "stream_owner"] as const
+export const journalTables = ["journal", "snapshot_chunk", "snapshot", "stream_owner", "order_state"] as const

@@ -21,7 +21,7 @@ import { PgClient } from "@effect/sql-pg"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { SqlClient } from "effect/sql/SqlClient"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
-import { SequenceConflict, StaleOwner, type JournalBatch, type JournalStore, type OwnerFence, type Snapshot } from "./journal.ts"
+import { SequenceConflict, StaleOwner, type JournalBatch, type JournalStore, type OrderKey, type OrderRow, type OrderStore, type OwnerFence, type Snapshot } from "./journal.ts"
 import { migrateJournalSchema } from "./schema.ts"
 
 /** The store could not do what was asked: it is unreachable, was closed, or failed; retry later. */
@@ -376,6 +376,8 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
         }))
       })
 
+    const orders = sqlOrderStore(sql, run)
+
     const ping = (): Promise<void> => run("ping", () => Effect.asVoid(sql`SELECT 1`))
 
     const close = (): Promise<void> => {
@@ -396,10 +398,86 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
       saveSnapshot,
       loadSnapshot,
       compact,
+      ...orders,
       ping,
       close
     } satisfies JournalStore
   })
+
+interface OrderStateRow {
+  readonly order_id: string
+  readonly seq: bigint
+  readonly stream: string
+  readonly channel: string
+  readonly external_id: string
+  readonly leg: number
+  readonly keyed: boolean
+  readonly placed_at: bigint
+  readonly payload: Uint8Array
+}
+
+/** Rows written by one statement: a few MB of order versions at most. */
+const orderRowsPerInsert = 1_000
+
+const orderRowOf = (row: OrderStateRow): OrderRow => ({
+  orderId: row.order_id, stream: row.stream, seq: Number(row.seq), channel: row.channel, externalId: row.external_id,
+  leg: row.leg, keyed: row.keyed, placedAt: Number(row.placed_at), payload: ownBytes(row.payload)
+})
+
+/** The order versions of the `order_state` table (see OrderStore in journal.ts). */
+const sqlOrderStore = (
+  sql: SqlClient,
+  run: <A>(operation: string, effect: () => Effect.Effect<A, SqlError | SequenceConflict | StaleOwner>) => Promise<A>
+): OrderStore => ({
+  saveOrders: (rows) =>
+    run("saveOrders", () =>
+      Effect.gen(function*() {
+        for (let from = 0; from < rows.length; from += orderRowsPerInsert) {
+          const part = rows.slice(from, from + orderRowsPerInsert)
+          yield* sql`
+            INSERT INTO order_state (order_id, seq, stream, channel, external_id, leg, keyed, placed_at, payload)
+            SELECT * FROM unnest(
+              ${part.map((r) => r.orderId)}::text[], ${part.map((r) => BigInt(r.seq))}::int8[], ${part.map((r) => r.stream)}::text[],
+              ${part.map((r) => r.channel)}::text[], ${part.map((r) => r.externalId)}::text[], ${part.map((r) => r.leg)}::int4[],
+              ${part.map((r) => r.keyed)}::bool[], ${part.map((r) => BigInt(r.placedAt))}::int8[], ${part.map((r) => r.payload)}::bytea[])
+            ON CONFLICT (order_id, seq) DO NOTHING`
+        }
+      })),
+  loadOrders: (orderIds) =>
+    run("loadOrders", () =>
+      orderIds.length === 0 ? Effect.succeed([]) : Effect.map(
+        sql<OrderStateRow>`
+          SELECT DISTINCT ON (order_id) order_id, seq, stream, channel, external_id, leg, keyed, placed_at, payload
+          FROM order_state WHERE order_id = ANY(${[...orderIds]}::text[])
+          ORDER BY order_id, seq DESC`,
+        (rows) => rows.map(orderRowOf)
+      )),
+  findOrders: (keys: ReadonlyArray<OrderKey>) =>
+    run("findOrders", () =>
+      keys.length === 0 ? Effect.succeed([]) : Effect.map(
+        sql<OrderStateRow>`
+          SELECT DISTINCT ON (o.order_id) o.order_id, o.seq, o.stream, o.channel, o.external_id, o.leg, o.keyed, o.placed_at, o.payload
+          FROM order_state o
+          JOIN unnest(${keys.map((k) => k.channel)}::text[], ${keys.map((k) => k.externalId)}::text[], ${keys.map((k) => k.leg)}::int4[])
+            AS k(channel, external_id, leg)
+            ON o.channel = k.channel AND o.external_id = k.external_id AND o.leg = k.leg
+          ORDER BY o.order_id, o.seq DESC`,
+        // the newest version says whether the key is still the order's
+        (rows) => rows.filter((row) => row.keyed).map(orderRowOf)
+      )),
+  pruneOrders: (versions) =>
+    run("pruneOrders", () =>
+      Effect.gen(function*() {
+        for (let from = 0; from < versions.length; from += orderRowsPerInsert) {
+          const part = versions.slice(from, from + orderRowsPerInsert)
+          yield* sql`
+            DELETE FROM order_state o USING unnest(${part.map((v) => v.orderId)}::text[], ${part.map((v) => BigInt(v.seq))}::int8[]) AS v(order_id, seq)
+            WHERE o.order_id = v.order_id AND o.seq < v.seq`
+        }
+      })),
+  discardOrdersAfter: (stream, seq) =>
+    run("discardOrdersAfter", () => Effect.asVoid(sql`DELETE FROM order_state WHERE stream = ${stream} AND seq > ${checkSeq("seq", seq)}`))
+})
 
 export interface SqlJournalConnection {
   readonly url: string

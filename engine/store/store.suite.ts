@@ -11,7 +11,7 @@ import * as Reactivity from "effect/reactivity/Reactivity"
 import { SqlClient } from "effect/sql/SqlClient"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { SequenceConflict, type JournalBatch, type JournalStore } from "./journal.ts"
+import { SequenceConflict, type JournalBatch, type OrderRow, type JournalStore } from "./journal.ts"
 import { journalTables, migrateJournalSchema } from "./schema.ts"
 import { makeSqlJournal, pgClientOptions, snapshotChunkBytes } from "./sql-journal.ts"
 
@@ -125,6 +125,34 @@ const plain = (batches: ReadonlyArray<JournalBatch>) =>
 
 export const journalStoreSuite = (name: string, openEmpty: () => Promise<StoreUnderTest>): void => {
   describe(name, () => {
+    it("keeps versions of orders: the newest by id or by placement key, older ones pruned, unfinished ones discarded", async () => {
+      const { store } = await openEmpty()
+      const row = (orderId: string, seq: number, externalId: string, extra: Partial<OrderRow> = {}): OrderRow => ({
+        orderId, stream: "p1", seq, channel: "web", externalId, leg: -1, keyed: true, placedAt: 1_000 + seq, payload: noise(seq, 40), ...extra
+      })
+      await store.saveOrders([row("o1-1", 3, "A"), row("o1-2", 4, "B"), row("o1-3", 5, "C", { leg: 1 })])
+      await store.saveOrders([row("o1-1", 9, "A"), row("o1-1", 3, "A", { payload: noise(99, 8) })]) // a version already stored stays as it is
+      const byId = await store.loadOrders(["o1-1", "o1-2", "o9-9"])
+      expect(byId.map((r) => [r.orderId, r.seq]).sort()).toEqual([["o1-1", 9], ["o1-2", 4]])
+      expect(sameBytes(byId.find((r) => r.orderId === "o1-1")!.payload, noise(9, 40))).toBe(true)
+      expect(byId[0]).toMatchObject({ stream: "p1", channel: "web", leg: -1, keyed: true })
+      // by placement key: the leg's key differs from an ordinary order's
+      expect((await store.findOrders([{ channel: "web", externalId: "C", leg: -1 }])).length).toBe(0)
+      expect((await store.findOrders([{ channel: "web", externalId: "C", leg: 1 }, { channel: "web", externalId: "A", leg: -1 }])).map((r) => [r.orderId, r.seq]).sort())
+        .toEqual([["o1-1", 9], ["o1-3", 5]])
+      // a key given up (a compensated leg) is no longer found by it, only by id
+      await store.saveOrders([row("o1-3", 7, "C", { leg: 1, keyed: false })])
+      expect(await store.findOrders([{ channel: "web", externalId: "C", leg: 1 }])).toEqual([])
+      expect((await store.loadOrders(["o1-3"]))[0].keyed).toBe(false)
+      // pruning keeps the newest; a version past a snapshot is discarded before recovery
+      await store.pruneOrders([{ orderId: "o1-1", seq: 9 }])
+      await store.saveOrders([row("o1-2", 12, "B")])
+      await store.discardOrdersAfter("p1", 10)
+      expect((await store.loadOrders(["o1-1", "o1-2"])).map((r) => [r.orderId, r.seq]).sort()).toEqual([["o1-1", 9], ["o1-2", 4]])
+      await store.discardOrdersAfter("p1", 0)
+      expect(await store.loadOrders(["o1-1", "o1-2", "o1-3"])).toEqual([])
+    })
+
     it("reads back what was appended, per stream, in sequence order", async () => {
       const { store } = await openEmpty()
       const binary = Uint8Array.from({ length: 256 }, (_, i) => i)

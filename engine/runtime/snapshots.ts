@@ -1,0 +1,192 @@
+/**
+ * Snapshots that never stop the batch loop for long, whatever the history.
+ *
+ * A snapshot of a partition at sequence number S has two parts:
+ *
+ * 1. the partition's own state (pools, holds, counters, the order indexes
+ *    that name orders: `Partition.snapshot`), encoded in the loop at the end
+ *    of the batch that reached S: its size follows the pools and the live
+ *    work, not the orders ever placed;
+ * 2. a version of every order changed since the previous snapshot (the book's
+ *    `dirty` set at S), as it stood at S, stored in `order_state`. These are
+ *    encoded a slice at a time between batches (`step`, a few milliseconds at
+ *    most per turn), copy on write: an order of the set that is about to
+ *    change before its slice came is encoded first (`OrderBook.beforeChange`),
+ *    so every version is the order as of S.
+ *
+ * Once S is durable and every version is encoded, the versions are stored,
+ * then the header of the snapshot (its first part), then the versions they
+ * replace are deleted; only then may those orders leave memory. If any step
+ * fails, the orders become dirty again and the next snapshot stores them.
+ * Recovery loads the newest complete snapshot, deletes versions written past
+ * it (a snapshot that never completed), loads its pinned orders and replays
+ * the journal after S, loading the orders its events name (engine.ts).
+ *
+ * The network stream is small (nodes, SKUs, channels) and is snapshotted
+ * whole, as before.
+ */
+import type { EngineConfig } from "../config.ts"
+import { orderRow } from "../order/residency.ts"
+import type { OrderState } from "../order/order-state.ts"
+import type { JournalStore, OrderRow } from "../store/journal.ts"
+import { encodeValue } from "./codec.ts"
+import type { Partition } from "./partition.ts"
+
+/** Time one turn of the loop may spend encoding order versions. */
+const sliceBudgetMs = 4
+
+export interface SnapshotHost {
+  readonly store: JournalStore
+  readonly config: EngineConfig
+  log(message: string): void
+  /** Orders may have become free to leave memory. */
+  stored(): void
+}
+
+interface InProgress {
+  readonly partition: Partition
+  readonly seq: number
+  readonly header: Uint8Array
+  /** Orders still to encode, as of `seq`. */
+  readonly pending: Set<string>
+  readonly rows: Array<OrderRow>
+  writing: boolean
+}
+
+export interface SnapshotFigures {
+  /** Longest time spent in the loop on snapshots at once (the header, or a slice of versions), ms. */
+  readonly pauseMaxMs: number
+  readonly taken: number
+  readonly versionsStored: number
+}
+
+export class PartitionSnapshots {
+  private readonly inProgress = new Map<string, InProgress>()
+  private chain: Promise<void> = Promise.resolve()
+  private pauseMaxMs = 0
+  private taken = 0
+  private versionsStored = 0
+
+  constructor(private readonly host: SnapshotHost) {}
+
+  figures(): SnapshotFigures {
+    return { pauseMaxMs: this.pauseMaxMs, taken: this.taken, versionsStored: this.versionsStored }
+  }
+
+  /** A snapshot of this partition is due: enough events, or enough changed orders, since the last one, and none in progress. */
+  due(p: Partition): boolean {
+    if (this.inProgress.has(p.stream)) return false
+    return p.log.seq - p.log.snapshotSeq >= this.host.config.snapshotEveryEvents ||
+      p.orders.dirty.size >= this.host.config.snapshotDirtyOrdersMax
+  }
+
+  busy(): boolean {
+    return this.inProgress.size > 0
+  }
+
+  /** Starts a snapshot of the partition as of its last event (call at the end of a batch, in the loop). */
+  take(p: Partition): void {
+    const started = performance.now()
+    const book = p.orders
+    const pending = book.dirty
+    book.dirty = new Set()
+    book.storing = new Set(pending)
+    const s: InProgress = { partition: p, seq: p.log.seq, header: encodeValue(p.snapshot()), pending, rows: [], writing: false }
+    p.log.snapshotSeq = p.log.seq
+    book.beforeChange = (o: OrderState) => {
+      if (!s.pending.delete(o.orderId)) return
+      s.rows.push(orderRow(p.stream, o))
+    }
+    this.inProgress.set(p.stream, s)
+    this.taken++
+    this.pause(started)
+  }
+
+  /**
+   * Encodes order versions for at most a few milliseconds, and stores every
+   * snapshot whose versions are all encoded and whose last event is durable.
+   * Returns true while work is left for a later turn.
+   */
+  step(budgetMs = sliceBudgetMs): boolean {
+    if (this.inProgress.size === 0) return false
+    const started = performance.now()
+    let left = false
+    for (const s of this.inProgress.values()) {
+      if (s.writing) continue
+      const book = s.partition.orders
+      for (const id of s.pending) {
+        if (performance.now() - started > budgetMs) break
+        s.pending.delete(id)
+        const o = book.orders.get(id)
+        if (o !== undefined) s.rows.push(orderRow(s.partition.stream, o))
+      }
+      if (s.pending.size > 0) {
+        left = true
+        continue
+      }
+      book.beforeChange = undefined
+      if (s.partition.log.durableSeq < s.seq) {
+        left = true
+        continue
+      }
+      s.writing = true
+      this.write(s)
+    }
+    if (budgetMs === sliceBudgetMs) this.pause(started)
+    return left
+  }
+
+  /**
+   * Finishes every snapshot in progress at once (no time budget: the engine
+   * is flushed or closing) and resolves when they are stored or failed; one
+   * whose last event is not durable is given up (its orders stay dirty).
+   */
+  async settled(): Promise<void> {
+    this.step(Infinity)
+    for (const s of [...this.inProgress.values()]) if (!s.writing) this.drop(s)
+    await this.chain
+  }
+
+  /** Gives up the snapshots in progress that are not being written (the engine reloads its state from the store). */
+  abandon(): void {
+    for (const s of [...this.inProgress.values()]) if (!s.writing) this.drop(s)
+  }
+
+  private drop(s: InProgress): void {
+    const book = s.partition.orders
+    book.beforeChange = undefined
+    for (const id of book.storing) if (book.orders.has(id)) book.dirty.add(id)
+    book.storing.clear()
+    s.partition.log.snapshotSeq = 0
+    this.inProgress.delete(s.partition.stream)
+  }
+
+  private write(s: InProgress): void {
+    const { store, config } = this.host
+    const p = s.partition
+    this.chain = this.chain.then(async () => {
+      try {
+        await store.saveOrders(s.rows)
+        await store.saveSnapshot({ stream: p.stream, seq: s.seq, payload: s.header, takenAt: Date.now() })
+        await store.pruneOrders(s.rows.map((r) => ({ orderId: r.orderId, seq: r.seq })))
+        if (s.seq > config.journalRetainEvents) await store.compact(p.stream, s.seq - config.journalRetainEvents)
+        this.versionsStored += s.rows.length
+        p.orders.storing.clear()
+      } catch (e) {
+        // the journal still holds everything: the orders stay until the next snapshot stores them
+        for (const id of p.orders.storing) if (p.orders.orders.has(id)) p.orders.dirty.add(id)
+        p.orders.storing.clear()
+        p.log.snapshotSeq = 0
+        this.host.log(`snapshot of ${p.stream} at ${s.seq} failed: ${String(e)}`)
+      } finally {
+        this.inProgress.delete(p.stream)
+        this.host.stored()
+      }
+    })
+  }
+
+  private pause(started: number): void {
+    const ms = performance.now() - started
+    if (ms > this.pauseMaxMs) this.pauseMaxMs = ms
+  }
+}
