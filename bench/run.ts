@@ -14,7 +14,8 @@ const benches: Record<string, () => Promise<{ run: (args: ReadonlyArray<string>)
   gateway: () => import("./gateway.ts"),
   compare: () => import("./compare.ts"),
   cluster: () => import("./cluster.ts"),
-  latency: () => import("./latency.ts")
+  latency: () => import("./latency.ts"),
+  soak: () => import("./soak.ts")
 }
 
 const args = process.argv.slice(2)

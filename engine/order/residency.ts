@@ -42,6 +42,18 @@ export const orderKeyOf = (o: Pick<OrderState, "channel" | "externalId" | "leg">
   channel: o.channel, externalId: o.externalId, leg: o.leg ? o.leg.partition : -1
 })
 
+/**
+ * The sequence number of the newest stored version of each resident order
+ * that has one (loaded from it, or stored by a snapshot): a new version of an
+ * order that never had one replaces nothing, so nothing is pruned for it.
+ */
+const storedVersions = new WeakMap<OrderState, number>()
+
+export const hasStoredVersion = (o: OrderState): boolean => storedVersions.has(o)
+export const markStored = (o: OrderState, seq: number): void => {
+  storedVersions.set(o, seq)
+}
+
 /** A stored version of the order as it is now. */
 export const orderRow = (stream: string, o: OrderState): OrderRow => ({
   orderId: o.orderId,
@@ -70,6 +82,7 @@ export const upgradeOrder = (o: OrderState): OrderState => {
  */
 export const installOrder = (book: OrderBook, o: OrderState, restored: boolean): void => {
   book.orders.set(o.orderId, o)
+  markStored(o, lastSeqOf(o))
   if (o.compensated !== true) book.byExternal.set(placementKey(o), o.orderId)
   if (restored && o.payment === "pending") book.paymentDeadlines.push(o.paymentDeadline, o.orderId)
   o.lines.forEach((l, i) => {

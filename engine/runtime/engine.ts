@@ -57,6 +57,8 @@ export interface EngineOptions {
   readonly log?: (message: string) => void
   /** Cluster mode: the one stream this engine owns and writes; without it the engine owns every stream. */
   readonly ownership?: Ownership
+  /** Called after each batch ran (benchmarks, metrics): how long the loop spent on it, and its commands. */
+  readonly onBatch?: (ms: number, commands: number) => void
 }
 
 export interface Ownership {
@@ -293,6 +295,7 @@ export class Engine {
     // processed commands waiting for an append are bounded: past it the mailbox holds the rest (and bounds it)
     if (this.state !== "running" || this.loading || this.unappendedCommands >= this.options.config.batchCommandsMax) return
     const d = this.dispatcher
+    const started = performance.now()
     d.now = this.clock()
     const owned = this.options.ownership?.stream
     if (this.evictDue && this.justLoaded.size === 0) this.evict()
@@ -351,6 +354,7 @@ export class Engine {
       return
     }
     this.stepSnapshots()
+    this.options.onBatch?.(performance.now() - started, tickets.length)
     if (tickets.length === 0 && streams.length === 0) return
     this.outstanding++
     this.unappended.push({ tickets, replies, streams, published, snapshots })

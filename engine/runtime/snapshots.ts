@@ -26,7 +26,7 @@
  * whole, as before.
  */
 import type { EngineConfig } from "../config.ts"
-import { orderRow } from "../order/residency.ts"
+import { hasStoredVersion, markStored, orderRow } from "../order/residency.ts"
 import type { OrderState } from "../order/order-state.ts"
 import type { JournalStore, OrderRow } from "../store/journal.ts"
 import { encodeValue } from "./codec.ts"
@@ -50,6 +50,9 @@ interface InProgress {
   /** Orders still to encode, as of `seq`. */
   readonly pending: Set<string>
   readonly rows: Array<OrderRow>
+  /** The orders of `rows` that had a stored version before: theirs are pruned once the snapshot is complete. */
+  readonly replacing: Array<OrderState>
+  readonly stored: Array<OrderState>
   writing: boolean
 }
 
@@ -58,6 +61,12 @@ export interface SnapshotFigures {
   readonly pauseMaxMs: number
   readonly taken: number
   readonly versionsStored: number
+}
+
+const addRow = (s: InProgress, o: OrderState): void => {
+  s.rows.push(orderRow(s.partition.stream, o))
+  s.stored.push(o)
+  if (hasStoredVersion(o)) s.replacing.push(o)
 }
 
 export class PartitionSnapshots {
@@ -76,8 +85,10 @@ export class PartitionSnapshots {
   /** A snapshot of this partition is due: enough events, or enough changed orders, since the last one, and none in progress. */
   due(p: Partition): boolean {
     if (this.inProgress.has(p.stream)) return false
-    return p.log.seq - p.log.snapshotSeq >= this.host.config.snapshotEveryEvents ||
-      p.orders.dirty.size >= this.host.config.snapshotDirtyOrdersMax
+    const { snapshotEveryEvents, snapshotDirtyOrdersMax, ordersResidentMax, partitions } = this.host.config
+    // changed orders cannot leave memory until stored: store them before they are half of the partition's share
+    const dirtyMax = Math.max(1, Math.min(snapshotDirtyOrdersMax, Math.floor(ordersResidentMax / partitions / 2)))
+    return p.log.seq - p.log.snapshotSeq >= snapshotEveryEvents || p.orders.dirty.size >= dirtyMax
   }
 
   busy(): boolean {
@@ -91,11 +102,11 @@ export class PartitionSnapshots {
     const pending = book.dirty
     book.dirty = new Set()
     book.storing = new Set(pending)
-    const s: InProgress = { partition: p, seq: p.log.seq, header: encodeValue(p.snapshot()), pending, rows: [], writing: false }
+    const s: InProgress = { partition: p, seq: p.log.seq, header: encodeValue(p.snapshot()), pending, rows: [], replacing: [], stored: [], writing: false }
     p.log.snapshotSeq = p.log.seq
     book.beforeChange = (o: OrderState) => {
       if (!s.pending.delete(o.orderId)) return
-      s.rows.push(orderRow(p.stream, o))
+      addRow(s, o)
     }
     this.inProgress.set(p.stream, s)
     this.taken++
@@ -118,7 +129,7 @@ export class PartitionSnapshots {
         if (performance.now() - started > budgetMs) break
         s.pending.delete(id)
         const o = book.orders.get(id)
-        if (o !== undefined) s.rows.push(orderRow(s.partition.stream, o))
+        if (o !== undefined) addRow(s, o)
       }
       if (s.pending.size > 0) {
         left = true
@@ -168,7 +179,9 @@ export class PartitionSnapshots {
       try {
         await store.saveOrders(s.rows)
         await store.saveSnapshot({ stream: p.stream, seq: s.seq, payload: s.header, takenAt: Date.now() })
-        await store.pruneOrders(s.rows.map((r) => ({ orderId: r.orderId, seq: r.seq })))
+        const replaced = new Set(s.replacing.map((o) => o.orderId))
+        await store.pruneOrders(s.rows.filter((r) => replaced.has(r.orderId)).map((r) => ({ orderId: r.orderId, seq: r.seq })))
+        for (let i = 0; i < s.rows.length; i++) markStored(s.stored[i], s.rows[i].seq)
         if (s.seq > config.journalRetainEvents) await store.compact(p.stream, s.seq - config.journalRetainEvents)
         this.versionsStored += s.rows.length
         p.orders.storing.clear()

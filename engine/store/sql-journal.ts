@@ -416,8 +416,8 @@ interface OrderStateRow {
   readonly payload: Uint8Array
 }
 
-/** Rows written by one statement: a few MB of order versions at most. */
-const orderRowsPerInsert = 1_000
+/** Rows written by one statement: a few hundred KB, so appends waiting behind it do not wait long. */
+const orderRowsPerInsert = 250
 
 const orderRowOf = (row: OrderStateRow): OrderRow => ({
   orderId: row.order_id, stream: row.stream, seq: Number(row.seq), channel: row.channel, externalId: row.external_id,
