@@ -6,10 +6,9 @@
  * of the external id made first and released with the legs.
  */
 import { describe, expect, it } from "vitest"
-import type { ClaimSplit, Command, PlaceOrder } from "../engine/domain/commands.ts"
-import type { OrderView } from "../engine/order/order-state.ts"
-import type { EngineReply } from "./engine-access.ts"
-import { placeLegs, placeSplit, type LegAccess } from "./split-orders.ts"
+import type { ClaimSplit, Command, PlaceOrder } from "../domain/commands.ts"
+import type { OrderView } from "../order/order-state.ts"
+import { placeLegs, placeSplit, type LegAccess, type LegReply } from "./split-orders.ts"
 
 const leg = (partition: number): PlaceOrder => ({
   type: "order.place", channel: "web", externalId: "S-1", customer: {}, lines: [{ sku: `SKU-${partition}`, qty: 1 }], leg: { partition, lineNos: [partition + 1] }
@@ -18,7 +17,7 @@ const leg = (partition: number): PlaceOrder => ({
 const view = (partition: number): OrderView => ({ orderId: `o${partition}-1`, status: "routed", payment: "authorised", lines: [], shipments: [], returns: [], leg: { partition, lineNos: [partition + 1], compensated: false } }) as unknown as OrderView
 
 /** A cluster whose partition k answers `answers[k]` to a placement, and records every command. */
-const fakeCluster = (answers: Record<number, EngineReply>) => {
+const fakeCluster = (answers: Record<number, LegReply>) => {
   const sent: Array<Command> = []
   const access: LegAccess = {
     submitOne: async (c) => {
@@ -36,7 +35,7 @@ const fakeCluster = (answers: Record<number, EngineReply>) => {
   }
 }
 
-const placed = (p: number, existing = false): EngineReply => ({ ok: true, order: view(p), ...(existing ? { existing: true } : {}) })
+const placed = (p: number, existing = false): LegReply => ({ ok: true, order: view(p), ...(existing ? { existing: true } : {}) })
 
 describe("placing the legs of an order", () => {
   it("answers the group view when every leg is accepted, and compensates nothing", async () => {
