@@ -48,7 +48,7 @@ export { tuneGarbageCollection, v8PoolSizeFlag } from "./runtime/gc-tuning.ts"
 
 // ---- the demo network and real places -------------------------------------------------------------
 export { demoCommands, demoNetwork, type DemoCatalogItem, type DemoNetwork, type DemoOptions } from "./demo/network.ts"
-export { citiesByPopulation, resolvePlace, type City } from "./network/places.ts"
+export { citiesByPopulation, type City } from "./network/places.ts"
 
 // ---- cluster mode: partitions, the cluster client, orders across partitions, runners --------------
 export { networkStream, partitionOf, partitionStream } from "./runtime/partition.ts"
