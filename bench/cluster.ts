@@ -21,13 +21,8 @@
  * runners do not add CPU, so the figures show the cost of distribution here,
  * not the scaling on N machines. Per-runner efficiency = rate(N) / (N x rate(1)).
  */
-import { loadConfig } from "../engine/config.ts"
-import { PartitionClient } from "../engine/cluster/partition-client.ts"
-import { loadClusterSettings } from "../engine/cluster/settings.ts"
-import type { Command } from "../engine/domain/commands.ts"
-import { partitionOf, partitionStream } from "../engine/runtime/partition.ts"
+import { legSeparator, loadClusterSettings, loadConfig, PartitionClient, partitionOf, partitionStream, type Command } from "../engine/index.ts"
 import { answered, auditCluster, clusterTestEnv, freePort, RunnerProcess, settledOwners, stockCluster, type Ack } from "../engine/testing/cluster.ts"
-import { legSeparator } from "../engine/cluster/legs.ts"
 import { ClusterEngine } from "../gateway/cluster-access.ts"
 import { freshDatabase } from "../engine/testing/postgres.ts"
 import { numberOption, percentile, round, type BenchResult } from "./report.ts"

@@ -24,8 +24,7 @@
  * - the audit every contender is checked with: oversold units from the
  *   contender's own final state, and acknowledgements missing from it.
  */
-import type { Command } from "../engine/domain/commands.ts"
-import { distanceKm, isLatLon, type LatLon } from "../engine/domain/network.ts"
+import { distanceKm, isLatLon, type Command, type LatLon } from "../engine/index.ts"
 import { prng, workload, zipf, type Workload } from "./workload.ts"
 
 export interface CompareWorkloadOptions {

@@ -31,7 +31,7 @@ import { writeFileSync } from "node:fs"
 import { createInterface } from "node:readline"
 import autocannon from "autocannon"
 import WebSocket from "ws"
-import { v8PoolSizeFlag } from "../engine/runtime/gc-tuning.ts"
+import { v8PoolSizeFlag } from "../engine/index.ts"
 import { numberOption, percentile, round, storeOption, type BenchResult } from "./report.ts"
 import { isPush, openDriverSocket, replyId, replyOk, type DriverSocket } from "./ws-driver.ts"
 

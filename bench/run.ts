@@ -4,7 +4,7 @@
  * runs every benchmark and writes bench/results/latest.json and latest.html.
  */
 import { printTable, machine, type BenchResult } from "./report.ts"
-import { tuneGarbageCollection } from "../engine/runtime/gc-tuning.ts"
+import { tuneGarbageCollection } from "../engine/index.ts"
 
 // the benchmarks run engines in this process, tuned as the engine's own processes are (engine/runtime/gc-tuning.ts)
 tuneGarbageCollection()

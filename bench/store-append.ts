@@ -20,9 +20,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Redacted } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { pack } from "msgpackr"
-import { startEmbeddedPostgres } from "../engine/store/embedded.ts"
-import type { JournalBatch, JournalStore } from "../engine/store/journal.ts"
-import { openJournalStore, type JournalLocation } from "../engine/store/layer.ts"
+import { openJournalStore, startEmbeddedPostgres, type JournalBatch, type JournalLocation, type JournalStore } from "../engine/index.ts"
 
 const argument = (name: string): string | undefined => {
   const at = process.argv.indexOf(name)

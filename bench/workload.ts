@@ -5,8 +5,7 @@
  * randomness so two contenders see the same demand.
  */
 import { createRequire } from "node:module"
-import type { Command, LoadRow } from "../engine/domain/commands.ts"
-import type { LatLon } from "../engine/domain/network.ts"
+import type { Command, LatLon, LoadRow } from "../engine/index.ts"
 
 /** A small, fast, seedable PRNG (mulberry32). */
 export const prng = (seed: number) => {

@@ -15,7 +15,7 @@
  */
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as Queries from "../engine/runtime/queries.ts"
+import { Queries } from "../engine/index.ts"
 import { places } from "../engine/testing/fixture.ts"
 import { AvailabilityCache, type AvailabilityVersions } from "./availability-cache.ts"
 import { call, FrameClient, keys, startTestGateway, type TestGateway } from "./testing/harness.ts"

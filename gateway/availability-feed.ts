@@ -12,7 +12,7 @@
  * Availability is read once per distinct (SKU, channel, location, nodesMax)
  * per flush, in one batch call to the engine (local or remote).
  */
-import type { Availability } from "../engine/runtime/queries.ts"
+import type { Availability } from "../engine/index.ts"
 import type { Changes } from "./changes.ts"
 import type { AvailabilityRequest, EngineAccess } from "./engine-access.ts"
 import type { GatewayMetrics } from "./metrics.ts"

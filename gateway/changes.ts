@@ -9,9 +9,7 @@
  * Every pool event names its pool (SKU and node), so the SKUs to refresh are
  * read straight off the events.
  */
-import { isOrderEvent, type EngineEvent, type OrderEvent } from "../engine/domain/events.ts"
-import type { Notification } from "../engine/order/order-state.ts"
-import type { Engine } from "../engine/runtime/engine.ts"
+import { isOrderEvent, type Engine, type EngineEvent, type Notification, type OrderEvent } from "../engine/index.ts"
 
 export interface OrderChange {
   readonly orderId: string

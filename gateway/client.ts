@@ -15,11 +15,7 @@
  * external id).
  */
 import WebSocket from "ws"
-import type { LatLon } from "../engine/domain/network.ts"
-import type { HoldView } from "../engine/domain/replies.ts"
-import type { Notification, OrderView, HistoryEntry } from "../engine/order/order-state.ts"
-import type { Availability } from "../engine/runtime/queries.ts"
-import type { OrderEvent } from "../engine/domain/events.ts"
+import type { Availability, HistoryEntry, HoldView, LatLon, Notification, OrderEvent, OrderView } from "../engine/index.ts"
 import type { StorefrontOp, StorefrontPayload } from "./payloads.ts"
 
 export type AvailabilityItem = Availability | { readonly sku: string; readonly error: { readonly code: string; readonly message: string } }

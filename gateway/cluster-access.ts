@@ -8,71 +8,68 @@
  *
  * Orders whose lines lie in several partitions are placed as legs, one
  * ordinary order per partition, and commands and reads on their composite id
- * go to every leg (gateway/split-orders.ts, engine/cluster/legs.ts).
+ * go to every leg: the engine's saga (engine/cluster/split-orders.ts, pure
+ * parts in engine/cluster/legs.ts), given this client's single-partition
+ * commands and reads.
  *
  * `cluster()` is what the ops feed shows: the runners (health, last
  * heartbeat) from the cluster's tables, and which runner owns each stream
- * with its owner epoch.
+ * with its owner epoch (engine/cluster/cluster-status.ts).
  */
-import { PgClient } from "@effect/sql-pg"
-import { Effect, Exit, Scope } from "effect"
-import * as Reactivity from "effect/reactivity/Reactivity"
-import type { EngineConfig } from "../engine/config.ts"
-import { PartitionClient } from "../engine/cluster/partition-client.ts"
-import { entityIds } from "../engine/cluster/partition-entity.ts"
-import type { ClusterSettings } from "../engine/cluster/settings.ts"
-import type { Command } from "../engine/domain/commands.ts"
-import type { Carrier } from "../engine/domain/network.ts"
-import type { JournaledEvent } from "../engine/domain/events.ts"
-import type { HoldView, PoolView } from "../engine/domain/replies.ts"
-import type { HistoryEntry, OrderView } from "../engine/order/order-state.ts"
-import { partitionOfOrder } from "../engine/order/order-book.ts"
-import { partitionOfHold } from "../engine/pool/pool-actor.ts"
-import type { EngineStats } from "../engine/runtime/engine.ts"
-import { networkStream, partitionOf, partitionStream } from "../engine/runtime/partition.ts"
-import type * as Queries from "../engine/runtime/queries.ts"
-import { pgClientOptions } from "../engine/store/sql-journal.ts"
-import { homePartitionOf, legIdsOf, splitClaimOf, splitOrder } from "../engine/cluster/legs.ts"
-import { placeSplit, readGroup, readGroupHistory, readGroupTimeline, submitToLegs, viewOfLegs, type LegAccess } from "./split-orders.ts"
+import {
+  ClusterStatusReader,
+  entityIds,
+  externalIdStream,
+  holdStream,
+  legIdsOf,
+  networkStream,
+  orderStream,
+  PartitionClient,
+  partitionStream,
+  readGroup,
+  readGroupHistory,
+  readGroupTimeline,
+  skuStream,
+  submitAcrossPartitions,
+  viewOfLegs,
+  type Carrier,
+  type ClusterSettings,
+  type Command,
+  type EngineConfig,
+  type EngineStats,
+  type HistoryEntry,
+  type HoldView,
+  type JournaledEvent,
+  type JournalReport,
+  type LegAccess,
+  type OrderView,
+  type PlaceOrder,
+  type PoolView,
+  type Queries
+} from "../engine/index.ts"
 import type { AvailabilityRequest, EngineAccess, EngineHealth, EngineReply, OrderTimeline } from "./engine-access.ts"
-import type { JournalReport } from "../engine/reports/reader.ts"
-
-export interface ClusterView {
-  readonly runners: ReadonlyArray<{ readonly address: string; readonly healthy: boolean; readonly lastHeartbeat: string; readonly streams: ReadonlyArray<string> }>
-  readonly streams: ReadonlyArray<{ readonly stream: string; readonly owner: string; readonly epoch: number; readonly claimedAt: string }>
-}
+import type { ClusterView } from "./ops-feed-types.ts"
 
 export class ClusterEngine implements EngineAccess {
   private constructor(
     private readonly client: PartitionClient,
     private readonly config: EngineConfig,
-    private readonly sql: PgClient.PgClient,
-    private readonly scope: Scope.Closeable,
+    private readonly status: ClusterStatusReader,
     private readonly reportTimeoutMs: number
   ) {}
 
   /** `reportTimeoutMs`: how long a report may take (it reads every partition's journal); default the cluster call timeout. */
   static async connect(settings: ClusterSettings, config: EngineConfig, reportTimeoutMs = settings.callTimeoutMs): Promise<ClusterEngine> {
     const client = await PartitionClient.connect(settings, config)
-    const scope = Effect.runSync(Scope.make())
-    const sql = await Effect.runPromise(
-      PgClient.make({ ...pgClientOptions({ url: settings.databaseUrl, maxConnections: 2 }), minConnections: 0 }).pipe(
-        Scope.provide(scope),
-        Effect.provide(Reactivity.layer)
-      )
-    )
-    return new ClusterEngine(client, config, sql, scope, reportTimeoutMs)
+    const status = await ClusterStatusReader.connect(settings)
+    return new ClusterEngine(client, config, status, reportTimeoutMs)
   }
 
   private skuStream(sku: string): string {
-    return partitionStream(partitionOf(sku, this.config.partitions))
+    return skuStream(sku, this.config.partitions)
   }
 
-  private valid(p: number): string | undefined {
-    return p >= 0 && p < this.config.partitions ? partitionStream(p) : undefined
-  }
-
-  /** Single-partition commands and reads of one leg, for the split-order logic. */
+  /** Single-partition commands and reads of one leg, for the engine's split-order saga. */
   private readonly legs: LegAccess = {
     submitOne: (c) => this.client.submit(c) as Promise<EngineReply>,
     order: (id) => this.legOrder(id),
@@ -81,47 +78,22 @@ export class ClusterEngine implements EngineAccess {
   }
 
   submit(command: Command): Promise<EngineReply> {
-    if (command.type === "order.place") {
-      const split = splitOrder(command, this.config.partitions)
-      if ("ok" in split) return Promise.resolve(split)
-      if (split.kind === "legs") {
-        return placeSplit(this.legs, splitClaimOf(command, split.legs), split.legs, (undo, r) =>
-          console.error("legId" in undo
-            ? `gateway: leg ${undo.legId} of order ${command.channel}/${command.externalId} could not be compensated (${r.ok ? "ok" : r.code}); it stays until the order is retried`
-            : `gateway: the claim of order ${command.channel}/${command.externalId} could not be released (${r.ok ? "ok" : r.code}); it stays until the order is retried with the same lines`))
-      }
-    } else if (command.type === "notifications.delivered") {
-      return this.notificationsDelivered(command)
-    } else {
-      const legIds = legIdsOf((command as { orderId?: unknown }).orderId)
-      if (legIds) return submitToLegs(this.legs, command as Command & { orderId: string }, legIds)
-    }
-    return this.client.submit(command) as Promise<EngineReply>
-  }
-
-  /** Delivered notifications reported for orders of several partitions: one command per partition, counts summed. */
-  private async notificationsDelivered(c: Command & { type: "notifications.delivered" }): Promise<EngineReply> {
-    if (!Array.isArray(c.ids)) return this.client.submit(c) as Promise<EngineReply>
-    const byPartition = new Map<number, Array<string>>()
-    for (const id of c.ids) {
-      const p = typeof id === "string" ? partitionOfOrder(id) : 0
-      let list = byPartition.get(p)
-      if (!list) byPartition.set(p, (list = []))
-      list.push(id)
-    }
-    if (byPartition.size <= 1) return this.client.submit(c) as Promise<EngineReply>
-    const replies = await Promise.all([...byPartition.values()].map((ids) => this.client.submit({ type: "notifications.delivered", ids }) as Promise<EngineReply>))
-    const refused = replies.find((r) => !r.ok)
-    return refused ?? { ok: true, delivered: replies.reduce((n, r) => n + (r.ok ? r.delivered ?? 0 : 0), 0) }
+    const across = submitAcrossPartitions(this.legs, command, this.config.partitions, (undo, r) => {
+      const c = command as PlaceOrder // only a placement is undone
+      console.error("legId" in undo
+        ? `gateway: leg ${undo.legId} of order ${c.channel}/${c.externalId} could not be compensated (${r.ok ? "ok" : r.code}); it stays until the order is retried`
+        : `gateway: the claim of order ${c.channel}/${c.externalId} could not be released (${r.ok ? "ok" : r.code}); it stays until the order is retried with the same lines`)
+    })
+    return across ?? (this.client.submit(command) as Promise<EngineReply>)
   }
 
   private async legOrder(orderId: string): Promise<OrderView | null> {
-    const s = this.valid(partitionOfOrder(orderId))
+    const s = orderStream(orderId, this.config.partitions)
     return s ? this.client.read(s, "order", [orderId]) : null
   }
 
   private async legRead<A>(orderId: string, method: "orderHistory" | "orderTimeline"): Promise<A | null> {
-    const s = this.valid(partitionOfOrder(orderId))
+    const s = orderStream(orderId, this.config.partitions)
     return s ? this.client.read(s, method, [orderId]) : null
   }
 
@@ -142,7 +114,7 @@ export class ClusterEngine implements EngineAccess {
   }
 
   async hold(holdId: string): Promise<HoldView | null> {
-    const s = this.valid(partitionOfHold(holdId))
+    const s = holdStream(holdId, this.config.partitions)
     return s ? this.client.read(s, "hold", [holdId]) : null
   }
 
@@ -158,7 +130,7 @@ export class ClusterEngine implements EngineAccess {
    * id there, read in the partitions the claim names (the legs found; none: null).
    */
   async orderByExternal(channel: string, externalId: string): Promise<OrderView | null> {
-    const home = partitionStream(homePartitionOf(channel, externalId, this.config.partitions))
+    const home = externalIdStream(channel, externalId, this.config.partitions)
     const use = await this.client.read<Queries.ExternalIdUse | null>(home, "externalIdUse", [channel, externalId])
     if (use === null) return null
     if ("order" in use) return use.order
@@ -254,23 +226,12 @@ export class ClusterEngine implements EngineAccess {
   }
 
   /** Runners, their health and which streams each owns (for the ops feed). */
-  async cluster(): Promise<ClusterView> {
-    const sql = this.sql
-    const [runners, streams] = await Effect.runPromise(Effect.all([
-      sql<{ address: string; healthy: boolean; last_heartbeat: Date }>`SELECT address, healthy, last_heartbeat FROM cluster_runners ORDER BY address`,
-      sql<{ stream: string; owner: string; epoch: string; claimed_at: Date }>`SELECT stream, owner, epoch::text AS epoch, claimed_at FROM stream_owner ORDER BY stream`
-    ]))
-    return {
-      runners: runners.map((r) => ({
-        address: r.address, healthy: r.healthy, lastHeartbeat: new Date(r.last_heartbeat).toISOString(),
-        streams: streams.filter((s) => s.owner === r.address).map((s) => s.stream)
-      })),
-      streams: streams.map((s) => ({ stream: s.stream, owner: s.owner, epoch: Number(s.epoch), claimedAt: new Date(s.claimed_at).toISOString() }))
-    }
+  cluster(): Promise<ClusterView> {
+    return this.status.read()
   }
 
   async close(): Promise<void> {
     await this.client.close()
-    await Effect.runPromise(Scope.close(this.scope, Exit.void))
+    await this.status.close()
   }
 }

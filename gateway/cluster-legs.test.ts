@@ -8,9 +8,7 @@
  * id of an ordinary order and of a split order is not used for the other.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { legIdsOf, splitOrder } from "../engine/cluster/legs.ts"
-import type { PlaceOrder } from "../engine/domain/commands.ts"
-import { partitionOf } from "../engine/runtime/partition.ts"
+import { legIdsOf, partitionOf, splitOrder, type PlaceOrder } from "../engine/index.ts"
 import { places } from "../engine/testing/fixture.ts"
 import { postgresUnreachable } from "../engine/testing/postgres.ts"
 import { ClusterEngine } from "./cluster-access.ts"

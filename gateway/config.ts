@@ -5,7 +5,7 @@
  * over the defaults below, and their relations asserted, so a bad setting
  * stops the process before it serves anything. API keys: see keys.ts.
  */
-import { settingsFromEnv } from "../engine/config.ts"
+import { settingsFromEnv } from "../engine/index.ts"
 
 export interface GatewayConfig {
   /** TCP port of the one uWebSockets.js app (WS API, HTTP API, socket.io). 0 picks a free port. */

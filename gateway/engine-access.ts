@@ -6,20 +6,31 @@
  *                  straight to Engine.submit and the read models in Queries.
  *   RemoteEngine - an edge gateway: each call is POSTed as { method, args }
  *                  to the owner's internal route (/internal/v1/engine, the
- *                  internal token), see engine-route.ts.
+ *                  internal token), see http-api.ts.
  *
  * Replies are the engine's, except that an edge which cannot reach the owner
  * answers `engine_unreachable` (retryable).
  */
-import type { Command } from "../engine/domain/commands.ts"
-import type { JournaledEvent } from "../engine/domain/events.ts"
-import type { Carrier } from "../engine/domain/network.ts"
-import type { Accepted, HoldView, PoolView } from "../engine/domain/replies.ts"
-import type { HistoryEntry, OrderView } from "../engine/order/order-state.ts"
-import type { Engine, EngineStats } from "../engine/runtime/engine.ts"
-import * as Queries from "../engine/runtime/queries.ts"
-import type { JournalStore } from "../engine/store/journal.ts"
-import { oneReportAtATime, type JournalReport } from "../engine/reports/reader.ts"
+import {
+  oneReportAtATime,
+  Queries,
+  type Accepted,
+  type Carrier,
+  type Command,
+  type Engine,
+  type EngineStats,
+  type HistoryEntry,
+  type HoldView,
+  type JournaledEvent,
+  type JournalReport,
+  type JournalStore,
+  type OrderTimeline,
+  type OrderView,
+  type PoolView
+} from "../engine/index.ts"
+import type { AvailabilityVersions } from "./availability-cache.ts"
+
+export type { OrderTimeline, TimelineNotification } from "../engine/index.ts"
 
 export type AvailabilityRequest = Queries.AvailabilityRequest
 
@@ -35,10 +46,6 @@ export interface EngineHealth {
   readonly engine: EngineStats["state"] | "unreachable"
   readonly store: boolean
 }
-
-import type { OrderTimeline } from "../engine/runtime/queries.ts"
-import type { AvailabilityVersions } from "./availability-cache.ts"
-export type { OrderTimeline, TimelineNotification } from "../engine/runtime/queries.ts"
 
 /** Orders a search term may name: the order id, or an external id in any channel; at most one per channel. */
 const searchOrders = async (engine: Engine, query: string): Promise<Array<OrderView>> => {

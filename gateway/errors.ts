@@ -4,7 +4,7 @@
  * retryable. Every error a client sees is `{ error: { code, message } }` (HTTP
  * body) or `{ id, ok: false, error: { code, message } }` (WS reply frame).
  */
-import { errorCodes, retryableCodes, type ErrorCode } from "../engine/domain/errors.ts"
+import { errorCodes, retryableCodes, type ErrorCode } from "../engine/index.ts"
 
 export const gatewayErrorCodes = {
   unauthorized: "no API key or token, or an unknown one",

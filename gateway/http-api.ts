@@ -6,7 +6,7 @@
  * statuses by errors.ts. See docs/protocol.md for every route.
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from "uWebSockets.js"
-import type { Command } from "../engine/domain/commands.ts"
+import type { Command } from "../engine/index.ts"
 import type { GatewayConfig } from "./config.ts"
 import type { EngineAccess } from "./engine-access.ts"
 import { EngineUnreachable, LocalEngine, engineMethods, type EngineMethod } from "./engine-access.ts"

@@ -14,8 +14,7 @@
  */
 import { parse } from "csv-parse/sync"
 import { stringify } from "csv-stringify/sync"
-import type { LoadRow } from "../engine/domain/commands.ts"
-import type { PoolView } from "../engine/domain/replies.ts"
+import type { LoadRow, PoolView } from "../engine/index.ts"
 import { gatewayError, type ErrorBody } from "./errors.ts"
 
 export const importColumns = ["sku", "node", "on_hand", "safety_stock"] as const

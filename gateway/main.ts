@@ -18,16 +18,19 @@
  * Webhooks: GATEWAY_WEBHOOKS. Redis channel: GATEWAY_REDIS_CHANNEL (default
  * oms:changes). Limits: gateway/config.ts (GATEWAY_*).
  */
-import { loadConfig } from "../engine/config.ts"
-import { demoCommands, demoNetwork } from "../engine/demo/network.ts"
-import { route } from "../engine/routing/index.ts"
-import { Engine } from "../engine/runtime/engine.ts"
-import { tuneGarbageCollection } from "../engine/runtime/gc-tuning.ts"
-import * as Queries from "../engine/runtime/queries.ts"
-import { openJournalStore } from "../engine/store/layer.ts"
+import {
+  demoCommands,
+  demoNetwork,
+  Engine,
+  entityIds,
+  loadClusterSettings,
+  loadConfig,
+  openJournalStore,
+  Queries,
+  route,
+  tuneGarbageCollection
+} from "../engine/index.ts"
 import { loadGatewayConfig } from "./config.ts"
-import { loadClusterSettings } from "../engine/cluster/settings.ts"
-import { entityIds } from "../engine/cluster/partition-entity.ts"
 import { ClusterEngine } from "./cluster-access.ts"
 import { LocalEngine, RemoteEngine, type EngineAccess } from "./engine-access.ts"
 import { demoKeys, keysFromEnv, makeKeyRing, type KeysConfig } from "./keys.ts"

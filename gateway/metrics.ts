@@ -7,7 +7,7 @@
  * Also keeps a bounded sample of this tick's request latencies for the ops
  * feed's per-second percentiles.
  */
-import type { EngineStats } from "../engine/runtime/engine.ts"
+import type { EngineStats } from "../engine/index.ts"
 
 const latencyBucketsSec = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 const tickSampleMax = 10_000

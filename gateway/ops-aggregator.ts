@@ -23,162 +23,17 @@
  * merges its one partial tick; a cluster gateway merges the runners' partial
  * ticks heard on Redis (ops-merge.ts PartialTicks).
  */
-import type { EngineEvent, OrderRouted } from "../engine/domain/events.ts"
-import * as Queries from "../engine/runtime/queries.ts"
-import type { Engine } from "../engine/runtime/engine.ts"
+import { Queries, type Engine, type EngineEvent, type OrderRouted } from "../engine/index.ts"
 import type { GatewayConfig } from "./config.ts"
 import type { LocalEngine } from "./engine-access.ts"
 import { percentile, type GatewayMetrics } from "./metrics.ts"
 import { mergeTicks, worstOf } from "./ops-merge.ts"
-
-export interface RoutingSample {
-  readonly orderId: string
-  readonly reason: OrderRouted["reason"]
-  readonly shipments: ReadonlyArray<{ readonly nodeId: string; readonly units: number; readonly distanceKm: number; readonly costCents: number }>
-  readonly backorderedUnits: number
-  readonly explanation: string
-  readonly candidates: ReadonlyArray<{ readonly nodeId: string; readonly costCents: number; readonly verdict: string }>
-}
-
-export interface Alert {
-  readonly kind: "low_stock" | "hot_sku" | "node_over_capacity" | "store_errors" | "engine_not_running" | "shipment_late" | "shipment_exception"
-  readonly message: string
-  readonly sku?: string
-  readonly nodeId?: string
-  readonly orderId?: string
-  readonly shipmentId?: string
-}
-
-/** How a routing decision was made, as the dashboard colours it. */
-export type ArcKind = "single" | "split" | "pickup" | "rerouted" | "backordered"
-
-export interface RoutingArc {
-  readonly orderId: string
-  readonly kind: ArcKind
-  /** The customer's location (or the pickup store's). */
-  readonly to: { readonly lat: number; readonly lon: number }
-  /** The nodes shipping it (none when everything was backordered). */
-  readonly from: ReadonlyArray<string>
-}
-
-export interface NodeRow {
-  readonly nodeId: string
-  readonly kind: string
-  readonly status: string
-  readonly shipmentsToday: number
-  readonly capacityPerDay: number
-  readonly load: number
-  /** Shipments the node rejected, and picks it came up short on, since this gateway started. */
-  readonly rejections: number
-  readonly shortPicks: number
-}
-
-export interface OpsTick {
-  readonly at: number
-  readonly intervalMs: number
-  readonly metrics: {
-    readonly ordersPerSec: number
-    readonly reservationsPerSec: number
-    readonly requestsPerSec: number
-    readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number }
-    /** Units routed at placement / units ordered (1 = everything found a node). */
-    readonly fillRate: number | null
-    /** Placed orders cut into more than one shipment / placed orders. */
-    readonly splitRate: number | null
-    readonly backorderedUnits: number
-    readonly cancellations: number
-    readonly reroutes: number
-  }
-  readonly routing: { readonly byReason: Readonly<Record<string, number>>; readonly samples: ReadonlyArray<RoutingSample> }
-  readonly nodes: {
-    readonly statusChanges: ReadonlyArray<{ readonly nodeId: string; readonly status: string; readonly reason: string }>
-    readonly busiest: ReadonlyArray<{ readonly nodeId: string; readonly status: string; readonly shipmentsToday: number; readonly capacityPerDay: number; readonly load: number }>
-    /** Every node, in network order. */
-    readonly table: ReadonlyArray<NodeRow>
-  }
-  readonly arcs: ReadonlyArray<RoutingArc>
-  readonly holds: { readonly open: number; readonly expiringSoon: number; readonly expired: number }
-  readonly skus: {
-    readonly hot: ReadonlyArray<{ readonly sku: string; readonly reservations: number }>
-    readonly low: ReadonlyArray<{ readonly sku: string; readonly nodeId: string; readonly atp: number }>
-  }
-  readonly alerts: ReadonlyArray<Alert>
-  readonly alertsDropped: number
-  readonly engine: { readonly state: string; readonly mailbox: number; readonly lastCommitMs: number } | null
-}
+import type { Alert, ArcKind, OpsTick, PartialNodeRow, PartialTick, RoutingArc, RoutingSample } from "./ops-feed-types.ts"
 
 const round4 = (x: number): number => Math.round(x * 10_000) / 10_000
 
 /** Nearest-rank percentile in milliseconds, to the hundredth. */
 const percentileMs = (sample: ReadonlyArray<number>, p: number): number => Math.round(percentile(sample, p) * 100) / 100
-
-/** A node as one process sees it: its load counts only the partitions that process holds. */
-export interface PartialNodeRow {
-  readonly nodeId: string
-  readonly kind: string
-  readonly status: string
-  readonly shipmentsToday: number
-  readonly capacityPerDay: number
-  readonly rejections: number
-  readonly shortPicks: number
-}
-
-/**
- * What one engine-holding process aggregated over one tick, in a form that
- * sums: counts rather than rates and ratios, lists already bounded by the
- * feed's limits (so a runner's message stays small whatever the load).
- * Runners publish one per opsTickMs on Redis (redis-fanout.ts
- * opsPartialsChannel); the owner gateway merges its own.
- */
-export interface PartialTick {
-  /** Who aggregated it: the runner's name in cluster mode, "owner" for an owner gateway. */
-  readonly source: string
-  /** Wall clock at the end of its interval (ms). */
-  readonly at: number
-  /** The length of the interval its counts cover (ms). */
-  readonly intervalMs: number
-  /** The journal streams of the engines it covers ("net", "p0", ...; the owner's one engine: "engine"). */
-  readonly streams: ReadonlyArray<string>
-  readonly counts: {
-    readonly orders: number
-    readonly reservations: number
-    readonly unitsOrdered: number
-    readonly unitsRouted: number
-    readonly placedRoutings: number
-    readonly splits: number
-    readonly backorderedUnits: number
-    readonly cancellations: number
-    readonly reroutes: number
-    readonly holdsExpired: number
-  }
-  readonly byReason: Readonly<Record<string, number>>
-  /** At most opsRoutingSamplesPerTickMax, the first of the interval. */
-  readonly samples: ReadonlyArray<RoutingSample>
-  readonly statusChanges: ReadonlyArray<{ readonly nodeId: string; readonly status: string; readonly reason: string }>
-  /** At most opsArcsPerTickMax. */
-  readonly arcs: ReadonlyArray<RoutingArc>
-  readonly holds: { readonly open: number; readonly expiringSoon: number }
-  /**
-   * The opsSkusListedMax SKUs with the most reservations. Exact when merged:
-   * a SKU's pools live in one partition, so one process counts all of its
-   * reservations (but for a partition moving within the tick).
-   */
-  readonly hot: ReadonlyArray<{ readonly sku: string; readonly reservations: number }>
-  /** The opsSkusListedMax lowest pools reserved from whose ATP is at most lowStockUnits, lowest first. */
-  readonly low: ReadonlyArray<{ readonly sku: string; readonly nodeId: string; readonly atp: number }>
-  /**
-   * The alerts only the engines can see (low_stock, hot_sku, shipment_late,
-   * shipment_exception, engine_not_running), most severe first, at most
-   * opsAlertsPerTickMax; the rest counted in alertsDropped. The merge adds
-   * node_over_capacity (from the summed loads) and store_errors (the gateway's).
-   */
-  readonly alerts: ReadonlyArray<Alert>
-  readonly alertsDropped: number
-  /** Every node in network order, with this process's shipments today (empty when no engine runs). */
-  readonly nodes: ReadonlyArray<PartialNodeRow>
-  /** Summed over its engines (state: the worst of them); null when it holds none. */
-  readonly engine: { readonly state: string; readonly mailbox: number; readonly lastCommitMs: number } | null
-}
 
 /** Most severe first: store and engine, capacity, late shipments, hot SKUs, then low stock. */
 export const alertRank: Readonly<Record<Alert["kind"], number>> = {

@@ -10,7 +10,7 @@
 import { io as connectIo, type Socket } from "socket.io-client"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { places } from "../engine/testing/fixture.ts"
-import type { OpsTick } from "./ops-aggregator.ts"
+import type { OpsTick } from "./ops-feed-types.ts"
 import { loadGatewayConfig } from "./config.ts"
 import { RemoteEngine } from "./engine-access.ts"
 import { makeKeyRing } from "./keys.ts"

@@ -5,7 +5,7 @@
  * a runner not heard for a while left out.
  */
 import { describe, expect, it } from "vitest"
-import type { Alert, PartialTick } from "./ops-aggregator.ts"
+import type { Alert, PartialTick } from "./ops-feed-types.ts"
 import { isPartialTick, mergeTicks, PartialTicks, type MergeInput } from "./ops-merge.ts"
 
 const limits = { opsAlertsPerTickMax: 3, opsSkusListedMax: 2, opsArcsPerTickMax: 3, opsRoutingSamplesPerTickMax: 2 }

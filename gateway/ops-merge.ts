@@ -1,5 +1,5 @@
 /**
- * One OpsTick from partial ticks (ops-aggregator.ts PartialTick): the owner
+ * One OpsTick from partial ticks (ops-feed-types.ts PartialTick): the owner
  * gateway merges its engine's one; a cluster gateway merges the latest of
  * every runner, heard on Redis (redis-fanout.ts opsPartialsChannel).
  *
@@ -23,7 +23,8 @@
  * named in an engine_not_running alert until their new owner reports them.
  */
 import type { GatewayConfig } from "./config.ts"
-import { bySeverity, type Alert, type NodeRow, type OpsTick, type PartialTick } from "./ops-aggregator.ts"
+import { bySeverity } from "./ops-aggregator.ts"
+import type { Alert, NodeRow, OpsTick, PartialTick } from "./ops-feed-types.ts"
 
 /** One source's latest partial tick, and those not merged yet (the latest among them, if new). */
 export interface SourceTicks {

@@ -5,8 +5,7 @@
  * events arrive live while the resync is reading histories.
  */
 import { describe, expect, it } from "vitest"
-import type { OrderEvent } from "../engine/domain/events.ts"
-import type { HistoryEntry } from "../engine/order/order-state.ts"
+import type { HistoryEntry, OrderEvent } from "../engine/index.ts"
 import type { Changes } from "./changes.ts"
 import type { EngineAccess } from "./engine-access.ts"
 import { OrderFeed } from "./order-feed.ts"

@@ -20,8 +20,7 @@
  * when the target has a secret, X-OMS-Timestamp and X-OMS-Signature (see
  * webhook-signature.ts: the timestamp is signed with the body, against replays).
  */
-import type { Notification } from "../engine/order/order-state.ts"
-import * as Queries from "../engine/runtime/queries.ts"
+import { Queries, type Notification } from "../engine/index.ts"
 import type { ChangeHub } from "./changes.ts"
 import type { GatewayConfig } from "./config.ts"
 import type { LocalEngine } from "./engine-access.ts"

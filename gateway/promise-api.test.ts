@@ -8,7 +8,7 @@
 import { io as connectIo, type Socket } from "socket.io-client"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { places } from "../engine/testing/fixture.ts"
-import type { OpsTick } from "./ops-aggregator.ts"
+import type { OpsTick } from "./ops-feed-types.ts"
 import { call, FrameClient, keys, startTestGateway, type TestGateway } from "./testing/harness.ts"
 
 let t: TestGateway

@@ -27,7 +27,7 @@
  * publish is counted and dropped (the next tick carries fresh figures).
  *
  * Cluster mode: every runner publishes its partial ops tick (the figures of
- * the partitions it hosts, ops-aggregator.ts PartialTick) once per
+ * the partitions it hosts, ops-feed-types.ts PartialTick) once per
  * opsTickMs on `<channel>:ops-partials` (oms:changes:ops-partials by
  * default); cluster gateways subscribe and merge them (ops-merge.ts). Not
  * numbered: a lost one only leaves that runner's previous figures in the

@@ -6,7 +6,7 @@
  * value is n/a (null in JSON).
  */
 import { stringify } from "csv-stringify/sync"
-import type { JournalReport } from "../engine/reports/reader.ts"
+import type { JournalReport } from "../engine/index.ts"
 import { gatewayError, type ErrorBody } from "./errors.ts"
 
 const instant = (text: string | null): number | undefined => {

@@ -24,7 +24,7 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto"
 import { Result, Schema } from "effect"
-import type { OrderLineInput, PlaceOrder } from "../engine/domain/commands.ts"
+import type { OrderLineInput, PlaceOrder } from "../engine/index.ts"
 import { gatewayError, type ErrorBody } from "./errors.ts"
 
 const Shop = Schema.Struct({ channel: Schema.String, secret: Schema.String })

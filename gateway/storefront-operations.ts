@@ -5,9 +5,9 @@
  * engine command, and reads of another channel's orders or holds answer as if
  * they did not exist); the ops token may read, not write.
  *
- * Subscriptions are connection state and live in ws-connection.ts.
+ * Subscriptions are connection state and live in ws-session.ts.
  */
-import type { Command } from "../engine/domain/commands.ts"
+import type { Command } from "../engine/index.ts"
 import type { AvailabilityCache, Stamp } from "./availability-cache.ts"
 import type { EngineAccess, EngineReply } from "./engine-access.ts"
 import { EngineUnreachable } from "./engine-access.ts"

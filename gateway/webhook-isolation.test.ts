@@ -7,7 +7,7 @@
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, beforeAll, expect, it } from "vitest"
-import * as Queries from "../engine/runtime/queries.ts"
+import { Queries } from "../engine/index.ts"
 import { places } from "../engine/testing/fixture.ts"
 import { FrameClient, keys, startTestGateway, type TestGateway } from "./testing/harness.ts"
 

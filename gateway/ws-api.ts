@@ -18,7 +18,7 @@ import { closeCodes, gatewayError, httpStatusOf, isRetryable, type ErrorBody } f
 import type { KeyRing } from "./keys.ts"
 import type { GatewayMetrics } from "./metrics.ts"
 import type { OrderFeed } from "./order-feed.ts"
-import { legIdsOf } from "../engine/cluster/legs.ts"
+import { legIdsOf } from "../engine/index.ts"
 import { decoderOf, storefrontPayloads, type Decoded, type StorefrontOp, type StorefrontPayload } from "./payloads.ts"
 import { canSee, failure, runStorefrontOp, type OperationContext, type Outcome } from "./storefront-operations.ts"
 import { WsSession, type SessionHolder } from "./ws-session.ts"

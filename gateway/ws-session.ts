@@ -11,7 +11,7 @@
  *   order pushes    queued while buffered > bufferedBytesMax, at most orderPushesQueuedMax, then 4001
  */
 import type { WebSocket } from "uWebSockets.js"
-import type { LatLon } from "../engine/domain/network.ts"
+import type { LatLon } from "../engine/index.ts"
 import type { GatewayConfig } from "./config.ts"
 import { closeCodes } from "./errors.ts"
 import type { Principal } from "./keys.ts"

@@ -29,9 +29,7 @@
  *
  * Any violation fails the audit (and the simulator exits non-zero).
  */
-import type { JournaledEvent, OrderRouted } from "../engine/domain/events.ts"
-import type { HoldView, PoolView } from "../engine/domain/replies.ts"
-import type { HistoryEntry, OrderView } from "../engine/order/order-state.ts"
+import type { HistoryEntry, HoldView, JournaledEvent, OrderRouted, OrderView, PoolView } from "../engine/index.ts"
 import { HttpError, type HttpApi } from "./http.ts"
 import { poolKey, type Ledger, type LedgerPool, type OrderTerms } from "./ledger.ts"
 

@@ -7,9 +7,16 @@
  * priced alike. (The engine's own `costCents` on a shipment cannot be used for
  * this: a shipment made of cart holds reports 0, since the hold chose its node.)
  */
-import type { UpsertChannel, UpsertNode } from "../engine/domain/commands.ts"
-import { defaultPolicy, distanceKm, type LatLon, type RoutingPolicy } from "../engine/domain/network.ts"
-import { perKgCostCents, splitPenaltyCents } from "../engine/routing/cost.ts"
+import {
+  defaultPolicy,
+  distanceKm,
+  perKgCostCents,
+  splitPenaltyCents,
+  type LatLon,
+  type RoutingPolicy,
+  type UpsertChannel,
+  type UpsertNode
+} from "../engine/index.ts"
 
 /** A channel's policy after the upserts in order, merged as the engine merges them (engine/network/network-actor.ts). */
 export const effectivePolicy = (upserts: ReadonlyArray<UpsertChannel>, channel: string): RoutingPolicy => {

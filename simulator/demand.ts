@@ -18,8 +18,7 @@
  * the day, unchanged when a scenario switches them on.
  */
 import { prng, zipf } from "../bench/workload.ts"
-import type { LatLon } from "../engine/domain/network.ts"
-import { citiesByPopulation } from "../engine/network/places.ts"
+import { citiesByPopulation, type LatLon } from "../engine/index.ts"
 import type { SimNetwork } from "./network.ts"
 import type { Scenario } from "./scenario.ts"
 

@@ -23,7 +23,7 @@
  * ops feed). Customers who rate their order (`sessions.feedbackRate`) send
  * `order.feedback` once every unit not cancelled is delivered, once.
  */
-import type { OrderView } from "../engine/order/order-state.ts"
+import type { OrderView } from "../engine/index.ts"
 import type { Scheduler } from "./clock.ts"
 import { chance, chanceBetween, type Session } from "./demand.ts"
 import { addDays, todayOf } from "./promise.ts"

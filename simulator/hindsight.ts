@@ -24,8 +24,7 @@
  */
 import highsModule from "highs"
 import { prng } from "../bench/workload.ts"
-import type { UpsertNode } from "../engine/domain/commands.ts"
-import { distanceKm, type RoutingPolicy } from "../engine/domain/network.ts"
+import { distanceKm, type RoutingPolicy, type UpsertNode } from "../engine/index.ts"
 import { ShippingCost } from "./cost.ts"
 import type { LedgerOrder } from "./ledger.ts"
 import type { RunResult } from "./run.ts"

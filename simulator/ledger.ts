@@ -13,9 +13,7 @@
  * delivery date) and the feedback acknowledged. Plain JSON data, so a run can
  * save it and a test can tamper with it.
  */
-import type { LineQty } from "../engine/domain/commands.ts"
-import type { HoldView } from "../engine/domain/replies.ts"
-import type { OrderView } from "../engine/order/order-state.ts"
+import type { HoldView, LineQty, OrderView } from "../engine/index.ts"
 
 export type HoldFate = "open" | "converted" | "released" | "abandoned"
 

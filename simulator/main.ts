@@ -16,7 +16,7 @@ import { writeResults } from "./report.ts"
 import { runDay, type ExternalTarget, type RunResult } from "./run.ts"
 import { loadScenario, ScenarioError } from "./scenario.ts"
 import { summarise, type RunSummary } from "./summary.ts"
-import { tuneGarbageCollection } from "../engine/runtime/gc-tuning.ts"
+import { tuneGarbageCollection } from "../engine/index.ts"
 
 // the simulator runs an engine and a gateway in this process (engine/runtime/gc-tuning.ts)
 tuneGarbageCollection()

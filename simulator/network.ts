@@ -6,8 +6,15 @@
  * is started with (one storefront key per channel, one node key per node,
  * an ops token).
  */
-import type { LoadRow, UpsertCarrier, UpsertChannel, UpsertNode, UpsertSku } from "../engine/domain/commands.ts"
-import { demoNetwork, type DemoCatalogItem } from "../engine/demo/network.ts"
+import {
+  demoNetwork,
+  type DemoCatalogItem,
+  type LoadRow,
+  type UpsertCarrier,
+  type UpsertChannel,
+  type UpsertNode,
+  type UpsertSku
+} from "../engine/index.ts"
 import type { KeysConfig } from "../gateway/keys.ts"
 import type { Scenario } from "./scenario.ts"
 

@@ -7,9 +7,7 @@
  * the engine against the ledger.
  */
 import { monitorEventLoopDelay } from "node:perf_hooks"
-import type { UpsertChannel, UpsertNode } from "../engine/domain/commands.ts"
-import type { PoolView } from "../engine/domain/replies.ts"
-import type { NodeLoadView } from "../engine/runtime/queries.ts"
+import type { NodeLoadView, PoolView, UpsertChannel, UpsertNode } from "../engine/index.ts"
 import { audit, httpReader, type AuditResult } from "./audit.ts"
 import { Scheduler, SimClock } from "./clock.ts"
 import { ShippingCost } from "./cost.ts"

@@ -7,7 +7,7 @@
  * ship-complete rules, which need no engine.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { OrderRouted } from "../engine/domain/events.ts"
+import type { OrderRouted } from "../engine/index.ts"
 import { audit, httpReader, promiseProblems, shipCompleteProblems, termsProblems } from "./audit.ts"
 import { generateDemand } from "./demand.ts"
 import { addDays, deliverByFor } from "./promise.ts"

@@ -13,13 +13,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { loadConfig } from "../../engine/config.ts"
-import type { Command } from "../../engine/domain/commands.ts"
-import type { Reply } from "../../engine/domain/replies.ts"
-import { route } from "../../engine/routing/index.ts"
-import { Engine } from "../../engine/runtime/engine.ts"
-import * as Queries from "../../engine/runtime/queries.ts"
-import { openJournalStore } from "../../engine/store/layer.ts"
+import { Engine, loadConfig, openJournalStore, Queries, route, type Command, type Reply } from "../../engine/index.ts"
 import { auditPools, channel, type Ack, type Audit, type CompareRequest, type CompareWorkload, type Contender, type Outcome } from "../compare-workload.ts"
 
 /** Holds outlive the run (the other contenders' reservations do not expire either). */

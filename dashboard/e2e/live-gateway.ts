@@ -6,10 +6,7 @@
  * test and by the screenshot script.
  */
 import { existsSync } from "node:fs"
-import { loadConfig } from "../../engine/config.ts"
-import { route } from "../../engine/routing/index.ts"
-import { Engine } from "../../engine/runtime/engine.ts"
-import { MemoryJournal } from "../../engine/store/memory-journal.ts"
+import { Engine, loadConfig, MemoryJournal, route } from "../../engine/index.ts"
 import { loadGatewayConfig, type GatewayConfig } from "../../gateway/config.ts"
 import { LocalEngine } from "../../gateway/engine-access.ts"
 import { makeKeyRing } from "../../gateway/keys.ts"

@@ -1,7 +1,12 @@
 /**
  * What the ops feed and the ops HTTP routes send the page (docs/protocol.md,
- * sections 4 and 5). Only the fields the page reads are typed.
+ * sections 4 and 5). The feed's own messages (the tick, the cluster view) are
+ * the gateway's types, shared by a type import (gateway/ops-feed-types.ts);
+ * the engine's views as the HTTP routes and the `hello` message send them are
+ * typed here with only the fields the page reads (the page does not compile
+ * the engine).
  */
+export type { Alert, ArcKind, ClusterView, NodeRow, OpsTick, RoutingArc } from "../../gateway/ops-feed-types.ts"
 
 export interface LatLon {
   readonly lat: number
@@ -21,62 +26,6 @@ export interface NetworkNode {
 export interface Hello {
   readonly nodes: ReadonlyArray<NetworkNode>
   readonly intervalMs: number
-}
-
-export type ArcKind = "single" | "split" | "pickup" | "rerouted" | "backordered"
-
-export interface RoutingArc {
-  readonly orderId: string
-  readonly kind: ArcKind
-  readonly to: LatLon
-  readonly from: ReadonlyArray<string>
-}
-
-export interface NodeRow {
-  readonly nodeId: string
-  readonly kind: string
-  readonly status: string
-  readonly shipmentsToday: number
-  readonly capacityPerDay: number
-  readonly load: number
-  readonly rejections: number
-  readonly shortPicks: number
-}
-
-export interface Alert {
-  readonly kind: string
-  readonly message: string
-  readonly sku?: string
-  readonly nodeId?: string
-}
-
-export interface OpsTick {
-  readonly at: number
-  readonly intervalMs: number
-  readonly metrics: {
-    readonly ordersPerSec: number
-    readonly reservationsPerSec: number
-    readonly requestsPerSec: number
-    readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number }
-    readonly fillRate: number | null
-    readonly splitRate: number | null
-    readonly backorderedUnits: number
-    readonly cancellations: number
-    readonly reroutes: number
-  }
-  readonly nodes: {
-    readonly statusChanges: ReadonlyArray<{ readonly nodeId: string; readonly status: string; readonly reason: string }>
-    readonly table: ReadonlyArray<NodeRow>
-  }
-  readonly arcs: ReadonlyArray<RoutingArc>
-  readonly holds: { readonly open: number; readonly expiringSoon: number; readonly expired: number }
-  readonly skus: {
-    readonly hot: ReadonlyArray<{ readonly sku: string; readonly reservations: number }>
-    readonly low: ReadonlyArray<{ readonly sku: string; readonly nodeId: string; readonly atp: number }>
-  }
-  readonly alerts: ReadonlyArray<Alert>
-  readonly alertsDropped: number
-  readonly engine: { readonly state: string; readonly mailbox: number; readonly lastCommitMs: number } | null
 }
 
 export interface OrderView {
@@ -108,10 +57,4 @@ export interface OrderTimeline {
 export interface ErrorBody {
   readonly code: string
   readonly message: string
-}
-
-/** Cluster mode only: the `cluster` message, once per tick interval (gateway/cluster-access.ts ClusterView). */
-export interface ClusterView {
-  readonly runners: ReadonlyArray<{ readonly address: string; readonly healthy: boolean; readonly lastHeartbeat: string; readonly streams: ReadonlyArray<string> }>
-  readonly streams: ReadonlyArray<{ readonly stream: string; readonly owner: string; readonly epoch: number; readonly claimedAt: string }>
 }

@@ -1,8 +1,9 @@
 /**
  * Cluster mode: orders whose lines lie in several partitions are placed as
  * *legs*, one ordinary order per partition holding any of its lines (as split
- * fulfillment orders in other OMSes). This file holds the pure parts the
- * gateway's cluster client uses (gateway/split-orders.ts does the I/O):
+ * fulfillment orders in other OMSes). This file holds the pure parts of the
+ * saga that places and serves them (split-orders.ts does the I/O, through
+ * the cluster client it is given):
  *
  * - the split of an `order.place` into legs (lines keep the client's order;
  *   a cart hold goes with the partition its id names, h<k>-...), and the

@@ -1,7 +1,9 @@
 /**
  * Engine runners as real processes for cluster tests and the cluster
- * benchmark: each one `engine/cluster/runner-main.ts` on a free port of its
- * own (or a given host), on a database of the test's own; a steady stream of
+ * benchmark: each one the process of `npm run runner` (gateway/runner-main.ts:
+ * the engine's runner with the gateway's change, notification and ops-figure
+ * pieces; spawned by its path, never imported) on a free port of its own (or
+ * a given host), on a database of the test's own; a steady stream of
  * keyed reservations that retries every unanswered or refused one with the
  * same key until it is answered for good; and the audit that checks the
  * journal afterwards (every acknowledged hold present once, nothing oversold,
@@ -22,7 +24,7 @@ import type { PartitionClient } from "../cluster/partition-client.ts"
 import { openJournalStore } from "../store/layer.ts"
 import { fixtureCommands } from "./fixture.ts"
 
-const runnerMain = fileURLToPath(new URL("../cluster/runner-main.ts", import.meta.url))
+const runnerMain = fileURLToPath(new URL("../../gateway/runner-main.ts", import.meta.url))
 
 export const freePort = (host = "127.0.0.1"): Promise<number> =>
   new Promise((resolve, reject) => {

@@ -5,10 +5,7 @@
  * WH-DAL through a cluster client, shard ownership settled, and a
  * cluster-mode gateway on an ephemeral port of 127.0.0.1 with the test keys.
  */
-import { loadConfig } from "../../engine/config.ts"
-import { PartitionClient } from "../../engine/cluster/partition-client.ts"
-import { entityIds } from "../../engine/cluster/partition-entity.ts"
-import { loadClusterSettings } from "../../engine/cluster/settings.ts"
+import { entityIds, loadClusterSettings, loadConfig, PartitionClient } from "../../engine/index.ts"
 import { clusterTestEnv, freePort, RunnerProcess, settledOwners, stockCluster } from "../../engine/testing/cluster.ts"
 import { freshDatabase } from "../../engine/testing/postgres.ts"
 import { ClusterEngine } from "../cluster-access.ts"

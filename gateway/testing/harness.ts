@@ -5,13 +5,8 @@
  * helpers for real clients (ws, fetch).
  */
 import WebSocket from "ws"
-import type { Command } from "../../engine/domain/commands.ts"
-import type { Engine } from "../../engine/runtime/engine.ts"
-import { MemoryJournal } from "../../engine/store/memory-journal.ts"
+import { Engine as EngineClass, loadConfig, MemoryJournal, route, type Command, type Engine } from "../../engine/index.ts"
 import { fixtureCommands, run } from "../../engine/testing/fixture.ts"
-import { Engine as EngineClass } from "../../engine/runtime/engine.ts"
-import { loadConfig } from "../../engine/config.ts"
-import { route } from "../../engine/routing/index.ts"
 import { loadGatewayConfig, type GatewayConfig } from "../config.ts"
 import { LocalEngine } from "../engine-access.ts"
 import { makeKeyRing, type KeysConfig } from "../keys.ts"

@@ -2,14 +2,15 @@
  * The placement of legs, all or nothing, against a fake cluster that answers
  * each leg as told: which legs are compensated when one is refused, answers
  * with a retryable code, or exists with other lines (and that what an earlier
- * attempt placed is never taken back on an uncertain outcome); and the claim
- * of the external id made first and released with the legs.
+ * attempt placed is never taken back on an uncertain outcome); the claim
+ * of the external id made first and released with the legs; and which
+ * commands the cluster client's entry (submitAcrossPartitions) takes across
+ * partitions and which it leaves to the caller.
  */
 import { describe, expect, it } from "vitest"
-import type { ClaimSplit, Command, PlaceOrder } from "../engine/domain/commands.ts"
-import type { OrderView } from "../engine/order/order-state.ts"
-import type { EngineReply } from "./engine-access.ts"
-import { placeLegs, placeSplit, type LegAccess } from "./split-orders.ts"
+import type { ClaimSplit, Command, PlaceOrder } from "../domain/commands.ts"
+import type { OrderView } from "../order/order-state.ts"
+import { placeLegs, placeSplit, submitAcrossPartitions, type LegAccess, type LegReply } from "./split-orders.ts"
 
 const leg = (partition: number): PlaceOrder => ({
   type: "order.place", channel: "web", externalId: "S-1", customer: {}, lines: [{ sku: `SKU-${partition}`, qty: 1 }], leg: { partition, lineNos: [partition + 1] }
@@ -18,7 +19,7 @@ const leg = (partition: number): PlaceOrder => ({
 const view = (partition: number): OrderView => ({ orderId: `o${partition}-1`, status: "routed", payment: "authorised", lines: [], shipments: [], returns: [], leg: { partition, lineNos: [partition + 1], compensated: false } }) as unknown as OrderView
 
 /** A cluster whose partition k answers `answers[k]` to a placement, and records every command. */
-const fakeCluster = (answers: Record<number, EngineReply>) => {
+const fakeCluster = (answers: Record<number, LegReply>) => {
   const sent: Array<Command> = []
   const access: LegAccess = {
     submitOne: async (c) => {
@@ -36,7 +37,7 @@ const fakeCluster = (answers: Record<number, EngineReply>) => {
   }
 }
 
-const placed = (p: number, existing = false): EngineReply => ({ ok: true, order: view(p), ...(existing ? { existing: true } : {}) })
+const placed = (p: number, existing = false): LegReply => ({ ok: true, order: view(p), ...(existing ? { existing: true } : {}) })
 
 describe("placing the legs of an order", () => {
   it("answers the group view when every leg is accepted, and compensates nothing", async () => {
@@ -137,5 +138,52 @@ describe("placing a split order with the claim of its external id", () => {
     c.access.submitOne = async (x) => (x.type === "order.releaseSplit" ? { ok: false, code: "outcome_unknown", message: "x" } : inner(x))
     await placeSplit(c.access, claim, [leg(0), leg(1)], (u, r) => failed.push([u, r.ok ? "ok" : r.code]))
     expect(failed).toEqual([[{ release }, "outcome_unknown"]])
+  })
+})
+
+describe("what the cluster client sends across partitions", () => {
+  const partitions = 4
+  const delivered = (counts: Record<number, number>) => {
+    const sent: Array<Command> = []
+    const access: LegAccess = {
+      submitOne: async (c) => {
+        sent.push(c)
+        return c.type === "notifications.delivered" ? { ok: true, delivered: counts[Number(c.ids[0].slice(1, 2))] } : { ok: true }
+      },
+      order: async () => null,
+      orderHistory: async () => null,
+      orderTimeline: async () => null
+    }
+    return { access, sent }
+  }
+
+  it("reports delivered notifications to each partition of their orders and sums the counts", async () => {
+    const c = delivered({ 0: 2, 3: 1 })
+    const r = await submitAcrossPartitions(c.access, { type: "notifications.delivered", ids: ["o0-1/confirmed", "o3-2/confirmed", "o0-1/shipped/o0-1-s1"] }, partitions)
+    expect(r).toEqual({ ok: true, delivered: 3 })
+    expect(c.sent).toEqual([
+      { type: "notifications.delivered", ids: ["o0-1/confirmed", "o0-1/shipped/o0-1-s1"] },
+      { type: "notifications.delivered", ids: ["o3-2/confirmed"] }
+    ])
+  })
+
+  it("leaves commands of one partition to the caller: an order whose lines share its partition, notifications of one partition, an ordinary id", () => {
+    const c = delivered({})
+    expect(submitAcrossPartitions(c.access, { type: "notifications.delivered", ids: ["o1-1/confirmed", "o1-2/confirmed"] }, partitions)).toBeUndefined()
+    expect(submitAcrossPartitions(c.access, { type: "order.payment", orderId: "o1-1", outcome: "authorised" }, partitions)).toBeUndefined()
+    const whole: PlaceOrder = { type: "order.place", channel: "web", externalId: "W-1", customer: {}, lines: [] }
+    expect(submitAcrossPartitions(c.access, whole, partitions)).toBeUndefined()
+    expect(c.sent).toEqual([])
+  })
+
+  it("sends a command on a composite id to its legs", async () => {
+    const c = fakeCluster({})
+    c.access.order = async (id) => view(Number(id.slice(1, 2)))
+    const r = await submitAcrossPartitions(c.access, { type: "order.payment", orderId: "o0-1_o2-1", outcome: "authorised" }, partitions)
+    expect(r).toMatchObject({ ok: true, order: { orderId: "o0-1_o2-1" } })
+    expect(c.sent).toEqual([
+      { type: "order.payment", orderId: "o0-1", outcome: "authorised" },
+      { type: "order.payment", orderId: "o2-1", outcome: "authorised" }
+    ])
   })
 })

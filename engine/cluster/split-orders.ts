@@ -1,7 +1,9 @@
 /**
- * Cluster mode: orders whose lines lie in several partitions, served by the
- * gateway's cluster client as legs (one ordinary order per partition, see
- * engine/cluster/legs.ts for the split, the composite id and the group view).
+ * Cluster mode: the saga that serves orders whose lines lie in several
+ * partitions as legs (one ordinary order per partition; legs.ts holds the
+ * pure parts: the split, the composite id, the group view). The cluster
+ * client (the gateway's ClusterEngine) calls it with a `LegAccess`: how to
+ * send one single-partition command and read one leg.
  *
  * - Placement: the order's external id is first claimed in its home
  *   partition (`order.claimSplit`, naming the legs' partitions); a refusal
@@ -20,15 +22,30 @@
  *   events to the leg whose id prefixes the shipment or return id.
  * - Reads of a composite id read every leg and aggregate.
  */
-import type { ClaimSplit, Command, LineQty, PlaceOrder, ReleaseSplit } from "../engine/domain/commands.ts"
-import type { HistoryEntry, OrderView } from "../engine/order/order-state.ts"
-import { groupView, legLinesOf, linesByLeg, mergeHistories, releaseOf, type GroupView } from "../engine/cluster/legs.ts"
-import type { EngineReply, OrderTimeline, Refusal } from "./engine-access.ts"
-import { isRetryable } from "./errors.ts"
+import type { ClaimSplit, Command, LineQty, PlaceOrder, ReleaseSplit } from "../domain/commands.ts"
+import { retryableCodes, type ErrorCode } from "../domain/errors.ts"
+import type { Accepted } from "../domain/replies.ts"
+import { partitionOfOrder } from "../order/order-book.ts"
+import type { HistoryEntry, OrderView } from "../order/order-state.ts"
+import type { OrderTimeline } from "../runtime/queries.ts"
+import { groupView, legIdsOf, legLinesOf, linesByLeg, mergeHistories, releaseOf, splitClaimOf, splitOrder, type GroupView } from "./legs.ts"
+
+/**
+ * A refusal as the cluster client answers it: the engine's codes, and
+ * `outcome_unknown` when a message may have been applied but got no answer
+ * (partition-client.ts).
+ */
+export interface Refusal {
+  readonly ok: false
+  readonly code: string
+  readonly message: string
+}
+
+export type LegReply = Accepted | Refusal
 
 /** What the split-order logic needs of the cluster: single-partition commands and reads. */
 export interface LegAccess {
-  submitOne(command: Command): Promise<EngineReply>
+  submitOne(command: Command): Promise<LegReply>
   order(legId: string): Promise<OrderView | null>
   orderHistory(legId: string): Promise<ReadonlyArray<HistoryEntry> | null>
   orderTimeline(legId: string): Promise<OrderTimeline | null>
@@ -43,6 +60,48 @@ export const viewOfLegs = (legs: ReadonlyArray<OrderView>): OrderView | GroupVie
 export type Undo = { readonly legId: string } | { readonly release: ReleaseSplit }
 
 /**
+ * A command as the cluster client sends it when it may concern several
+ * partitions: an order whose lines or cart holds lie in several partitions
+ * is placed as legs (placeSplit); a command on a composite order id goes to
+ * its legs (submitToLegs); delivered notifications of orders in several
+ * partitions are reported to each partition (the counts summed). Undefined:
+ * the command concerns one partition, and the caller sends it there as is.
+ * `onUndoFailed`: see placeLegs.
+ */
+export const submitAcrossPartitions = (
+  access: LegAccess,
+  command: Command,
+  partitions: number,
+  onUndoFailed: (undo: Undo, reply: LegReply) => void = () => {}
+): Promise<LegReply> | undefined => {
+  if (command.type === "order.place") {
+    const split = splitOrder(command, partitions)
+    if ("ok" in split) return Promise.resolve(split)
+    return split.kind === "legs" ? placeSplit(access, splitClaimOf(command, split.legs), split.legs, onUndoFailed) : undefined
+  }
+  if (command.type === "notifications.delivered") return notificationsDelivered(access, command)
+  const legIds = legIdsOf((command as { orderId?: unknown }).orderId)
+  return legIds ? submitToLegs(access, command as Command & { orderId: string }, legIds) : undefined
+}
+
+/** Delivered notifications reported for orders of several partitions: one command per partition, counts summed. */
+const notificationsDelivered = (access: LegAccess, c: Command & { type: "notifications.delivered" }): Promise<LegReply> | undefined => {
+  if (!Array.isArray(c.ids)) return undefined
+  const byPartition = new Map<number, Array<string>>()
+  for (const id of c.ids) {
+    const p = typeof id === "string" ? partitionOfOrder(id) : 0
+    let list = byPartition.get(p)
+    if (!list) byPartition.set(p, (list = []))
+    list.push(id)
+  }
+  if (byPartition.size <= 1) return undefined
+  return Promise.all([...byPartition.values()].map((ids) => access.submitOne({ type: "notifications.delivered", ids }))).then((replies) => {
+    const refused = replies.find((r) => !r.ok)
+    return refused ?? { ok: true, delivered: replies.reduce((n, r) => n + (r.ok ? r.delivered ?? 0 : 0), 0) }
+  })
+}
+
+/**
  * Places an order split into `legs`: claims its external id in its home
  * partition (`claim`), then places the legs (placeLegs). A refused claim is
  * the answer, with nothing placed.
@@ -51,8 +110,8 @@ export const placeSplit = async (
   access: LegAccess,
   claim: ClaimSplit,
   legs: ReadonlyArray<PlaceOrder>,
-  onUndoFailed: (undo: Undo, reply: EngineReply) => void = () => {}
-): Promise<EngineReply> => {
+  onUndoFailed: (undo: Undo, reply: LegReply) => void = () => {}
+): Promise<LegReply> => {
   const claimed = await access.submitOne(claim)
   if (!claimed.ok) return claimed
   return placeLegs(access, legs, onUndoFailed, { claim, existed: claimed.existing === true })
@@ -69,10 +128,10 @@ export const placeSplit = async (
 export const placeLegs = async (
   access: LegAccess,
   legs: ReadonlyArray<PlaceOrder>,
-  onUndoFailed: (undo: Undo, reply: EngineReply) => void = () => {},
+  onUndoFailed: (undo: Undo, reply: LegReply) => void = () => {},
   /** The external id's claim, and whether it was there before this attempt. */
   claimed?: { readonly claim: ClaimSplit; readonly existed: boolean }
-): Promise<EngineReply> => {
+): Promise<LegReply> => {
   const replies = await Promise.all(legs.map((leg) => access.submitOne(leg)))
   const refusedAt = replies.findIndex((r) => !r.ok)
   if (refusedAt < 0) {
@@ -86,7 +145,7 @@ export const placeLegs = async (
   // when a leg exists with other lines (that order was placed before, with its own claim), and when a leg's outcome
   // is uncertain (a retryable refusal, no answer): the order may have been placed whole and acknowledged by an
   // earlier attempt whose answer the client lost, so it must not be taken back; the client's retry completes it.
-  const keepEarlier = replies.some((r) => !r.ok && (r.code === "exists_with_different_lines" || r.code === "outcome_unknown" || isRetryable(r.code)))
+  const keepEarlier = replies.some((r) => !r.ok && (r.code === "exists_with_different_lines" || r.code === "outcome_unknown" || retryableCodes.has(r.code as ErrorCode)))
   const undo: Array<Undo> = replies.flatMap((r) => (r.ok && r.order && !(keepEarlier && r.existing === true) ? [{ legId: r.order.orderId }] : []))
   const earlierLegs = replies.some((r) => r.ok && r.existing === true)
   if (claimed && !(keepEarlier && (claimed.existed || earlierLegs))) undo.push({ release: releaseOf(claimed.claim) })
@@ -132,7 +191,7 @@ const fanOut = async (
   commands: ReadonlyArray<Command>,
   /** Refusals that mean "nothing to do on this leg" (an already cancelled leg), as long as some leg did something. */
   benign: ReadonlySet<string> = new Set()
-): Promise<EngineReply> => {
+): Promise<LegReply> => {
   const replies = await Promise.all(commands.map((c) => access.submitOne(c)))
   const refusals = replies.filter((r): r is Refusal => !r.ok)
   const someApplied = refusals.length < replies.length
@@ -148,7 +207,7 @@ const legOwning = (legIds: ReadonlyArray<string>, id: unknown): string | undefin
   typeof id === "string" ? legIds.find((leg) => id.startsWith(`${leg}-`)) : undefined
 
 /** A command on a split order (its orderId names the legs `legIds`). */
-export const submitToLegs = async (access: LegAccess, command: Command & { readonly orderId: string }, legIds: ReadonlyArray<string>): Promise<EngineReply> => {
+export const submitToLegs = async (access: LegAccess, command: Command & { readonly orderId: string }, legIds: ReadonlyArray<string>): Promise<LegReply> => {
   const toEach = () => legIds.map((orderId) => ({ ...command, orderId }) as Command)
   switch (command.type) {
     case "order.payment":
@@ -190,7 +249,7 @@ const byLines = async (
   legIds: ReadonlyArray<string>,
   lines: ReadonlyArray<LineQty>,
   make: (orderId: string, lines: ReadonlyArray<LineQty>) => Command
-): Promise<EngineReply> => {
+): Promise<LegReply> => {
   if (!Array.isArray(lines) || lines.some((l) => typeof l !== "object" || l === null || typeof l.lineNo !== "number")) {
     return refusal("malformed_command", "each line needs a lineNo")
   }
