@@ -4,6 +4,7 @@
  */
 export * from "./config.ts"
 export type * from "./domain/commands.ts"
+export * as CommandSchema from "./domain/command-schema.ts"
 export type * from "./domain/events.ts"
 export * from "./domain/errors.ts"
 export * from "./domain/network.ts"
