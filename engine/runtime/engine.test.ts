@@ -3,6 +3,8 @@
  * API: inventory sync, holds and their TTL, ATP per channel, order capture
  * and idempotency, payment, routing and re-routing, fulfillment, cancellation,
  * returns, exchanges, the notification outbox, history, bad input.
+ * Longer than the ~450 lines other files keep to: one example per feature, all
+ * on the same fixture network and clock (architecture.md, Tests).
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import type { Command } from "../domain/commands.ts"
