@@ -25,7 +25,8 @@ import { legSeparator, loadClusterSettings, loadConfig, PartitionClient, partiti
 import { answered, auditCluster, clusterTestEnv, freePort, RunnerProcess, settledOwners, stockCluster, type Ack } from "../engine/testing/cluster.ts"
 import { ClusterEngine } from "../gateway/cluster-access.ts"
 import { freshDatabase } from "../engine/testing/postgres.ts"
-import { numberOption, percentile, round, type BenchResult } from "./report.ts"
+import { parseOptions } from "./options.ts"
+import { percentile, round, type BenchResult } from "./report.ts"
 
 const partitions = 8
 const skuCount = 64
@@ -194,10 +195,17 @@ const runRound = async (runnerCount: number, seconds: number, inFlight: number, 
   }
 }
 
+export const options = {
+  seconds: { type: "number", default: 8, min: 0.1, help: "seconds per round" },
+  inflight: { type: "number", default: 2_048, min: 1, help: "reservations in flight" },
+  "order-inflight": { type: "number", default: 256, min: 1, help: "orders in flight" }
+} as const
+
 export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => {
-  const seconds = numberOption(args, "seconds", 8, 0.1)
-  const inFlight = numberOption(args, "inflight", 2_048, 1)
-  const orderInFlight = numberOption(args, "order-inflight", 256, 1)
+  const o = parseOptions(options, args).values
+  const seconds = o.seconds
+  const inFlight = o.inflight
+  const orderInFlight = o["order-inflight"]
   const rounds: Array<Round> = []
   for (const runners of [1, 2, 3]) {
     console.error(`cluster bench: ${runners} runner(s), ${seconds} s, ${inFlight} in flight`)

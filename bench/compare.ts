@@ -20,7 +20,8 @@
  * Options: --seconds N per contender (default 9), --clients N (64),
  * --skus N (1000), --nodes N (20), --seed N, --only a,b (a subset, in order).
  */
-import { numberOption, option, percentile, round, type BenchResult } from "./report.ts"
+import { parseOptions } from "./options.ts"
+import { percentile, round, type BenchResult } from "./report.ts"
 import { compareWorkload, type Ack, type Audit, type CompareRequest, type CompareWorkloadOptions, type Contender, type Outcome } from "./compare-workload.ts"
 
 export const contenderNames = ["engine", "engine-gateway", "postgres-row-lock", "redis-lua"] as const
@@ -76,11 +77,10 @@ const errorCodes = new Set([
   "store_error", "error", "timeout", "disconnected", "store_unavailable", "engine_overloaded", "engine_stopped", "internal", "no_hold_in_reply", "no_order_in_reply"
 ])
 
-const namesArg = (args: ReadonlyArray<string>): ReadonlyArray<ContenderName> => {
-  const only = option(args, "only")
+/** `--only A,B`: the contenders named (already checked by the option's check). */
+const contendersOf = (only: string | undefined): ReadonlyArray<ContenderName> => {
   if (only === undefined) return contenderNames
   const wanted = only.split(",").filter((s) => s !== "")
-  for (const n of wanted) if (!(contenderNames as ReadonlyArray<string>).includes(n)) throw new Error(`--only: unknown contender ${n} (${contenderNames.join(", ")})`)
   return contenderNames.filter((n) => wanted.includes(n))
 }
 
@@ -155,19 +155,31 @@ export const formatTable = (rows: ReadonlyArray<ContenderFigures>): string => {
   return [line(head), line(widths.map((w, i) => (i === head.length - 1 ? "----------" : "".padEnd(w, "-")))), ...body.map(line)].join("\n")
 }
 
-export const run = async (args: ReadonlyArray<string>): Promise<CompareResult> => {
-  const seconds = numberOption(args, "seconds", 9, 0.1)
-  const clients = Math.floor(numberOption(args, "clients", 64, 1))
-  const options: Partial<CompareWorkloadOptions> = {
-    skus: Math.floor(numberOption(args, "skus", 1_000, 1)),
-    nodes: Math.floor(numberOption(args, "nodes", 20, 1)),
-    seed: Math.floor(numberOption(args, "seed", 7, 1))
+export const options = {
+  seconds: { type: "number", default: 9, min: 0.1, help: "seconds per contender" },
+  clients: { type: "number", default: 64, min: 1, help: "concurrent clients (closed loop)" },
+  skus: { type: "number", default: 1_000, min: 1, help: "SKUs of the workload" },
+  nodes: { type: "number", default: 20, min: 1, help: "nodes of the workload" },
+  seed: { type: "number", default: 7, min: 1, help: "seed of the workload" },
+  only: {
+    type: "string", placeholder: "A,B", help: `contenders to run, separated by commas (${contenderNames.join(", ")}; default all)`,
+    check: (given: string) => {
+      const unknown = given.split(",").find((n) => n !== "" && !(contenderNames as ReadonlyArray<string>).includes(n))
+      return unknown === undefined ? undefined : `--only: unknown contender ${unknown} (${contenderNames.join(", ")})`
+    }
   }
-  const names = namesArg(args)
+} as const
+
+export const run = async (args: ReadonlyArray<string>): Promise<CompareResult> => {
+  const o = parseOptions(options, args).values
+  const seconds = o.seconds
+  const clients = Math.floor(o.clients)
+  const asked: Partial<CompareWorkloadOptions> = { skus: Math.floor(o.skus), nodes: Math.floor(o.nodes), seed: Math.floor(o.seed) }
+  const names = contendersOf(o.only)
   const measured: Array<{ name: ContenderName; figures: Omit<ContenderFigures, "ratioToEngine">; details: ContenderDetails }> = []
   let workloadOptions: CompareWorkloadOptions | undefined
   for (const name of names) {
-    const w = compareWorkload(options) // a fresh one each time: the same request sequence for every contender
+    const w = compareWorkload(asked) // a fresh one each time: the same request sequence for every contender
     workloadOptions = w.options
     const c = (await factories[name]()).contender()
     gc()
@@ -216,7 +228,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<CompareResult> =
     ratioToEngine: engine === undefined || engine.figures.throughput === 0 ? null : round(m.figures.throughput / engine.figures.throughput, 3)
   }))
   const details = measured.map((m) => m.details)
-  const wo = workloadOptions ?? compareWorkload(options).options
+  const wo = workloadOptions ?? compareWorkload(asked).options
   const rows: Array<readonly [string, string | number, string]> = [
     ["workload", `${wo.nodes} nodes x ${wo.skus} SKUs`, `Zipf s=${wo.zipfS}, 5 doorbusters with ${wo.doorbusterStock}/node, others ${fmt(wo.stockPerPool)}/node; ${Math.round((1 - wo.orderShare) * 100)}% 1-line holds, ${Math.round(wo.orderShare * 100)}% 3-line paid orders; seed ${wo.seed}`],
     ["load", `${clients} clients`, `closed loop, ${seconds} s per contender, 127.0.0.1 only`]

@@ -13,7 +13,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Engine, loadConfig, openJournalStore, route, type Command, type EngineConfig, type JournalLocation } from "../engine/index.ts"
 import { freshDatabase } from "../engine/testing/postgres.ts"
-import { numberOption, percentile, round, storeOption, type BenchResult } from "./report.ts"
+import { parseOptions, storeOption } from "./options.ts"
+import { percentile, round, type BenchResult } from "./report.ts"
 import { workload, type Workload } from "./workload.ts"
 
 let usePostgres = false
@@ -99,9 +100,15 @@ const openLoop = async (engine: Engine, next: () => Command, perSec: number, dur
   return { sent, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: percentile(latencies, 100) }
 }
 
+export const options = {
+  seconds: { type: "number", default: 10, min: 0.1, help: "seconds per throughput phase" },
+  store: storeOption
+} as const
+
 export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => {
-  const durationMs = numberOption(args, "seconds", 10, 0.1) * 1000
-  usePostgres = storeOption(args) === "postgres"
+  const o = parseOptions(options, args).values
+  const durationMs = o.seconds * 1000
+  usePostgres = o.store === "postgres"
   postgresUrls = new Map()
   const dir = mkdtempSync(join(tmpdir(), "oms-bench-"))
   try {

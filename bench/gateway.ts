@@ -32,7 +32,8 @@ import { createInterface } from "node:readline"
 import autocannon from "autocannon"
 import WebSocket from "ws"
 import { v8PoolSizeFlag } from "../engine/index.ts"
-import { numberOption, percentile, round, storeOption, type BenchResult } from "./report.ts"
+import { parseOptions, storeOption } from "./options.ts"
+import { percentile, round, type BenchResult } from "./report.ts"
 import { isPush, openDriverSocket, replyId, replyOk, type DriverSocket } from "./ws-driver.ts"
 
 interface Server {
@@ -266,16 +267,25 @@ export const holdFrames = (): ((id: number) => string) => {
   return (id) => `{"id":${id},"op":"hold.create","sku":"${nextSku()}","qty":1}`
 }
 
+export const options = {
+  seconds: { type: "number", default: 5, min: 0.1, help: "seconds per throughput phase" },
+  connections: { type: "number", default: 32, min: 1, help: "WS load connections" },
+  idle: { type: "number", default: 10_000, min: 1, help: "idle WS connections" },
+  "half-warmup": { type: "number", default: 1, min: 0, help: "seconds of half load before it is measured" },
+  store: storeOption
+} as const
+
 export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => {
-  const durationMs = numberOption(args, "seconds", 5, 0.1) * 1000
-  const connections = numberOption(args, "connections", 32, 1)
-  const idleCount = numberOption(args, "idle", 10_000, 1)
+  const o = parseOptions(options, args).values
+  const durationMs = o.seconds * 1000
+  const connections = o.connections
+  const idleCount = o.idle
   const window = 64
-  const halfWarmUpMs = numberOption(args, "half-warmup", 1) * 1000
+  const halfWarmUpMs = o["half-warmup"] * 1000
   const hold = holdFrames()
 
   // ---- 1 to 4 against the gateway ------------------------------------------------------
-  const store = storeOption(args)
+  const store = o.store
   const gateway = await startServer("gateway", undefined, store)
   const wsUrl = `${gateway.url.replace("http://", "ws://")}/v1/ws?key=sf-demo-web`
   let reservations: LoopResult

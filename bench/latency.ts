@@ -17,7 +17,8 @@
  * --seconds N (measured per rate, default 5), --connections N (default 32),
  * --store postgres (the journal on a fresh database of the local PostgreSQL).
  */
-import { numberOption, option, percentile, round, storeOption, type BenchResult } from "./report.ts"
+import { parseOptions, storeOption } from "./options.ts"
+import { percentile, round, type BenchResult } from "./report.ts"
 import { closeDrivers, holdFrames, openDrivers, openLoop, startServer } from "./gateway.ts"
 
 interface Point {
@@ -67,12 +68,24 @@ const sweep = async (mode: "gateway" | "echo", store: "embedded" | "postgres", r
   return points
 }
 
+const parseRates = (given: string): ReadonlyArray<number> => given.split(",").map((r) => (r.trim() === "" ? NaN : Number(r)))
+
+export const options = {
+  rates: {
+    type: "string", default: "2000,5000,10000,20000", placeholder: "A,B,C", help: "offered loads, requests/s, separated by commas",
+    check: (given: string) => parseRates(given).every((r) => Number.isFinite(r) && r > 0) ? undefined : `--rates needs positive numbers separated by commas, got ${JSON.stringify(given)}`
+  },
+  seconds: { type: "number", default: 5, min: 0.1, help: "seconds measured per rate" },
+  connections: { type: "number", default: 32, min: 1, help: "WS connections" },
+  store: storeOption
+} as const
+
 export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => {
-  const rates = (option(args, "rates") ?? "2000,5000,10000,20000").split(",").map(Number)
-  if (rates.some((r) => !Number.isFinite(r) || r <= 0)) throw new Error(`--rates: positive numbers separated by commas, got ${option(args, "rates")}`)
-  const durationMs = numberOption(args, "seconds", 5, 0.1) * 1000
-  const connections = numberOption(args, "connections", 32, 1)
-  const store = storeOption(args)
+  const o = parseOptions(options, args).values
+  const rates = parseRates(o.rates)
+  const durationMs = o.seconds * 1000
+  const connections = o.connections
+  const store = o.store
   const gateway = await sweep("gateway", store, rates, connections, durationMs)
   const echo = await sweep("echo", store, rates, connections, durationMs)
   const row = (what: string, p: Point): readonly [string, string, string] => [

@@ -33,24 +33,3 @@ export const printTable = (r: BenchResult): void => {
 export { percentile } from "../gateway/metrics.ts"
 
 export const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits
-
-// ---- command-line options shared by the benchmarks ----------------------------------------
-
-/** The value after `--name`, if the option is given. */
-export const option = (args: ReadonlyArray<string>, name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? args[i + 1] : undefined
-}
-
-/** `--name N`: a number of at least `min` (default 0), else `fallback` when the option is absent. */
-export const numberOption = (args: ReadonlyArray<string>, name: string, fallback: number, min = 0): number => {
-  const given = option(args, name)
-  if (given === undefined) return fallback
-  const v = Number(given)
-  if (!Number.isFinite(v) || v < min) throw new Error(`--${name} needs a number of at least ${min}, got ${given}`)
-  return v
-}
-
-/** `--store postgres`: the journal on the local PostgreSQL; else the embedded PGlite store. */
-export const storeOption = (args: ReadonlyArray<string>): "postgres" | "embedded" =>
-  option(args, "store") === "postgres" ? "postgres" : "embedded"

@@ -23,24 +23,19 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { monitorEventLoopDelay } from "node:perf_hooks"
-import { loadConfig } from "../engine/config.ts"
-import type { Command } from "../engine/domain/commands.ts"
-import type { Reply } from "../engine/domain/replies.ts"
-import { route } from "../engine/routing/index.ts"
-import { Engine } from "../engine/runtime/engine.ts"
-import * as Q from "../engine/runtime/queries.ts"
-import { TimerHeap } from "../engine/runtime/timer-heap.ts"
-import { openJournalStore, type JournalLocation } from "../engine/store/layer.ts"
+import { Engine, loadConfig, openJournalStore, Queries as Q, route, TimerHeap, type Command, type JournalLocation, type Reply } from "../engine/index.ts"
 import { freshDatabase } from "../engine/testing/postgres.ts"
-import { numberOption, percentile, round, storeOption } from "./report.ts"
+import { parseOptions } from "./options.ts"
+import { percentile, round } from "./report.ts"
+import { options } from "./soak-options.ts"
 import { workload } from "./workload.ts"
 
-const args = process.argv.slice(2)
-const target = numberOption(args, "orders", 3_000_000, 1_000)
-const ordersPerDay = numberOption(args, "orders-per-day", 100_000, 100)
-const inFlightMax = numberOption(args, "in-flight", 4_096, 1)
-const markEvery = numberOption(args, "mark-every", 250_000, 1_000)
-const usePostgres = storeOption(args) === "postgres"
+const o = parseOptions(options, process.argv.slice(2)).values
+const target = o.orders
+const ordersPerDay = o["orders-per-day"]
+const inFlightMax = o["in-flight"]
+const markEvery = o["mark-every"]
+const usePostgres = o.store === "postgres"
 
 const minute = 60_000
 const hour = 60 * minute

@@ -11,8 +11,11 @@
  */
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { v8PoolSizeFlag } from "../engine/runtime/gc-tuning.ts"
+import { v8PoolSizeFlag } from "../engine/index.ts"
 import type { BenchResult } from "./report.ts"
+import { options } from "./soak-options.ts"
+
+export { options }
 
 /** The heap limit `npm start` runs with (package.json scripts; docs/operations.md, sizing). */
 export const startHeapMB = Number(process.env.ENGINE_HEAP_MB ?? 2048)
@@ -39,7 +42,7 @@ export interface SoakFigures {
 }
 
 export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => {
-  const forwarded = args.filter((a) => a !== "--json" && a !== "soak")
+  const forwarded = [...args]
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, [
       v8PoolSizeFlag(), `--max-old-space-size=${startHeapMB}`, "--expose-gc", "--import", "tsx",

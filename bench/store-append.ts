@@ -5,7 +5,7 @@
  * Also times opening the embedded PGlite: first open (initdb), after a clean
  * close, and after the owning process was killed with SIGKILL.
  *
- *   npx tsx bench/store-append.ts [--appends 300] [--skip-postgres] [--skip-open-times]
+ *   npx tsx bench/store-append.ts [--appends 300] [--skip-postgres] [--skip-open-times] [--help]
  *
  * PostgreSQL: DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test; the
  * bench runs in a database of its own, dropped afterwards.
@@ -21,12 +21,30 @@ import { Effect, Redacted } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { pack } from "msgpackr"
 import { openJournalStore, startEmbeddedPostgres, type JournalBatch, type JournalLocation, type JournalStore } from "../engine/index.ts"
+import { optionsHelp, parseOptions, UsageError } from "./options.ts"
 
-const argument = (name: string): string | undefined => {
-  const at = process.argv.indexOf(name)
-  return at === -1 ? undefined : process.argv[at + 1]
+const options = {
+  appends: { type: "number", default: 300, min: 1, help: "appends timed per store" },
+  "skip-postgres": { type: "boolean", help: "time the embedded store only" },
+  "skip-open-times": { type: "boolean", help: "do not time opening the embedded store" },
+  "hold-open": { type: "string", placeholder: "DIR", help: "(internal) fill the store in DIR, print \"open\" and wait to be killed" },
+  help: { type: "boolean", short: "h", help: "this text" }
+} as const
+
+const parsed = (() => {
+  try {
+    return parseOptions(options, process.argv.slice(2)).values
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e
+    console.error(`store-append: ${e.message}\n\n${optionsHelp(options)}`)
+    process.exit(2)
+  }
+})()
+if (parsed.help) {
+  console.log(`usage: npx tsx bench/store-append.ts [options]\n\n${optionsHelp(options)}`)
+  process.exit(0)
 }
-const appends = Number(argument("--appends") ?? 300)
+const appends = Math.floor(parsed.appends)
 
 /** 1,000 events shaped like the engine's, packed: about 60 KB. */
 const eventsPayload = (seqFrom: number): Uint8Array => {
@@ -130,7 +148,7 @@ const benchOpenTimes = async () => {
   }
 }
 
-const holdOpen = argument("--hold-open")
+const holdOpen = parsed["hold-open"]
 if (holdOpen !== undefined) {
   const { store } = await openJournalStore({ backend: "embedded", dataDir: holdOpen })
   const payload = eventsPayload(1)
@@ -139,7 +157,7 @@ if (holdOpen !== undefined) {
   await new Promise(() => undefined)
 }
 
-if (!process.argv.includes("--skip-open-times")) await benchOpenTimes()
+if (!parsed["skip-open-times"]) await benchOpenTimes()
 
 const dataDir = mkdtempSync(path.join(tmpdir(), "oms-bench-"))
 try {
@@ -157,7 +175,7 @@ const runOn = (serverUrl: string, statement: string) =>
     }).pipe(Effect.scoped, Effect.provide(Reactivity.layer))
   )
 
-if (!process.argv.includes("--skip-postgres")) {
+if (!parsed["skip-postgres"]) {
   const serverUrl = process.env.DATABASE_URL?.trim() || "postgres://postgres@127.0.0.1:5432/test"
   const database = `oms_bench_${Date.now().toString(36)}`
   const url = new URL(serverUrl)

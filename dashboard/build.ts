@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { parseArgs } from "node:util"
 
 const root = fileURLToPath(new URL(".", import.meta.url))
 const stamp = join(root, "dist", "index.html")
@@ -36,5 +37,12 @@ export const buildDashboard = async (options: { readonly force?: boolean; readon
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  await buildDashboard({ force: process.argv.includes("--force") })
+  let force = false
+  try {
+    force = parseArgs({ options: { force: { type: "boolean" } }, strict: true }).values.force === true
+  } catch (e) {
+    console.error(`dashboard build: ${(e as Error).message}\nusage: tsx dashboard/build.ts [--force]`)
+    process.exit(2)
+  }
+  await buildDashboard({ force })
 }

@@ -8,6 +8,7 @@
 
 // ---- vocabulary: commands, events, replies, errors, the network ----------------------------------
 export type * from "./domain/commands.ts"
+export * as CommandSchema from "./domain/command-schema.ts"
 export type * from "./domain/events.ts"
 export { isOrderEvent } from "./domain/events.ts"
 export type * from "./domain/replies.ts"
@@ -30,6 +31,7 @@ export type {
   TimelineNotification
 } from "./runtime/queries.ts"
 export { execute, OrderEngine } from "./order-engine.ts"
+export { TimerHeap } from "./runtime/timer-heap.ts"
 
 // ---- routing (the router an engine is opened with, and its cost model) ----------------------------
 export * from "./routing/index.ts"

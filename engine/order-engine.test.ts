@@ -14,10 +14,20 @@ import * as Q from "./runtime/queries.ts"
 import { Journal } from "./store/layer.ts"
 import { fixtureCommands } from "./testing/fixture.ts"
 
-const dataDir = mkdtempSync(join(tmpdir(), "oms-engine-"))
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+const dataDirs: Array<string> = []
+afterAll(() => {
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true })
+})
 
-const live = (test: Effect.Effect<void, unknown, OrderEngine>) =>
+/** A fresh, empty data folder for one test. */
+const freshDataDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), "oms-engine-"))
+  dataDirs.push(dir)
+  return dir
+}
+
+/** Runs `test` against the Effect service on the embedded store in `dataDir`, on a TestClock; the engine closes with the scope. */
+const live = (dataDir: string, test: Effect.Effect<void, unknown, OrderEngine>) =>
   Effect.runPromise(
     test.pipe(
       Effect.provide(OrderEngine.layer({ partitions: 4 }).pipe(Layer.provideMerge(Journal.layerEmbedded({ dataDir })), Layer.provideMerge(TestClock.layer()))),
@@ -27,7 +37,7 @@ const live = (test: Effect.Effect<void, unknown, OrderEngine>) =>
 
 describe("OrderEngine service on the embedded store", () => {
   it("expires holds on the Effect clock and reports refusals as tagged errors", () =>
-    live(Effect.gen(function*() {
+    live(freshDataDir(), Effect.gen(function*() {
       for (const c of fixtureCommands) yield* execute(c)
       yield* execute({ type: "inventory.receive", sku: "TV-55", nodeId: "WH-DAL", qty: 3 })
       const { hold } = yield* execute({ type: "hold.create", channel: "web", sku: "TV-55", qty: 2, nodeId: "WH-DAL", ttlMs: 120_000 })
@@ -36,18 +46,27 @@ describe("OrderEngine service on the embedded store", () => {
       const engine = yield* OrderEngine
       yield* TestClock.adjust(119_000)
       yield* Effect.promise(() => engine.flush())
-      expect(Q.hold(engine.view, hold!.holdId)).toBeDefined()
+      expect(Q.hold(engine.view, hold!.holdId)).toMatchObject({ holdId: hold!.holdId, qty: 2, expiresAt: hold!.expiresAt })
       yield* TestClock.adjust(1_000)
       yield* Effect.promise(() => engine.flush())
       expect(Q.hold(engine.view, hold!.holdId)).toBeUndefined()
       expect(Q.pool(engine.view, "TV-55", "WH-DAL")).toMatchObject({ held: 0, atp: 3 })
-      yield* execute({ type: "hold.create", channel: "web", sku: "TV-55", qty: 1, nodeId: "WH-DAL", ttlMs: 3_600_000 })
     })))
 
-  it("recovers the acknowledged state after a restart on the same data folder", () =>
-    live(Effect.gen(function*() {
+  it("recovers the acknowledged state after a restart on the same data folder", async () => {
+    const dataDir = freshDataDir()
+    let holdId = ""
+    await live(dataDir, Effect.gen(function*() {
+      for (const c of fixtureCommands) yield* execute(c)
+      yield* execute({ type: "inventory.receive", sku: "TV-55", nodeId: "WH-DAL", qty: 3 })
+      const { hold } = yield* execute({ type: "hold.create", channel: "web", sku: "TV-55", qty: 1, nodeId: "WH-DAL", ttlMs: 3_600_000 })
+      holdId = hold!.holdId
+    }))
+    await live(dataDir, Effect.gen(function*() {
       const engine = yield* OrderEngine
       expect(Q.pool(engine.view, "TV-55", "WH-DAL")).toMatchObject({ onHand: 3, held: 1, atp: 2 })
       expect(engine.stats().holds).toBe(1)
-    })))
+      expect(Q.hold(engine.view, holdId)).toMatchObject({ holdId, channel: "web", sku: "TV-55", qty: 1 })
+    }))
+  })
 })

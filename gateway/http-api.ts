@@ -4,6 +4,10 @@
  * admits, its body limit, and a handler. Bodies and query parameters are
  * shape-checked with the Schemas of payloads.ts; engine replies map to HTTP
  * statuses by errors.ts. See docs/protocol.md for every route.
+ *
+ * Longer than the ~450 lines other files keep to, on purpose: the route table
+ * is one list, so every route with its principals and limits reads in one
+ * place, as protocol.md lists them (protocol-doc.test.ts checks the two agree).
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from "uWebSockets.js"
 import type { Command } from "../engine/index.ts"

@@ -22,6 +22,10 @@
  * gateway's own request figures, into the OpsTick viewers get. The owner
  * merges its one partial tick; a cluster gateway merges the runners' partial
  * ticks heard on Redis (ops-merge.ts PartialTicks).
+ *
+ * Longer than the ~450 lines other files keep to: the tick's types and the
+ * three classes that fill them (EngineOps, GatewayFigures, OpsAggregator)
+ * change together whenever the feed gains a figure.
  */
 import { Queries, type Engine, type EngineEvent, type OrderRouted } from "../engine/index.ts"
 import type { GatewayConfig } from "./config.ts"

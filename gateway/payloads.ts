@@ -2,67 +2,55 @@
  * The shapes of every request payload the gateway accepts, as effect Schemas:
  * the storefront operations (the same fields over WS frames and HTTP bodies),
  * fulfillment node events, inventory movements, node status and admin
- * upserts. Shape only: the engine checks meaning (positive quantities, known
- * SKUs, TTL bounds...) and answers with its named codes.
+ * upserts. A payload that becomes an engine command is derived from that
+ * command's schema (engine/domain/command-schema.ts, the one definition of
+ * every command): the command without the fields the gateway fills in (its
+ * type from the operation or route, the channel from the storefront key, the
+ * node from the path, the order and shipment from the path). Shape only: the
+ * engine checks meaning (positive quantities, known SKUs, TTL bounds...) and
+ * answers with its named codes.
  *
- * Decoding rejects unknown fields (onExcessProperty: "error"), so a typo is an
+ * Decoding rejects unknown fields (onExcessProperty: "error"), so a typo, or
+ * a field only the gateway may set (channel, leg, compensation), is an
  * `invalid_frame` naming the field instead of a silently ignored option.
  */
-import { Result, Schema } from "effect"
+import { Result, Schema, Struct } from "effect"
+import { CommandSchema as C } from "../engine/index.ts"
 import { gatewayError, type ErrorBody } from "./errors.ts"
 
-// ---- shared fields ---------------------------------------------------------------------------
-
-const Id = Schema.String.check(Schema.isMaxLength(256))
-const Text = Schema.String.check(Schema.isMaxLength(1024))
-const Quantity = Schema.Number
 const opt = Schema.optionalKey
+const Skus = Schema.Array(C.Id).check(Schema.isMinLength(1))
 
-export const LatLon = Schema.Struct({ lat: Schema.Finite, lon: Schema.Finite })
-export const LineQty = Schema.Struct({ lineNo: Schema.Number, qty: Quantity })
-const LineQtys = Schema.Array(LineQty)
-const OrderLineInput = Schema.Struct({ sku: Id, qty: Quantity, unitPriceCents: opt(Schema.Number) })
-const Customer = Schema.Struct({ name: opt(Text), email: opt(Text), location: opt(LatLon), place: opt(Text) })
-const Skus = Schema.Array(Id).check(Schema.isMinLength(1))
-/** A calendar date "YYYY-MM-DD" by shape; the engine checks it is a real date, not in the past (invalid_date). */
-const DateText = Schema.String.check(Schema.isMaxLength(10))
+/** The payload of a command: the command without the fields the gateway fills in. */
+const without = <F extends Schema.Struct.Fields, const K extends ReadonlyArray<keyof F>>(command: Schema.Struct<F>, filledIn: K) =>
+  command.mapFields((fields) => Struct.omit(fields, filledIn))
+
+/** A storefront write: the command in the key's channel, its type from the operation. */
+const inChannel = ["type", "channel"] as const
 
 // ---- storefront operations -------------------------------------------------------------------
 
 export const storefrontPayloads = {
-  availability: Schema.Struct({ skus: Skus, location: opt(LatLon), nodesMax: opt(Schema.Int), promise: opt(Schema.Boolean) }),
-  "availability.subscribe": Schema.Struct({ skus: Skus, location: opt(LatLon), nodesMax: opt(Schema.Int) }),
+  availability: Schema.Struct({ skus: Skus, location: opt(C.LatLon), nodesMax: opt(Schema.Int), promise: opt(Schema.Boolean) }),
+  "availability.subscribe": Schema.Struct({ skus: Skus, location: opt(C.LatLon), nodesMax: opt(Schema.Int) }),
   "availability.unsubscribe": Schema.Struct({ skus: Skus }),
-  "hold.create": Schema.Struct({
-    sku: Id, qty: Quantity, nodeId: opt(Id), location: opt(LatLon), ttlMs: opt(Schema.Number), key: opt(Id)
-  }),
-  "hold.extend": Schema.Struct({ holdId: Id, ttlMs: Schema.Number }),
-  "hold.release": Schema.Struct({ holdId: Id }),
-  "hold.get": Schema.Struct({ holdId: Id }),
-  "order.place": Schema.Struct({
-    externalId: Id,
-    lines: Schema.Array(OrderLineInput),
-    customer: Customer,
-    holdIds: opt(Schema.Array(Id)),
-    payment: opt(Schema.Literals(["pending", "authorised"])),
-    fulfillment: opt(Schema.Literals(["ship", "pickup"])),
-    pickupNodeId: opt(Id),
-    service: opt(Id),
-    deliverBy: opt(DateText),
-    purchaseOrder: opt(Id),
-    shipComplete: opt(Schema.Boolean),
-    requestedDeliveryDate: opt(DateText)
-  }),
-  "order.payment": Schema.Struct({ orderId: Id, outcome: Schema.Literals(["authorised", "declined"]) }),
-  "order.cancel": Schema.Struct({ orderId: Id, lines: opt(LineQtys), reason: opt(Text) }),
-  "order.get": Schema.Struct({ orderId: opt(Id), externalId: opt(Id) }),
-  "order.history": Schema.Struct({ orderId: Id }),
-  "order.subscribe": Schema.Struct({ orderId: Id }),
-  "order.unsubscribe": Schema.Struct({ orderId: Id }),
-  "return.request": Schema.Struct({ orderId: Id, lines: LineQtys, reason: Text }),
-  "order.exchange": Schema.Struct({ orderId: Id, returnLines: LineQtys, newLines: Schema.Array(OrderLineInput), reason: Text }),
-  "order.feedback": Schema.Struct({ orderId: Id, rating: Schema.Number, comment: opt(Schema.String.check(Schema.isMaxLength(8192))) }),
-  ping: Schema.Struct({ nonce: opt(Id) })
+  "hold.create": without(C.CreateHold, inChannel),
+  "hold.extend": without(C.ExtendHold, inChannel),
+  "hold.release": without(C.ReleaseHold, inChannel),
+  "hold.get": Schema.Struct({ holdId: C.Id }),
+  /** Without `leg`: only the cluster gateway splits an order into legs. */
+  "order.place": without(C.PlaceOrder, ["type", "channel", "leg"]),
+  "order.payment": without(C.RecordPayment, inChannel),
+  /** Without `compensation` (the cluster gateway's); the reason may be left out (the gateway gives one). */
+  "order.cancel": C.CancelOrder.mapFields((f) => ({ ...Struct.omit(f, ["type", "channel", "compensation"]), reason: opt(f.reason) })),
+  "order.get": Schema.Struct({ orderId: opt(C.Id), externalId: opt(C.Id) }),
+  "order.history": Schema.Struct({ orderId: C.Id }),
+  "order.subscribe": Schema.Struct({ orderId: C.Id }),
+  "order.unsubscribe": Schema.Struct({ orderId: C.Id }),
+  "return.request": without(C.RequestReturn, inChannel),
+  "order.exchange": without(C.ExchangeOrder, inChannel),
+  "order.feedback": without(C.RecordFeedback, inChannel),
+  ping: Schema.Struct({ nonce: opt(C.Id) })
 } as const
 
 export type StorefrontOp = keyof typeof storefrontPayloads
@@ -72,77 +60,41 @@ export const storefrontOps = Object.keys(storefrontPayloads) as ReadonlyArray<St
 
 // ---- fulfillment node events (the node id comes from the route) ---------------------------
 
-const shipmentRef = { orderId: Id, shipmentId: Id }
+const fromNode = ["nodeId"] as const
 
 export const NodeEvent = Schema.Union([
-  Schema.Struct({ type: Schema.Literal("shipment.accept"), ...shipmentRef }),
-  Schema.Struct({ type: Schema.Literal("shipment.reject"), ...shipmentRef, reason: Text }),
-  Schema.Struct({ type: Schema.Literal("shipment.pick"), ...shipmentRef, lines: opt(LineQtys) }),
-  Schema.Struct({ type: Schema.Literal("shipment.pack"), ...shipmentRef }),
-  Schema.Struct({ type: Schema.Literal("shipment.ship"), ...shipmentRef, carrier: Text, trackingId: Text }),
-  Schema.Struct({ type: Schema.Literal("shipment.deliver"), ...shipmentRef }),
-  Schema.Struct({
-    type: Schema.Literal("return.receive"),
-    orderId: Id,
-    returnId: Id,
-    lines: Schema.Array(Schema.Struct({ lineNo: Schema.Number, qty: Quantity, disposition: Schema.Literals(["restock", "writeOff"]) }))
-  })
+  without(C.AcceptShipment, fromNode),
+  without(C.RejectShipment, fromNode),
+  without(C.PickShipment, fromNode),
+  without(C.PackShipment, fromNode),
+  without(C.ShipShipment, fromNode),
+  without(C.DeliverShipment, fromNode),
+  without(C.ReceiveReturn, fromNode)
 ])
 export type NodeEvent = typeof NodeEvent.Type
-export const nodeEventTypes = ["shipment.accept", "shipment.reject", "shipment.pick", "shipment.pack", "shipment.ship", "shipment.deliver", "return.receive"] as const
+export const nodeEventTypes: ReadonlyArray<NodeEvent["type"]> = NodeEvent.members.map((m) => m.fields.type.literal)
 
-/** A carrier's tracking update of one shipment (POST /v1/shipments/:shipmentId/tracking). */
-export const TrackingBody = Schema.Struct({
-  status: Schema.Literals(["in_transit", "out_for_delivery", "delivered", "exception"]),
-  detail: opt(Text),
-  estimatedDelivery: opt(DateText)
-})
+/** A carrier's tracking update of one shipment (POST /v1/shipments/:shipmentId/tracking): the shipment from the path, the node from the key. */
+export const TrackingBody = without(C.TrackShipment, ["type", "orderId", "shipmentId", "nodeId"])
 
-export const NodeStatusBody = Schema.Struct({ status: Schema.Literals(["online", "paused", "offline"]), reason: opt(Text) })
+export const NodeStatusBody = without(C.SetNodeStatus, ["type", "nodeId"])
 
-// ---- inventory (WMS / ERP) --------------------------------------------------------------------
+// ---- inventory (WMS / ERP) and admin (ops): the command, its type from the route -----------------
+
+const fromRoute = ["type"] as const
 
 export const inventoryPayloads = {
-  receive: Schema.Struct({ sku: Id, nodeId: Id, qty: Quantity, reference: opt(Text) }),
-  adjust: Schema.Struct({ sku: Id, nodeId: Id, delta: opt(Schema.Number), count: opt(Schema.Number), reason: Text }),
-  "safety-stock": Schema.Struct({ sku: Id, nodeId: Id, qty: Quantity }),
-  load: Schema.Struct({
-    rows: Schema.Array(Schema.Struct({ sku: Id, nodeId: Id, onHand: Schema.Number, safetyStock: opt(Schema.Number) })),
-    reference: opt(Text)
-  })
+  receive: without(C.ReceiveStock, fromRoute),
+  adjust: without(C.AdjustStock, fromRoute),
+  "safety-stock": without(C.SetSafetyStock, fromRoute),
+  load: without(C.LoadInventory, fromRoute)
 } as const
 
-// ---- admin (ops) ---------------------------------------------------------------------------------
-
-const Weights = Schema.Struct({
-  perPackageCents: opt(Schema.Number), perKmCents: opt(Schema.Number), perKgPer100KmCents: opt(Schema.Number),
-  splitPenaltyCents: opt(Schema.Number), priorityStepCents: opt(Schema.Number), loadPenaltyCents: opt(Schema.Number)
-})
-
 export const adminPayloads = {
-  nodes: Schema.Struct({
-    nodeId: Id, name: Text, kind: Schema.Literals(["warehouse", "store"]), location: LatLon, capacityPerDay: Schema.Number,
-    priority: opt(Schema.Number), services: opt(Schema.Array(Schema.Literals(["ship", "pickup"]))), groups: opt(Schema.Array(Id)),
-    status: opt(Schema.Literals(["online", "paused", "offline"])),
-    pickupCutoff: opt(Schema.String.check(Schema.isMaxLength(5))), timeZone: opt(Schema.String.check(Schema.isMaxLength(64)))
-  }),
-  skus: Schema.Struct({ sku: Id, name: Text, weightGrams: Schema.Number }),
-  carriers: Schema.Struct({
-    carrier: Id, name: Text,
-    services: Schema.Array(Schema.Struct({
-      service: Id, name: Text,
-      bands: Schema.Array(Schema.Struct({ upToKm: Schema.Number, days: Schema.Number, baseCents: Schema.Number, perKgCents: Schema.Number }))
-    })),
-    pickupDays: opt(Schema.Array(Schema.Literals([0, 1, 2, 3, 4, 5, 6]))),
-    deliveryDays: opt(Schema.Array(Schema.Literals([0, 1, 2, 3, 4, 5, 6])))
-  }),
-  channels: Schema.Struct({
-    channel: Id,
-    policy: opt(Schema.Struct({
-      allowedNodeIds: opt(Schema.Array(Id)), allowedGroups: opt(Schema.Array(Id)), maxSplits: opt(Schema.Number),
-      maxDistanceKm: opt(Schema.Number), shipFromStore: opt(Schema.Boolean), weights: opt(Weights)
-    }))
-  })
+  nodes: without(C.UpsertNode, fromRoute),
+  skus: without(C.UpsertSku, fromRoute),
+  carriers: without(C.UpsertCarrier, fromRoute),
+  channels: without(C.UpsertChannel, fromRoute)
 } as const
 
 // ---- decoding ---------------------------------------------------------------------------------------

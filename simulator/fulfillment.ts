@@ -22,6 +22,10 @@
  * the promised day, which makes them late at once (`shipment_late` on the
  * ops feed). Customers who rate their order (`sessions.feedbackRate`) send
  * `order.feedback` once every unit not cancelled is delivered, once.
+ *
+ * Longer than the ~450 lines other files keep to: every step of an order's
+ * life is a method of one class that holds the order's lock, its retries and
+ * its ledger entries.
  */
 import type { OrderView } from "../engine/index.ts"
 import type { Scheduler } from "./clock.ts"

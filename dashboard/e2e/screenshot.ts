@@ -8,6 +8,8 @@
  *   --minutes M   wall-clock minutes of the simulated day (default 3)
  *   --shot-at S   seconds into the day to take the screenshot (default 100)
  *   --out FILE    where to save it (default docs/dashboard.png)
+ *
+ * A malformed number or an unknown option exits with status 2 before anything starts.
  */
 import { parseArgs } from "node:util"
 import { chromium } from "playwright-core"
@@ -15,9 +17,30 @@ import { loadScenario } from "../../simulator/scenario.ts"
 import { chromiumArgs, chromiumMissing, chromiumPath, startLiveGateway } from "./live-gateway.ts"
 import { buildDashboard } from "../build.ts"
 
-const { values } = parseArgs({ options: { minutes: { type: "string" }, "shot-at": { type: "string" }, out: { type: "string" } } })
-const minutes = Number(values.minutes ?? 3)
-const shotAtMs = Number(values["shot-at"] ?? 100) * 1000
+const usage = "usage: npm run dashboard:screenshot -- [--minutes M (default 3)] [--shot-at S (default 100)] [--out FILE (default docs/dashboard.png)]"
+const refuse = (message: string): never => {
+  console.error(`screenshot: ${message}\n${usage}`)
+  process.exit(2)
+}
+const values = (() => {
+  try {
+    return parseArgs({ options: { minutes: { type: "string" }, "shot-at": { type: "string" }, out: { type: "string" }, help: { type: "boolean", short: "h" } }, strict: true }).values
+  } catch (e) {
+    return refuse((e as Error).message)
+  }
+})()
+if (values.help) {
+  console.log(usage)
+  process.exit(0)
+}
+/** `--name X`: a number `ok` accepts, else refused naming the option. */
+const number = (name: string, given: string | undefined, fallback: number, ok: (x: number) => boolean, what: string): number => {
+  if (given === undefined) return fallback
+  const x = given.trim() === "" ? NaN : Number(given)
+  return Number.isFinite(x) && ok(x) ? x : refuse(`--${name} needs ${what}, got ${JSON.stringify(given)}`)
+}
+const minutes = number("minutes", values.minutes, 3, (x) => x > 0, "a positive number")
+const shotAtMs = number("shot-at", values["shot-at"], 100, (x) => x >= 0, "a number of seconds >= 0") * 1000
 const out = values.out ?? "docs/dashboard.png"
 
 const missing = chromiumMissing()

@@ -2,8 +2,11 @@
  * Every way the engine can refuse a command, by name. A refused command
  * changes nothing. The gateway sends these codes to clients unchanged, so this
  * list is also the error section of docs/protocol.md.
+ *
+ * Also the errors of the Effect API and of the journal store, as tagged
+ * errors (Schema.TaggedError), defined here once and matched by their tag.
  */
-import { Schema } from "effect"
+import { Predicate, Schema } from "effect"
 
 export const errorCodes = {
   // shape and bounds
@@ -78,10 +81,43 @@ export class CommandRejected extends Schema.TaggedError<CommandRejected>()("Comm
   message: Schema.String
 }) {}
 
-/** The journal could not be reached; nothing was acknowledged. */
+// ---- the journal store's errors (engine/store/journal.ts) ---------------------------------------
+
+/**
+ * The store could not do what was asked: it is unreachable, was closed, or
+ * failed; nothing was acknowledged; retry later. Also what the Effect API
+ * fails with when a command was refused with a retryable code.
+ */
 export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("StoreUnavailable", {
-  message: Schema.String
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
 }) {}
+
+/** A fenced append whose epoch is no longer the stream's: another runner claimed the stream. */
+export class StaleOwner extends Schema.TaggedError<StaleOwner>()("StaleOwner", {
+  stream: Schema.String,
+  epoch: Schema.Number
+}) {
+  override get message(): string {
+    return `stream ${this.stream} is no longer owned at epoch ${this.epoch}: another runner claimed it`
+  }
+}
+
+/** A (stream, seqFrom) that already exists: another writer got there first. */
+export class SequenceConflict extends Schema.TaggedError<SequenceConflict>()("SequenceConflict", {
+  stream: Schema.String,
+  seqFrom: Schema.Number
+}) {
+  override get message(): string {
+    return `journal already has stream ${this.stream} at sequence ${this.seqFrom}`
+  }
+}
+
+export type StoreError = StoreUnavailable | StaleOwner | SequenceConflict
+
+/** Whether `error` is one of the store errors `tags`, matched by its `_tag`. */
+export const isStoreError = <T extends StoreError["_tag"]>(error: unknown, ...tags: ReadonlyArray<T>): error is Extract<StoreError, { readonly _tag: T }> =>
+  Predicate.hasProperty(error, "_tag") && (tags as ReadonlyArray<unknown>).includes(error._tag)
 
 /** An invariant of the engine broke. Always a bug; the engine stops rather than serve a wrong answer. */
 export class InvariantViolation extends Error {

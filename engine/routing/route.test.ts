@@ -1,3 +1,9 @@
+/**
+ * Routing, rule by rule (eligibility, single node against splits, policies,
+ * pickup, capacity, the explanation), and against a brute-force reference on
+ * small random networks. Longer than the ~450 lines other files keep to:
+ * every case builds its network with the same few helpers below.
+ */
 import { describe, expect, it } from "vitest"
 import fc from "fast-check"
 import type { CostWeights, FulfillmentNode, LatLon, NodeKind, NodeService, NodeStatus, RoutingPolicy } from "../domain/network.ts"

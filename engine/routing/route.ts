@@ -21,6 +21,9 @@
  * work runs in module-level typed arrays grown on demand; objects and strings
  * are only built for the result and its explanation. Routing is synchronous,
  * so the scratch space is never shared between two calls in flight.
+ *
+ * Longer than the ~450 lines other files keep to: the three steps share that
+ * module-level scratch space, which would otherwise have to be exported.
  */
 import type { LineQty } from "../domain/commands.ts"
 import type { FulfillmentNode } from "../domain/network.ts"

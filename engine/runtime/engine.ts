@@ -28,13 +28,13 @@
  */
 import type { EngineConfig } from "../config.ts"
 import type { Command } from "../domain/commands.ts"
-import { InvariantViolation, reject } from "../domain/errors.ts"
+import { InvariantViolation, isStoreError, reject } from "../domain/errors.ts"
 import type { EngineEvent, JournaledEvent } from "../domain/events.ts"
 import type { Reply } from "../domain/replies.ts"
 import { emptyNetwork, restoreNetwork, snapshotNetwork, type NetworkSnapshot, type NetworkState } from "../network/network-actor.ts"
 import type { Router } from "../routing/types.ts"
 import { streamOf } from "../cluster/scope.ts"
-import { SequenceConflict, StaleOwner, type JournalBatch, type JournalStore } from "../store/journal.ts"
+import type { JournalBatch, JournalStore } from "../store/journal.ts"
 import { decodeEvents, decodeValue, encodeEvents, encodeValue } from "./codec.ts"
 import { Dispatcher } from "./dispatch.ts"
 import { networkStream, Partition, poolEventTypes, replayNetwork, StreamLog, type PartitionSnapshot } from "./partition.ts"
@@ -584,7 +584,7 @@ export class Engine {
    * claims the stream again and loads it from the journal.
    */
   private stepDown(error: unknown, tickets: ReadonlyArray<Ticket>): void {
-    const moved = error instanceof StaleOwner || error instanceof SequenceConflict
+    const moved = isStoreError(error, "StaleOwner", "SequenceConflict")
     const refusal = moved
       ? reject("partition_moved", `${this.options.ownership!.stream} was claimed by another runner; retry`)
       : reject("store_unavailable", `journal append failed: ${error instanceof Error ? error.message : String(error)}`)

@@ -109,7 +109,7 @@ const check = async (engine: Engine, model: Model, now: number) => {
       const pool = Q.pool(d, sku, nodeId)!
       const key = `${sku}@${nodeId}`
       expect(pool.held + pool.allocated, `no oversell at ${key}`).toBeLessThanOrEqual(pool.onHand)
-      expect(pool.atp).toBeGreaterThanOrEqual(0)
+      expect(pool.atp, `atp at ${key}`).toBe(Math.max(0, pool.onHand - pool.safetyStock - pool.held - pool.allocated))
       expect(pool.onHand, `stock conserved at ${key}`).toBe(model.onHand.get(key) ?? 0)
       let held = 0
       for (const h of model.holds.values()) if (h.pool === key && h.expiresAt > now) held += h.qty
@@ -130,7 +130,10 @@ const check = async (engine: Engine, model: Model, now: number) => {
   }
   const liveHolds = [...model.holds.entries()].filter(([, h]) => h.expiresAt > now).map(([id]) => id).sort()
   expect(engine.stats().holds).toBe(liveHolds.length)
-  for (const id of liveHolds) expect(Q.hold(d, id), `hold ${id} live`).toBeDefined()
+  for (const id of liveHolds) {
+    const h = model.holds.get(id)!
+    expect(Q.hold(d, id), `hold ${id} live`).toMatchObject({ holdId: id, qty: h.qty, expiresAt: h.expiresAt, sku: h.pool.split("@")[0], nodeId: h.pool.split("@")[1] })
+  }
 }
 
 /** Orders brought back from the store by the histories run so far (the tiny-residency property checks it moved). */

@@ -46,7 +46,7 @@ describe("embedded store lifecycle", () => {
         return journal
       }).pipe(Effect.provide(Journal.layerEmbedded({ dataDir })))
     )
-    await expect(journal.ping()).rejects.toMatchObject({ name: "StoreUnavailable" })
+    await expect(journal.ping()).rejects.toMatchObject({ _tag: "StoreUnavailable" })
     // The folder's lock was released with the layer, and the data stayed.
     const { store, close } = await openJournalStore({ backend: "embedded", dataDir })
     try {
@@ -99,7 +99,7 @@ describe("embedded store lifecycle", () => {
         () => undefined,
         (e: unknown) => e as Error
       )
-      expect(error?.name).toBe("StoreUnavailable")
+      expect(error).toMatchObject({ _tag: "StoreUnavailable" })
       expect(error?.message).toMatch(/^doomed PGlite: append failed: ConnectionError/)
       await store.close()
     } finally {

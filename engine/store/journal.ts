@@ -4,7 +4,9 @@
  * PostgreSQL), one shared test suite (store.suite.ts).
  *
  * The engine calls it with plain promises from its batch loop; Effect builds
- * and releases it as a scoped resource (see store/layer.ts).
+ * and releases it as a scoped resource (see store/layer.ts). Its promises
+ * reject with the tagged store errors of domain/errors.ts (StoreUnavailable,
+ * StaleOwner, SequenceConflict), matched by tag (isStoreError).
  */
 
 /** Events of one stream (partition) appended by one batch, packed by the engine's codec. */
@@ -114,20 +116,4 @@ export interface OrderStore {
 export interface OwnerFence {
   readonly stream: string
   readonly epoch: number
-}
-
-/** A fenced append whose epoch is no longer the stream's: another runner claimed the stream. */
-export class StaleOwner extends Error {
-  override readonly name = "StaleOwner"
-  constructor(readonly stream: string, readonly epoch: number) {
-    super(`stream ${stream} is no longer owned at epoch ${epoch}: another runner claimed it`)
-  }
-}
-
-/** A (stream, seqFrom) that already exists: another writer got there first. */
-export class SequenceConflict extends Error {
-  override readonly name = "SequenceConflict"
-  constructor(readonly stream: string, readonly seqFrom: number) {
-    super(`journal already has stream ${stream} at sequence ${seqFrom}`)
-  }
 }

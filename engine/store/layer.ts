@@ -9,8 +9,9 @@
  */
 import { Config, Context, Effect, Exit, Layer, Option, Scope } from "effect"
 import { startEmbeddedPostgres } from "./embedded.ts"
+import { StoreUnavailable } from "../domain/errors.ts"
 import type { JournalStore } from "./journal.ts"
-import { connectSqlJournal, StoreUnavailable } from "./sql-journal.ts"
+import { connectSqlJournal } from "./sql-journal.ts"
 
 export type JournalLocation =
   | { readonly backend: "embedded"; readonly dataDir: string }
@@ -52,10 +53,10 @@ const openIn = (location: JournalLocation): Effect.Effect<JournalStore, StoreUna
       Effect.tryPromise({
         try: () => startEmbeddedPostgres({ dataDir: location.dataDir }),
         catch: (error) =>
-          new StoreUnavailable(
-            `could not open the embedded database in ${location.dataDir}: ${error instanceof Error ? error.message : String(error)}`,
-            { cause: error }
-          )
+          new StoreUnavailable({
+            message: `could not open the embedded database in ${location.dataDir}: ${error instanceof Error ? error.message : String(error)}`,
+            cause: error
+          })
       }),
       (server) =>
         Effect.tryPromise(() => server.close()).pipe(

@@ -7,7 +7,8 @@
  * durable and is never used outside tests; the SQL stores are the ones the
  * shared store suite (store.suite.ts) proves.
  */
-import { SequenceConflict, StaleOwner, type JournalBatch, type JournalStore, type OrderKey, type OrderRow, type OwnerFence, type Snapshot } from "./journal.ts"
+import { SequenceConflict, StaleOwner, StoreUnavailable } from "../domain/errors.ts"
+import type { JournalBatch, JournalStore, OrderKey, OrderRow, OwnerFence, Snapshot } from "./journal.ts"
 
 export class MemoryJournal implements JournalStore {
   readonly kind = "pglite" as const
@@ -20,11 +21,7 @@ export class MemoryJournal implements JournalStore {
   appendsBeforeFailure = Infinity
 
   private check(): void {
-    if (this.down) {
-      const e = new Error("store is down")
-      e.name = "StoreUnavailable"
-      throw e
-    }
+    if (this.down) throw new StoreUnavailable({ message: "store is down" })
   }
 
   private readonly owners = new Map<string, { owner: string; epoch: number }>()
@@ -44,7 +41,7 @@ export class MemoryJournal implements JournalStore {
 
   async append(batches: ReadonlyArray<JournalBatch>, fence?: OwnerFence): Promise<void> {
     this.check()
-    if (fence !== undefined && this.owners.get(fence.stream)?.epoch !== fence.epoch) throw new StaleOwner(fence.stream, fence.epoch)
+    if (fence !== undefined && this.owners.get(fence.stream)?.epoch !== fence.epoch) throw new StaleOwner({ stream: fence.stream, epoch: fence.epoch })
     if (this.appendsBeforeFailure <= 0) {
       this.down = true
       this.check()
@@ -53,7 +50,7 @@ export class MemoryJournal implements JournalStore {
     const seen = new Set<string>()
     for (const b of batches) {
       const key = `${b.stream}@${b.seqFrom}`
-      if (seen.has(key) || (this.batches.get(b.stream) ?? []).some((x) => x.seqFrom === b.seqFrom)) throw new SequenceConflict(b.stream, b.seqFrom)
+      if (seen.has(key) || (this.batches.get(b.stream) ?? []).some((x) => x.seqFrom === b.seqFrom)) throw new SequenceConflict({ stream: b.stream, seqFrom: b.seqFrom })
       seen.add(key)
     }
     for (const b of batches) {

@@ -84,7 +84,7 @@ if (unreachable !== undefined) {
 
     it("rejects with StoreUnavailable when nothing listens", async () => {
       await expect(openJournalStore({ backend: "postgres", url: "postgres://postgres@127.0.0.1:1/none" })).rejects.toMatchObject({
-        name: "StoreUnavailable",
+        _tag: "StoreUnavailable",
         message: expect.stringMatching(/ECONNREFUSED/)
       })
     })

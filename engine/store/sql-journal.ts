@@ -7,10 +7,11 @@
  * once as an Effect (which captures the client and the services in scope) and
  * handed out as a plain object whose methods run their effects with them.
  *
- * Failures reach the engine as two kinds of rejection: `SequenceConflict`
- * (another writer appended that sequence first) and `StoreUnavailable`
- * (anything else: connection refused or lost, server error); plus a
- * `TypeError` for arguments that could never be stored.
+ * Failures reach the engine as the tagged store errors of domain/errors.ts:
+ * `SequenceConflict` (another writer appended that sequence first),
+ * `StaleOwner` (a fenced append whose epoch was claimed over) and
+ * `StoreUnavailable` (anything else: connection refused or lost, server
+ * error); plus a `TypeError` for arguments that could never be stored.
  *
  * Batches of one stream are assumed not to overlap (the engine appends at
  * lastSeq + 1): readBatches and lastSeq look up the batch holding a sequence
@@ -21,16 +22,9 @@ import { PgClient } from "@effect/sql-pg"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { SqlClient } from "effect/sql/SqlClient"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
-import { SequenceConflict, StaleOwner, type JournalBatch, type JournalStore, type OrderKey, type OrderRow, type OrderStore, type OwnerFence, type Snapshot } from "./journal.ts"
+import { isStoreError, SequenceConflict, StaleOwner, StoreUnavailable } from "../domain/errors.ts"
+import type { JournalBatch, JournalStore, OrderKey, OrderRow, OrderStore, OwnerFence, Snapshot } from "./journal.ts"
 import { migrateJournalSchema } from "./schema.ts"
-
-/** The store could not do what was asked: it is unreachable, was closed, or failed; retry later. */
-export class StoreUnavailable extends Error {
-  override readonly name = "StoreUnavailable"
-  constructor(message: string, options?: { readonly cause?: unknown }) {
-    super(message, options)
-  }
-}
 
 /** Snapshots are written in chunks of this size, each one row of `snapshot_chunk`. */
 export const snapshotChunkBytes = 4 * 1024 * 1024
@@ -107,22 +101,19 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
 
     const failure = (operation: string, cause: Cause.Cause<SqlError | SequenceConflict | StaleOwner>): Error => {
       if (Cause.hasInterruptsOnly(cause)) {
-        return new StoreUnavailable(`${options.describe}: ${operation} was interrupted (store closing?)`)
+        return new StoreUnavailable({ message: `${options.describe}: ${operation} was interrupted (store closing?)` })
       }
       const error = Cause.squash(cause)
-      if (error instanceof SequenceConflict || error instanceof StaleOwner || error instanceof StoreUnavailable) return error
+      if (isStoreError(error, "SequenceConflict", "StaleOwner", "StoreUnavailable")) return error
       if (isSqlError(error)) {
-        return new StoreUnavailable(
-          `${options.describe}: ${operation} failed: ${explainSqlError(error)}`,
-          { cause: error }
-        )
+        return new StoreUnavailable({ message: `${options.describe}: ${operation} failed: ${explainSqlError(error)}`, cause: error })
       }
-      return new StoreUnavailable(`${options.describe}: ${operation} failed: ${String(error)}`, { cause: error })
+      return new StoreUnavailable({ message: `${options.describe}: ${operation} failed: ${String(error)}`, cause: error })
     }
 
     const run = <A>(operation: string, effect: () => Effect.Effect<A, SqlError | SequenceConflict | StaleOwner>): Promise<A> => {
       if (closing !== undefined) {
-        return Promise.reject(new StoreUnavailable(`${options.describe}: ${operation} after the store was closed`))
+        return Promise.reject(new StoreUnavailable({ message: `${options.describe}: ${operation} after the store was closed` }))
       }
       let program: Effect.Effect<A, SqlError | SequenceConflict | StaleOwner>
       try {
@@ -147,7 +138,7 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
         (rows) => {
           const existing = new Set(rows.map((row) => batchKey(row.stream, Number(row.seq_from))))
           const batch = batches.find((b) => existing.has(batchKey(b.stream, b.seqFrom))) ?? batches[0]
-          return new SequenceConflict(batch.stream, batch.seqFrom)
+          return new SequenceConflict({ stream: batch.stream, seqFrom: batch.seqFrom })
         }
       )
 
@@ -159,7 +150,7 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
           const seen = new Set<string>()
           for (const batch of batches) {
             const key = batchKey(batch.stream, batch.seqFrom)
-            if (seen.has(key)) return Effect.fail(new SequenceConflict(batch.stream, batch.seqFrom))
+            if (seen.has(key)) return Effect.fail(new SequenceConflict({ stream: batch.stream, seqFrom: batch.seqFrom }))
             seen.add(key)
           }
         }
@@ -200,7 +191,7 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
           )
           SELECT count(*)::int AS n FROM written`.pipe(
           Effect.flatMap((rows): Effect.Effect<void, StaleOwner> =>
-            rows[0]?.n === batches.length ? Effect.void : Effect.fail(new StaleOwner(fence.stream, fence.epoch))),
+            rows[0]?.n === batches.length ? Effect.void : Effect.fail(new StaleOwner({ stream: fence.stream, epoch: fence.epoch }))),
           Effect.catchIf(isUniqueViolation, () => Effect.flatMap(conflictOf(batches), Effect.fail))
         )
       })
@@ -516,10 +507,10 @@ export const connectSqlJournal = (connection: SqlJournalConnection): Effect.Effe
       Effect.provide(Reactivity.layer),
       Scope.provide(scope),
       Effect.mapError((error) =>
-        new StoreUnavailable(
-          `${connection.describe}: could not open the journal: ${isSqlError(error) ? explainSqlError(error) : error.message}`,
-          { cause: error }
-        )
+        new StoreUnavailable({
+          message: `${connection.describe}: could not open the journal: ${isSqlError(error) ? explainSqlError(error) : error.message}`,
+          cause: error
+        })
       ),
       Effect.onError(() => Scope.close(scope, Exit.void))
     )

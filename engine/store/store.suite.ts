@@ -11,7 +11,8 @@ import * as Reactivity from "effect/reactivity/Reactivity"
 import { SqlClient } from "effect/sql/SqlClient"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { SequenceConflict, type JournalBatch, type OrderRow, type JournalStore } from "./journal.ts"
+import type { SequenceConflict } from "../domain/errors.ts"
+import type { JournalBatch, JournalStore, OrderRow } from "./journal.ts"
 import { journalTables, migrateJournalSchema } from "./schema.ts"
 import { makeSqlJournal, pgClientOptions, snapshotChunkBytes } from "./sql-journal.ts"
 
@@ -186,8 +187,7 @@ export const journalStoreSuite = (name: string, openEmpty: () => Promise<StoreUn
       const { store } = await openEmpty()
       await store.append([batch("p1", 1, 3)])
       const rejected = store.append([batch("p1", 1, 5)])
-      await expect(rejected).rejects.toBeInstanceOf(SequenceConflict)
-      await expect(rejected).rejects.toMatchObject({ name: "SequenceConflict", stream: "p1", seqFrom: 1 })
+      await expect(rejected).rejects.toMatchObject({ _tag: "SequenceConflict", stream: "p1", seqFrom: 1 })
       expect(plain(await store.readBatches("p1", 0, 10))).toEqual(plain([batch("p1", 1, 3)]))
     })
 
@@ -195,14 +195,14 @@ export const journalStoreSuite = (name: string, openEmpty: () => Promise<StoreUn
       const { store } = await openEmpty()
       await store.append([batch("p1", 1, 3), batch("p2", 1, 3)])
       const rejected = store.append([batch("p1", 4, 2), batch("p3", 1, 1), batch("p2", 1, 9), batch("p2", 4, 1)])
-      await expect(rejected).rejects.toMatchObject({ name: "SequenceConflict", stream: "p2", seqFrom: 1 })
+      await expect(rejected).rejects.toMatchObject({ _tag: "SequenceConflict", stream: "p2", seqFrom: 1 })
       expect(await store.lastSeq("p1")).toBe(3)
       expect(await store.lastSeq("p2")).toBe(3)
       expect(await store.readBatches("p3", 0, 10)).toEqual([])
       expect(await store.streams()).toEqual(["p1", "p2"])
 
       // The same (stream, seqFrom) twice in one append conflicts with itself.
-      await expect(store.append([batch("p4", 1, 1), batch("p4", 1, 1)])).rejects.toBeInstanceOf(SequenceConflict)
+      await expect(store.append([batch("p4", 1, 1), batch("p4", 1, 1)])).rejects.toMatchObject({ _tag: "SequenceConflict" })
       expect(await store.readBatches("p4", 0, 10)).toEqual([])
     })
 
@@ -214,7 +214,7 @@ export const journalStoreSuite = (name: string, openEmpty: () => Promise<StoreUn
       ])
       expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1)
       const [lost] = results.filter((r) => r.status === "rejected")
-      expect((lost as PromiseRejectedResult).reason).toBeInstanceOf(SequenceConflict)
+      expect((lost as PromiseRejectedResult).reason).toMatchObject({ _tag: "SequenceConflict" })
       expect(await store.readBatches("p1", 0, 10)).toHaveLength(1)
     })
 
@@ -227,14 +227,14 @@ export const journalStoreSuite = (name: string, openEmpty: () => Promise<StoreUn
       expect(second).toBe(first + 1)
       expect(await store.ownerOf("p1")).toEqual({ owner: "runner-b", epoch: second })
       const stale = store.append([batch("p1", 3, 1)], { stream: "p1", epoch: first })
-      await expect(stale).rejects.toMatchObject({ name: "StaleOwner", stream: "p1", epoch: first })
+      await expect(stale).rejects.toMatchObject({ _tag: "StaleOwner", stream: "p1", epoch: first })
       expect(await store.lastSeq("p1")).toBe(2)
       await store.append([batch("p1", 3, 4)], { stream: "p1", epoch: second })
       expect(await store.lastSeq("p1")).toBe(6)
       // the key still fences a writer at the current epoch that is behind
-      await expect(store.append([batch("p1", 3, 1)], { stream: "p1", epoch: second })).rejects.toBeInstanceOf(SequenceConflict)
+      await expect(store.append([batch("p1", 3, 1)], { stream: "p1", epoch: second })).rejects.toMatchObject({ _tag: "SequenceConflict" })
       // another stream's owner is unaffected, and a never-claimed stream refuses a fenced append
-      await expect(store.append([batch("p2", 1, 1)], { stream: "p2", epoch: 1 })).rejects.toMatchObject({ name: "StaleOwner" })
+      await expect(store.append([batch("p2", 1, 1)], { stream: "p2", epoch: 1 })).rejects.toMatchObject({ _tag: "StaleOwner" })
       expect(await store.readBatches("p2", 0, 10)).toEqual([])
     })
 
@@ -444,7 +444,7 @@ export const journalStoreSuite = (name: string, openEmpty: () => Promise<StoreUn
               }
               if (conflicting.size > 0) {
                 const error = await store.append(batches).then(() => undefined, (e: unknown) => e)
-                expect(error).toBeInstanceOf(SequenceConflict)
+                expect(error).toMatchObject({ _tag: "SequenceConflict" })
                 expect(conflicting.has(`${(error as SequenceConflict).stream}/${(error as SequenceConflict).seqFrom}`)).toBe(true)
               } else {
                 await store.append(batches)
@@ -473,8 +473,8 @@ export const journalStoreSuite = (name: string, openEmpty: () => Promise<StoreUn
     it("rejects with StoreUnavailable once closed", async () => {
       const { store } = await openEmpty()
       await store.close()
-      await expect(store.ping()).rejects.toMatchObject({ name: "StoreUnavailable" })
-      await expect(store.append([batch("p1", 1, 1)])).rejects.toMatchObject({ name: "StoreUnavailable" })
+      await expect(store.ping()).rejects.toMatchObject({ _tag: "StoreUnavailable" })
+      await expect(store.append([batch("p1", 1, 1)])).rejects.toMatchObject({ _tag: "StoreUnavailable" })
     })
   })
 }
