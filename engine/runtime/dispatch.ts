@@ -248,11 +248,13 @@ export class Dispatcher {
             return this.placeOrder(c as PlaceOrder)
           case "notificationIds":
             return this.notificationsDelivered(c as MarkNotificationsDelivered)
-          default: {
+          case "orderId": {
             const p = this.partitionOfOrderId((c as { orderId?: unknown }).orderId)
             if (!p) return reject("order_not_found")
             return Orders.executeOrderCommand(p.orders, c as Orders.OrderCommand, this.orderContexts[p.id])
           }
+          default:
+            return reject("unknown_command", `no order command is addressed by ${owner.address}`)
         }
     }
   }
