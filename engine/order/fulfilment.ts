@@ -22,7 +22,7 @@ import type { OrderBook } from "./order-book.ts"
 import { acceptedOrder, findOrder, type OrderContext } from "./order-context.ts"
 import type { OrderState, Shipment } from "./order-state.ts"
 import { routeOrder } from "./route-order.ts"
-import { shipmentStep } from "./shipment-transitions.ts"
+import { shipmentStep, shipmentTransitions } from "./shipment-transitions.ts"
 
 /** The order's shipment, when (`checkNode`) the node reporting is the shipment's. */
 export const shipmentOf = (o: OrderState, c: { readonly shipmentId: unknown; readonly nodeId?: unknown }, checkNode: boolean): Shipment | Rejection => {
@@ -125,9 +125,10 @@ export const shipmentEvent = (book: OrderBook, c: ShipmentCommand, ctx: OrderCon
   return refused ?? acceptedOrder(o)
 }
 
-/** A node went offline: its shipments not yet picked are withdrawn and routed elsewhere. */
+/** A node went offline: its shipments not yet picked (those it could still reject) are withdrawn and routed elsewhere. */
 export const nodeWithdrawn = (o: OrderState, nodeId: string, ctx: OrderContext): void => {
+  const notPicked = shipmentTransitions["shipment.reject"].from
   for (const s of [...o.shipments]) {
-    if (s.nodeId === nodeId && (s.status === "routed" || s.status === "accepted")) withdraw(o, s, "node_offline", `node ${nodeId} offline`, ctx)
+    if (s.nodeId === nodeId && notPicked.includes(s.status)) withdraw(o, s, "node_offline", `node ${nodeId} offline`, ctx)
   }
 }
