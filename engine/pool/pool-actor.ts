@@ -5,11 +5,14 @@
  * pools column-wise (PoolTable) plus the hold and reservation records.
  *
  * Order: state, commands (decide), evolve. Decide functions read state and
- * return events or a named rejection; only evolve changes state.
+ * return events or a named rejection; only evolve changes state. The command
+ * handlers that validate a client's command and call them are in
+ * hold-commands.ts and inventory-commands.ts (table: pool-commands.ts); the
+ * messages Order actors send are in pool-port.ts.
  */
 import type { EngineConfig } from "../config.ts"
 import { invariant, reject, type Rejection } from "../domain/errors.ts"
-import type { HoldEnded, PoolEvent, StockReserved } from "../domain/events.ts"
+import type { HoldEnded, HoldExtended, HoldPlaced, PoolEvent, StockReserved } from "../domain/events.ts"
 import type { NetworkState } from "../network/network-actor.ts"
 import { TimerHeap } from "../runtime/timer-heap.ts"
 import { HoldBook, holdIdFor } from "./hold-book.ts"
@@ -137,7 +140,7 @@ export const findHoldByKey = (s: StockState, channel: string, key: string): Hold
 export const decidePlaceHold = (
   s: StockState, net: NetworkState, channel: string, sku: string, nodeId: string, qty: number,
   ttlMs: number, key: string | null, now: number
-): PoolDecision => {
+): HoldPlaced | Rejection => {
   const atp = poolAtp(s, net, sku, nodeId)
   if (atp < qty) return reject("insufficient_stock", `${atp} of ${sku} available at ${nodeId}, ${qty} asked`)
   return {
@@ -161,13 +164,13 @@ export const liveHold = (s: StockState, holdId: string, channel: string, now: nu
   return hold
 }
 
-export const decideExtendHold = (s: StockState, holdId: string, channel: string, ttlMs: number, now: number): PoolDecision => {
+export const decideExtendHold = (s: StockState, holdId: string, channel: string, ttlMs: number, now: number): HoldExtended | Rejection => {
   const hold = liveHold(s, holdId, channel, now)
   if ("ok" in hold) return hold
   return { type: "HoldExtended", holdId, sku: hold.sku, nodeId: hold.nodeId, expiresAt: now + ttlMs }
 }
 
-export const decideReleaseHold = (s: StockState, holdId: string, channel: string, now: number): PoolDecision => {
+export const decideReleaseHold = (s: StockState, holdId: string, channel: string, now: number): HoldEnded | Rejection => {
   const hold = liveHold(s, holdId, channel, now)
   if ("ok" in hold) return hold
   return { type: "HoldEnded", holdId, sku: hold.sku, nodeId: hold.nodeId, reason: "released", at: now }

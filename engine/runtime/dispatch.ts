@@ -1,51 +1,47 @@
 /**
  * Delivers one client command to the actor that owns it, synchronously,
- * inside a batch: network commands to the Network actor, inventory and hold
- * commands to the StockPool actor of (SKU, node) in the SKU's partition,
- * order commands to the Order actor in its partition. Messages between actors
- * (an order reserving at pools, a node outage re-routing orders, stock
- * arrival re-trying backorders) go through the same functions before the
- * command's reply is set, so a batch always ends with every actor settled.
+ * inside a batch. Who owns a command, and by which of its fields it is found,
+ * is the ownership table (domain/ownership.ts): network commands go to the
+ * Network actor, inventory and hold commands to the StockPool actors
+ * (pool/pool-commands.ts) of the SKU's partition, order commands to the Order
+ * actor (order/order-actor.ts) in its partition. This module finds the
+ * partition, gives the actor its context (the clock reading, the pools and
+ * orders it may touch, a way to journal) and carries the messages between
+ * actors (an order reserving at pools, a node outage re-routing orders, stock
+ * arrival re-trying backorders) before the command's reply is set, so a
+ * batch always ends with every actor settled. The actors' rules live with
+ * the actors.
  */
 import type { EngineConfig } from "../config.ts"
-import { commandTypes, type Command, type CreateHold, type InventoryCommand, type LoadInventory } from "../domain/commands.ts"
-import { invariant, reject, type Rejection } from "../domain/errors.ts"
+import type { ClaimSplit, Command, MarkNotificationsDelivered, NetworkCommand, PlaceOrder, ReleaseSplit } from "../domain/commands.ts"
+import { reject } from "../domain/errors.ts"
 import type { EngineEvent, OrderEvent, PoolEvent } from "../domain/events.ts"
-import { isLatLon, policyAllows } from "../domain/network.ts"
-import type { Accepted, HoldView, PoolView, Reply } from "../domain/replies.ts"
-import { checkId, checkQty, checkText, isCount } from "../domain/validate.ts"
+import { ownerOf, type Ownership } from "../domain/ownership.ts"
+import type { Accepted, PoolView, Reply } from "../domain/replies.ts"
 import { decideNetwork, evolveNetwork, nodeById, type NetworkState } from "../network/network-actor.ts"
-import * as Orders from "../order/order-actor.ts"
-import { dayOf, externalKey, ordersOpenAt, partitionOfOrder, promiseTimerTarget } from "../order/order-book.ts"
+import * as Orders from "../order/index.ts"
+import { externalKey, ordersOpenAt, partitionOfOrder, promiseTimerTarget } from "../order/order-book.ts"
+import type { OrderState } from "../order/order-state.ts"
 import { claimSplit, releaseSplit } from "../order/split-claim.ts"
-import { orderView, type OrderState } from "../order/order-state.ts"
-import {
-  decideAdjust, decideExtendHold, decidePlaceHold, decideReceive, decideReleaseHold, decideReserve, decideSafetyStock,
-  dueHoldExpiries, findHoldByKey, holdById, liveHold, partitionOfHold, poolSlot, type Hold
-} from "../pool/pool-actor.ts"
+import { dueHoldExpiries, partitionOfHold, poolSlot } from "../pool/pool-actor.ts"
+import { executePoolCommand, poolPort, poolView, type PoolCommand, type PoolContext, type PoolPort } from "../pool/index.ts"
 import type { CapacityLookup, Router, StockLookup } from "../routing/types.ts"
+import { NodeLoad } from "./node-load.ts"
 import { partitionOf, type Partition, type StreamLog } from "./partition.ts"
 
-const knownCommands: ReadonlySet<string> = new Set(commandTypes)
-
-/**
- * Partition `partition`'s share of a node's daily capacity in cluster mode:
- * an equal part, the remainder going one unit each to `capacity mod
- * partitions` partitions, chosen by node number so that no partition is
- * always the one left short. The shares of all partitions add up to the
- * capacity.
- */
-export const capacityShare = (capacity: number, nodeNo: number, partition: number, partitions: number): number =>
-  Math.floor(capacity / partitions) + ((partition + nodeNo) % partitions < capacity % partitions ? 1 : 0)
+export { capacityShare } from "./node-load.ts"
 
 /** Everything a batch works on: the network, the partitions, the clock reading of this batch. */
 export class Dispatcher {
   now = 0
-  /** Shipments routed to each node today, summed over partitions (derived from OrderRouted). */
-  readonly nodeLoadToday = new Map<string, { day: number; shipments: number }>()
   /** Orders with undelivered notifications, by partition. */
   readonly outboxOrders: Array<Set<string>>
   private readonly skuPartition = new Map<string, number>()
+  /** Shipments routed to each node today, and what routing reads of node capacity. */
+  private readonly load: NodeLoad
+  private readonly poolContext: PoolContext
+  /** What Order actors send to StockPool actors. */
+  private readonly pools: PoolPort
   private readonly orderContexts: Array<Orders.OrderContext>
   /** SKUs whose on hand went up during the current command: their backorders are re-tried. */
   private arrivals: Array<string> = []
@@ -64,7 +60,11 @@ export class Dispatcher {
      */
     readonly owned?: number
   ) {
+    this.load = new NodeLoad(net, partitions.length, owned, () => this.now)
+    this.capacity = this.load.capacity
     this.outboxOrders = partitions.map(() => new Set())
+    this.poolContext = this.makePoolContext()
+    this.pools = poolPort(this.poolContext)
     this.orderContexts = partitions.map((p) => this.orderContext(p))
   }
 
@@ -117,30 +117,16 @@ export class Dispatcher {
   emitOrder(p: Partition, e: OrderEvent): OrderState {
     const seq = p.log.append(e)
     const o = p.applyOrder(e, seq)
-    if (e.type === "OrderRouted") this.addNodeLoad(e.shipments, e.at)
+    if (e.type === "OrderRouted") this.load.add(e.shipments, e.at)
     if (o.outbox.length > 0) this.outboxOrders[p.id].add(o.orderId)
     else this.outboxOrders[p.id].delete(o.orderId)
     return o
   }
 
-  private addNodeLoad(shipments: ReadonlyArray<{ readonly nodeId: string }>, at: number) {
-    const day = dayOf(at)
-    for (const s of shipments) {
-      const load = this.nodeLoadToday.get(s.nodeId)
-      if (!load || load.day !== day) this.nodeLoadToday.set(s.nodeId, { day, shipments: 1 })
-      else load.shipments++
-    }
-  }
-
   /** Rebuilds the derived cross-partition indexes after recovery. */
   rebuildDerived(): void {
-    this.nodeLoadToday.clear()
+    this.load.rebuild(this.partitions)
     for (const p of this.partitions) {
-      for (const [nodeId, load] of p.orders.nodeLoad) {
-        const total = this.nodeLoadToday.get(nodeId)
-        if (!total || total.day < load.day) this.nodeLoadToday.set(nodeId, { ...load })
-        else if (total.day === load.day) total.shipments += load.shipments
-      }
       this.outboxOrders[p.id].clear()
       for (const o of p.orders.orders.values()) if (o.outbox.length > 0) this.outboxOrders[p.id].add(o.orderId)
     }
@@ -165,72 +151,29 @@ export class Dispatcher {
     }
   }
 
-  /** Today's capacity of a node counted as used: its shipments routed today, plus (cluster mode) the other partitions' shares. */
-  readonly capacity: CapacityLookup = {
-    usedAt: (nodeNo) => this.takenToday(this.net.nodes[nodeNo], nodeNo),
-    remaining: (nodeId) => {
-      const nodeNo = this.net.nodeIndex.get(nodeId)
-      return nodeNo === undefined ? 0 : Math.max(0, this.net.nodes[nodeNo].capacityPerDay - this.takenToday(this.net.nodes[nodeNo], nodeNo))
-    },
-    usedShare: (nodeId) => {
-      const nodeNo = this.net.nodeIndex.get(nodeId)
-      return nodeNo === undefined ? 1 : Math.min(1, this.takenToday(this.net.nodes[nodeNo], nodeNo) / this.net.nodes[nodeNo].capacityPerDay)
-    }
-  }
+  /** Today's capacity of a node counted as used (NodeLoad). */
+  readonly capacity: CapacityLookup
 
-  private takenToday(node: { readonly nodeId: string; readonly capacityPerDay: number }, nodeNo: number): number {
-    const used = this.usedToday(node.nodeId)
-    return this.owned === undefined ? used : used + node.capacityPerDay - capacityShare(node.capacityPerDay, nodeNo, this.owned, this.partitions.length)
-  }
-
+  /** Shipments routed to the node today. */
   usedToday(nodeId: string): number {
-    const load = this.nodeLoadToday.get(nodeId)
-    return load && load.day === dayOf(this.now) ? load.shipments : 0
+    return this.load.usedToday(nodeId)
   }
 
-  // ---- messages from orders to pools --------------------------------------------------------
+  // ---- contexts of the actors --------------------------------------------------------------
 
-  private readonly pools: Orders.PoolPort = {
-    findHold: (holdId, channel) => {
-      const p = this.partitions[partitionOfHold(holdId)]
-      return p ? liveHold(p.stock, holdId, channel, this.now) : reject("hold_not_found")
-    },
-    endHold: (holdId, reason) => {
-      const p = this.partitions[partitionOfHold(holdId)]
-      const hold = holdById(p.stock, holdId)!
-      this.emitPool(p, { type: "HoldEnded", holdId, sku: hold.sku, nodeId: hold.nodeId, reason, at: this.now })
-    },
-    reserve: (reservationId, orderId, sku, nodeId, qty, stage, convertedQty) => {
-      const p = this.partitionOfSku(sku)
-      const d = decideReserve(p.stock, this.net, reservationId, orderId, sku, nodeId, qty, stage, convertedQty)
-      if ("ok" in d) return d
-      this.emitPool(p, d)
-      return undefined
-    },
-    allocate: (reservationId, sku) => {
-      const p = this.partitionOfSku(sku)
-      this.emitPool(p, { type: "ReservationAllocated", reservationId, sku, nodeId: this.reservationNode(p, reservationId) })
-    },
-    release: (reservationId, sku, qty, reason) => {
-      const p = this.partitionOfSku(sku)
-      this.emitPool(p, { type: "ReservationReleased", reservationId, sku, nodeId: this.reservationNode(p, reservationId), qty, reason })
-    },
-    ship: (reservationId, sku, qty) => {
-      const p = this.partitionOfSku(sku)
-      this.emitPool(p, { type: "StockShipped", reservationId, sku, nodeId: this.reservationNode(p, reservationId), qty })
-    },
-    writeOff: (sku, nodeId, qty, reason) => {
-      this.emitPool(this.partitionOfSku(sku), { type: "StockAdjusted", sku, nodeId, delta: -qty, reason, at: this.now })
-    },
-    restock: (sku, nodeId, qty, orderId, returnId) => {
-      this.emitPool(this.partitionOfSku(sku), { type: "StockRestocked", sku, nodeId, qty, orderId, returnId })
+  private makePoolContext(): PoolContext {
+    const self = this
+    return {
+      get now() { return self.now },
+      config: this.config,
+      net: this.net,
+      stockOf: (sku) => self.partitionOfSku(sku).stock,
+      stockOfHold: (holdId) => self.partitions[partitionOfHold(holdId)]?.stock,
+      emit: (e) => self.emitPool(self.partitionOfSku(e.sku), e),
+      stock: this.stock,
+      capacity: this.capacity,
+      route: this.router
     }
-  }
-
-  private reservationNode(p: Partition, reservationId: string): string {
-    const r = p.stock.reservations.get(reservationId)
-    invariant(r !== undefined, () => `no reservation ${reservationId} in ${p.stream}`)
-    return r!.nodeId
   }
 
   private orderContext(p: Partition): Orders.OrderContext {
@@ -282,10 +225,38 @@ export class Dispatcher {
 
   execute(c: Command): Reply {
     if (typeof c !== "object" || c === null || typeof c.type !== "string") return reject("malformed_command")
-    if (!knownCommands.has(c.type)) return reject("unknown_command", `no command has type ${JSON.stringify(c.type).slice(0, 80)}`)
-    const reply = this.route(c)
+    const owner = ownerOf(c.type)
+    if (!owner) return reject("unknown_command", `no command has type ${JSON.stringify(c.type).slice(0, 80)}`)
+    const reply = this.deliver(c, owner)
     this.settleArrivals()
     return reply
+  }
+
+  /** Runs the owning actor's handler on the command, in the partition its address names. */
+  private deliver(c: Command, owner: Ownership): Reply {
+    switch (owner.actor) {
+      case "network":
+        return this.network(c as NetworkCommand)
+      case "pool":
+        // the pool's handlers validate the command before they look its pools up (PoolContext.stockOf, stockOfHold)
+        return executePoolCommand(c as PoolCommand, this.poolContext)
+      case "split":
+        return this.splitClaim(c as ClaimSplit | ReleaseSplit)
+      case "order":
+        switch (owner.address) {
+          case "placement":
+            return this.placeOrder(c as PlaceOrder)
+          case "notificationIds":
+            return this.notificationsDelivered(c as MarkNotificationsDelivered)
+          case "orderId": {
+            const p = this.partitionOfOrderId((c as { orderId?: unknown }).orderId)
+            if (!p) return reject("order_not_found")
+            return Orders.executeOrderCommand(p.orders, c as Orders.OrderCommand, this.orderContexts[p.id])
+          }
+          default:
+            return reject("unknown_command", `no order command is addressed by ${owner.address}`)
+        }
+    }
   }
 
   private settleArrivals() {
@@ -310,81 +281,8 @@ export class Dispatcher {
     }
   }
 
-  private route(c: Command): Reply {
-    switch (c.type) {
-      case "node.upsert":
-      case "node.setStatus":
-      case "sku.upsert":
-      case "channel.upsert":
-      case "carrier.upsert":
-        return this.network(c)
-      case "inventory.receive":
-      case "inventory.adjust":
-      case "inventory.setSafetyStock":
-        return this.inventory(c)
-      case "inventory.load":
-        return this.load(c)
-      case "hold.create":
-        return this.createHold(c)
-      case "hold.extend":
-      case "hold.release": {
-        if (typeof c.holdId !== "string") return reject("invalid_id")
-        const p = this.partitions[partitionOfHold(c.holdId)]
-        if (!p) return reject("hold_not_found")
-        const bad = c.type === "hold.extend" ? this.checkTtl(c.ttlMs) : undefined
-        if (bad) return bad
-        const d = c.type === "hold.extend"
-          ? decideExtendHold(p.stock, c.holdId, c.channel, c.ttlMs, this.now)
-          : decideReleaseHold(p.stock, c.holdId, c.channel, this.now)
-        if ("ok" in d) return d
-        // read before the event: a released hold leaves the book; the book's holds are copies, so an extension is applied here
-        const hold = holdById(p.stock, c.holdId)!
-        this.emitPool(p, d)
-        return { ok: true, hold: holdView(d.type === "HoldExtended" ? { ...hold, expiresAt: d.expiresAt } : hold) }
-      }
-      case "order.place":
-        return this.placeOrder(c)
-      case "order.claimSplit":
-      case "order.releaseSplit":
-        return this.splitClaim(c)
-      case "notifications.delivered": {
-        if (!Array.isArray(c.ids) || c.ids.some((id) => typeof id !== "string")) return reject("malformed_command", "ids must be a list of strings")
-        if (c.ids.length > this.config.bulkRowsMax) return reject("too_many_lines")
-        let delivered = 0
-        for (const p of this.partitions) {
-          const mine = c.ids.filter((id) => partitionOfOrder(id) === p.id)
-          if (mine.length > 0) delivered += Orders.markDelivered(p.orders, mine, this.orderContexts[p.id])
-        }
-        return { ok: true, delivered }
-      }
-      default: {
-        const p = this.partitionOfOrderId((c as { orderId?: unknown }).orderId)
-        if (!p) return reject("order_not_found")
-        const ctx = this.orderContexts[p.id]
-        switch (c.type) {
-          case "order.payment": return Orders.recordPayment(p.orders, c, ctx)
-          case "order.cancel": return Orders.cancel(p.orders, c, ctx)
-          case "order.exchange": return Orders.exchange(p.orders, c, ctx)
-          case "order.feedback": return Orders.recordFeedback(p.orders, c, ctx)
-          case "return.request": return Orders.requestReturn(p.orders, c, ctx)
-          case "return.receive": return Orders.receiveReturn(p.orders, c, ctx)
-          case "shipment.accept":
-          case "shipment.reject":
-          case "shipment.pick":
-          case "shipment.pack":
-          case "shipment.ship":
-          case "shipment.deliver":
-            return Orders.shipmentEvent(p.orders, c, ctx)
-          case "shipment.track":
-            return Orders.trackShipment(p.orders, c, ctx)
-          default:
-            return reject("unknown_command", `no command has type ${JSON.stringify((c as { type: unknown }).type)}`)
-        }
-      }
-    }
-  }
-
-  placeOrder(c: Command & { type: "order.place" }): Reply {
+  /** A placement goes to the partition of a leg of a split order, else to the hash of (channel, external id). */
+  placeOrder(c: PlaceOrder): Reply {
     if (typeof c.channel !== "string" || typeof c.externalId !== "string") return reject("invalid_id")
     // a leg of a split order lives in the partition it names (checked by the order actor), any other order where its key hashes
     const legPartition = (c.leg as { partition?: unknown } | undefined)?.partition
@@ -395,8 +293,20 @@ export class Dispatcher {
     return Orders.placeOrder(p.orders, c, this.orderContexts[p.id])
   }
 
+  /** Delivered notifications leave the outboxes of their orders, in whichever partitions they live. */
+  private notificationsDelivered(c: MarkNotificationsDelivered): Reply {
+    const bad = Orders.checkDeliveredIds(c, this.config)
+    if (bad) return bad
+    let delivered = 0
+    for (const p of this.partitions) {
+      const mine = c.ids.filter((id) => partitionOfOrder(id) === p.id)
+      if (mine.length > 0) delivered += Orders.markDelivered(p.orders, mine, this.orderContexts[p.id])
+    }
+    return { ok: true, delivered }
+  }
+
   /** A split order's claim of its external id, or its release, in the order's home partition (where an ordinary order of it lives). */
-  private splitClaim(c: Command & { type: "order.claimSplit" | "order.releaseSplit" }): Reply {
+  private splitClaim(c: ClaimSplit | ReleaseSplit): Reply {
     if (typeof c.channel !== "string" || typeof c.externalId !== "string") return reject("invalid_id")
     const p = this.partitions[partitionOf(externalKey(c.channel, c.externalId), this.partitions.length)]
     const d = c.type === "order.claimSplit"
@@ -406,7 +316,8 @@ export class Dispatcher {
     return d.reply
   }
 
-  private network(c: Command & { type: "node.upsert" | "node.setStatus" | "sku.upsert" | "channel.upsert" | "carrier.upsert" }): Reply {
+  /** The Network actor decides; its events are journaled and applied, and a node's outage or return reaches the orders. */
+  private network(c: NetworkCommand): Reply {
     const d = decideNetwork(this.net, c, this.now, this.config)
     if ("ok" in d) return d
     for (const e of d.events) {
@@ -443,176 +354,10 @@ export class Dispatcher {
     this.settleArrivals()
   }
 
-  // ---- inventory ------------------------------------------------------------------------------
-
-  private checkPool(sku: unknown, nodeId: unknown): Rejection | undefined {
-    const bad = checkId(sku, this.config) ?? checkId(nodeId, this.config)
-    if (bad) return bad
-    if (!this.net.skuIndex.has(sku as string)) return reject("unknown_sku", `unknown SKU ${String(sku)}`)
-    if (!this.net.nodeIndex.has(nodeId as string)) return reject("unknown_node", `unknown node ${String(nodeId)}`)
-    return undefined
-  }
-
-  private inventory(c: Exclude<InventoryCommand, LoadInventory>): Reply {
-    const bad = this.checkPool(c.sku, c.nodeId)
-    if (bad) return bad
-    const p = this.partitionOfSku(c.sku)
-    let d: PoolEvent | Rejection
-    switch (c.type) {
-      case "inventory.receive": {
-        const badQty = checkQty(c.qty, this.config) ?? checkText(c.reference ?? "", "reference")
-        if (badQty) return badQty
-        d = decideReceive(p.stock, this.net, c.sku, c.nodeId, c.qty, c.reference ?? "", this.now, this.config)
-        break
-      }
-      case "inventory.adjust": {
-        const badReason = checkText(c.reason, "reason")
-        if (badReason) return badReason
-        const hasDelta = c.delta !== undefined
-        if (hasDelta === (c.count !== undefined)) return reject("malformed_command", "give either delta or count")
-        let delta: number
-        if (hasDelta) {
-          if (typeof c.delta !== "number" || !Number.isInteger(c.delta) || c.delta === 0) return reject("quantity_must_be_positive", "delta is a non-zero whole number")
-          if (Math.abs(c.delta) > this.config.quantityMax) return reject("quantity_too_large")
-          delta = c.delta
-        } else {
-          if (!isCount(c.count)) return reject("quantity_must_be_positive", "count is a whole number >= 0")
-          if (c.count > this.config.onHandMax) return reject("on_hand_too_large")
-          delta = c.count - (p.stock.pools.onHand[poolSlot(p.stock, this.net, c.sku, c.nodeId)] ?? 0)
-          if (delta === 0) return { ok: true, pool: this.poolView(c.sku, c.nodeId) }
-        }
-        d = decideAdjust(p.stock, this.net, c.sku, c.nodeId, delta, c.reason, this.now, this.config)
-        break
-      }
-      case "inventory.setSafetyStock": {
-        if (!isCount(c.qty) || c.qty > this.config.onHandMax) return reject("quantity_must_be_positive", "safety stock is a whole number >= 0")
-        d = decideSafetyStock(c.sku, c.nodeId, c.qty)
-        break
-      }
-    }
-    if ("ok" in d) return d
-    this.emitPool(p, d)
-    return { ok: true, pool: this.poolView(c.sku, c.nodeId) }
-  }
-
-  /** A bulk load of absolute counts: every row is checked first, then all apply. */
-  private load(c: LoadInventory): Reply {
-    if (!Array.isArray(c.rows) || c.rows.length === 0) return reject("malformed_command", "rows must be a non-empty list")
-    if (c.rows.length > this.config.bulkRowsMax) return reject("too_many_lines", `at most ${this.config.bulkRowsMax} rows`)
-    const badRef = checkText(c.reference ?? "", "reference")
-    if (badRef) return badRef
-    const seen = new Set<string>()
-    for (const [i, row] of c.rows.entries()) {
-      const where = `row ${i + 1}: `
-      if (typeof row !== "object" || row === null) return reject("malformed_command", `${where}not an object`)
-      const bad = this.checkPool(row.sku, row.nodeId)
-      if (bad) return reject(bad.code, where + bad.message)
-      const key = `${row.sku}\u0000${row.nodeId}`
-      if (seen.has(key)) return reject("duplicate_line", `${where}${row.sku} at ${row.nodeId} appears twice`)
-      seen.add(key)
-      if (!isCount(row.onHand) || row.onHand > this.config.onHandMax) return reject("quantity_must_be_positive", `${where}onHand is a whole number in 0..${this.config.onHandMax}`)
-      if (row.safetyStock !== undefined && (!isCount(row.safetyStock) || row.safetyStock > this.config.onHandMax)) {
-        return reject("quantity_must_be_positive", `${where}safetyStock is a whole number >= 0`)
-      }
-      const p = this.partitionOfSku(row.sku)
-      const slot = poolSlot(p.stock, this.net, row.sku, row.nodeId)
-      const promised = slot < 0 ? 0 : p.stock.pools.held[slot] + p.stock.pools.allocated[slot]
-      if (row.onHand < promised) return reject("below_reserved", `${where}on hand ${row.onHand} is below the ${promised} held and allocated`)
-    }
-    const reason = `load${c.reference ? `:${c.reference}` : ""}`
-    for (const row of c.rows) {
-      const p = this.partitionOfSku(row.sku)
-      const slot = poolSlot(p.stock, this.net, row.sku, row.nodeId)
-      const delta = row.onHand - (slot < 0 ? 0 : p.stock.pools.onHand[slot])
-      if (delta !== 0) this.emitPool(p, { type: "StockAdjusted", sku: row.sku, nodeId: row.nodeId, delta, reason, at: this.now })
-      if (row.safetyStock !== undefined && (slot < 0 || p.stock.pools.safety[slot] !== row.safetyStock)) {
-        this.emitPool(p, { type: "SafetyStockSet", sku: row.sku, nodeId: row.nodeId, qty: row.safetyStock })
-      }
-    }
-    return { ok: true }
-  }
-
-  // ---- holds ------------------------------------------------------------------------------------
-
-  private checkTtl(ttlMs: unknown): Rejection | undefined {
-    return typeof ttlMs === "number" && Number.isInteger(ttlMs) && ttlMs >= this.config.holdTtlMsMin && ttlMs <= this.config.holdTtlMsMax
-      ? undefined
-      : reject("ttl_out_of_range", `ttlMs must be a whole number in ${this.config.holdTtlMsMin}..${this.config.holdTtlMsMax}`)
-  }
-
-  private createHold(c: CreateHold): Reply {
-    const bad = checkId(c.channel, this.config) ?? checkId(c.sku, this.config) ?? checkQty(c.qty, this.config) ??
-      (c.key !== undefined ? checkId(c.key, this.config) : undefined) ??
-      this.checkTtl(c.ttlMs ?? this.config.holdTtlMsDefault)
-    if (bad) return bad
-    const channel = this.net.channels.get(c.channel)
-    if (!channel) return reject("unknown_channel")
-    if (!this.net.skuIndex.has(c.sku)) return reject("unknown_sku", `unknown SKU ${c.sku}`)
-    const p = this.partitionOfSku(c.sku)
-    if (c.key !== undefined) {
-      const existing = findHoldByKey(p.stock, c.channel, c.key)
-      if (existing) {
-        const same = existing.sku === c.sku && existing.qty === c.qty && (c.nodeId === undefined || c.nodeId === existing.nodeId)
-        return same ? { ok: true, hold: holdView(existing), existing: true } : reject("exists_with_different_lines", "a hold with this key exists for another SKU, quantity or node")
-      }
-    }
-    let nodeId: string
-    if (c.nodeId !== undefined) {
-      const node = typeof c.nodeId === "string" ? nodeById(this.net, c.nodeId) : undefined
-      if (!node) return reject("unknown_node")
-      if (node.status !== "online") return reject("node_not_available", `${node.nodeId} is ${node.status}`)
-      if (!policyAllows(channel.policy, node)) return reject("node_not_available", `channel ${c.channel} may not sell from ${node.nodeId}`)
-      nodeId = node.nodeId
-    } else {
-      if (c.location !== undefined && !isLatLon(c.location)) return reject("invalid_location")
-      const best = this.bestNodeForHold(c)
-      if (!best) return reject("insufficient_stock", `no node the channel may use has ${c.qty} of ${c.sku}`)
-      nodeId = best
-    }
-    const d = decidePlaceHold(p.stock, this.net, c.channel, c.sku, nodeId, c.qty, c.ttlMs ?? this.config.holdTtlMsDefault, c.key ?? null, this.now)
-    if ("ok" in d) return d
-    this.emitPool(p, d)
-    return { ok: true, hold: holdView(p.stock.holds.get(p.stock.nextHoldNo - 1)!) }
-  }
-
-  /** "Best node for this customer": the node routing would ship the line from (by location), else the one with most stock. */
-  private bestNodeForHold(c: CreateHold): string | undefined {
-    const policy = this.net.channels.get(c.channel)!.policy
-    if (c.location !== undefined) {
-      const sku = this.net.skus[this.net.skuIndex.get(c.sku)!]
-      const result = this.router(
-        { lines: [{ lineNo: 1, sku: c.sku, qty: c.qty, weightGrams: sku.weightGrams }], destination: c.location, fulfillment: "ship", pickupNodeId: null, policy, excludedNodeIds: new Set() },
-        this.net.nodes, this.stock, this.capacity
-      )
-      const s = result.shipments[0]
-      return s && s.lines[0].qty === c.qty ? s.nodeId : undefined
-    }
-    // one read of the SKU's row of pools, then node numbers: no SKU or node lookup per node
-    const atpAt = this.stock.row(c.sku)
-    const nodes = this.net.nodes
-    let best: string | undefined
-    let bestAtp = c.qty - 1
-    for (let nodeNo = 0; nodeNo < nodes.length; nodeNo++) {
-      const node = nodes[nodeNo]
-      if (node.status !== "online") continue
-      const atp = atpAt(nodeNo)
-      if (atp > bestAtp && policyAllows(policy, node)) {
-        best = node.nodeId
-        bestAtp = atp
-      }
-    }
-    return best
-  }
-
   // ---- read models ---------------------------------------------------------------------------------
 
   poolView(sku: string, nodeId: string): PoolView {
-    const p = this.partitionOfSku(sku)
-    const slot = poolSlot(p.stock, this.net, sku, nodeId)
-    const t = p.stock.pools
-    return slot < 0
-      ? { sku, nodeId, onHand: 0, safetyStock: 0, held: 0, allocated: 0, atp: 0 }
-      : { sku, nodeId, onHand: t.onHand[slot], safetyStock: t.safety[slot], held: t.held[slot], allocated: t.allocated[slot], atp: t.atp(slot) }
+    return poolView(this.partitionOfSku(sku).stock, this.net, sku, nodeId)
   }
 
   orderById(orderId: string): OrderState | undefined {
@@ -621,12 +366,8 @@ export class Dispatcher {
 
   orderView(orderId: string): Accepted["order"] {
     const o = this.orderById(orderId)
-    return o ? orderView(o) : undefined
+    return o ? Orders.orderView(o) : undefined
   }
 }
-
-export const holdView = (h: Hold): HoldView => ({
-  holdId: h.holdId, channel: h.channel, sku: h.sku, nodeId: h.nodeId, qty: h.qty, expiresAt: h.expiresAt
-})
 
 export type { EngineEvent }

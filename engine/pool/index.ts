@@ -1,0 +1,6 @@
+export { bestNodeForHold, checkTtl, createHold, extendHold, releaseHold } from "./hold-commands.ts"
+export { adjustStock, loadInventory, receiveStock, setSafetyStock } from "./inventory-commands.ts"
+export { executePoolCommand, poolCommands, type PoolCommand, type PoolCommandType } from "./pool-commands.ts"
+export type { PoolContext } from "./pool-context.ts"
+export { poolPort, type PoolPort } from "./pool-port.ts"
+export { holdView, poolView } from "./pool-views.ts"
