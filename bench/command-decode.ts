@@ -13,7 +13,9 @@
  * without paying the decode on top (docs/architecture.md, Commands).
  */
 import { Schema } from "effect"
-import { Command, CreateHold, PlaceOrder } from "../engine/domain/command-schema.ts"
+import { CommandSchema } from "../engine/index.ts"
+
+const { Command, CreateHold, PlaceOrder } = CommandSchema
 import { parseOptions } from "./options.ts"
 import { round, type BenchResult } from "./report.ts"
 

@@ -85,6 +85,8 @@ export interface EngineStats {
   /** Loads of orders from the store before a batch (one round trip each), and the orders they brought back. */
   readonly orderLoads: number
   readonly ordersLoaded: number
+  /** Turns of the loop on which commands waited because changed orders waited for the store. */
+  readonly backpressured: number
   /** Partition snapshots started, order versions stored, and the longest time snapshotting held the loop, ms. */
   readonly snapshots: number
   readonly orderVersionsStored: number
@@ -155,6 +157,8 @@ export class Engine {
   /** A snapshot was stored (or orders were loaded): orders may leave memory before the next batch. */
   private evictDue = false
   private orderLoads = 0
+  /** Turns on which no batch ran because changed orders waited for the store (storeBehind). */
+  private backpressured = 0
   private ordersLoaded = 0
   private snapshotStepScheduled = false
 
@@ -255,7 +259,7 @@ export class Engine {
     }
     const snap = this.snapshots.figures()
     return {
-      partitions: this.partitions.length, pools, holds, orders, ordersPlaced, orderLoads: this.orderLoads, ordersLoaded: this.ordersLoaded,
+      partitions: this.partitions.length, pools, holds, orders, ordersPlaced, orderLoads: this.orderLoads, ordersLoaded: this.ordersLoaded, backpressured: this.backpressured,
       snapshots: snap.taken, orderVersionsStored: snap.versionsStored, snapshotPauseMaxMs: snap.pauseMaxMs, mailbox: this.mailbox.length + this.unappendedCommands,
       batches: this.batches, events: this.events, state: this.state, lastCommitMs: this.lastCommitMs,
       ...(this.options.ownership ? { owns: { stream: this.options.ownership.stream, epoch: this.epoch } } : {})
@@ -294,6 +298,7 @@ export class Engine {
     this.scheduled = false
     // processed commands waiting for an append are bounded: past it the mailbox holds the rest (and bounds it)
     if (this.state !== "running" || this.loading || this.unappendedCommands >= this.options.config.batchCommandsMax) return
+    if (this.storeBehind()) return
     const d = this.dispatcher
     const started = performance.now()
     d.now = this.clock()
@@ -361,6 +366,27 @@ export class Engine {
     this.unappendedCommands += tickets.length
     this.startAppend()
     if (this.mailbox.length > 0) this.schedule()
+  }
+
+  /**
+   * Backpressure: changed orders may not leave memory until a snapshot stored
+   * them, so when more than ordersResidentMax of them wait (the store is
+   * slower than the commands), no batch runs until snapshots caught up; every
+   * partition with changed orders is snapshotted now. Commands wait in the
+   * mailbox meanwhile (bounded by mailboxCommandsMax), and memory stays
+   * bounded whatever the store's speed.
+   */
+  private storeBehind(): boolean {
+    let waiting = 0
+    for (const p of this.partitions) waiting += p.orders.dirty.size + p.orders.storing.size
+    if (waiting <= this.options.config.ordersResidentMax) return false
+    const owned = this.options.ownership?.stream
+    for (const p of this.partitions) {
+      if ((owned === undefined || owned === p.stream) && p.orders.dirty.size > 0 && !this.snapshots.inProgressFor(p)) this.snapshots.take(p)
+    }
+    this.stepSnapshots()
+    this.backpressured++
+    return true
   }
 
   /** Cluster mode: only commands of the owned stream are prefetched for (the others are refused). */
@@ -778,10 +804,10 @@ export class Engine {
         p.log.seq = p.log.snapshotSeq = snap.seq
         resident = decoded.resident ?? []
       }
-      // versions past the snapshot were written by one that never completed: the journal after it is replayed instead
-      await store.discardOrdersAfter(p.stream, p.log.seq)
-      if (resident.length > 0) for (const row of await store.loadOrders(resident)) installOrder(p.orders, orderOfRow(row), true)
-      await this.replay(p.stream, p.log, (e, seq) => p.replay(net, e, seq), (events) => this.loadForReplay(p, events))
+      // orders as of the snapshot: a later snapshot that never completed may have stored newer versions, the journal after it is replayed instead
+      const at = p.log.seq
+      if (resident.length > 0) for (const row of await store.loadOrders(resident, at)) installOrder(p.orders, orderOfRow(row), true)
+      await this.replay(p.stream, p.log, (e, seq) => p.replay(net, e, seq), (events) => this.loadForReplay(p, events, at))
       partitions.push(p)
     }
     this.net = net
@@ -800,7 +826,7 @@ export class Engine {
   }
 
   /** Before a page of a partition's journal is replayed: the orders its events name that are not in memory, loaded from the store. */
-  private async loadForReplay(p: Partition, events: ReadonlyArray<EngineEvent>): Promise<void> {
+  private async loadForReplay(p: Partition, events: ReadonlyArray<EngineEvent>, snapshotSeq: number): Promise<void> {
     const wanted = new Set<string>()
     for (const e of events) {
       if (e.type === "OrderPlaced" || poolEventTypes.has(e.type) || isSplitEvent(e)) continue
@@ -808,7 +834,7 @@ export class Engine {
       if (!p.orders.orders.has(orderId)) wanted.add(orderId)
     }
     if (wanted.size === 0) return
-    for (const row of await this.options.store.loadOrders([...wanted])) {
+    for (const row of await this.options.store.loadOrders([...wanted], snapshotSeq)) {
       if (!p.orders.orders.has(row.orderId)) installOrder(p.orders, orderOfRow(row), false)
     }
   }

@@ -18,9 +18,11 @@
  * then the header of the snapshot (its first part), then the versions they
  * replace are deleted; only then may those orders leave memory. If any step
  * fails, the orders become dirty again and the next snapshot stores them.
- * Recovery loads the newest complete snapshot, deletes versions written past
- * it (a snapshot that never completed), loads its pinned orders and replays
- * the journal after S, loading the orders its events name (engine.ts).
+ * Recovery loads the newest complete snapshot, its pinned orders as of S
+ * (versions a later snapshot stored before it failed to complete are newer
+ * and not read), and replays the journal after S, loading the orders its
+ * events name, as of S (engine.ts). Replay makes those orders dirty, so the
+ * next snapshot stores them again, identical to any such newer version.
  *
  * The network stream is small (nodes, SKUs, channels) and is snapshotted
  * whole, as before.
@@ -91,8 +93,8 @@ export class PartitionSnapshots {
     return p.log.seq - p.log.snapshotSeq >= snapshotEveryEvents || p.orders.dirty.size >= dirtyMax
   }
 
-  busy(): boolean {
-    return this.inProgress.size > 0
+  inProgressFor(p: Partition): boolean {
+    return this.inProgress.has(p.stream)
   }
 
   /** Starts a snapshot of the partition as of its last event (call at the end of a batch, in the loop). */

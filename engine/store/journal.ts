@@ -99,14 +99,16 @@ export interface OrderKey {
 export interface OrderStore {
   /** Stores versions of orders; a version already stored (same order, same seq) is left as it is. */
   saveOrders(rows: ReadonlyArray<OrderRow>): Promise<void>
-  /** The newest stored version of each of these orders (orders never stored are absent). */
-  loadOrders(orderIds: ReadonlyArray<string>): Promise<ReadonlyArray<OrderRow>>
+  /**
+   * The newest stored version of each of these orders (orders never stored are absent); with
+   * `atMostSeq`, the newest at or before it (recovery from a snapshot at that sequence number, when a
+   * later snapshot may have stored versions and not completed).
+   */
+  loadOrders(orderIds: ReadonlyArray<string>, atMostSeq?: number): Promise<ReadonlyArray<OrderRow>>
   /** The newest version of every order placed under one of these keys and still keyed by it. */
   findOrders(keys: ReadonlyArray<OrderKey>): Promise<ReadonlyArray<OrderRow>>
   /** Deletes the versions of these orders older than the one given (after a snapshot that stored it is complete). */
   pruneOrders(versions: ReadonlyArray<{ readonly orderId: string; readonly seq: number }>): Promise<void>
-  /** Deletes the versions of `stream` past `seq`: written by a snapshot that never completed, before recovery starts from `seq`. */
-  discardOrdersAfter(stream: string, seq: number): Promise<void>
 }
 
 /**

@@ -121,12 +121,11 @@ export class MemoryJournal implements JournalStore {
     }
   }
 
-  async loadOrders(orderIds: ReadonlyArray<string>): Promise<ReadonlyArray<OrderRow>> {
+  async loadOrders(orderIds: ReadonlyArray<string>, atMostSeq = Number.MAX_SAFE_INTEGER): Promise<ReadonlyArray<OrderRow>> {
     this.check()
     const out: Array<OrderRow> = []
     for (const id of new Set(orderIds)) {
-      const list = this.orderVersions.get(id)
-      const newest = list?.[list.length - 1]
+      const newest = this.orderVersions.get(id)?.filter((v) => v.seq <= atMostSeq).pop()
       if (newest) out.push(newest)
     }
     return out
@@ -148,15 +147,6 @@ export class MemoryJournal implements JournalStore {
     for (const v of versions) {
       const list = this.orderVersions.get(v.orderId)
       if (list) this.orderVersions.set(v.orderId, list.filter((r) => r.seq >= v.seq))
-    }
-  }
-
-  async discardOrdersAfter(stream: string, seq: number): Promise<void> {
-    this.check()
-    for (const [id, list] of this.orderVersions) {
-      const kept = list.filter((r) => r.stream !== stream || r.seq <= seq)
-      if (kept.length === 0) this.orderVersions.delete(id)
-      else this.orderVersions.set(id, kept)
     }
   }
 

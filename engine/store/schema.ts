@@ -89,7 +89,6 @@ const migrations = {
       )`
     yield* sql`ALTER TABLE order_state ALTER COLUMN payload SET STORAGE EXTERNAL`
     yield* sql`CREATE INDEX IF NOT EXISTS order_state_key ON order_state (channel, external_id, leg)`
-    yield* sql`CREATE INDEX IF NOT EXISTS order_state_stream_seq ON order_state (stream, seq)`
   })
 }
 

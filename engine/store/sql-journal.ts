@@ -434,12 +434,12 @@ const sqlOrderStore = (
             ON CONFLICT (order_id, seq) DO NOTHING`
         }
       })),
-  loadOrders: (orderIds) =>
+  loadOrders: (orderIds, atMostSeq = Number.MAX_SAFE_INTEGER) =>
     run("loadOrders", () =>
       orderIds.length === 0 ? Effect.succeed([]) : Effect.map(
         sql<OrderStateRow>`
           SELECT DISTINCT ON (order_id) order_id, seq, stream, channel, external_id, leg, keyed, placed_at, payload
-          FROM order_state WHERE order_id = ANY(${[...orderIds]}::text[])
+          FROM order_state WHERE order_id = ANY(${[...orderIds]}::text[]) AND seq <= ${checkSeq("atMostSeq", atMostSeq)}
           ORDER BY order_id, seq DESC`,
         (rows) => rows.map(orderRowOf)
       )),
@@ -465,9 +465,7 @@ const sqlOrderStore = (
             DELETE FROM order_state o USING unnest(${part.map((v) => v.orderId)}::text[], ${part.map((v) => BigInt(v.seq))}::int8[]) AS v(order_id, seq)
             WHERE o.order_id = v.order_id AND o.seq < v.seq`
         }
-      })),
-  discardOrdersAfter: (stream, seq) =>
-    run("discardOrdersAfter", () => Effect.asVoid(sql`DELETE FROM order_state WHERE stream = ${stream} AND seq > ${checkSeq("seq", seq)}`))
+      }))
 })
 
 export interface SqlJournalConnection {
