@@ -31,17 +31,17 @@ import type { Command } from "../domain/commands.ts"
 import { InvariantViolation, isStoreError, reject } from "../domain/errors.ts"
 import type { EngineEvent, JournaledEvent } from "../domain/events.ts"
 import type { Reply } from "../domain/replies.ts"
-import { emptyNetwork, restoreNetwork, snapshotNetwork, type NetworkSnapshot, type NetworkState } from "../network/network-actor.ts"
+import { emptyNetwork, snapshotNetwork, type NetworkState } from "../network/network-actor.ts"
 import type { Router } from "../routing/types.ts"
 import { streamOf } from "../cluster/scope.ts"
 import type { JournalBatch, JournalStore } from "../store/journal.ts"
-import { decodeEvents, decodeValue, encodeEvents, encodeValue } from "./codec.ts"
+import { decodeEvents, encodeEvents, encodeValue } from "./codec.ts"
+import { readPage, recoverState } from "./recovery.ts"
 import { Dispatcher } from "./dispatch.ts"
-import { networkStream, Partition, poolEventTypes, replayNetwork, StreamLog, type PartitionSnapshot } from "./partition.ts"
+import { networkStream, replayNetwork, StreamLog, type Partition } from "./partition.ts"
 import { isEmpty, noneMissing, Prefetch, type Missing } from "./prefetch.ts"
 import { PartitionSnapshots } from "./snapshots.ts"
-import { evictOrders, installOrder, orderKeyOf, orderOfRow } from "../order/residency.ts"
-import { isSplitEvent, type OrderEvent } from "../domain/events.ts"
+import { evictOrders, installOrder, orderOfRow } from "../order/residency.ts"
 import { placementKey } from "../order/order-book.ts"
 import type { OrderState } from "../order/order-state.ts"
 
@@ -115,8 +115,6 @@ interface Processed {
   readonly published: ReadonlyArray<JournaledEvent>
   readonly snapshots: ReadonlyArray<{ stream: string; seq: number; payload: Uint8Array }>
 }
-
-const readPage = 512
 
 export class Engine {
   private net: NetworkState = emptyNetwork()
@@ -772,101 +770,24 @@ export class Engine {
 
   // ---- recovery ------------------------------------------------------------------------------------------
 
-  /** Rebuilds every actor from the newest snapshot of each stream and the journal after it. */
+  /** Rebuilds every actor from the newest snapshot of each stream and the journal after it (recovery.ts). */
   private async load(): Promise<void> {
-    const { store, config, ownership } = this.options
+    const { config, ownership } = this.options
     this.snapshots.abandon()
-    // claim first: an append of the previous owner still in progress finishes before the claim, so the reads below see it
-    if (ownership) this.epoch = await store.claim(ownership.stream, ownership.owner)
-    const streams = await store.streams()
-    for (const s of streams) {
-      if (s !== networkStream && !(s.startsWith("p") && Number(s.slice(1)) < config.partitions)) {
-        throw new Error(`the journal has stream ${s}, which ${config.partitions} partitions do not cover: the data was written with another ENGINE_PARTITIONS`)
-      }
-    }
-    const netLog = new StreamLog(networkStream)
-    const netSnap = await store.loadSnapshot(networkStream)
-    const net = netSnap ? restoreNetwork(decodeValue<NetworkSnapshot>(netSnap.payload)) : emptyNetwork()
-    if (netSnap) netLog.seq = netLog.snapshotSeq = netSnap.seq
-    await this.replay(networkStream, netLog, (e) => replayNetwork(net, e))
-    const partitions: Array<Partition> = []
-    for (let id = 0; id < config.partitions; id++) {
-      const p = new Partition(id, config)
-      if (ownership && ownership.stream !== p.stream) {
-        partitions.push(p)
-        continue
-      }
-      const snap = await store.loadSnapshot(p.stream)
-      let resident: ReadonlyArray<string> = []
-      if (snap) {
-        const decoded = decodeValue<PartitionSnapshot>(snap.payload)
-        p.restore(decoded)
-        p.log.seq = p.log.snapshotSeq = snap.seq
-        resident = decoded.resident ?? []
-      }
-      // orders as of the snapshot: a later snapshot that never completed may have stored newer versions, the journal after it is replayed instead
-      const at = p.log.seq
-      if (resident.length > 0) for (const row of await store.loadOrders(resident, at)) installOrder(p.orders, orderOfRow(row), true)
-      await this.replay(p.stream, p.log, (e, seq) => p.replay(net, e, seq), (events) => this.loadForReplay(p, events, at))
-      partitions.push(p)
-    }
-    this.net = net
-    this.netLog = netLog
-    this.partitions = partitions
+    const r = await recoverState(this.options, (epoch) => (this.epoch = epoch))
+    this.net = r.net
+    this.netLog = r.netLog
+    this.partitions = r.partitions
     const owned = ownership !== undefined && ownership.stream !== networkStream ? Number(ownership.stream.slice(1)) : undefined
-    this.dispatcher = new Dispatcher(config, net, netLog, partitions, this.options.router, owned)
+    this.dispatcher = new Dispatcher(config, r.net, r.netLog, r.partitions, this.options.router, owned)
     this.dispatcher.now = this.clock()
     this.dispatcher.rebuildDerived()
     this.netInbox = []
-    this.netQueuedSeq = netLog.seq
+    this.netQueuedSeq = r.netLog.seq
     this.netDirty = ownership !== undefined && ownership.stream !== networkStream
     this.prefetch.settle()
     this.justLoaded.clear()
     this.evictDue = true
-  }
-
-  /** Before a page of a partition's journal is replayed: the orders its events name that are not in memory, loaded from the store. */
-  private async loadForReplay(p: Partition, events: ReadonlyArray<EngineEvent>, snapshotSeq: number): Promise<void> {
-    const wanted = new Set<string>()
-    for (const e of events) {
-      if (e.type === "OrderPlaced" || poolEventTypes.has(e.type) || isSplitEvent(e)) continue
-      const orderId = (e as OrderEvent).orderId
-      if (!p.orders.orders.has(orderId)) wanted.add(orderId)
-    }
-    if (wanted.size === 0) return
-    for (const row of await this.options.store.loadOrders([...wanted], snapshotSeq)) {
-      if (!p.orders.orders.has(row.orderId)) installOrder(p.orders, orderOfRow(row), false)
-    }
-  }
-
-  private async replay(
-    stream: string,
-    log: StreamLog,
-    apply: (e: EngineEvent, seq: number) => void,
-    beforePage?: (events: ReadonlyArray<EngineEvent>) => Promise<void>
-  ): Promise<void> {
-    const store = this.options.store
-    let next = store.readBatches(stream, log.seq, readPage)
-    for (;;) {
-      const page = await next
-      // fetch the next page while this one is decoded and applied: the store works on the other core
-      if (page.length === readPage) {
-        const last = page[page.length - 1]
-        next = store.readBatches(stream, last.seqFrom + last.count - 1, readPage)
-      }
-      const decoded = page.map((b) => ({ seqFrom: b.seqFrom, events: decodeEvents(b.payload) }))
-      if (beforePage) await beforePage(decoded.flatMap((b) => b.events.filter((_, i) => b.seqFrom + i > log.seq)))
-      for (const b of decoded) {
-        for (let i = 0; i < b.events.length; i++) {
-          const seq = b.seqFrom + i
-          if (seq <= log.seq) continue
-          apply(b.events[i], seq)
-          log.seq = seq
-        }
-      }
-      if (page.length < readPage) break
-    }
-    log.durableSeq = log.seq
   }
 
   /** The journal streams of the partitions (orders and pools), for readers of the whole journal. */
