@@ -110,7 +110,11 @@ export interface OrderState extends Pick<
   readonly returns: Array<ReturnRecord>
   routeAttempts: number
   cancellations: number
-  lastExplanation: RouteExplanation | null
+  /**
+   * The summary of the newest routing's explanation (its candidates stay in the journal, in the
+   * OrderRouted event, read back with the order's history): what the order view shows.
+   */
+  lastExplanation: Pick<RouteExplanation, "summary"> | null
   /** The customer's feedback after delivery (one per order); absent in orders restored from older snapshots. */
   feedback?: Feedback | null
   /** Delivery promise asked at placement: a service level code and/or a last delivery day (days since 1970-01-01, UTC). */
@@ -258,7 +262,7 @@ export const evolveOrder = (o: OrderState, e: OrderEvent): void => {
       o.backordered.fill(0)
       for (const b of e.backordered) o.backordered[lineIndex(o, b.lineNo)] = b.qty
       o.routeAttempts++
-      o.lastExplanation = e.explanation
+      o.lastExplanation = { summary: e.explanation.summary }
       invariant(unrouted(o).length === 0, () => `order ${o.orderId} left quantities unrouted`)
       break
     }

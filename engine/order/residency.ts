@@ -69,6 +69,8 @@ export const orderRow = (stream: string, o: OrderState): OrderRow => ({
 export const orderOfRow = (row: OrderRow): OrderState => upgradeOrder(decodeValue<OrderState>(row.payload))
 
 export const upgradeOrder = (o: OrderState): OrderState => {
+  // orders stored before kept the whole explanation of their newest routing: only its summary is read
+  if (o.lastExplanation !== null && "candidates" in o.lastExplanation) o.lastExplanation = { summary: o.lastExplanation.summary }
   const history = o.history as Array<number | { readonly seq: number }>
   if (history.length > 0 && typeof history[0] !== "number") {
     ;(o as { history: Array<number> }).history = history.map((h) => (typeof h === "number" ? h : h.seq))

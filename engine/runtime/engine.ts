@@ -25,6 +25,13 @@
  * it grows, and steps down (answers `partition_moved`, serves nothing more)
  * when an append is refused because another runner claimed the stream or the
  * store failed: the entity opens a fresh engine, which claims and loads again.
+ *
+ * Longer than the ~450 lines other files keep to: the batch loop, group
+ * commit, the failure paths and cluster mode's fencing all work on the same
+ * in-flight state (the mailbox, processed batches waiting for an append, the
+ * stream logs), and split apart they would have to share it. What does not
+ * touch that state lives beside it: recovery (recovery.ts), snapshots
+ * (snapshots.ts), orders in and out of memory (order-loads.ts, prefetch.ts).
  */
 import type { EngineConfig } from "../config.ts"
 import type { Command } from "../domain/commands.ts"
@@ -34,15 +41,14 @@ import type { Reply } from "../domain/replies.ts"
 import { emptyNetwork, snapshotNetwork, type NetworkState } from "../network/network-actor.ts"
 import type { Router } from "../routing/types.ts"
 import { streamOf } from "../cluster/scope.ts"
-import type { JournalBatch, JournalStore } from "../store/journal.ts"
+import type { JournalBatch, JournalStore, OrderKey } from "../store/journal.ts"
 import { decodeEvents, encodeEvents, encodeValue } from "./codec.ts"
 import { readPage, recoverState } from "./recovery.ts"
 import { Dispatcher } from "./dispatch.ts"
 import { networkStream, replayNetwork, StreamLog, type Partition } from "./partition.ts"
-import { isEmpty, noneMissing, Prefetch, type Missing } from "./prefetch.ts"
+import { isEmpty, type Missing } from "./prefetch.ts"
+import { OrderLoads } from "./order-loads.ts"
 import { PartitionSnapshots } from "./snapshots.ts"
-import { evictOrders, installOrder, orderOfRow } from "../order/residency.ts"
-import { placementKey } from "../order/order-book.ts"
 import type { OrderState } from "../order/order-state.ts"
 
 export interface EngineOptions {
@@ -147,17 +153,9 @@ export class Engine {
   private lastCommitMs = 0
   private snapshotting: Promise<void> = Promise.resolve()
   private readonly snapshots: PartitionSnapshots
-  private readonly prefetch = new Prefetch(() => this.partitions)
-  /** A load of orders for the next batch is in flight: no batch runs until it is back. */
-  private loading = false
-  /** Orders the last load brought back: they stay in memory at least until the batch that needed them has run. */
-  private justLoaded = new Set<string>()
-  /** A snapshot was stored (or orders were loaded): orders may leave memory before the next batch. */
-  private evictDue = false
-  private orderLoads = 0
+  private readonly orderLoads: OrderLoads
   /** Turns on which no batch ran because changed orders waited for the store (storeBehind). */
   private backpressured = 0
-  private ordersLoaded = 0
   private snapshotStepScheduled = false
 
   private readonly log: (message: string) => void
@@ -165,12 +163,13 @@ export class Engine {
   private constructor(private readonly options: EngineOptions) {
     this.clock = options.clock ?? Date.now
     this.log = options.log ?? ((message) => console.error(`[engine] ${message}`))
+    this.orderLoads = new OrderLoads(options.store, options.config, () => this.partitions)
     this.snapshots = new PartitionSnapshots({
       store: options.store,
       config: options.config,
       log: (message) => this.log(message),
       stored: () => {
-        this.evictDue = true
+        this.orderLoads.evictDue = true
         if (this.mailbox.length > 0) this.schedule()
       }
     })
@@ -257,7 +256,7 @@ export class Engine {
     }
     const snap = this.snapshots.figures()
     return {
-      partitions: this.partitions.length, pools, holds, orders, ordersPlaced, orderLoads: this.orderLoads, ordersLoaded: this.ordersLoaded, backpressured: this.backpressured,
+      partitions: this.partitions.length, pools, holds, orders, ordersPlaced, orderLoads: this.orderLoads.loads, ordersLoaded: this.orderLoads.loaded, backpressured: this.backpressured,
       snapshots: snap.taken, orderVersionsStored: snap.versionsStored, snapshotPauseMaxMs: snap.pauseMaxMs, mailbox: this.mailbox.length + this.unappendedCommands,
       batches: this.batches, events: this.events, state: this.state, lastCommitMs: this.lastCommitMs,
       ...(this.options.ownership ? { owns: { stream: this.options.ownership.stream, epoch: this.epoch } } : {})
@@ -295,20 +294,20 @@ export class Engine {
   private runBatch(): void {
     this.scheduled = false
     // processed commands waiting for an append are bounded: past it the mailbox holds the rest (and bounds it)
-    if (this.state !== "running" || this.loading || this.unappendedCommands >= this.options.config.batchCommandsMax) return
+    if (this.state !== "running" || this.orderLoads.loading || this.unappendedCommands >= this.options.config.batchCommandsMax) return
     if (this.storeBehind()) return
     const d = this.dispatcher
     const started = performance.now()
     d.now = this.clock()
     const owned = this.options.ownership?.stream
-    if (this.evictDue && this.justLoaded.size === 0) this.evict()
+    this.orderLoads.evictIfDue()
     const room = this.options.config.batchCommandsMax - this.unappendedCommands
     const take = Math.min(room, this.mailbox.length)
     // prefetch: every order the timers and these commands need, loaded in one round trip before the batch runs
-    const missing = noneMissing()
-    if (owned !== undefined && (this.netInbox.length > 0 || this.netDirty)) this.prefetch.needOpenAt(this.offlineNodes(), missing)
-    this.prefetch.collectTimers(d.now, missing)
-    for (let i = 0; i < take; i++) if (this.mine(this.mailbox[i].command)) this.prefetch.collect(this.mailbox[i].command, missing)
+    const missing = this.orderLoads.missing(
+      d.now, this.mailbox.slice(0, take).map((t) => t.command), (c) => this.mine(c),
+      owned !== undefined && (this.netInbox.length > 0 || this.netDirty) ? () => this.offlineNodes() : undefined
+    )
     if (!isEmpty(missing)) {
       this.loadOrders(missing, take)
       return
@@ -321,11 +320,10 @@ export class Engine {
     try {
       if (owned !== undefined) this.applyNetInbox()
       d.runTimers()
-      const unmet = noneMissing()
       for (let i = 0; i < tickets.length; i++) {
         const c = tickets[i].command
         // an earlier command of this batch changed what this one needs (an order left, a node went offline): the rest waits for a load
-        if (i > 0 && this.mine(c) && !this.prefetch.collect(c, unmet)) {
+        if (i > 0 && this.mine(c) && !this.orderLoads.ready(c)) {
           this.mailbox.unshift(...tickets.splice(i))
           replies = replies.slice(0, i)
           break
@@ -339,8 +337,7 @@ export class Engine {
           : where.stream !== owned ? reject("spans_partitions", `the command belongs to ${where.stream}, this engine owns ${owned}`)
           : d.execute(c)
       }
-      this.prefetch.settle()
-      this.justLoaded.clear()
+      this.orderLoads.batchRan()
       for (const log of [this.netLog, ...this.partitions.map((p) => p.log)]) {
         if (owned !== undefined && log.stream !== owned && log.pending.length > 0) {
           throw new InvariantViolation(`a command of ${owned} wrote to ${log.stream}, which this engine does not own`)
@@ -407,53 +404,24 @@ export class Engine {
 
   /** Loads what the next batch needs from the store (one round trip), then runs it. */
   private loadOrders(missing: Missing, take: number): void {
-    this.loading = true
-    this.orderLoads++
-    const store = this.options.store
-    const ids = [...missing.ids]
-    const keys = [...missing.keys]
-    Promise.all([
-      ids.length > 0 ? store.loadOrders(ids) : [],
-      keys.length > 0 ? store.findOrders(keys.map(([, k]) => k)) : []
-    ]).then(
-      ([byId, byKey]) => {
-        this.loading = false
-        if (this.state !== "running") return
-        for (const row of [...byId, ...byKey]) {
-          const o = orderOfRow(row)
-          const p = this.partitions[Number(row.stream.slice(1))]
-          if (p === undefined || p.orders.orders.has(o.orderId)) continue
-          installOrder(p.orders, o, false)
-          this.justLoaded.add(o.orderId)
-          this.ordersLoaded++
-        }
-        for (const id of ids) if (!this.justLoaded.has(id) && this.dispatcher.orderById(id) === undefined) this.prefetch.absentIds.add(id)
-        for (const [key] of keys) if (!this.partitions.some((p) => p.orders.byExternal.has(key))) this.prefetch.absentKeys.add(key)
-        this.schedule()
+    this.orderLoads.load(missing).then(
+      () => {
+        if (this.state === "running") this.schedule()
       },
       (error) => {
-        this.loading = false
         if (this.state !== "running") return
         // the commands that needed orders cannot run now: refused (retryable), nothing of them applied; the others go on
         const message = `orders could not be loaded from the store: ${error instanceof Error ? error.message : String(error)}`
         this.log(message)
         const kept: Array<Ticket> = []
-        const scratch = noneMissing()
         for (const t of this.mailbox.splice(0, take)) {
-          if (this.mine(t.command) && !this.prefetch.collect(t.command, scratch)) t.resolve(reject("store_unavailable", message))
+          if (this.mine(t.command) && !this.orderLoads.ready(t.command)) t.resolve(reject("store_unavailable", message))
           else kept.push(t)
         }
         this.mailbox.unshift(...kept)
         this.schedule()
       }
     )
-  }
-
-  /** Lets orders leave memory down to ordersResidentMax (settled ones first, then the least recently used). */
-  private evict(): void {
-    this.evictDue = false
-    const perPartition = Math.ceil(this.options.config.ordersResidentMax / this.partitions.length)
-    for (const p of this.partitions) evictOrders(p.orders, perPartition, this.justLoaded)
   }
 
   /** Encodes a slice of the order versions of snapshots in progress; again on a later turn while work is left. */
@@ -466,29 +434,14 @@ export class Engine {
     })
   }
 
-  /**
-   * An order by id: from memory, or from its stored version when it left
-   * memory (without bringing it back). Undefined when no order has that id.
-   */
-  async order(orderId: string): Promise<OrderState | undefined> {
-    const resident = this.dispatcher.orderById(orderId)
-    if (resident !== undefined || this.dispatcher.partitionOfOrderId(orderId) === undefined) return resident
-    const [row] = await this.options.store.loadOrders([orderId])
-    // it may have come back and changed meanwhile: memory wins
-    return this.dispatcher.orderById(orderId) ?? (row ? orderOfRow(row) : undefined)
+  /** An order by id: from memory, or from its stored version when it left memory (without bringing it back). */
+  order(orderId: string): Promise<OrderState | undefined> {
+    return this.orderLoads.order(orderId, this.dispatcher.partitionOfOrderId(orderId))
   }
 
   /** The order a placement key names (see Queries.orderByExternal), from memory or the store. */
-  async orderByKey(partition: number, key: { readonly channel: string; readonly externalId: string; readonly leg: number }): Promise<OrderState | undefined> {
-    const p = this.partitions[partition]
-    if (p === undefined) return undefined
-    const bookKey = placementKey({ channel: key.channel, externalId: key.externalId, leg: key.leg < 0 ? null : { partition: key.leg, lineNos: [] } })
-    const id = p.orders.byExternal.get(bookKey)
-    if (id !== undefined) return p.orders.orders.get(id)
-    const rows = await this.options.store.findOrders([key])
-    const found = rows.find((r) => r.stream === p.stream)
-    if (found === undefined) return undefined
-    return p.orders.orders.get(found.orderId) ?? orderOfRow(found)
+  orderByKey(partition: number, key: OrderKey): Promise<OrderState | undefined> {
+    return this.orderLoads.orderByKey(this.partitions[partition], key)
   }
 
   /** Starts the next append with every batch processed since the last one started, unless one is in flight. */
@@ -765,7 +718,7 @@ export class Engine {
     }
     await this.snapshots.settled()
     await this.snapshotting
-    this.evictDue = true
+    this.orderLoads.evictDue = true
   }
 
   // ---- recovery ------------------------------------------------------------------------------------------
@@ -785,9 +738,7 @@ export class Engine {
     this.netInbox = []
     this.netQueuedSeq = r.netLog.seq
     this.netDirty = ownership !== undefined && ownership.stream !== networkStream
-    this.prefetch.settle()
-    this.justLoaded.clear()
-    this.evictDue = true
+    this.orderLoads.reset()
   }
 
   /** The journal streams of the partitions (orders and pools), for readers of the whole journal. */

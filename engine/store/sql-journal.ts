@@ -23,8 +23,9 @@ import * as Reactivity from "effect/reactivity/Reactivity"
 import { SqlClient } from "effect/sql/SqlClient"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
 import { isStoreError, SequenceConflict, StaleOwner, StoreUnavailable } from "../domain/errors.ts"
-import type { JournalBatch, JournalStore, OrderKey, OrderRow, OrderStore, OwnerFence, Snapshot } from "./journal.ts"
+import type { JournalBatch, JournalStore, OwnerFence, Snapshot } from "./journal.ts"
 import { migrateJournalSchema } from "./schema.ts"
+import { sqlOrderStore } from "./sql-order-store.ts"
 
 /** Snapshots are written in chunks of this size, each one row of `snapshot_chunk`. */
 export const snapshotChunkBytes = 4 * 1024 * 1024
@@ -367,7 +368,7 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
         }))
       })
 
-    const orders = sqlOrderStore(sql, run)
+    const orders = sqlOrderStore(sql, run, ownBytes)
 
     const ping = (): Promise<void> => run("ping", () => Effect.asVoid(sql`SELECT 1`))
 
@@ -394,79 +395,6 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
       close
     } satisfies JournalStore
   })
-
-interface OrderStateRow {
-  readonly order_id: string
-  readonly seq: bigint
-  readonly stream: string
-  readonly channel: string
-  readonly external_id: string
-  readonly leg: number
-  readonly keyed: boolean
-  readonly placed_at: bigint
-  readonly payload: Uint8Array
-}
-
-/** Rows written by one statement: a few hundred KB, so appends waiting behind it do not wait long. */
-const orderRowsPerInsert = 250
-
-const orderRowOf = (row: OrderStateRow): OrderRow => ({
-  orderId: row.order_id, stream: row.stream, seq: Number(row.seq), channel: row.channel, externalId: row.external_id,
-  leg: row.leg, keyed: row.keyed, placedAt: Number(row.placed_at), payload: ownBytes(row.payload)
-})
-
-/** The order versions of the `order_state` table (see OrderStore in journal.ts). */
-const sqlOrderStore = (
-  sql: SqlClient,
-  run: <A>(operation: string, effect: () => Effect.Effect<A, SqlError | SequenceConflict | StaleOwner>) => Promise<A>
-): OrderStore => ({
-  saveOrders: (rows) =>
-    run("saveOrders", () =>
-      Effect.gen(function*() {
-        for (let from = 0; from < rows.length; from += orderRowsPerInsert) {
-          const part = rows.slice(from, from + orderRowsPerInsert)
-          yield* sql`
-            INSERT INTO order_state (order_id, seq, stream, channel, external_id, leg, keyed, placed_at, payload)
-            SELECT * FROM unnest(
-              ${part.map((r) => r.orderId)}::text[], ${part.map((r) => BigInt(r.seq))}::int8[], ${part.map((r) => r.stream)}::text[],
-              ${part.map((r) => r.channel)}::text[], ${part.map((r) => r.externalId)}::text[], ${part.map((r) => r.leg)}::int4[],
-              ${part.map((r) => r.keyed)}::bool[], ${part.map((r) => BigInt(r.placedAt))}::int8[], ${part.map((r) => r.payload)}::bytea[])
-            ON CONFLICT (order_id, seq) DO NOTHING`
-        }
-      })),
-  loadOrders: (orderIds, atMostSeq = Number.MAX_SAFE_INTEGER) =>
-    run("loadOrders", () =>
-      orderIds.length === 0 ? Effect.succeed([]) : Effect.map(
-        sql<OrderStateRow>`
-          SELECT DISTINCT ON (order_id) order_id, seq, stream, channel, external_id, leg, keyed, placed_at, payload
-          FROM order_state WHERE order_id = ANY(${[...orderIds]}::text[]) AND seq <= ${checkSeq("atMostSeq", atMostSeq)}
-          ORDER BY order_id, seq DESC`,
-        (rows) => rows.map(orderRowOf)
-      )),
-  findOrders: (keys: ReadonlyArray<OrderKey>) =>
-    run("findOrders", () =>
-      keys.length === 0 ? Effect.succeed([]) : Effect.map(
-        sql<OrderStateRow>`
-          SELECT DISTINCT ON (o.order_id) o.order_id, o.seq, o.stream, o.channel, o.external_id, o.leg, o.keyed, o.placed_at, o.payload
-          FROM order_state o
-          JOIN unnest(${keys.map((k) => k.channel)}::text[], ${keys.map((k) => k.externalId)}::text[], ${keys.map((k) => k.leg)}::int4[])
-            AS k(channel, external_id, leg)
-            ON o.channel = k.channel AND o.external_id = k.external_id AND o.leg = k.leg
-          ORDER BY o.order_id, o.seq DESC`,
-        // the newest version says whether the key is still the order's
-        (rows) => rows.filter((row) => row.keyed).map(orderRowOf)
-      )),
-  pruneOrders: (versions) =>
-    run("pruneOrders", () =>
-      Effect.gen(function*() {
-        for (let from = 0; from < versions.length; from += orderRowsPerInsert) {
-          const part = versions.slice(from, from + orderRowsPerInsert)
-          yield* sql`
-            DELETE FROM order_state o USING unnest(${part.map((v) => v.orderId)}::text[], ${part.map((v) => BigInt(v.seq))}::int8[]) AS v(order_id, seq)
-            WHERE o.order_id = v.order_id AND o.seq < v.seq`
-        }
-      }))
-})
 
 export interface SqlJournalConnection {
   readonly url: string

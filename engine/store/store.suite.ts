@@ -4,6 +4,9 @@
  * harness that hands those tests a store on an emptied database: opening a
  * database costs seconds, so the tests of a file share one and empty it
  * between tests.
+ *
+ * Longer than the ~450 lines other files keep to: it is one suite, run
+ * unchanged against both stores, so every case of the store contract is here.
  */
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Exit, Scope } from "effect"
