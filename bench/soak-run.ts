@@ -181,6 +181,7 @@ let loadMs = 0
 const drive = (until: number, drain: boolean) =>
   new Promise<void>((done) => {
     let lastPump = 0
+    let pumpedAt = answered
     const launch = () => {
       while (inFlight < inFlightMax) {
         let step: Step | undefined
@@ -206,8 +207,10 @@ const drive = (until: number, drain: boolean) =>
         void engine.submit(c).then((r) => {
           inFlight--
           onReply(s, r)
-          if (placed - lastPump >= 2_000 || (placed >= until && steps.size === 0)) {
+          // the pump runs every 2,000 orders placed, and every 10,000 answers while steps drain without new orders
+          if (placed - lastPump >= 2_000 || answered - pumpedAt >= 10_000 || (placed >= until && steps.size === 0)) {
             lastPump = placed
+            pumpedAt = answered
             pump()
           }
           launch()

@@ -183,6 +183,8 @@ export class PartitionSnapshots {
         await store.saveSnapshot({ stream: p.stream, seq: s.seq, payload: s.header, takenAt: Date.now() })
         const replaced = new Set(s.replacing.map((o) => o.orderId))
         await store.pruneOrders(s.rows.filter((r) => replaced.has(r.orderId)).map((r) => ({ orderId: r.orderId, seq: r.seq })))
+        // older snapshots named versions just pruned: they could no longer be recovered from
+        await store.dropSnapshotsBefore(p.stream, s.seq)
         for (let i = 0; i < s.rows.length; i++) markStored(s.stored[i], s.rows[i].seq)
         if (s.seq > config.journalRetainEvents) await store.compact(p.stream, s.seq - config.journalRetainEvents)
         this.versionsStored += s.rows.length

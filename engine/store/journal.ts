@@ -60,6 +60,11 @@ export interface JournalStore extends OrderStore {
   saveSnapshot(snapshot: Snapshot): Promise<void>
   /** The newest complete snapshot of a stream. */
   loadSnapshot(stream: string): Promise<Snapshot | undefined>
+  /**
+   * Deletes the snapshots of a stream older than `seq` (called once the snapshot at `seq` is complete
+   * and the order versions it replaced are pruned: an older snapshot could no longer be recovered from).
+   */
+  dropSnapshotsBefore(stream: string, seq: number): Promise<void>
   /** Deletes batches whose events all lie at or before `throughSeq`, and snapshots older than the newest one at or before it. Returns the number of batches deleted. */
   compact(stream: string, throughSeq: number): Promise<number>
   /** Resolves when the store answers a trivial query. */
@@ -120,7 +125,7 @@ export interface OrderStore {
   loadOrders(orderIds: ReadonlyArray<string>, atMostSeq?: number): Promise<ReadonlyArray<OrderRow>>
   /** The newest version of every order placed under one of these keys and still keyed by it. */
   findOrders(keys: ReadonlyArray<OrderKey>): Promise<ReadonlyArray<OrderRow>>
-  /** Deletes the versions of these orders older than the one given (after a snapshot that stored it is complete). */
+  /** Deletes every version of these orders but the one given (after a snapshot that stored it is complete). */
   pruneOrders(versions: ReadonlyArray<{ readonly orderId: string; readonly seq: number }>): Promise<void>
 }
 

@@ -96,6 +96,11 @@ export class MemoryJournal implements JournalStore {
     return list[list.length - 1]
   }
 
+  async dropSnapshotsBefore(stream: string, seq: number): Promise<void> {
+    this.check()
+    this.snapshots.set(stream, (this.snapshots.get(stream) ?? []).filter((s) => s.seq >= seq))
+  }
+
   async compact(stream: string, throughSeq: number): Promise<number> {
     this.check()
     const list = this.batches.get(stream) ?? []
@@ -146,7 +151,7 @@ export class MemoryJournal implements JournalStore {
     this.check()
     for (const v of versions) {
       const list = this.orderVersions.get(v.orderId)
-      if (list) this.orderVersions.set(v.orderId, list.filter((r) => r.seq >= v.seq))
+      if (list) this.orderVersions.set(v.orderId, list.filter((r) => r.seq === v.seq))
     }
   }
 

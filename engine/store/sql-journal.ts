@@ -342,6 +342,15 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
           return undefined
         }))
 
+    const dropSnapshotsBefore = (stream: string, seq: number): Promise<void> =>
+      run("dropSnapshotsBefore", () => {
+        const before = checkSeq("seq", seq)
+        return sql.withTransaction(Effect.gen(function*() {
+          yield* sql`DELETE FROM snapshot WHERE stream = ${stream} AND seq < ${before}`
+          yield* sql`DELETE FROM snapshot_chunk WHERE stream = ${stream} AND seq < ${before}`
+        }))
+      })
+
     const compact = (stream: string, throughSeq: number): Promise<number> =>
       run("compact", () => {
         const through = checkSeq("throughSeq", throughSeq)
@@ -390,6 +399,7 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
       saveSnapshot,
       loadSnapshot,
       compact,
+      dropSnapshotsBefore,
       ...orders,
       ping,
       close

@@ -86,8 +86,9 @@ export const sqlOrderStore = (
         for (let from = 0; from < versions.length; from += orderRowsPerInsert) {
           const part = versions.slice(from, from + orderRowsPerInsert)
           yield* sql`
-            DELETE FROM order_state o USING unnest(${part.map((v) => v.orderId)}::text[], ${part.map((v) => BigInt(v.seq))}::int8[]) AS v(order_id, seq)
-            WHERE o.order_id = v.order_id AND o.seq < v.seq`
+            DELETE FROM order_state
+            WHERE order_id = ANY(${part.map((v) => v.orderId)}::text[])
+              AND (order_id, seq) NOT IN (SELECT * FROM unnest(${part.map((v) => v.orderId)}::text[], ${part.map((v) => BigInt(v.seq))}::int8[]))`
         }
       }))
 }

@@ -148,12 +148,16 @@ export const journalStoreSuite = (name: string, openEmpty: () => Promise<StoreUn
       await store.saveOrders([row("o1-3", 7, "C", { leg: 1, keyed: false })])
       expect(await store.findOrders([{ channel: "web", externalId: "C", leg: 1 }])).toEqual([])
       expect((await store.loadOrders(["o1-3"]))[0].keyed).toBe(false)
-      // pruning keeps the newest; recovery from a snapshot reads the versions as of it, not newer ones
+      // pruning keeps the version given; recovery from a snapshot reads the versions as of it, not newer ones
       await store.pruneOrders([{ orderId: "o1-1", seq: 9 }])
       expect((await store.loadOrders(["o1-1"], 8))).toEqual([])
       await store.saveOrders([row("o1-2", 12, "B")])
       expect((await store.loadOrders(["o1-1", "o1-2"], 10)).map((r) => [r.orderId, r.seq]).sort()).toEqual([["o1-1", 9], ["o1-2", 4]])
       expect((await store.loadOrders(["o1-2"]))[0].seq).toBe(12)
+      // snapshots older than a complete one are dropped with the versions they named
+      for (const seq of [5, 9, 14]) await store.saveSnapshot({ stream: "p1", seq, payload: noise(seq, 16), takenAt: 1 })
+      await store.dropSnapshotsBefore("p1", 14)
+      expect((await store.loadSnapshot("p1"))!.seq).toBe(14)
     })
 
     it("reads back what was appended, per stream, in sequence order", async () => {
