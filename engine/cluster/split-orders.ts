@@ -22,6 +22,7 @@
  *   events to the leg whose id prefixes the shipment or return id.
  * - Reads of a composite id read every leg and aggregate.
  */
+import { legRouteOf } from "../domain/ownership.ts"
 import type { ClaimSplit, Command, LineQty, PlaceOrder, ReleaseSplit } from "../domain/commands.ts"
 import { retryableCodes, type ErrorCode } from "../domain/errors.ts"
 import type { Accepted } from "../domain/replies.ts"
@@ -209,32 +210,27 @@ const legOwning = (legIds: ReadonlyArray<string>, id: unknown): string | undefin
 /** A command on a split order (its orderId names the legs `legIds`). */
 export const submitToLegs = async (access: LegAccess, command: Command & { readonly orderId: string }, legIds: ReadonlyArray<string>): Promise<LegReply> => {
   const toEach = () => legIds.map((orderId) => ({ ...command, orderId }) as Command)
-  switch (command.type) {
-    case "order.payment":
-    case "order.feedback":
+  // how the command reaches the legs is the ownership table's (engine/domain/ownership.ts)
+  switch (legRouteOf(command.type)) {
+    case "each":
       return fanOut(access, legIds, toEach())
-    case "order.cancel":
-      if (command.compensation !== undefined) return refusal("invalid_leg", "a compensation names one leg")
-      if (command.lines === undefined) return fanOut(access, legIds, toEach(), new Set(["invalid_state"]))
-      return byLines(access, legIds, command.lines, (orderId, lines) => ({ ...command, orderId, lines }))
-    case "return.request":
-      return byLines(access, legIds, command.lines, (orderId, lines) => ({ ...command, orderId, lines }))
-    case "order.exchange":
-      return refusal("spans_partitions", "an exchange of an order split over partitions is not served in cluster mode")
-    case "shipment.accept":
-    case "shipment.reject":
-    case "shipment.pick":
-    case "shipment.pack":
-    case "shipment.ship":
-    case "shipment.deliver":
-    case "shipment.track": {
-      const leg = legOwning(legIds, command.shipmentId)
-      // picked lines are the leg's own line numbers: a node works on the leg's shipment as routed
-      return leg ? access.submitOne({ ...command, orderId: leg }) : refusal("shipment_not_found", errorText.shipment)
+    case "lines": {
+      const c = command as Command & { readonly orderId: string; readonly lines?: ReadonlyArray<LineQty>; readonly compensation?: boolean }
+      if (c.compensation !== undefined) return refusal("invalid_leg", "a compensation names one leg")
+      // a whole cancel goes to every leg; a leg with nothing left to cancel does not fail it
+      if (c.lines === undefined) return fanOut(access, legIds, toEach(), new Set(["invalid_state"]))
+      return byLines(access, legIds, c.lines, (orderId, lines) => ({ ...command, orderId, lines }) as Command)
     }
-    case "return.receive": {
-      const leg = legOwning(legIds, command.returnId)
-      return leg ? access.submitOne({ ...command, orderId: leg }) : refusal("return_not_found", errorText.return)
+    case "refused":
+      return refusal("spans_partitions", `${command.type} of an order split over partitions is not served in cluster mode`)
+    case "shipment": {
+      const leg = legOwning(legIds, (command as { readonly shipmentId?: unknown }).shipmentId)
+      // picked lines are the leg's own line numbers: a node works on the leg's shipment as routed
+      return leg ? access.submitOne({ ...command, orderId: leg } as Command) : refusal("shipment_not_found", errorText.shipment)
+    }
+    case "return": {
+      const leg = legOwning(legIds, (command as { readonly returnId?: unknown }).returnId)
+      return leg ? access.submitOne({ ...command, orderId: leg } as Command) : refusal("return_not_found", errorText.return)
     }
     default:
       return refusal("unknown_command", `${(command as { type: string }).type} does not act on an order`)
