@@ -18,6 +18,8 @@
  * order is not found again (docs/operations.md, idempotency window).
  */
 
+import { hashPair } from "../domain/hash.ts"
+
 const hashesPerKey = 7
 const bitsPerKey = 10
 const firstCapacity = 1 << 14
@@ -29,19 +31,6 @@ interface Generation {
   count: number
   readonly firstAt: number
   lastAt: number
-}
-
-/** Two independent 32-bit hashes of a string (FNV-1a and a multiplicative variant) for double hashing. */
-const hashPair = (key: string): [number, number] => {
-  let h1 = 0x811c9dc5
-  let h2 = 0x9747b28c
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i)
-    h1 = Math.imul(h1 ^ c, 0x01000193)
-    h2 = Math.imul(h2 ^ c, 0x5bd1e995)
-    h2 ^= h2 >>> 15
-  }
-  return [h1 >>> 0, (h2 >>> 0) | 1]
 }
 
 export interface KeyFilterSnapshot {
@@ -62,7 +51,8 @@ export class KeyFilter {
       this.generations.push(g)
       this.forget(at)
     }
-    const [h1, h2] = hashPair(key)
+    const [h1, h2o] = hashPair(key)
+    const h2 = h2o | 1
     const m = g.bits.length * 32
     for (let i = 0; i < hashesPerKey; i++) {
       const bit = (h1 + Math.imul(i, h2)) >>> 0
@@ -76,7 +66,8 @@ export class KeyFilter {
   /** False when the key was certainly not placed within the window; true when it may have been. */
   mayHave(key: string): boolean {
     if (this.generations.length === 0) return false
-    const [h1, h2] = hashPair(key)
+    const [h1, h2o] = hashPair(key)
+    const h2 = h2o | 1
     for (const g of this.generations) {
       const m = g.bits.length * 32
       let all = true

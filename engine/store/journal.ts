@@ -8,6 +8,7 @@
  * reject with the tagged store errors of domain/errors.ts (StoreUnavailable,
  * StaleOwner, SequenceConflict), matched by tag (isStoreError).
  */
+import { hashPair } from "../domain/hash.ts"
 
 /** Events of one stream (partition) appended by one batch, packed by the engine's codec. */
 export interface JournalBatch {
@@ -95,15 +96,8 @@ export interface OrderRow {
 
 /** A 52-bit hash of a placement key (two 32-bit FNV-1a variants), by which the stores index order versions. */
 export const orderKeyHash = (k: OrderKey): number => {
-  const text = `${k.channel}\u0000${k.externalId}\u0000${k.leg}`
-  let h1 = 0x811c9dc5
-  let h2 = 0x01000193
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    h1 = Math.imul(h1 ^ c, 0x01000193)
-    h2 = Math.imul(h2 ^ c, 0x5bd1e995)
-  }
-  return (h1 >>> 0) * 2 ** 20 + ((h2 >>> 0) >>> 12)
+  const [h1, h2] = hashPair(`${k.channel}\u0000${k.externalId}\u0000${k.leg}`)
+  return h1 * 2 ** 20 + (h2 >>> 12)
 }
 
 /** A placement key to look orders up by (see OrderRow). */
