@@ -51,6 +51,40 @@ export const barChart = (title: string, bars: ReadonlyArray<Bar>): string => {
     `<text x="0" y="16" font-weight="bold">${escape(title)}</text>${rows.join("")}</svg>`
 }
 
+interface HeapMark {
+  readonly orders: number
+  readonly heapMB: number
+  readonly residentOrders: number
+}
+
+/** A line chart of the soak's heap (after a full collection) against orders placed, with orders in memory on the right axis. */
+export const heapChart = (marks: ReadonlyArray<HeapMark>): string => {
+  const width = 760
+  const height = 300
+  const left = 60
+  const right = 70
+  const top = 30
+  const bottom = 40
+  const w = width - left - right
+  const h = height - top - bottom
+  const maxOrders = Math.max(...marks.map((m) => m.orders), 1)
+  const maxHeap = Math.max(...marks.map((m) => m.heapMB), 1) * 1.15
+  const maxResident = Math.max(...marks.map((m) => m.residentOrders), 1) * 1.15
+  const x = (orders: number) => left + (orders / maxOrders) * w
+  const line = (value: (m: HeapMark) => number, max: number) =>
+    marks.map((m, i) => `${i === 0 ? "M" : "L"}${x(m.orders).toFixed(1)},${(top + h - (value(m) / max) * h).toFixed(1)}`).join(" ")
+  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) =>
+    `<text x="${left - 6}" y="${top + h - f * h + 4}" text-anchor="end">${fmt(Math.round(f * maxHeap))}</text>` +
+    `<text x="${left + w + 6}" y="${top + h - f * h + 4}">${fmt(Math.round(f * maxResident))}</text>` +
+    `<line x1="${left}" x2="${left + w}" y1="${top + h - f * h}" y2="${top + h - f * h}" stroke="#eee"/>`).join("")
+  const xTicks = marks.filter((_, i) => i % Math.max(1, Math.ceil(marks.length / 6)) === 0 || i === marks.length - 1).map((m) =>
+    `<text x="${x(m.orders)}" y="${top + h + 16}" text-anchor="middle">${fmt(m.orders)}</text>`).join("")
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="heap against orders placed">` +
+    `<text x="0" y="16" font-weight="bold">heap after a full collection, MB (left, blue) and orders in memory (right, orange), against orders placed</text>${ticks}${xTicks}` +
+    `<path d="${line((m) => m.heapMB, maxHeap)}" fill="none" stroke="${colors[0]}" stroke-width="2"/>` +
+    `<path d="${line((m) => m.residentOrders, maxResident)}" fill="none" stroke="${colors[2]}" stroke-width="2" stroke-dasharray="5 3"/></svg>`
+}
+
 const rowsTable = (r: BenchResult): string =>
   `<table><tbody>${r.rows.map(([what, value, unit]) =>
     `<tr><th>${escape(what)}</th><td class="num">${escape(typeof value === "number" ? fmt(value) : value)}</td><td>${escape(unit)}</td></tr>`).join("")}</tbody></table>`
@@ -73,7 +107,9 @@ const compareSection = (contenders: ReadonlyArray<ContenderRow>): string => {
 export const renderHtml = (results: ReadonlyArray<BenchResult>, machine: Machine): string => {
   const sections = results.map((r) => {
     const contenders = (r.figures as { contenders?: ReadonlyArray<ContenderRow> }).contenders
-    return `<section><h2>${escape(r.name)}</h2>${Array.isArray(contenders) ? compareSection(contenders) : ""}${rowsTable(r)}</section>`
+    const heapMarks = (r.figures as { heapMarks?: ReadonlyArray<HeapMark> }).heapMarks
+    const chart = Array.isArray(heapMarks) && heapMarks.length > 0 ? `<figure>${heapChart(heapMarks)}</figure>` : ""
+    return `<section><h2>${escape(r.name)}</h2>${Array.isArray(contenders) ? compareSection(contenders) : ""}${chart}${rowsTable(r)}</section>`
   })
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>OMS routing engine: benchmarks ${escape(machine.date.slice(0, 10))}</title>
