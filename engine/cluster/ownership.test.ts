@@ -55,6 +55,48 @@ describe("cluster mode, one engine per stream", () => {
     expect(Queries.pool(c.view, "HDMI", "WH-DAL")).toMatchObject({ onHand: 10, held: 3 })
   })
 
+  it("moves a partition with most of its orders out of memory: the new owner loads only what it needs and serves them", async () => {
+    const store = new MemoryJournal()
+    await networkReady(store)
+    const tiny = testConfig({ ordersResidentMax: config.partitions, snapshotDirtyOrdersMax: 2 })
+    const openTiny = (owner: string) =>
+      Engine.open({ store, config: tiny, router: route, clock: clock.now, timerPollMs: 5, log: () => {}, ownership: { stream: hdmi, owner } })
+    const a = await openTiny("runner-a")
+    await a.syncNetwork()
+    expect(await a.submit({ type: "inventory.receive", sku: "HDMI", nodeId: "WH-DAL", qty: 100 })).toMatchObject({ ok: true })
+    // orders that live in the HDMI partition (their channel + external id hash there)
+    const ids: Array<string> = []
+    for (let i = 0; ids.length < 12; i++) if (partitionStream(partitionOf(`web\u0000M-${i}`, config.partitions)) === hdmi) ids.push(`M-${i}`)
+    const placed = []
+    for (const externalId of ids) {
+      const r = await a.submit({
+        type: "order.place", channel: "web", externalId, lines: [{ sku: "HDMI", qty: 1, unitPriceCents: 900 }], customer: { location: { lat: 32.78, lon: -96.8 } }, payment: "authorised"
+      })
+      expect(r.ok, externalId).toBe(true)
+      placed.push((r as { order: { orderId: string; shipments: ReadonlyArray<{ shipmentId: string }> } }).order)
+    }
+    expect(await a.submit({ type: "notifications.delivered", ids: Queries.outbox(a.view).map((n) => n.id) })).toMatchObject({ ok: true })
+    await a.snapshotNow()
+    await a.flush()
+    expect(a.stats().orders, "most orders left memory").toBeLessThanOrEqual(2)
+    // another runner takes the partition over: it restores without the orders that left memory
+    const b = await openTiny("runner-b")
+    await b.syncNetwork()
+    expect(b.stats().orders).toBeLessThanOrEqual(2)
+    for (const o of placed) {
+      const r = await b.submit({ type: "shipment.accept", orderId: o.orderId, shipmentId: o.shipments[0].shipmentId, nodeId: "WH-DAL" })
+      expect(r).toMatchObject({ ok: true })
+    }
+    expect(b.stats().ordersLoaded).toBeGreaterThanOrEqual(placed.length - 2)
+    // the old owner cannot write; a repeat of a placement on the new one finds the original order
+    expect(await a.submit({ type: "order.cancel", orderId: placed[0].orderId, reason: "stale" })).toMatchObject({ ok: false, code: "partition_moved" })
+    const again = await b.submit({
+      type: "order.place", channel: "web", externalId: ids[0], lines: [{ sku: "HDMI", qty: 1, unitPriceCents: 900 }], customer: { location: { lat: 32.78, lon: -96.8 } }, payment: "authorised"
+    })
+    expect(again).toMatchObject({ ok: true, existing: true, order: { orderId: placed[0].orderId } })
+    await b.close()
+  })
+
   it("refuses commands of other streams, and orders whose SKUs lie in other partitions, with named errors", async () => {
     const store = new MemoryJournal()
     const net = await networkReady(store)
