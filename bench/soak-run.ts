@@ -162,6 +162,9 @@ const commandOf = (step: Step): Command => {
   }
 }
 
+/** The closed loop's next step, called when a command comes back (set by drive). */
+let wake = () => {}
+
 /** The outbox pump's part: notifications reported delivered (orders with pending ones stay in memory). */
 const pump = () => {
   const ids = Q.outbox(engine.view, 50_000).map((n) => n.id)
@@ -170,6 +173,7 @@ const pump = () => {
   void engine.submit({ type: "notifications.delivered", ids }).then((r) => {
     inFlight--
     if (!r.ok) refusals.set(`pump:${r.code}`, (refusals.get(`pump:${r.code}`) ?? 0) + 1)
+    wake()
   })
 }
 
@@ -218,6 +222,7 @@ const drive = (until: number, drain: boolean) =>
       }
       if (inFlight === 0 && placed >= until && (!drain || steps.size === 0)) done()
     }
+    wake = launch
     launch()
   })
 
