@@ -305,7 +305,7 @@ export class Engine {
     const take = Math.min(room, this.mailbox.length)
     // prefetch: every order the timers and these commands need, loaded in one round trip before the batch runs
     const missing = this.orderLoads.missing(
-      d.now, this.mailbox.slice(0, take).map((t) => t.command), (c) => this.mine(c),
+      d.now, this.mailbox, take, (c) => this.mine(c),
       owned !== undefined && (this.netInbox.length > 0 || this.netDirty) ? () => this.offlineNodes() : undefined
     )
     if (!isEmpty(missing)) {

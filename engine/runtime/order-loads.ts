@@ -43,12 +43,14 @@ export class OrderLoads {
     for (const p of parts) evictOrders(p.orders, perPartition, this.justLoaded)
   }
 
-  /** What the timers due at `now` and these commands need that is not in memory (commands `mine` says are this engine's). */
-  missing(now: number, commands: Iterable<Command>, mine: (c: Command) => boolean, offlineNodes?: () => Iterable<string>): Missing {
+  /** What the timers due at `now` and the first `count` queued commands need that is not in memory (commands `mine` says are this engine's). */
+  missing(
+    now: number, queued: ReadonlyArray<{ readonly command: Command }>, count: number, mine: (c: Command) => boolean, offlineNodes?: () => Iterable<string>
+  ): Missing {
     const m = noneMissing()
     if (offlineNodes !== undefined) this.prefetch.needOpenAt(offlineNodes(), m)
     this.prefetch.collectTimers(now, m)
-    for (const c of commands) if (mine(c)) this.prefetch.collect(c, m)
+    for (let i = 0; i < count; i++) if (mine(queued[i].command)) this.prefetch.collect(queued[i].command, m)
     return m
   }
 

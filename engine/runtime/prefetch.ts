@@ -29,11 +29,10 @@
  * known to be new.
  */
 import type { Command } from "../domain/commands.ts"
-import { externalKey, legKey, partitionOfOrder } from "../order/order-book.ts"
+import { externalKey, legKey, partitionOfOrder, promiseTimerTarget } from "../order/order-book.ts"
 import { touchOrder } from "../order/residency.ts"
 import type { OrderKey } from "../store/journal.ts"
 import { partitionOf, type Partition } from "./partition.ts"
-import { promiseTimerTarget } from "../order/order-book.ts"
 
 /** What a batch needs loaded: order ids, and placement keys (by their book key). */
 export interface Missing {
