@@ -166,11 +166,16 @@ const commandOf = (step: Step): Command => {
 let wake = () => {}
 
 /** The outbox pump's part: notifications reported delivered (orders with pending ones stay in memory). */
+let pumping = false
 const pump = () => {
+  // one report at a time, as the gateway's pump does: a second one would name the same notifications
+  if (pumping) return
   const ids = Q.outbox(engine.view, 50_000).map((n) => n.id)
   if (ids.length === 0) return
+  pumping = true
   inFlight++
   void engine.submit({ type: "notifications.delivered", ids }).then((r) => {
+    pumping = false
     inFlight--
     if (!r.ok) refusals.set(`pump:${r.code}`, (refusals.get(`pump:${r.code}`) ?? 0) + 1)
     wake()

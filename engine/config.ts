@@ -10,6 +10,11 @@ export interface EngineConfig {
   readonly partitions: number
   /** Client commands taken into one batch (one group commit). */
   readonly batchCommandsMax: number
+  /**
+   * Time a batch may spend running commands before the rest wait for the next
+   * batch (ms): bounds the loop's pause whatever the commands carry.
+   */
+  readonly batchTimeMaxMs: number
   /** Client commands waiting for a batch; past it, commands are refused with `engine_overloaded`. */
   readonly mailboxCommandsMax: number
   readonly holdTtlMsDefault: number
@@ -58,6 +63,7 @@ export interface EngineConfig {
 export const defaults: EngineConfig = {
   partitions: 8,
   batchCommandsMax: 2048,
+  batchTimeMaxMs: 10,
   mailboxCommandsMax: 200_000,
   holdTtlMsDefault: 15 * 60_000,
   holdTtlMsMin: 1_000,
@@ -84,6 +90,7 @@ export const defaults: EngineConfig = {
 const envNames: { readonly [K in keyof EngineConfig]: string } = {
   partitions: "ENGINE_PARTITIONS",
   batchCommandsMax: "ENGINE_BATCH_COMMANDS_MAX",
+  batchTimeMaxMs: "ENGINE_BATCH_TIME_MAX_MS",
   mailboxCommandsMax: "ENGINE_MAILBOX_COMMANDS_MAX",
   holdTtlMsDefault: "ENGINE_HOLD_TTL_MS_DEFAULT",
   holdTtlMsMin: "ENGINE_HOLD_TTL_MS_MIN",

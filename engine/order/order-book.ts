@@ -49,6 +49,8 @@ export interface OrderBook {
   keys: KeyFilter
   /** Called before an order changes (a snapshot in progress keeps the version it must store). */
   beforeChange: ((o: OrderState) => void) | undefined
+  /** Advanced once a batch: resident orders are stamped with it when used (order/residency.ts, touchOrder). */
+  useClock: number
 }
 
 export const emptyOrderBook = (partition: number, idempotencyWindowMs = 90 * 86_400_000): OrderBook => ({
@@ -65,7 +67,8 @@ export const emptyOrderBook = (partition: number, idempotencyWindowMs = 90 * 86_
   dirty: new Set(),
   storing: new Set(),
   keys: new KeyFilter(idempotencyWindowMs),
-  beforeChange: undefined
+  beforeChange: undefined,
+  useClock: 0
 })
 
 export const dayOf = (at: number): number => Math.floor(at / 86_400_000)
@@ -106,6 +109,23 @@ const addTo = (index: Map<string, Set<string>>, key: string, orderId: string) =>
   set.add(orderId)
 }
 
+/**
+ * When each resident order was last used, on its book's use clock (advanced
+ * once a batch): a plain property under a symbol, so stamping costs one store
+ * (no reordering of the book's map per use), and it never reaches the stored
+ * versions (symbols are not encoded). Orders leave memory least recently used
+ * first (residency.ts).
+ */
+const lastUse: unique symbol = Symbol("lastUse")
+type Stamped = OrderState & { [lastUse]?: number }
+
+/** Marks an order as just used. */
+export const touchOrder = (book: OrderBook, o: OrderState): void => {
+  ;(o as Stamped)[lastUse] = book.useClock
+}
+
+export const usedAt = (o: OrderState): number => (o as Stamped)[lastUse] ?? 0
+
 /** Applies an order event to its order and to the book's indexes; `seq` is the event's journal position. */
 export const applyOrderEvent = (book: OrderBook, e: OrderEvent, seq: number, config: EngineConfig): OrderState => {
   let o: OrderState
@@ -123,6 +143,7 @@ export const applyOrderEvent = (book: OrderBook, e: OrderEvent, seq: number, con
     book.beforeChange?.(o)
   }
   book.dirty.add(o.orderId)
+  touchOrder(book, o)
   const openBefore = shipmentEventTypes.has(e.type) ? openNodes(o) : undefined
   evolveOrder(o, e)
   o.history.push(seq)

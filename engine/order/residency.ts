@@ -18,7 +18,7 @@
  */
 import { decodeValue, encodeValue } from "../runtime/codec.ts"
 import type { OrderKey, OrderRow } from "../store/journal.ts"
-import { placementKey, type OrderBook } from "./order-book.ts"
+import { placementKey, touchOrder, usedAt, type OrderBook } from "./order-book.ts"
 import { isOpenShipment, type OrderState } from "./order-state.ts"
 
 /** Live work that keeps an order in memory whatever the limit. */
@@ -84,6 +84,7 @@ export const upgradeOrder = (o: OrderState): OrderState => {
  */
 export const installOrder = (book: OrderBook, o: OrderState, restored: boolean): void => {
   book.orders.set(o.orderId, o)
+  touchOrder(book, o)
   markStored(o, lastSeqOf(o))
   if (o.compensated !== true) book.byExternal.set(placementKey(o), o.orderId)
   if (restored && o.payment === "pending") book.paymentDeadlines.push(o.paymentDeadline, o.orderId)
@@ -96,13 +97,7 @@ export const installOrder = (book: OrderBook, o: OrderState, restored: boolean):
   })
 }
 
-/** Marks an order as just used: it leaves memory after those used longer ago. */
-export const touchOrder = (book: OrderBook, orderId: string): void => {
-  const o = book.orders.get(orderId)
-  if (o === undefined) return
-  book.orders.delete(orderId)
-  book.orders.set(orderId, o)
-}
+const byLastUse = (a: OrderState, b: OrderState): number => usedAt(a) - usedAt(b)
 
 /** May leave memory now: its newest version is stored and it has no live work. */
 export const mayLeave = (book: OrderBook, o: OrderState): boolean =>
@@ -111,20 +106,27 @@ export const mayLeave = (book: OrderBook, o: OrderState): boolean =>
 /**
  * Lets orders leave memory until at most `max` are resident (or none may
  * leave): settled orders first, then open ones, least recently used first,
- * never one in `keep`. Returns how many left.
+ * never one in `keep`. Returns how many left. One pass over the resident
+ * orders, then a sort of those that may leave by their last use.
  */
 export const evictOrders = (book: OrderBook, max: number, keep?: ReadonlySet<string>): number => {
-  let excess = book.orders.size - max
+  const excess = book.orders.size - max
   if (excess <= 0) return 0
+  const settled: Array<OrderState> = []
+  const open: Array<OrderState> = []
+  for (const o of book.orders.values()) {
+    if (keep?.has(o.orderId) || !mayLeave(book, o)) continue
+    ;(isSettled(o) ? settled : open).push(o)
+  }
+  if (settled.length > excess) settled.sort(byLastUse)
+  else if (settled.length + open.length > excess) open.sort(byLastUse)
   let left = 0
-  for (const settledOnly of [true, false]) {
-    for (const [id, o] of book.orders) {
-      if (excess <= 0) return left
-      if ((settledOnly && !isSettled(o)) || keep?.has(id) || !mayLeave(book, o)) continue
-      book.orders.delete(id)
+  for (const list of [settled, open]) {
+    for (const o of list) {
+      if (left >= excess) return left
+      book.orders.delete(o.orderId)
       const key = placementKey(o)
-      if (book.byExternal.get(key) === id) book.byExternal.delete(key)
-      excess--
+      if (book.byExternal.get(key) === o.orderId) book.byExternal.delete(key)
       left++
     }
   }

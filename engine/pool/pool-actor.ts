@@ -38,8 +38,8 @@ export interface Reservation {
   readonly sku: string
   readonly nodeId: string
   readonly orderId: string
-  qty: number
-  stage: "held" | "allocated"
+  readonly qty: number
+  readonly stage: "held" | "allocated"
 }
 
 export interface StockState {
@@ -286,7 +286,8 @@ export const evolvePool = (s: StockState, net: NetworkState, e: PoolEvent): void
       invariant(r.stage === "held", () => `reservation ${r.reservationId} allocated twice`)
       pools.held[r.slot] -= r.qty
       pools.allocated[r.slot] += r.qty
-      r.stage = "allocated"
+      // replaced, never changed in place: a snapshot in progress holds the reservations as they were (runtime/snapshots.ts)
+      s.reservations.set(r.reservationId, { ...r, stage: "allocated" })
       return
     }
     case "ReservationReleased": {
@@ -294,8 +295,7 @@ export const evolvePool = (s: StockState, net: NetworkState, e: PoolEvent): void
       invariant(e.qty > 0 && e.qty <= r.qty, () => `release of ${e.qty} from reservation ${r.reservationId} of ${r.qty}`)
       if (r.stage === "held") pools.held[r.slot] -= e.qty
       else pools.allocated[r.slot] -= e.qty
-      r.qty -= e.qty
-      if (r.qty === 0) s.reservations.delete(r.reservationId)
+      leaveReservation(s, r, e.qty)
       pools.assertPool(r.slot)
       return
     }
@@ -304,12 +304,17 @@ export const evolvePool = (s: StockState, net: NetworkState, e: PoolEvent): void
       invariant(r.stage === "allocated" && e.qty > 0 && e.qty <= r.qty, () => `shipment of ${e.qty} from reservation ${r.reservationId}`)
       pools.allocated[r.slot] -= e.qty
       pools.onHand[r.slot] -= e.qty
-      r.qty -= e.qty
-      if (r.qty === 0) s.reservations.delete(r.reservationId)
+      leaveReservation(s, r, e.qty)
       pools.assertPool(r.slot)
       return
     }
   }
+}
+
+/** `qty` units leave a reservation (released or shipped): it is replaced by one with the rest, or deleted. */
+const leaveReservation = (s: StockState, r: Reservation, qty: number): void => {
+  if (r.qty === qty) s.reservations.delete(r.reservationId)
+  else s.reservations.set(r.reservationId, { ...r, qty: r.qty - qty })
 }
 
 // ---- snapshot ---------------------------------------------------------------------------

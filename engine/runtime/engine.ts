@@ -148,6 +148,8 @@ export class Engine {
   private readonly listeners = new Set<(batch: CommittedBatch) => void>()
   private readonly clock: () => number
   private timer: ReturnType<typeof setInterval> | undefined
+  /** Commands at the head of the mailbox that the last batch left for lack of time (their orders are in memory). */
+  private leftByTime = 0
   private batches = 0
   private events = 0
   private lastCommitMs = 0
@@ -302,7 +304,9 @@ export class Engine {
     const owned = this.options.ownership?.stream
     this.orderLoads.evictIfDue()
     const room = this.options.config.batchCommandsMax - this.unappendedCommands
-    const take = Math.min(room, this.mailbox.length)
+    // the commands a batch left for lack of time had their orders loaded: they run next, alone, without another load
+    const take = Math.min(room, this.mailbox.length, this.leftByTime > 0 ? this.leftByTime : Infinity)
+    this.leftByTime = 0
     // prefetch: every order the timers and these commands need, loaded in one round trip before the batch runs
     const missing = this.orderLoads.missing(
       d.now, this.mailbox, take, (c) => this.mine(c),
@@ -320,14 +324,20 @@ export class Engine {
     try {
       if (owned !== undefined) this.applyNetInbox()
       d.runTimers()
+      const until = started + this.options.config.batchTimeMaxMs
+      // orders only leave memory between batches, so what the prefetch found stays; only a node
+      // going offline in this batch can make a later command need orders it did not collect
+      let recheck = false
       for (let i = 0; i < tickets.length; i++) {
         const c = tickets[i].command
-        // an earlier command of this batch changed what this one needs (an order left, a node went offline): the rest waits for a load
-        if (i > 0 && this.mine(c) && !this.orderLoads.ready(c)) {
+        // past the batch's time, or an earlier command of this batch changed what this one needs: the rest waits
+        if (i > 0 && (performance.now() > until || (recheck && this.mine(c) && !this.orderLoads.ready(c)))) {
+          if (!recheck) this.leftByTime = tickets.length - i
           this.mailbox.unshift(...tickets.splice(i))
           replies = replies.slice(0, i)
           break
         }
+        if (typeof c === "object" && c !== null && c.type === "node.setStatus") recheck = true
         if (owned === undefined) {
           replies[i] = d.execute(c)
           continue

@@ -14,6 +14,9 @@ import type { JournalStore, OrderKey } from "../store/journal.ts"
 import type { Partition } from "./partition.ts"
 import { noneMissing, Prefetch, type Missing } from "./prefetch.ts"
 
+/** Time one turn of the loop may spend decoding loaded orders. */
+const installSliceMs = 4
+
 export class OrderLoads {
   readonly prefetch: Prefetch
   /** A load for the next batch is in flight: no batch runs until it is back. */
@@ -22,6 +25,8 @@ export class OrderLoads {
   readonly justLoaded = new Set<string>()
   /** A snapshot stored versions (or the state was reloaded): orders may leave memory before the next batch. */
   evictDue = false
+  /** The partition whose orders leave next while evictions are due. */
+  private evictNext = 0
   /** Round trips and the orders they brought back. */
   loads = 0
   loaded = 0
@@ -34,13 +39,22 @@ export class OrderLoads {
     this.prefetch = new Prefetch(partitions)
   }
 
-  /** Before a batch: lets orders leave if due (never the ones just loaded for it). */
-  evictIfDue(): void {
+  /**
+   * Before a batch: lets orders leave if due (never the ones just loaded for
+   * it), a few partitions per turn (about `sliceMs`), so the loop never
+   * stops long for it.
+   */
+  evictIfDue(sliceMs = 4): void {
     if (!this.evictDue || this.justLoaded.size > 0) return
-    this.evictDue = false
+    const started = performance.now()
     const parts = this.partitions()
     const perPartition = Math.ceil(this.config.ordersResidentMax / parts.length)
-    for (const p of parts) evictOrders(p.orders, perPartition, this.justLoaded)
+    while (this.evictNext < parts.length) {
+      evictOrders(parts[this.evictNext++].orders, perPartition, this.justLoaded)
+      if (performance.now() - started > sliceMs) return
+    }
+    this.evictNext = 0
+    this.evictDue = false
   }
 
   /** What the timers due at `now` and the first `count` queued commands need that is not in memory (commands `mine` says are this engine's). */
@@ -61,6 +75,7 @@ export class OrderLoads {
 
   /** The batch the last load was for has run. */
   batchRan(): void {
+    for (const p of this.partitions()) p.orders.useClock++
     this.prefetch.settle()
     this.justLoaded.clear()
   }
@@ -83,7 +98,14 @@ export class OrderLoads {
         keys.length > 0 ? this.store.findOrders(keys.map(([, k]) => k)) : []
       ])
       const parts = this.partitions()
-      for (const row of [...byId, ...byKey]) {
+      const rows = [...byId, ...byKey]
+      // decoded a slice at a time, other work (sockets, timers) going on between slices
+      let sliceStarted = performance.now()
+      for (const row of rows) {
+        if (performance.now() - sliceStarted > installSliceMs) {
+          await new Promise((resume) => setImmediate(resume))
+          sliceStarted = performance.now()
+        }
         const p = parts[Number(row.stream.slice(1))]
         if (p === undefined || p.orders.orders.has(row.orderId)) continue
         installOrder(p.orders, orderOfRow(row), false)

@@ -14,6 +14,7 @@ import { KeyFilter, type KeyFilterSnapshot } from "../order/key-filter.ts"
 import { isOpenShipment, type OrderState } from "../order/order-state.ts"
 import { installOrder, isPinned, upgradeOrder } from "../order/residency.ts"
 import { emptyStock, evolvePool, restoreStock, snapshotStock, type StockSnapshot, type StockState } from "../pool/pool-actor.ts"
+import { decodeValue, encodeValue } from "./codec.ts"
 
 export const poolEventTypes: ReadonlySet<string> = new Set([
   "StockReceived", "StockAdjusted", "SafetyStockSet", "HoldPlaced", "HoldExtended", "HoldEnded",
@@ -117,14 +118,28 @@ export class Partition {
    * snapshot for the orders changed since the last one).
    */
   snapshot(): PartitionSnapshot {
+    const { base, lists } = this.snapshotParts()
+    return { ...base, stock: { ...base.stock, ...lists } }
+  }
+
+  /**
+   * The same state in two parts, so that a snapshot can encode it a slice at
+   * a time (runtime/snapshots.ts): `base`, without the long lists of the
+   * stock (live holds, ended holds, reservations), and those lists. Each
+   * list is of values made for it or never changed in place (reservations
+   * are replaced, pool/pool-actor.ts), so they stay as of now while the
+   * batches go on.
+   */
+  snapshotParts(): { readonly base: PartitionSnapshot; readonly lists: SnapshotLists } {
     const book = this.orders
     const promiseDeadlines: Array<readonly [number, string]> = []
     book.promiseDeadlines.forEachDue(Infinity, (due, id) => promiseDeadlines.push([due, id]))
     const resident: Array<string> = []
     for (const o of book.orders.values()) if (isPinned(o)) resident.push(o.orderId)
-    return {
+    const { holds, endedHolds, reservations, ...stock } = snapshotStock(this.stock)
+    const base: PartitionSnapshot = {
       version: 2,
-      stock: snapshotStock(this.stock),
+      stock: { ...stock, holds: [], endedHolds: [], reservations: [] },
       nextOrderNo: book.nextOrderNo,
       nodeLoad: [...book.nodeLoad.entries()],
       splits: [...book.splits.entries()],
@@ -133,6 +148,7 @@ export class Partition {
       resident,
       keys: book.keys.snapshot()
     }
+    return { base, lists: { holds, endedHolds, reservations } }
   }
 
   /**
@@ -187,6 +203,36 @@ export interface PartitionSnapshot {
   readonly keys?: KeyFilterSnapshot
   /** The first format: every order of the partition. */
   readonly orders?: ReadonlyArray<OrderState>
+}
+
+/** The long lists of a partition's stock, encoded a chunk at a time. */
+export type SnapshotLists = Pick<StockSnapshot, "holds" | "endedHolds" | "reservations">
+
+export const snapshotListNames = ["holds", "endedHolds", "reservations"] as const satisfies ReadonlyArray<keyof SnapshotLists>
+
+/**
+ * A partition snapshot as stored: `base` (encoded at once) and each long
+ * list in chunks (encoded a slice at a time). Snapshots written before are
+ * one encoded PartitionSnapshot, and decode as they are.
+ */
+interface ChunkedPartitionSnapshot {
+  readonly version: 3
+  readonly base: Uint8Array
+  readonly lists: { readonly [K in keyof SnapshotLists]: ReadonlyArray<Uint8Array> }
+}
+
+export const encodeChunkedSnapshot = (base: Uint8Array, lists: ChunkedPartitionSnapshot["lists"]): Uint8Array =>
+  encodeValue({ version: 3, base, lists } satisfies ChunkedPartitionSnapshot)
+
+export const decodePartitionSnapshot = (payload: Uint8Array): PartitionSnapshot => {
+  const value = decodeValue<PartitionSnapshot | ChunkedPartitionSnapshot>(payload)
+  if (value.version !== 3) return value as PartitionSnapshot
+  const base = decodeValue<PartitionSnapshot>(value.base)
+  const whole = (chunks: ReadonlyArray<Uint8Array>) => chunks.flatMap((chunk) => decodeValue<Array<never>>(chunk))
+  return {
+    ...base,
+    stock: { ...base.stock, holds: whole(value.lists.holds), endedHolds: whole(value.lists.endedHolds), reservations: whole(value.lists.reservations) }
+  }
 }
 
 export const replayNetwork = (net: NetworkState, e: EngineEvent): void => {

@@ -29,8 +29,7 @@
  * known to be new.
  */
 import type { Command } from "../domain/commands.ts"
-import { externalKey, legKey, partitionOfOrder, promiseTimerTarget } from "../order/order-book.ts"
-import { touchOrder } from "../order/residency.ts"
+import { externalKey, legKey, partitionOfOrder, promiseTimerTarget, touchOrder } from "../order/order-book.ts"
 import type { OrderKey } from "../store/journal.ts"
 import { partitionOf, type Partition } from "./partition.ts"
 
@@ -117,8 +116,9 @@ export class Prefetch {
   private needOrder(orderId: string, into: Missing): boolean {
     const p = this.partitions()[partitionOfOrder(orderId)]
     if (p === undefined) return true
-    if (p.orders.orders.has(orderId)) {
-      touchOrder(p.orders, orderId)
+    const o = p.orders.orders.get(orderId)
+    if (o !== undefined) {
+      touchOrder(p.orders, o)
       return true
     }
     if (this.absentIds.has(orderId)) return true
@@ -130,7 +130,8 @@ export class Prefetch {
     const book = this.partitions()[partition].orders
     const resident = book.byExternal.get(key)
     if (resident !== undefined) {
-      touchOrder(book, resident)
+      const o = book.orders.get(resident)
+      if (o !== undefined) touchOrder(book, o)
       return true
     }
     // never placed within the idempotency window: a new order, nothing to load

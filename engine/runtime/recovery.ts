@@ -22,7 +22,7 @@ import { installOrder, orderOfRow } from "../order/residency.ts"
 import type { JournalStore } from "../store/journal.ts"
 import { decodeEvents, decodeValue } from "./codec.ts"
 import type { EngineOptions } from "./engine.ts"
-import { networkStream, Partition, poolEventTypes, replayNetwork, StreamLog, type PartitionSnapshot } from "./partition.ts"
+import { decodePartitionSnapshot, networkStream, Partition, poolEventTypes, replayNetwork, StreamLog } from "./partition.ts"
 
 /** Journal batches read by one query during replay and by readers of the whole journal. */
 export const readPage = 512
@@ -57,7 +57,7 @@ export const recoverState = async (options: EngineOptions, claimed: (epoch: numb
     const snap = await store.loadSnapshot(p.stream)
     let resident: ReadonlyArray<string> = []
     if (snap) {
-      const decoded = decodeValue<PartitionSnapshot>(snap.payload)
+      const decoded = decodePartitionSnapshot(snap.payload)
       p.restore(decoded)
       p.log.seq = p.log.snapshotSeq = snap.seq
       resident = decoded.resident ?? []

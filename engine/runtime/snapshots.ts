@@ -4,9 +4,11 @@
  * A snapshot of a partition at sequence number S has two parts:
  *
  * 1. the partition's own state (pools, holds, counters, the order indexes
- *    that name orders: `Partition.snapshot`), encoded in the loop at the end
- *    of the batch that reached S: its size follows the pools and the live
- *    work, not the orders ever placed;
+ *    that name orders: `Partition.snapshotParts`), copied in the loop at the
+ *    end of the batch that reached S: its size follows the pools and the live
+ *    work, not the orders ever placed. All but its long lists (live holds,
+ *    ended holds, reservations: values never changed in place) is encoded
+ *    then; the lists a chunk at a time between batches, like the versions;
  * 2. a version of every order changed since the previous snapshot (the book's
  *    `dirty` set at S), as it stood at S, stored in `order_state`. These are
  *    encoded a slice at a time between batches (`step`, a few milliseconds at
@@ -32,10 +34,13 @@ import { hasStoredVersion, markStored, orderRow } from "../order/residency.ts"
 import type { OrderState } from "../order/order-state.ts"
 import type { JournalStore, OrderRow } from "../store/journal.ts"
 import { encodeValue } from "./codec.ts"
-import type { Partition } from "./partition.ts"
+import { encodeChunkedSnapshot, snapshotListNames, type Partition, type SnapshotLists } from "./partition.ts"
 
 /** Time one turn of the loop may spend encoding order versions. */
 const sliceBudgetMs = 4
+
+/** Entries of a list encoded at once (about a millisecond's work). */
+const entriesPerChunk = 1_000
 
 export interface SnapshotHost {
   readonly store: JournalStore
@@ -48,7 +53,16 @@ export interface SnapshotHost {
 interface InProgress {
   readonly partition: Partition
   readonly seq: number
-  readonly header: Uint8Array
+  /** The partition's state without its reservations, encoded when the snapshot was taken. */
+  readonly base: Uint8Array
+  /** The long lists of the stock as of `seq` (live and ended holds, reservations), encoded a chunk at a time into `chunks`. */
+  readonly lists: SnapshotLists
+  readonly chunks: { readonly [K in keyof SnapshotLists]: Array<Uint8Array> }
+  /** The next chunk to encode: a list (its index in snapshotListNames), and the first entry. */
+  list: number
+  from: number
+  /** The whole header, once every chunk is encoded. */
+  header: Uint8Array | undefined
   /** Orders still to encode, as of `seq`. */
   readonly pending: Set<string>
   readonly rows: Array<OrderRow>
@@ -63,6 +77,23 @@ export interface SnapshotFigures {
   readonly pauseMaxMs: number
   readonly taken: number
   readonly versionsStored: number
+}
+
+/** Encodes the next chunk of the header's lists, or, when none is left, the header. */
+const encodeChunk = (s: InProgress): void => {
+  const name = snapshotListNames[s.list]
+  if (name === undefined) {
+    s.header = encodeChunkedSnapshot(s.base, s.chunks)
+    return
+  }
+  const list: ReadonlyArray<unknown> = s.lists[name]
+  if (s.from >= list.length) {
+    s.list++
+    s.from = 0
+    return
+  }
+  s.chunks[name].push(encodeValue(list.slice(s.from, s.from + entriesPerChunk)))
+  s.from += entriesPerChunk
 }
 
 const addRow = (s: InProgress, o: OrderState): void => {
@@ -104,7 +135,11 @@ export class PartitionSnapshots {
     const pending = book.dirty
     book.dirty = new Set()
     book.storing = new Set(pending)
-    const s: InProgress = { partition: p, seq: p.log.seq, header: encodeValue(p.snapshot()), pending, rows: [], replacing: [], stored: [], writing: false }
+    const { base, lists } = p.snapshotParts()
+    const s: InProgress = {
+      partition: p, seq: p.log.seq, base: encodeValue(base), lists, chunks: { holds: [], endedHolds: [], reservations: [] }, list: 0, from: 0, header: undefined,
+      pending, rows: [], replacing: [], stored: [], writing: false
+    }
     p.log.snapshotSeq = p.log.seq
     book.beforeChange = (o: OrderState) => {
       if (!s.pending.delete(o.orderId)) return
@@ -127,13 +162,14 @@ export class PartitionSnapshots {
     for (const s of this.inProgress.values()) {
       if (s.writing) continue
       const book = s.partition.orders
+      while (s.header === undefined && performance.now() - started <= budgetMs) encodeChunk(s)
       for (const id of s.pending) {
         if (performance.now() - started > budgetMs) break
         s.pending.delete(id)
         const o = book.orders.get(id)
         if (o !== undefined) addRow(s, o)
       }
-      if (s.pending.size > 0) {
+      if (s.pending.size > 0 || s.header === undefined) {
         left = true
         continue
       }
@@ -180,7 +216,7 @@ export class PartitionSnapshots {
     this.chain = this.chain.then(async () => {
       try {
         await store.saveOrders(s.rows)
-        await store.saveSnapshot({ stream: p.stream, seq: s.seq, payload: s.header, takenAt: Date.now() })
+        await store.saveSnapshot({ stream: p.stream, seq: s.seq, payload: s.header!, takenAt: Date.now() })
         const replaced = new Set(s.replacing.map((o) => o.orderId))
         await store.pruneOrders(s.rows.filter((r) => replaced.has(r.orderId)).map((r) => ({ orderId: r.orderId, seq: r.seq })))
         // older snapshots named versions just pruned: they could no longer be recovered from
