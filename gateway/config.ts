@@ -5,6 +5,8 @@
  * over the defaults below, and their relations asserted, so a bad setting
  * stops the process before it serves anything. API keys: see keys.ts.
  */
+import { execFileSync } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { settingsFromEnv } from "../engine/index.ts"
 
 export interface GatewayConfig {
@@ -20,6 +22,8 @@ export interface GatewayConfig {
   readonly bodyBytesMax: number
   /** Largest HTTP body of POST /v1/inventory/load. */
   readonly loadBodyBytesMax: number
+  /** Request body bytes buffered at once across all HTTP requests; a body that would pass it is refused with 503 `gateway_busy` before it is read. */
+  readonly bodyBytesBufferedMax: number
   /** SKUs in one availability request or (un)subscribe frame. */
   readonly skusPerRequestMax: number
   /** Availability SKUs plus orders one WS connection may be subscribed to (`too_many_subscriptions`). */
@@ -37,8 +41,21 @@ export interface GatewayConfig {
   readonly badFramesWindowMs: number
   /** A connection gets at most one availability push per SKU per coalesceMs. */
   readonly coalesceMs: number
-  /** WS connections the process accepts at once; more are refused at upgrade with 503. */
+  /**
+   * Connections the process serves at once: storefront WS, socket.io (WS and
+   * polling) and HTTP requests in progress. Default: the process's open-file
+   * limit (RLIMIT_NOFILE) less fileDescriptorsReserved, so the limit is met
+   * (503 `too_many_connections`) before the process runs out of descriptors.
+   */
   readonly connectionsMax: number
+  /** Descriptors of the file limit kept for everything that is not a client socket (store, Redis, files, the health port) when connectionsMax is derived. */
+  readonly fileDescriptorsReserved: number
+  /** Of connectionsMax, kept for /healthz, /readyz, /metrics, node routes and the internal route: other requests and upgrades are refused from connectionsMax - connectionsReserved on. */
+  readonly connectionsReserved: number
+  /** A socket.io connection that has not joined /ops with the ops token within this is closed. */
+  readonly authenticateWithinMs: number
+  /** A second listener (node:http) answering GET/HEAD /healthz and /readyz for load balancers that speak HTTP/1.0 or send no Host; 0: none. */
+  readonly healthPort: number
   /** uWebSockets.js idle timeout (it pings automatically before it). */
   readonly idleTimeoutSec: number
   /** Retry-After sent with retryable errors (503). */
@@ -57,6 +74,8 @@ export interface GatewayConfig {
   readonly webhookBackoffMsMax: number
   /** Webhook requests in flight at once (all channels). */
   readonly webhookConcurrencyMax: number
+  /** Bytes of a webhook's response body read (and dropped); the rest is not read, the response is cancelled. */
+  readonly webhookResponseBytesMax: number
   /** Ops feed: one aggregated message per viewer per opsTickMs, with at most this many routing decisions. */
   readonly opsTickMs: number
   readonly opsRoutingSamplesPerTickMax: number
@@ -87,6 +106,7 @@ export const gatewayDefaults: GatewayConfig = {
   frameBytesHardMax: 1024 * 1024,
   bodyBytesMax: 256 * 1024,
   loadBodyBytesMax: 16 * 1024 * 1024,
+  bodyBytesBufferedMax: 64 * 1024 * 1024,
   skusPerRequestMax: 100,
   subscriptionsPerConnectionMax: 1_000,
   requestsInFlightPerConnectionMax: 256,
@@ -96,7 +116,12 @@ export const gatewayDefaults: GatewayConfig = {
   badFramesBeforeClose: 20,
   badFramesWindowMs: 60_000,
   coalesceMs: 100,
+  // replaced by the file limit less fileDescriptorsReserved when not set (connectionsMaxOf)
   connectionsMax: 100_000,
+  fileDescriptorsReserved: 1_024,
+  connectionsReserved: 256,
+  authenticateWithinMs: 10_000,
+  healthPort: 0,
   idleTimeoutSec: 120,
   retryAfterSec: 1,
   availabilityNodesMax: 10,
@@ -108,6 +133,7 @@ export const gatewayDefaults: GatewayConfig = {
   webhookBackoffMsInitial: 200,
   webhookBackoffMsMax: 30_000,
   webhookConcurrencyMax: 16,
+  webhookResponseBytesMax: 4_096,
   opsTickMs: 1_000,
   opsRoutingSamplesPerTickMax: 5,
   lowStockUnits: 5,
@@ -128,6 +154,7 @@ const envNames: { readonly [K in keyof GatewayConfig]: string } = {
   frameBytesHardMax: "GATEWAY_FRAME_BYTES_HARD_MAX",
   bodyBytesMax: "GATEWAY_BODY_BYTES_MAX",
   loadBodyBytesMax: "GATEWAY_LOAD_BODY_BYTES_MAX",
+  bodyBytesBufferedMax: "GATEWAY_BODY_BYTES_BUFFERED_MAX",
   skusPerRequestMax: "GATEWAY_SKUS_PER_REQUEST_MAX",
   subscriptionsPerConnectionMax: "GATEWAY_SUBSCRIPTIONS_PER_CONNECTION_MAX",
   requestsInFlightPerConnectionMax: "GATEWAY_REQUESTS_IN_FLIGHT_PER_CONNECTION_MAX",
@@ -138,6 +165,10 @@ const envNames: { readonly [K in keyof GatewayConfig]: string } = {
   badFramesWindowMs: "GATEWAY_BAD_FRAMES_WINDOW_MS",
   coalesceMs: "GATEWAY_COALESCE_MS",
   connectionsMax: "GATEWAY_CONNECTIONS_MAX",
+  fileDescriptorsReserved: "GATEWAY_FILE_DESCRIPTORS_RESERVED",
+  connectionsReserved: "GATEWAY_CONNECTIONS_RESERVED",
+  authenticateWithinMs: "GATEWAY_AUTHENTICATE_WITHIN_MS",
+  healthPort: "GATEWAY_HEALTH_PORT",
   idleTimeoutSec: "GATEWAY_IDLE_TIMEOUT_SEC",
   retryAfterSec: "GATEWAY_RETRY_AFTER_SEC",
   availabilityNodesMax: "GATEWAY_AVAILABILITY_NODES_MAX",
@@ -149,6 +180,7 @@ const envNames: { readonly [K in keyof GatewayConfig]: string } = {
   webhookBackoffMsInitial: "GATEWAY_WEBHOOK_BACKOFF_MS_INITIAL",
   webhookBackoffMsMax: "GATEWAY_WEBHOOK_BACKOFF_MS_MAX",
   webhookConcurrencyMax: "GATEWAY_WEBHOOK_CONCURRENCY_MAX",
+  webhookResponseBytesMax: "GATEWAY_WEBHOOK_RESPONSE_BYTES_MAX",
   opsTickMs: "GATEWAY_OPS_TICK_MS",
   opsRoutingSamplesPerTickMax: "GATEWAY_OPS_ROUTING_SAMPLES_PER_TICK_MAX",
   lowStockUnits: "GATEWAY_LOW_STOCK_UNITS",
@@ -165,16 +197,58 @@ const envNames: { readonly [K in keyof GatewayConfig]: string } = {
 /** The environment variable of each setting, for docs/protocol.md and error messages. */
 export const gatewayEnvNames = envNames
 
+/** Used when the file limit cannot be read, or is unlimited (the former fixed default). */
+const fileLimitUnknown = 100_000
+
+/** The soft limit of open files from the text of /proc/<pid>/limits ("Max open files  20000  20000  files"); undefined if absent or unlimited. */
+export const fileLimitOfProcLimits = (text: string): number | undefined => {
+  const m = /^Max open files\s+(\S+)/m.exec(text)
+  const n = m ? Number(m[1]) : NaN
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined
+}
+
+/**
+ * The process's open-file limit (RLIMIT_NOFILE, soft; Node raises it to the
+ * hard limit at start), read without native code: /proc/self/limits on
+ * Linux, else `ulimit -n` of a shell (which inherits the limit). Undefined
+ * when neither answers or the limit is unlimited.
+ */
+export const processFileLimit = (): number | undefined => {
+  try {
+    const n = fileLimitOfProcLimits(readFileSync("/proc/self/limits", "utf8"))
+    if (n !== undefined) return n
+  } catch {
+    // not Linux: ask a shell
+  }
+  try {
+    const n = Number(execFileSync("/bin/sh", ["-c", "ulimit -n"], { encoding: "utf8", timeout: 5_000, stdio: ["ignore", "pipe", "ignore"] }).trim())
+    return Number.isSafeInteger(n) && n > 0 ? n : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The default connectionsMax: the file limit less fileDescriptorsReserved
+ * (at most half the limit is reserved, so a small limit still serves), or
+ * the former fixed 100,000 when the limit is unknown or unlimited.
+ */
+export const connectionsMaxOf = (fileLimit: number | undefined, fileDescriptorsReserved: number): number =>
+  fileLimit === undefined ? fileLimitUnknown : Math.max(1, fileLimit - Math.min(fileDescriptorsReserved, Math.floor(fileLimit / 2)))
+
 /** Defaults, overridden by `overrides`, then by the environment; asserted before it is returned. */
 export const loadGatewayConfig = (
   overrides: Partial<GatewayConfig> = {},
-  env: Readonly<Record<string, string | undefined>> = process.env
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  fileLimit: () => number | undefined = processFileLimit
 ): GatewayConfig => {
   const result = settingsFromEnv<GatewayConfig & Record<string, number | string>>(
     gatewayDefaults as GatewayConfig & Record<string, number | string>, envNames, overrides, env
   )
-  assertGatewayConfig(result)
-  return result
+  const connectionsMaxSet = overrides.connectionsMax !== undefined || (env[envNames.connectionsMax] ?? "") !== ""
+  const config: GatewayConfig = connectionsMaxSet ? result : { ...result, connectionsMax: connectionsMaxOf(fileLimit(), result.fileDescriptorsReserved) }
+  assertGatewayConfig(config)
+  return config
 }
 
 export const assertGatewayConfig = (c: GatewayConfig): void => {
@@ -184,11 +258,14 @@ export const assertGatewayConfig = (c: GatewayConfig): void => {
   for (const [key, value] of Object.entries(c)) {
     if (key === "host") check(typeof value === "string" && value !== "", "host must not be empty")
     else if (key === "port") check(Number.isSafeInteger(value) && value >= 0 && value <= 65_535, "port must be 0..65535")
+    else if (key === "healthPort") check(Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= 65_535, "healthPort must be 0 (none) or 1..65535")
     else if (key === "availabilityCacheEntriesMax") check(Number.isSafeInteger(value) && (value as number) >= 0, `${key} must be 0 (off) or a positive integer`)
     else check(Number.isSafeInteger(value) && (value as number) > 0, `${key} must be a positive integer`)
   }
   check(c.frameBytesMax <= c.frameBytesHardMax, "frameBytesMax <= frameBytesHardMax")
   check(c.bodyBytesMax <= c.loadBodyBytesMax, "bodyBytesMax <= loadBodyBytesMax")
+  check(c.loadBodyBytesMax <= c.bodyBytesBufferedMax, "loadBodyBytesMax <= bodyBytesBufferedMax")
+  check(c.connectionsReserved < c.connectionsMax, "connectionsReserved < connectionsMax")
   check(c.bufferedBytesMax < c.bufferedBytesHardMax, "bufferedBytesMax < bufferedBytesHardMax")
   check(c.skusPerRequestMax <= c.subscriptionsPerConnectionMax, "skusPerRequestMax <= subscriptionsPerConnectionMax")
   check(c.webhookBackoffMsInitial <= c.webhookBackoffMsMax, "webhookBackoffMsInitial <= webhookBackoffMsMax")

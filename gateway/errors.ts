@@ -4,6 +4,7 @@
  * retryable. Every error a client sees is `{ error: { code, message } }` (HTTP
  * body) or `{ id, ok: false, error: { code, message } }` (WS reply frame).
  */
+import { randomBytes } from "node:crypto"
 import { errorCodes, retryableCodes, type ErrorCode } from "../engine/index.ts"
 
 export const gatewayErrorCodes = {
@@ -21,7 +22,8 @@ export const gatewayErrorCodes = {
   method_not_allowed: "the route exists but not with this HTTP method",
   engine_unreachable: "an edge gateway could not reach the engine owner; the request was not applied; retry",
   outcome_unknown: "an edge gateway sent the command to the engine owner but got no answer in time: it may or may not have been applied; read the result (order, hold) before repeating it, or repeat it with its idempotency key (external id, hold key)",
-  too_many_connections: "the gateway holds connectionsMax WS connections; retry later",
+  too_many_connections: "the gateway serves connectionsMax connections (WS, socket.io, HTTP requests in progress), or connectionsMax - connectionsReserved for routes other than health, node and internal ones; retry later",
+  gateway_busy: "the gateway buffers bodyBytesBufferedMax bytes of request bodies already; the body was not read and nothing was applied; retry",
   internal_error: "the gateway failed unexpectedly; the request may or may not have been applied",
   invalid_range: "the report's from and to are not ISO dates or epoch milliseconds, or from is not before to",
   invalid_csv: "the body is not CSV, or its header is not the one the route asks for",
@@ -41,7 +43,7 @@ export type AnyErrorCode = ErrorCode | GatewayErrorCode
 export const allErrorCodes: Readonly<Record<AnyErrorCode, string>> = { ...errorCodes, ...gatewayErrorCodes }
 
 export const isRetryable = (code: string): boolean =>
-  retryableCodes.has(code as ErrorCode) || code === "engine_unreachable" || code === "too_many_connections"
+  retryableCodes.has(code as ErrorCode) || code === "engine_unreachable" || code === "too_many_connections" || code === "gateway_busy"
 
 const statusOf: Readonly<Record<AnyErrorCode, number>> = {
   malformed_command: 400,
@@ -100,6 +102,7 @@ const statusOf: Readonly<Record<AnyErrorCode, number>> = {
   engine_unreachable: 503,
   outcome_unknown: 504,
   too_many_connections: 503,
+  gateway_busy: 503,
   internal_error: 500,
   invalid_range: 400,
   invalid_csv: 400,
@@ -116,6 +119,21 @@ export const httpStatusOf = (code: string): number => statusOf[code as AnyErrorC
 export interface ErrorBody {
   readonly code: string
   readonly message: string
+}
+
+/**
+ * Codes whose engine message may name the store's host, port or database
+ * (a driver's error text): the client gets a fixed message with a `ref`, and
+ * the detail is logged here with the same ref.
+ */
+const detailLoggedCodes: ReadonlySet<string> = new Set(["store_unavailable"])
+
+/** A client-facing error: for codes of detailLoggedCodes, the detail is logged with a correlation id and replaced by it. */
+export const clientError = <E extends ErrorBody>(error: E): E | (E & { readonly ref: string }) => {
+  if (!detailLoggedCodes.has(error.code)) return error
+  const ref = randomBytes(6).toString("hex")
+  console.error(`gateway: ${error.code} [ref ${ref}]: ${error.message}`)
+  return { ...error, message: `the store did not answer; nothing was applied; retry (ref ${ref}, the detail is in the gateway's log)`, ref }
 }
 
 export const gatewayError = (code: GatewayErrorCode, message: string = gatewayErrorCodes[code]): ErrorBody => ({ code, message })

@@ -14,15 +14,16 @@ import type { Command } from "../engine/index.ts"
 import type { GatewayConfig } from "./config.ts"
 import type { EngineAccess } from "./engine-access.ts"
 import { EngineUnreachable, LocalEngine, engineMethods, type EngineMethod } from "./engine-access.ts"
-import { gatewayError, type ErrorBody } from "./errors.ts"
+import { clientError, gatewayError, type ErrorBody } from "./errors.ts"
 import { errorAnswer, requestKey, serve, type HttpAnswer, type HttpCall } from "./http-io.ts"
+import type { BodyBudget, Connections } from "./connections.ts"
 import type { KeyRing, Principal, PrincipalKind } from "./keys.ts"
 import type { GatewayMetrics } from "./metrics.ts"
 import {
   adminPayloads, decoderOf, inventoryPayloads, NodeEvent, NodeStatusBody, storefrontPayloads, TrackingBody, type Decoded, type StorefrontOp
 } from "./payloads.ts"
 import type { AvailabilityCache } from "./availability-cache.ts"
-import { availabilityKey, failure, nodesListed, outcomeOf, runStorefrontOp, type OperationContext, type Outcome } from "./storefront-operations.ts"
+import { availabilityKey, availabilityQuestionRefused, failure, nodesListed, outcomeOf, runStorefrontOp, type OperationContext, type Outcome } from "./storefront-operations.ts"
 import { Result, Schema } from "effect"
 import { inventoryCsv, parseInventoryCsv, type RowResult } from "./inventory-csv.ts"
 import { reportCsv, reportRange } from "./report-csv.ts"
@@ -43,6 +44,10 @@ export interface HttpApiDeps {
   readonly shopify?: ShopifyShops
   /** Encoded availability answers, shared with the WS API (owner gateways only). */
   readonly availabilityCache?: AvailabilityCache
+  /** Connections held by the gateway (connections.ts); without it requests are not counted. */
+  readonly connections?: Connections
+  /** Request body bytes buffered across all requests; without it bodies are bounded per request only. */
+  readonly bodies?: BodyBudget
 }
 
 type Handler = (call: HttpCall, principal: Principal) => Promise<HttpAnswer>
@@ -60,6 +65,8 @@ interface Route {
   readonly handler: Handler
   /** A synchronous answer tried first (true: answered); the handler runs otherwise. */
   readonly answered?: (res: HttpResponse, req: HttpRequest) => boolean
+  /** Checks of the headers made before the body is read (on routes authenticated by something other than a key). */
+  readonly precheck?: (call: Omit<HttpCall, "body">) => HttpAnswer | undefined
 }
 
 /** The question of GET /v1/availability from its query string (validated afterwards like a WS payload). */
@@ -79,6 +86,18 @@ const availabilityOfQuery = (query: URLSearchParams) => {
 }
 
 const json = (status: number, body: unknown): HttpAnswer => ({ status, body })
+
+/** The answer of /readyz (also served by the health listener, health-listener.ts). */
+export const readiness = async (deps: Pick<HttpApiDeps, "engine" | "ready" | "config">): Promise<HttpAnswer & { readonly body: unknown }> => {
+  const health = await deps.engine.health()
+  const extra = await deps.ready()
+  const ready = health.engine === "running" && health.store
+  return {
+    status: ready ? 200 : 503,
+    body: { ready, engine: health.engine, store: health.store, ...extra },
+    headers: ready ? undefined : { "retry-after": String(deps.config.retryAfterSec) }
+  }
+}
 
 const csv = (text: string, filename: string): HttpAnswer => ({
   status: 200, text, contentType: "text/csv; charset=utf-8", headers: { "content-disposition": `attachment; filename="${filename}"` }
@@ -166,7 +185,8 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
     const p = deps.keys.resolve(requestKey(req))
     if (p === undefined || (p.kind !== "storefront" && p.kind !== "ops")) return false
     const q = availabilityOfQuery(new URLSearchParams(req.getQuery() ?? ""))
-    if (q.promise === true) return false
+    // a refused question takes the full path, which names the error (a negative nodesMax would otherwise find nodesMax 0's answer)
+    if (q.promise === true || availabilityQuestionRefused(q) !== undefined) return false
     const encoded = cache.get(availabilityKey(p.kind === "storefront" ? p.channel : undefined, nodesListed(q.nodesMax, config.availabilityNodesMax), q.location, q.skus))
     if (encoded === undefined) return false
     res.cork(() => {
@@ -182,16 +202,7 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
     { method: "get", pattern: "/healthz", allow: "public", handler: async () => json(200, { status: "ok" }) },
     {
       method: "get", pattern: "/readyz", allow: "public",
-      handler: async () => {
-        const health = await engine.health()
-        const extra = await deps.ready()
-        const ready = health.engine === "running" && health.store
-        return {
-          status: ready ? 200 : 503,
-          body: { ready, engine: health.engine, store: health.store, ...extra },
-          headers: ready ? undefined : { "retry-after": String(config.retryAfterSec) }
-        }
-      }
+      handler: () => readiness(deps)
     },
     {
       method: "get", pattern: "/metrics", allow: "public",
@@ -312,7 +323,7 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
             const r = chunk[j]
             results.push(reply.ok
               ? { row: r.row, sku: r.load.sku, node: r.load.nodeId, status: "applied" }
-              : { row: r.row, sku: r.load.sku, node: r.load.nodeId, status: "rejected", error: { code: reply.code, message: reply.message.replace(/^row 1: /, "") } })
+              : { row: r.row, sku: r.load.sku, node: r.load.nodeId, status: "rejected", error: clientError({ code: reply.code, message: reply.message.replace(/^row 1: /, "") }) })
           })
         }
         results.sort((a, b) => a.row - b.row)
@@ -352,6 +363,15 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
     // ---- integrations: authenticated by the sender's signature, not by a key ----
     {
       method: "post", pattern: "/v1/integrations/shopify/orders", allow: "public", rawBody: true, headers: shopifyHeaders,
+      // no configured shop, or no signature: refused before the body is read
+      precheck: (call) => {
+        const domain = call.headers["x-shopify-shop-domain"] ?? ""
+        if (!shopFor(deps.shopify ?? noShopifyShops, domain)) {
+          return err(gatewayError("integration_not_configured", `no Shopify shop ${JSON.stringify(domain)} is configured (GATEWAY_SHOPIFY)`))
+        }
+        if ((call.headers["x-shopify-hmac-sha256"] ?? "") === "") return err(gatewayError("invalid_signature", "X-Shopify-Hmac-Sha256 is missing"))
+        return undefined
+      },
       handler: async (call) => {
         const shop = shopFor(deps.shopify ?? noShopifyShops, call.headers["x-shopify-shop-domain"] ?? "")
         if (!shop) return err(gatewayError("integration_not_configured", `no Shopify shop ${JSON.stringify(call.headers["x-shopify-shop-domain"] ?? "")} is configured (GATEWAY_SHOPIFY)`))
@@ -429,7 +449,20 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
   ]
 }
 
-/** Registers every route, 405 for other methods on a known path, and 404 for unknown paths. */
+/**
+ * Routes that may use the connections kept in reserve (connectionsReserved):
+ * health, readiness and metrics for load balancers and monitoring, every
+ * route a node key may call, and the internal route edges depend on.
+ */
+const priorityRoute = (r: Route): boolean =>
+  r.pattern === "/healthz" || r.pattern === "/readyz" || r.pattern === "/metrics" || (r.allow !== "public" && (r.allow.includes("node") || r.allow.includes("internal")))
+
+/**
+ * Registers every route, 405 for other methods on a known path, and 404 for
+ * unknown paths. The key is checked from the headers before any body byte is
+ * read (401/403 at once), as are the Content-Length (413) and the bodies
+ * buffered across requests (503 gateway_busy).
+ */
 export const mountHttpApi = (app: TemplatedApp, deps: HttpApiDeps): void => {
   const { config, keys, metrics } = deps
   const patterns = new Set<string>()
@@ -437,17 +470,13 @@ export const mountHttpApi = (app: TemplatedApp, deps: HttpApiDeps): void => {
     patterns.add(route.pattern)
     const params = route.pattern.split("/").filter((s) => s.startsWith(":")).length
     const op = `${route.method.toUpperCase()} ${route.pattern}`
+    const priority = priorityRoute(route)
+    const connections = deps.connections ? { gate: deps.connections, priority } : undefined
     app[route.method](route.pattern, (res, req) => {
       const started = performance.now()
-      if (route.answered?.(res, req)) return metrics.request("http", op, started, undefined)
-      serve(res, req, params, {
-        bodyBytesMax: route.bodyBytesMax ?? config.bodyBytesMax,
-        rawBody: route.rawBody,
-        headers: route.headers,
-        retryAfterSec: config.retryAfterSec,
-        done: (_status, code) => metrics.request("http", op, started, code)
-      }, async (call, body) => {
-        let principal: Principal = { kind: "ops" }
+      if ((!connections || connections.gate.admits(priority)) && route.answered?.(res, req)) return metrics.request("http", op, started, undefined)
+      let principal: Principal = { kind: "ops" }
+      const admit = (call: Omit<HttpCall, "body">): HttpAnswer | undefined => {
         if (route.allow !== "public") {
           if (call.key === "") return errorAnswer(gatewayError("unauthorized", "pass a key as Authorization: Bearer <key> or X-Api-Key"), config.retryAfterSec)
           const p = keys.resolve(call.key)
@@ -457,6 +486,18 @@ export const mountHttpApi = (app: TemplatedApp, deps: HttpApiDeps): void => {
           }
           principal = p
         }
+        return route.precheck?.(call)
+      }
+      serve(res, req, params, {
+        bodyBytesMax: route.bodyBytesMax ?? config.bodyBytesMax,
+        rawBody: route.rawBody,
+        headers: route.headers,
+        retryAfterSec: config.retryAfterSec,
+        done: (_status, code) => metrics.request("http", op, started, code),
+        connections,
+        admit,
+        bodies: deps.bodies
+      }, async (call, body) => {
         try {
           return await route.handler({ ...call, body }, principal)
         } catch (e) {
@@ -466,10 +507,11 @@ export const mountHttpApi = (app: TemplatedApp, deps: HttpApiDeps): void => {
       })
     })
   }
+  const other = deps.connections ? { gate: deps.connections, priority: false } : undefined
   for (const pattern of patterns) {
     app.any(pattern, (res, req) => {
       const started = performance.now()
-      serve(res, req, 0, { bodyBytesMax: 0, retryAfterSec: config.retryAfterSec, done: (_s, code) => metrics.request("http", "other", started, code) },
+      serve(res, req, 0, { bodyBytesMax: 0, retryAfterSec: config.retryAfterSec, connections: other, done: (_s, code) => metrics.request("http", "other", started, code) },
         async () => errorAnswer(gatewayError("method_not_allowed"), config.retryAfterSec))
     })
   }
@@ -479,10 +521,11 @@ const answerFailure = (o: Outcome, retryAfterSec: number): HttpAnswer =>
   o.ok ? json(200, o.result) : errorAnswer(o.error, retryAfterSec)
 
 /** The catch-all 404; registered last so socket.io and the WS route keep their paths. */
-export const mountNotFound = (app: TemplatedApp, deps: Pick<HttpApiDeps, "config" | "metrics">): void => {
+export const mountNotFound = (app: TemplatedApp, deps: Pick<HttpApiDeps, "config" | "metrics" | "connections">): void => {
+  const connections = deps.connections ? { gate: deps.connections, priority: false } : undefined
   app.any("/*", (res, req) => {
     const started = performance.now()
-    serve(res, req, 0, { bodyBytesMax: 0, retryAfterSec: deps.config.retryAfterSec, done: (_s, code) => deps.metrics.request("http", "other", started, code) },
+    serve(res, req, 0, { bodyBytesMax: 0, retryAfterSec: deps.config.retryAfterSec, connections, done: (_s, code) => deps.metrics.request("http", "other", started, code) },
       async (call) => errorAnswer(gatewayError("not_found", `no route ${call.method} ${call.path}`), deps.config.retryAfterSec))
   })
 }

@@ -6,6 +6,7 @@
  * retryable errors carry Retry-After.
  */
 import type { HttpRequest, HttpResponse } from "uWebSockets.js"
+import type { BodyBudget, Connections } from "./connections.ts"
 import { gatewayError, httpStatusOf, type ErrorBody } from "./errors.ts"
 
 export interface HttpAnswer {
@@ -66,6 +67,16 @@ export interface ServeOptions {
   readonly headers?: ReadonlyArray<string>
   /** Called once with the answer's status and error code, for metrics. */
   readonly done: (status: number, errorCode: string | undefined) => void
+  /** Counts the request while it is in progress, and refuses it (503 too_many_connections) when the gateway is full. */
+  readonly connections?: { readonly gate: Connections; readonly priority: boolean }
+  /**
+   * Checks what the headers tell (the key, a signature header...) before any
+   * body byte is read: an answer here is sent at once, and the body is never
+   * read (the connection is closed if one was announced).
+   */
+  readonly admit?: (call: Omit<HttpCall, "body">) => HttpAnswer | undefined
+  /** Bytes of bodies buffered across all requests (503 gateway_busy past it). */
+  readonly bodies?: BodyBudget
 }
 
 /** A percent-decoded path parameter; a malformed escape ("%ZZ") stays as sent and simply matches nothing. */
@@ -83,11 +94,29 @@ export const requestKey = (req: HttpRequest): string => {
   return auth.toLowerCase().startsWith("bearer ") ? auth.slice(7).trim() : req.getHeader("x-api-key")
 }
 
-/** Handles one request: reads the call, the body (JSON), runs the handler, writes the answer. */
+/** A Content-Length as a number (-1 when absent); uWebSockets.js has already refused a malformed one. */
+const contentLengthOf = (req: HttpRequest): number => {
+  const raw = req.getHeader("content-length")
+  if (raw === "") return -1
+  const n = Number(raw)
+  return Number.isSafeInteger(n) && n >= 0 ? n : -1
+}
+
+/**
+ * Handles one request: reads the call; refuses it at once when the gateway
+ * is full, when `admit` refuses it (no key, a wrong key), when its
+ * Content-Length is over the route's limit (413) or when the bodies buffered
+ * across all requests would pass their bound (503) - in each case before a
+ * body byte is read, closing the connection if a body was announced; then
+ * reads the body (JSON), runs the handler, writes the answer.
+ */
 export const serve = (res: HttpResponse, req: HttpRequest, params: number, options: ServeOptions, handler: (call: Omit<HttpCall, "body">, body: unknown) => Promise<HttpAnswer>): void => {
   const key = requestKey(req)
   const headers: Record<string, string> = {}
   for (const name of options.headers ?? []) headers[name] = req.getHeader(name)
+  const declared = contentLengthOf(req)
+  const chunked = req.getHeader("transfer-encoding") !== ""
+  const announcesBody = declared > 0 || chunked
   let rawBody: Buffer | undefined
   const call: Omit<HttpCall, "body"> = {
     headers,
@@ -102,42 +131,79 @@ export const serve = (res: HttpResponse, req: HttpRequest, params: number, optio
   }
   let aborted = false
   let answered = false
+  let counted = false
+  let reserved = 0
+  const release = () => {
+    if (reserved > 0) options.bodies?.give(reserved)
+    reserved = 0
+    if (counted) options.connections!.gate.httpInFlight--
+    counted = false
+  }
   res.onAborted(() => {
     aborted = true
+    release()
   })
   const answer = (a: HttpAnswer, closeConnection = false) => {
     if (answered) return
     answered = true
+    release()
     const code = a.status >= 400 ? (a.body as { error?: ErrorBody } | undefined)?.error?.code : undefined
     options.done(a.status, code)
     if (!aborted) write(res, a, closeConnection)
   }
+  const refuse = (error: ErrorBody & { readonly retryable?: true }) => answer(errorAnswer(error, options.retryAfterSec), announcesBody)
   const run = (body: unknown) => {
-    handler(call, body).then(answer, (e: unknown) => {
+    handler(call, body).then((a) => answer(a, announcesBody && options.bodyBytesMax === 0), (e: unknown) => {
       console.error(`gateway: ${call.method} ${call.path} failed`, e)
       answer(errorAnswer(gatewayError("internal_error"), options.retryAfterSec))
     })
   }
+  const gate = options.connections
+  if (gate) {
+    if (!gate.gate.admits(gate.priority)) {
+      return refuse({ ...gatewayError("too_many_connections", "the gateway serves connectionsMax connections; retry later"), retryable: true })
+    }
+    gate.gate.httpInFlight++
+    counted = true
+  }
+  const refused = options.admit?.(call)
+  if (refused) return answer(refused, announcesBody)
   if (call.method === "GET" || call.method === "HEAD" || call.method === "DELETE" || options.bodyBytesMax === 0) {
     run(undefined)
     return
   }
+  const tooLarge = () => refuse(gatewayError("body_too_large", `bodies of this route are at most ${options.bodyBytesMax} bytes`))
+  const busy = () => refuse({ ...gatewayError("gateway_busy"), retryable: true })
+  if (declared > options.bodyBytesMax) return tooLarge()
+  if (declared > 0 && options.bodies) {
+    if (!options.bodies.take(declared)) return busy()
+    reserved = declared
+  }
+  // a declared length is read into one buffer of that size; a chunked body chunk by chunk, each taken from the budget
+  let whole: Buffer | undefined
   const chunks: Array<Buffer> = []
   let size = 0
   res.onData((chunk, isLast) => {
     if (answered) return
     size += chunk.byteLength
-    if (size > options.bodyBytesMax) {
-      answer(errorAnswer(gatewayError("body_too_large", `bodies of this route are at most ${options.bodyBytesMax} bytes`), options.retryAfterSec), true)
-      return
+    if (size > options.bodyBytesMax) return tooLarge()
+    if (declared > 0) {
+      whole ??= Buffer.allocUnsafe(declared)
+      whole.set(new Uint8Array(chunk), size - chunk.byteLength)
+    } else if (chunk.byteLength > 0) {
+      if (options.bodies) {
+        if (!options.bodies.take(chunk.byteLength)) return busy()
+        reserved += chunk.byteLength
+      }
+      chunks.push(Buffer.from(chunk.slice(0)))
     }
-    chunks.push(Buffer.from(chunk.slice(0)))
     if (!isLast) return
+    const bytes = whole ? whole.subarray(0, size) : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)
     if (options.rawBody) {
-      rawBody = Buffer.concat(chunks)
+      rawBody = bytes
       return run(undefined)
     }
-    const text = Buffer.concat(chunks).toString("utf8")
+    const text = bytes.toString("utf8")
     if (text.trim() === "") return run(undefined)
     let body: unknown
     try {

@@ -109,6 +109,8 @@ console.log(`  HTTP API            ${gateway.url}/v1/...   (Authorization: Beare
 console.log(`  ops feed            socket.io ${gateway.url}/ops   (auth: { token: <ops token> })`)
 console.log(`  health              ${gateway.url}/healthz  ${gateway.url}/readyz  ${gateway.url}/metrics`)
 console.log(`  ops dashboard       ${gateway.url}/dashboard/   (sign in with the ops token)`)
+if (gateway.healthPort !== undefined) console.log(`  health (HTTP/1.0)   port ${gateway.healthPort}: /healthz /readyz`)
+console.log(`  connections         at most ${config.connectionsMax} (${config.connectionsReserved} kept for health and node routes)`)
 if (!configuredKeys) {
   console.log("demo keys (set GATEWAY_KEYS or GATEWAY_KEYS_FILE for real ones):")
   for (const [key, channel] of Object.entries(keys.storefronts ?? {})) console.log(`  storefront ${channel.padEnd(12)} ${key}`)

@@ -30,6 +30,7 @@ import { createAdapter } from "@socket.io/redis-adapter"
 import { Server, type Socket } from "socket.io"
 import type { TemplatedApp } from "uWebSockets.js"
 import type { GatewayConfig } from "./config.ts"
+import type { Connections } from "./connections.ts"
 import type { EngineAccess, LocalEngine } from "./engine-access.ts"
 import type { KeyRing } from "./keys.ts"
 import type { GatewayMetrics } from "./metrics.ts"
@@ -52,6 +53,8 @@ export interface OpsFeedDeps {
   readonly cluster?: () => Promise<unknown>
   /** Cluster mode: every stream a runner should report figures for ("net", "p0", ...); one no runner reports is alerted. */
   readonly clusterStreams?: ReadonlyArray<string>
+  /** What the gateway holds: a new socket.io client (handshake) is refused from connectionsMax - connectionsReserved on. */
+  readonly connections?: Connections
 }
 
 /** A runner whose partial tick has not been heard for this many intervals is left out (it died, or lost Redis). */
@@ -89,7 +92,18 @@ export class OpsFeed {
   private constructor(private readonly io: Server, private readonly aggregator: OpsAggregator | undefined) {}
 
   static async attach(app: TemplatedApp, deps: OpsFeedDeps): Promise<OpsFeed> {
-    const io = new Server({ serveClient: false, transports: ["websocket", "polling"], cors: { origin: "*" } })
+    const io = new Server({
+      serveClient: false, transports: ["websocket", "polling"], cors: { origin: "*" },
+      // a client that has not joined /ops with the token by then is closed (socket.io's default is 45 s)
+      connectTimeout: deps.config.authenticateWithinMs,
+      // what a viewer sends is small: a polling POST or WS message over frameBytesMax is refused, not buffered
+      maxHttpBufferSize: deps.config.frameBytesMax,
+      // every socket.io client counts against connectionsMax (from connectionsMax - connectionsReserved on, none is taken)
+      allowRequest: (_req, callback) => {
+        if (!deps.connections || deps.connections.admits(false)) callback(null, true)
+        else callback("too_many_connections", false)
+      }
+    })
     if (deps.redis) io.adapter(createAdapter(deps.redis.adapterPub, deps.redis.adapterSub, { key: deps.redis.adapterKey }))
     io.attachApp(app)
     const authorize = (socket: Socket, next: (err?: Error) => void) => {
@@ -141,6 +155,11 @@ export class OpsFeed {
       feed.clusterTimer.unref?.()
     }
     return feed
+  }
+
+  /** socket.io clients of this process (WS or polling, in a namespace or not yet). */
+  clients(): number {
+    return this.io.engine?.clientsCount ?? 0
   }
 
   async close(): Promise<void> {

@@ -34,6 +34,28 @@ interface Parked {
   readonly nextAt: number
 }
 
+/**
+ * Reads at most `bytesMax` of a webhook response's body (so the connection
+ * can be reused when the body is short) and cancels the rest: a receiver
+ * that answers with a huge or endless body costs no more than that.
+ */
+export const discardBody = async (res: Response, bytesMax: number): Promise<void> => {
+  const reader = res.body?.getReader()
+  if (!reader) return
+  let read = 0
+  try {
+    while (read <= bytesMax) {
+      const { done, value } = await reader.read()
+      if (done) return
+      read += value.byteLength
+    }
+    await reader.cancel()
+  } catch {
+    // the body failed or timed out: nothing more to read
+    await reader.cancel().catch(() => undefined)
+  }
+}
+
 export class OutboxPump {
   /** Ids whose delivery started and which the engine has not yet confirmed gone. */
   private readonly known = new Set<string>()
@@ -171,7 +193,7 @@ export class OutboxPump {
     }
     try {
       const res = await fetch(target.url, { method: "POST", headers, body, signal: AbortSignal.timeout(this.config.webhookTimeoutMs) })
-      await res.arrayBuffer().catch(() => undefined)
+      await discardBody(res, this.config.webhookResponseBytesMax)
       const ok = res.status >= 200 && res.status < 300
       this.metrics.count("gateway_webhook_deliveries_total", { outcome: ok ? "delivered" : "failed" })
       return ok

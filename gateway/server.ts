@@ -17,7 +17,9 @@ import { mountDashboard } from "./dashboard-files.ts"
 import type { GatewayConfig } from "./config.ts"
 import { LocalEngine, type EngineAccess } from "./engine-access.ts"
 import { closeCodes } from "./errors.ts"
-import { mountHttpApi, mountNotFound } from "./http-api.ts"
+import { mountHttpApi, mountNotFound, readiness } from "./http-api.ts"
+import { BodyBudget, Connections } from "./connections.ts"
+import { startHealthListener, type HealthListener } from "./health-listener.ts"
 import type { KeyRing } from "./keys.ts"
 import { GatewayMetrics } from "./metrics.ts"
 import { OpsFeed } from "./ops-feed.ts"
@@ -59,6 +61,10 @@ export interface Gateway {
   readonly hub: ChangeHub
   /** Open storefront WS connections. */
   connections(): number
+  /** Everything counted against connectionsMax: storefront WS, socket.io clients, HTTP requests in progress. */
+  connectionsHeld(): number
+  /** The port of the health listener (healthPort), when there is one. */
+  readonly healthPort?: number
   close(): Promise<void>
 }
 
@@ -90,20 +96,31 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
   const source = owner ? new EngineChangeSource(engine.engine, hub) : undefined
   const pump = owner ? new OutboxPump(engine, hub, options.webhooks ?? { byChannel: {} }, config, metrics) : undefined
 
+  const connections = new Connections(config)
+  const bodies = new BodyBudget(config.bodyBytesBufferedMax)
+  metrics.gauge("gateway_connections", "Connections counted against connectionsMax (storefront WS, socket.io clients, HTTP requests in progress).", () => connections.total)
+  metrics.gauge("gateway_body_bytes_buffered", "Request body bytes buffered across all HTTP requests (at most bodyBytesBufferedMax).", () => bodies.used)
+  const ready = async (): Promise<Record<string, boolean>> => (fanout ? { redis: fanout.connected() } : {})
+
   const app = uWS.App()
-  app.ws<SessionHolder>("/v1/ws", wsBehavior({ config, keys, engine, metrics, availability, orders, sessions, availabilityCache }))
-  mountHttpApi(app, {
-    config, keys, engine, metrics, shopify: options.shopify, availabilityCache,
-    ready: async (): Promise<Record<string, boolean>> => (fanout ? { redis: fanout.connected() } : {})
-  })
+  app.ws<SessionHolder>("/v1/ws", wsBehavior({ config, keys, engine, metrics, availability, orders, sessions, availabilityCache, connections }))
+  mountHttpApi(app, { config, keys, engine, metrics, shopify: options.shopify, availabilityCache, ready, connections, bodies })
   mountDashboard(app, { dir: options.dashboardDir, metrics })
-  const ops = await OpsFeed.attach(app, { config, keys, metrics, engine: owner ? engine : undefined, access: engine, redis: fanout, cluster: options.cluster, clusterStreams: options.clusterStreams })
-  mountNotFound(app, { config, metrics })
+  const ops = await OpsFeed.attach(app, { config, keys, metrics, engine: owner ? engine : undefined, access: engine, redis: fanout, cluster: options.cluster, clusterStreams: options.clusterStreams, connections })
+  connections.others = () => sessions.size + ops.clients()
+  mountNotFound(app, { config, metrics, connections })
 
   const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
     app.listen(config.host, config.port, (socket) => (socket ? resolve(socket) : reject(new Error(`gateway: cannot listen on ${config.host}:${config.port}`))))
   })
   const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket)
+  let health: HealthListener | undefined
+  if (config.healthPort > 0) {
+    health = await startHealthListener(config.host, config.healthPort, {
+      healthz: async () => ({ status: 200, body: { status: "ok" } }),
+      readyz: () => readiness({ engine, ready, config })
+    })
+  }
   pump?.start()
   const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host
 
@@ -115,9 +132,12 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
     metrics,
     hub,
     connections: () => sessions.size,
+    connectionsHeld: () => connections.total,
+    healthPort: health?.port,
     close: () =>
       (closing ??= (async () => {
         uWS.us_listen_socket_close(listenSocket)
+        await health?.close()
         for (const s of [...sessions]) s.close(closeCodes.goingAway, "gateway_closing")
         availability.close()
         source?.close()

@@ -7,17 +7,19 @@
  *
  * Subscriptions are connection state and live in ws-session.ts.
  */
-import type { Command } from "../engine/index.ts"
+import { isLatLon, type Command } from "../engine/index.ts"
 import type { AvailabilityCache, Stamp } from "./availability-cache.ts"
 import type { EngineAccess, EngineReply } from "./engine-access.ts"
 import { EngineUnreachable } from "./engine-access.ts"
-import { gatewayError, isRetryable, type ErrorBody } from "./errors.ts"
+import { clientError, gatewayError, isRetryable, type ErrorBody } from "./errors.ts"
 import type { Principal } from "./keys.ts"
 import type { StorefrontOp, StorefrontPayload } from "./payloads.ts"
 
 export interface OutcomeError extends ErrorBody {
   /** Present and true when the request was not applied and may simply be retried. */
   readonly retryable?: true
+  /** The correlation id under which the gateway logged a store failure's detail. */
+  readonly ref?: string
 }
 
 export type Outcome =
@@ -25,10 +27,11 @@ export type Outcome =
   | { readonly ok: true; readonly result: unknown; readonly created?: boolean; readonly encoded?: string }
   | { readonly ok: false; readonly error: OutcomeError }
 
-export const failure = (error: ErrorBody): Outcome => ({
-  ok: false,
-  error: isRetryable(error.code) ? { code: error.code, message: error.message, retryable: true } : { code: error.code, message: error.message }
-})
+/** A refusal as the client sees it (a store failure's detail is logged with a ref, not sent: errors.ts clientError). */
+export const failure = (error: ErrorBody): Outcome => {
+  const e = clientError({ code: error.code, message: error.message })
+  return { ok: false, error: isRetryable(e.code) ? { ...e, retryable: true } : e }
+}
 
 /** An engine reply as an outcome: the reply without `ok` on success, its code and message on refusal. */
 export const outcomeOf = (reply: EngineReply, created = false): Outcome => {
@@ -72,6 +75,18 @@ const inChannel = <K extends StorefrontOp>(type: K & Command["type"], created = 
   return submit(ctx, { type, channel, ...x } as Command, created)
 }
 
+/**
+ * The meaning checks of an availability question (read or subscribe), as the
+ * engine checks a hold's: a location must have lat in -90..90 and lon in
+ * -180..180 (`invalid_location`), nodesMax must be 0 or more (`invalid_frame`).
+ */
+export const availabilityQuestionRefused = (x: { readonly location?: unknown; readonly nodesMax?: number }): Outcome | undefined =>
+  x.location !== undefined && !isLatLon(x.location)
+    ? failure({ code: "invalid_location", message: "location needs lat in -90..90 and lon in -180..180" })
+    : x.nodesMax !== undefined && !(x.nodesMax >= 0)
+      ? failure(gatewayError("invalid_frame", "nodesMax: 0 or more (nodes listed per SKU)"))
+      : undefined
+
 /** Nodes listed per SKU: what the client asked for, at most the gateway's limit. */
 export const nodesListed = (asked: number | undefined, limit: number): number => Math.max(0, Math.min(limit, asked ?? limit))
 
@@ -90,6 +105,8 @@ const handlers: Handlers = {
   availability: async (ctx, p, x) => {
     if (x.skus.length > ctx.skusPerRequestMax) return failure(gatewayError("too_many_skus", `at most ${ctx.skusPerRequestMax} SKUs per request`))
     if (p.kind !== "storefront" && p.kind !== "ops") return forbidden("availability needs a storefront key or the ops token")
+    const refused = availabilityQuestionRefused(x)
+    if (refused) return refused
     const channel = p.kind === "storefront" ? p.channel : undefined
     const nodesMax = nodesListed(x.nodesMax, ctx.availabilityNodesMax)
     if (x.promise === true && x.location === undefined) return failure(gatewayError("invalid_frame", "promise needs the customer's location"))

@@ -20,9 +20,10 @@ import type { GatewayMetrics } from "./metrics.ts"
 import type { OrderFeed } from "./order-feed.ts"
 import { legIdsOf } from "../engine/index.ts"
 import { decoderOf, storefrontPayloads, type Decoded, type StorefrontOp, type StorefrontPayload } from "./payloads.ts"
-import { canSee, failure, runStorefrontOp, type OperationContext, type Outcome } from "./storefront-operations.ts"
+import { availabilityQuestionRefused, canSee, failure, runStorefrontOp, type OperationContext, type Outcome } from "./storefront-operations.ts"
 import { WsSession, type SessionHolder } from "./ws-session.ts"
 import type { AvailabilityCache } from "./availability-cache.ts"
+import type { Connections } from "./connections.ts"
 
 export interface WsApiDeps {
   readonly config: GatewayConfig
@@ -34,6 +35,8 @@ export interface WsApiDeps {
   readonly sessions: Set<WsSession>
   /** Encoded availability answers, shared with the HTTP API (owner gateways only). */
   readonly availabilityCache?: AvailabilityCache
+  /** Everything the gateway holds (connections.ts): an upgrade is refused from connectionsMax - connectionsReserved on. */
+  readonly connections: Connections
 }
 
 const decoders = Object.fromEntries(
@@ -81,6 +84,8 @@ export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder
 
   const subscribeAvailability = async (s: WsSession, x: StorefrontPayload<"availability.subscribe">): Promise<Outcome> => {
     if (x.skus.length > config.skusPerRequestMax) return failure(gatewayError("too_many_skus", `at most ${config.skusPerRequestMax} SKUs per request`))
+    const refused = availabilityQuestionRefused(x)
+    if (refused) return refused
     const fresh = new Set(x.skus.filter((sku) => !s.availability.has(sku)))
     if (s.subscriptions + fresh.size > config.subscriptionsPerConnectionMax) {
       return failure(gatewayError("too_many_subscriptions", `at most ${config.subscriptionsPerConnectionMax} subscriptions per connection; this one has ${s.subscriptions}`))
@@ -235,8 +240,8 @@ export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder
       if (principal.kind !== "storefront" && principal.kind !== "ops") {
         return refuseUpgrade(res, gatewayError("forbidden", `a ${principal.kind} key cannot open the storefront WS API`))
       }
-      if (sessions.size >= config.connectionsMax) {
-        return refuseUpgrade(res, gatewayError("too_many_connections", `the gateway holds connectionsMax (${config.connectionsMax}) connections; retry later`))
+      if (!deps.connections.admits(false)) {
+        return refuseUpgrade(res, gatewayError("too_many_connections", `the gateway holds connectionsMax (${config.connectionsMax}) connections, less connectionsReserved (${config.connectionsReserved}) kept for health and node routes; retry later`))
       }
       res.cork(() => {
         res.upgrade<SessionHolder>({ session: undefined, principal }, secKey, secProtocol, secExtensions, context)
