@@ -20,7 +20,6 @@ export const gatewayErrorCodes = {
   not_found: "no such route, or nothing with that id",
   method_not_allowed: "the route exists but not with this HTTP method",
   engine_unreachable: "an edge gateway could not reach the engine owner; the request was not applied; retry",
-  outcome_unknown: "an edge gateway sent the command to the engine owner but got no answer in time: it may or may not have been applied; read the result (order, hold) before repeating it, or repeat it with its idempotency key (external id, hold key)",
   too_many_connections: "the gateway holds connectionsMax WS connections; retry later",
   internal_error: "the gateway failed unexpectedly; the request may or may not have been applied",
   invalid_range: "the report's from and to are not ISO dates or epoch milliseconds, or from is not before to",
