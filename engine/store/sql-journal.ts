@@ -39,6 +39,9 @@ import { sqlOrderStore } from "./sql-order-store.ts"
 /** Snapshots are written in chunks of this size, each one row of `snapshot_chunk`. */
 export const snapshotChunkBytes = 4 * 1024 * 1024
 
+/** A snapshot load may take this many storeCallTimeoutMs (it reads its chunks a few at a time, their count unknown in advance). */
+const snapshotReadDeadlines = 20
+
 /** Chunks read by one query when loading a snapshot (the client caps one result at 16 MiB per row). */
 const snapshotChunksPerRead = 2
 
@@ -369,7 +372,7 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
             INSERT INTO snapshot (stream, seq, chunks, size, taken_at)
             VALUES (${stream}, ${seq}, ${chunks}, ${BigInt(payload.length)}, ${new Date(snapshot.takenAt)})`
         }))
-      })
+      }, deadlines.callMs * (snapshot.payload instanceof Uint8Array ? Math.ceil(snapshot.payload.length / snapshotChunkBytes) + 4 : 1)) // one deadline per round trip
 
     /** The payload of one snapshot, or undefined if its chunks do not add up to what its header says. */
     const snapshotPayload = (stream: string, header: SnapshotHeaderRow) =>
@@ -407,7 +410,7 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
             return { stream, seq: Number(header.seq), payload, takenAt: header.taken_at.getTime() } satisfies Snapshot
           }
           return undefined
-        }))
+        }), deadlines.callMs * snapshotReadDeadlines)
 
     const dropSnapshotsBefore = (stream: string, seq: number): Promise<void> =>
       run("dropSnapshotsBefore", () => {
