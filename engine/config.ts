@@ -54,6 +54,18 @@ export interface EngineConfig {
   readonly journalRetainEvents: number
   /** Delay between attempts to reach the store again after it failed. */
   readonly storeRetryMs: number
+  /**
+   * Deadline of one journal append (a group commit): past it the commands in it are answered
+   * `outcome_unknown` and the engine reloads from the journal once the store answers.
+   */
+  readonly storeAppendTimeoutMs: number
+  /**
+   * Deadline of every other store round trip (reads, loads of orders, snapshot writes, pings);
+   * on PostgreSQL also the server's statement_timeout and idle_in_transaction_session_timeout.
+   */
+  readonly storeCallTimeoutMs: number
+  /** PostgreSQL connections: idle time before TCP keepalive probes start (a peer gone silently is noticed). */
+  readonly storeKeepAliveMs: number
   /** Events kept in memory per order for its history (the full history stays in the journal). */
   readonly orderHistoryMax: number
   /** Characters of a customer's feedback comment. */
@@ -83,6 +95,9 @@ export const defaults: EngineConfig = {
   idempotencyWindowMs: 90 * 86_400_000,
   journalRetainEvents: Number.MAX_SAFE_INTEGER,
   storeRetryMs: 1_000,
+  storeAppendTimeoutMs: 5_000,
+  storeCallTimeoutMs: 30_000,
+  storeKeepAliveMs: 10_000,
   orderHistoryMax: 256,
   feedbackCommentLengthMax: 2_000
 }
@@ -110,6 +125,9 @@ const envNames: { readonly [K in keyof EngineConfig]: string } = {
   idempotencyWindowMs: "ENGINE_IDEMPOTENCY_WINDOW_MS",
   journalRetainEvents: "ENGINE_JOURNAL_RETAIN_EVENTS",
   storeRetryMs: "ENGINE_STORE_RETRY_MS",
+  storeAppendTimeoutMs: "ENGINE_STORE_APPEND_TIMEOUT_MS",
+  storeCallTimeoutMs: "ENGINE_STORE_CALL_TIMEOUT_MS",
+  storeKeepAliveMs: "ENGINE_STORE_KEEPALIVE_MS",
   orderHistoryMax: "ENGINE_ORDER_HISTORY_MAX",
   feedbackCommentLengthMax: "ENGINE_FEEDBACK_COMMENT_LENGTH_MAX"
 }
@@ -165,4 +183,6 @@ export const assertConfig = (c: EngineConfig): void => {
   check(c.onHandMax <= 2 ** 31 - 1, "onHandMax fits a 32-bit counter")
   check(c.nodesMax <= 65_536, "nodesMax <= 65536")
   check(c.journalRetainEvents >= c.snapshotEveryEvents, "journalRetainEvents >= snapshotEveryEvents")
+  check(c.storeAppendTimeoutMs <= c.storeCallTimeoutMs, "storeAppendTimeoutMs <= storeCallTimeoutMs")
+  check(c.storeCallTimeoutMs <= 2 ** 31 - 1, "storeCallTimeoutMs fits a timer")
 }

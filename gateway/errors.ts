@@ -21,7 +21,6 @@ export const gatewayErrorCodes = {
   not_found: "no such route, or nothing with that id",
   method_not_allowed: "the route exists but not with this HTTP method",
   engine_unreachable: "an edge gateway could not reach the engine owner; the request was not applied; retry",
-  outcome_unknown: "an edge gateway sent the command to the engine owner but got no answer in time: it may or may not have been applied; read the result (order, hold) before repeating it, or repeat it with its idempotency key (external id, hold key)",
   too_many_connections: "the gateway serves connectionsMax connections (WS, socket.io, HTTP requests in progress), or connectionsMax - connectionsReserved for routes other than health, node and internal ones; retry later",
   gateway_busy: "the gateway buffers bodyBytesBufferedMax bytes of request bodies already; the body was not read and nothing was applied; retry",
   internal_error: "the gateway failed unexpectedly; the request may or may not have been applied",

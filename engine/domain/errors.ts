@@ -52,6 +52,7 @@ export const errorCodes = {
   // engine
   engine_overloaded: "the engine's mailbox is full; retry after a short wait",
   store_unavailable: "the journal could not be written; the command was not applied; retry",
+  outcome_unknown: "the command may or may not have been applied: the journal write (or the call to the engine owner) failed after it was sent and its answer was lost; repeat it with the same idempotency key (hold key, order external id), which returns the original result if it was applied, or read the result (order, hold) before sending anything new",
   engine_stopped: "the engine is shutting down or recovering",
   // cluster mode
   partition_moved: "the partition is moving to another runner; the command was not applied; retry",
@@ -113,7 +114,20 @@ export class SequenceConflict extends Schema.TaggedError<SequenceConflict>()("Se
   }
 }
 
-export type StoreError = StoreUnavailable | StaleOwner | SequenceConflict
+/**
+ * An append whose outcome is unknown: it failed after its statement may have
+ * reached the database (the connection was lost mid-statement, or no answer
+ * came within the deadline), so it may have committed. The journal settles it
+ * once the store answers again. Failures known to happen before anything was
+ * sent (no connection, a refused connection, an error the server answered)
+ * are StoreUnavailable: not applied.
+ */
+export class OutcomeUnknown extends Schema.TaggedError<OutcomeUnknown>()("OutcomeUnknown", {
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect())
+}) {}
+
+export type StoreError = StoreUnavailable | StaleOwner | SequenceConflict | OutcomeUnknown
 
 /** Whether `error` is one of the store errors `tags`, matched by its `_tag`. */
 export const isStoreError = <T extends StoreError["_tag"]>(error: unknown, ...tags: ReadonlyArray<T>): error is Extract<StoreError, { readonly _tag: T }> =>

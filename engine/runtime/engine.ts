@@ -13,10 +13,14 @@
  * append, one row per stream (classic group commit). A command therefore waits
  * for the append in flight and its own, not a third, as long as fewer than
  * batchCommandsMax commands arrive during one append: up to batchCommandsMax
- * processed commands wait for an append, then the mailbox holds the rest. If an append fails, every batch in flight or waiting is
- * answered with `store_unavailable`, the in-memory state (which ran ahead of
- * the journal) is dropped, and the engine reloads from the store once it
- * answers again.
+ * processed commands wait for an append, then the mailbox holds the rest. If an append fails, its
+ * commands are answered `store_unavailable` when it surely did not commit, or
+ * `outcome_unknown` when it may have (the connection was lost after it was
+ * sent, or no answer came within storeAppendTimeoutMs: append-outcome.ts);
+ * the batches waiting behind it were never sent: `store_unavailable`. The
+ * in-memory state (which ran ahead of the journal) is dropped, and the engine
+ * reloads from the store once it answers again, which settles an append in
+ * doubt (its events are published then if it committed).
  *
  * Cluster mode (`ownership`): the engine writes ONE stream, the network's or a
  * partition's, as a cluster entity on a runner (engine/cluster/). It claims
@@ -47,6 +51,7 @@ import { readPage, recoverState } from "./recovery.ts"
 import { Dispatcher } from "./dispatch.ts"
 import { networkStream, replayNetwork, StreamLog, type Partition } from "./partition.ts"
 import { isEmpty, type Missing } from "./prefetch.ts"
+import { appendWithin, AppendsInDoubt, outcomeUnknown } from "./append-outcome.ts"
 import { OrderLoads } from "./order-loads.ts"
 import { PartitionSnapshots } from "./snapshots.ts"
 import type { OrderState } from "../order/order-state.ts"
@@ -159,6 +164,7 @@ export class Engine {
   /** Turns on which no batch ran because changed orders waited for the store (storeBehind). */
   private backpressured = 0
   private snapshotStepScheduled = false
+  private readonly inDoubt = new AppendsInDoubt()
 
   private readonly log: (message: string) => void
 
@@ -472,7 +478,8 @@ export class Engine {
     this.appending = true
     const started = performance.now()
     const fence = owned !== undefined ? { stream: owned, epoch: this.epoch } : undefined
-    const commit = batches.length > 0 ? this.options.store.append(batches, fence) : Promise.resolve()
+    const appended = batches.length > 0 ? this.options.store.append(batches, fence) : Promise.resolve()
+    const commit = batches.length > 0 ? appendWithin(appended, this.options.config.storeAppendTimeoutMs) : appended
     this.commitChain = commit.then(() => undefined, () => undefined)
     commit.then(
       () => {
@@ -486,15 +493,7 @@ export class Engine {
             st.log.durableSeq = st.seqFrom + st.events.length - 1
           }
           for (let i = 0; i < g.tickets.length; i++) g.tickets[i].resolve(g.replies[i])
-          if (g.published.length > 0) {
-            for (const l of this.listeners) {
-              try {
-                l({ events: g.published })
-              } catch (e) {
-                this.log(`a subscriber failed on committed events: ${String(e)}`)
-              }
-            }
-          }
+          if (g.published.length > 0) this.publish(g.published)
           if (g.snapshots.length > 0) this.saveSnapshots(g.snapshots)
         }
         if (this.state === "running") this.startAppend()
@@ -503,21 +502,35 @@ export class Engine {
       },
       (error: unknown) => {
         this.appending = false
-        // the batches waiting for the next append ran on state that is now in doubt: they fail with this one
-        const failed = [...group, ...this.unappended]
+        // the batches waiting for the next append ran on state that is now in doubt: they fail with this one,
+        // never sent (store_unavailable), while this one's commands may have been applied when its outcome is unknown
+        const waiting = this.unappended
         this.unappended = []
         this.unappendedCommands = 0
-        this.outstanding -= failed.length
-        const tickets = failed.flatMap((g) => g.tickets)
+        this.outstanding -= group.length + waiting.length
+        const unknown = outcomeUnknown(error)
+        const message = `journal append failed: ${error instanceof Error ? error.message : String(error)}`
+        const refusal = reject("store_unavailable", message)
         if (owned !== undefined) {
-          this.stepDown(error, tickets)
+          this.stepDown(error, [...group, ...waiting].flatMap((g) => g.tickets), unknown ? group.flatMap((g) => g.tickets) : [])
           return
         }
-        const message = `journal append failed: ${error instanceof Error ? error.message : String(error)}`
-        for (const t of tickets) t.resolve(reject("store_unavailable", message))
+        if (unknown) this.inDoubt.doubt(appended, [this.netLog, ...this.partitions.map((p) => p.log)])
+        for (const g of group) for (const t of g.tickets) t.resolve(unknown ? reject("outcome_unknown", message) : refusal)
+        for (const g of waiting) for (const t of g.tickets) t.resolve(refusal)
         this.storeFailed(message)
       }
     )
+  }
+
+  private publish(events: ReadonlyArray<JournaledEvent>): void {
+    for (const l of this.listeners) {
+      try {
+        l({ events })
+      } catch (e) {
+        this.log(`a subscriber failed on committed events: ${String(e)}`)
+      }
+    }
   }
 
   /** One journal row per stream for a group of processed batches: their events, in order, encoded once. */
@@ -570,12 +583,15 @@ export class Engine {
    * serves nothing more. The entity hosting it opens a fresh engine, which
    * claims the stream again and loads it from the journal.
    */
-  private stepDown(error: unknown, tickets: ReadonlyArray<Ticket>): void {
+  private stepDown(error: unknown, tickets: ReadonlyArray<Ticket>, inDoubt: ReadonlyArray<Ticket> = []): void {
     const moved = isStoreError(error, "StaleOwner", "SequenceConflict")
+    const message = `journal append failed: ${error instanceof Error ? error.message : String(error)}`
     const refusal = moved
       ? reject("partition_moved", `${this.options.ownership!.stream} was claimed by another runner; retry`)
-      : reject("store_unavailable", `journal append failed: ${error instanceof Error ? error.message : String(error)}`)
-    for (const t of tickets) t.resolve(refusal)
+      : reject("store_unavailable", message)
+    // the append's own commands when it may have committed (the new owner's load settles it)
+    const unknown = new Set(inDoubt)
+    for (const t of tickets) t.resolve(unknown.has(t) ? reject("outcome_unknown", message) : refusal)
     if (this.state !== "running") return
     this.state = "moved"
     this.snapshots.abandon()
@@ -662,11 +678,15 @@ export class Engine {
       if (this.outstanding > 0 || this.state !== "recovering") continue
       try {
         await this.options.store.ping()
+        // an append in doubt may still be running in the store: the reload reads the journal once it ended
+        await this.inDoubt.ended(this.options.config.storeCallTimeoutMs)
         await this.load()
+        const settled = await this.inDoubt.settle(this.options.store, [this.netLog, ...this.partitions.map((p) => p.log)])
         if (this.state !== "recovering") return
         this.commitChain = Promise.resolve()
         this.state = "running"
-        this.log("store reachable again: engine state reloaded from the journal")
+        this.log(`store reachable again: engine state reloaded from the journal${settled.length > 0 ? `; ${settled.length} events of an append in doubt had committed` : ""}`)
+        if (settled.length > 0) this.publish(settled)
         return
       } catch {
         // still down: try again after storeRetryMs

@@ -9,13 +9,18 @@
  */
 import { Config, Context, Effect, Exit, Layer, Option, Scope } from "effect"
 import { startEmbeddedPostgres } from "./embedded.ts"
+import { loadConfig, type EngineConfig } from "../config.ts"
 import { StoreUnavailable } from "../domain/errors.ts"
 import type { JournalStore } from "./journal.ts"
 import { connectSqlJournal } from "./sql-journal.ts"
 
+/** The store's deadlines and keepalive (engine/config.ts: storeAppendTimeoutMs, storeCallTimeoutMs, storeKeepAliveMs). */
+export type StoreSettings = Pick<EngineConfig, "storeAppendTimeoutMs" | "storeCallTimeoutMs" | "storeKeepAliveMs">
+
+/** Where the journal is; `settings` default to the engine's configuration from the environment. */
 export type JournalLocation =
-  | { readonly backend: "embedded"; readonly dataDir: string }
-  | { readonly backend: "postgres"; readonly url: string }
+  | { readonly backend: "embedded"; readonly dataDir: string; readonly settings?: StoreSettings | undefined }
+  | { readonly backend: "postgres"; readonly url: string; readonly settings?: StoreSettings | undefined }
 
 /** `DATABASE_URL` (PostgreSQL) if set and not empty, else the embedded store in `DATA_DIR` (default ./data). */
 export const journalLocationConfig: Config.Config<JournalLocation> = Config.all({
@@ -40,12 +45,16 @@ const describePostgres = (url: string): string => {
 }
 
 const openIn = (location: JournalLocation): Effect.Effect<JournalStore, StoreUnavailable, Scope.Scope> => {
+  const settings = location.settings ?? loadConfig()
+  const deadlines = { appendMs: settings.storeAppendTimeoutMs, callMs: settings.storeCallTimeoutMs }
   if (location.backend === "postgres") {
     return connectSqlJournal({
       url: location.url,
       kind: "postgres",
       describe: describePostgres(location.url),
-      maxConnections: 4
+      maxConnections: 4,
+      deadlines,
+      keepAliveMs: settings.storeKeepAliveMs
     })
   }
   return Effect.gen(function*() {
@@ -68,7 +77,8 @@ const openIn = (location: JournalLocation): Effect.Effect<JournalStore, StoreUna
       kind: "pglite",
       describe: `embedded PGlite in ${server.dataDir}`,
       // PGlite runs one statement at a time: more connections would only queue in the socket server.
-      maxConnections: 1
+      maxConnections: 1,
+      deadlines
     })
   })
 }

@@ -9,9 +9,17 @@
  *
  * Failures reach the engine as the tagged store errors of domain/errors.ts:
  * `SequenceConflict` (another writer appended that sequence first),
- * `StaleOwner` (a fenced append whose epoch was claimed over) and
- * `StoreUnavailable` (anything else: connection refused or lost, server
- * error); plus a `TypeError` for arguments that could never be stored.
+ * `StaleOwner` (a fenced append whose epoch was claimed over),
+ * `OutcomeUnknown` (an append that failed after its statement was sent: the
+ * connection was lost, or no answer came within the deadline; it may have
+ * committed) and `StoreUnavailable` (anything else: connection refused, no
+ * connection within the deadline, an error the server answered); plus a
+ * `TypeError` for arguments that could never be stored.
+ *
+ * Every call has a deadline (`deadlines`): past it the call is rejected at
+ * once and its statement interrupted in the background, which cancels it on
+ * the server or drops its connection (a connection gone silent never comes
+ * back to the pool).
  *
  * Batches of one stream are assumed not to overlap (the engine appends at
  * lastSeq + 1): readBatches and lastSeq look up the batch holding a sequence
@@ -22,7 +30,8 @@ import { PgClient } from "@effect/sql-pg"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { SqlClient } from "effect/sql/SqlClient"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
-import { isStoreError, SequenceConflict, StaleOwner, StoreUnavailable } from "../domain/errors.ts"
+import { defaults } from "../config.ts"
+import { isStoreError, OutcomeUnknown, SequenceConflict, StaleOwner, StoreUnavailable } from "../domain/errors.ts"
 import type { JournalBatch, JournalStore, OwnerFence, Snapshot } from "./journal.ts"
 import { migrateJournalSchema } from "./schema.ts"
 import { sqlOrderStore } from "./sql-order-store.ts"
@@ -30,15 +39,30 @@ import { sqlOrderStore } from "./sql-order-store.ts"
 /** Snapshots are written in chunks of this size, each one row of `snapshot_chunk`. */
 export const snapshotChunkBytes = 4 * 1024 * 1024
 
+/** A snapshot load may take this many storeCallTimeoutMs (it reads its chunks a few at a time, their count unknown in advance). */
+const snapshotReadDeadlines = 20
+
 /** Chunks read by one query when loading a snapshot (the client caps one result at 16 MiB per row). */
 const snapshotChunksPerRead = 2
+
+/** How long a store call may take (engine/config.ts: storeAppendTimeoutMs, storeCallTimeoutMs). */
+export interface StoreDeadlines {
+  /** One append. */
+  readonly appendMs: number
+  /** Any other call (reads, loads, snapshot writes, pings). */
+  readonly callMs: number
+}
 
 export interface SqlJournalOptions {
   readonly kind: JournalStore["kind"]
   readonly describe: string
   /** Releases what the store runs on (the connection pool, the embedded database); called once by close(). */
   readonly release: () => Promise<void>
+  /** Default: the engine's defaults (engine/config.ts). */
+  readonly deadlines?: StoreDeadlines | undefined
 }
+
+export const defaultDeadlines: StoreDeadlines = { appendMs: defaults.storeAppendTimeoutMs, callMs: defaults.storeCallTimeoutMs }
 
 interface BatchRow {
   readonly seq_from: bigint
@@ -91,6 +115,16 @@ const isUniqueViolation = (error: SqlError | SequenceConflict | StaleOwner): err
   isSqlError(error) && error.reason._tag === "UniqueViolation"
 
 /**
+ * Whether a statement that was sent may have committed although it failed: the
+ * connection was lost (or the server reported a connection or unclassified
+ * failure) before its answer came. An error the server answered for the
+ * statement itself (a constraint, a timeout, a syntax error...) means the
+ * statement's transaction was rolled back.
+ */
+const mayHaveCommitted = (error: unknown): boolean =>
+  !isSqlError(error) || error.reason._tag === "ConnectionError" || error.reason._tag === "UnknownError"
+
+/**
  * Builds the store over the `SqlClient` in context. The schema must already
  * be migrated (see `migrateJournalSchema`).
  */
@@ -98,21 +132,32 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
   Effect.gen(function*() {
     const sql = yield* SqlClient
     const runExit = Effect.runPromiseExitWith(yield* Effect.context<never>())
+    const deadlines = options.deadlines ?? defaultDeadlines
     let closing: Promise<void> | undefined
 
-    const failure = (operation: string, cause: Cause.Cause<SqlError | SequenceConflict | StaleOwner>): Error => {
-      if (Cause.hasInterruptsOnly(cause)) {
-        return new StoreUnavailable({ message: `${options.describe}: ${operation} was interrupted (store closing?)` })
-      }
-      const error = Cause.squash(cause)
+    const failure = (operation: string, cause: Cause.Cause<SqlError | SequenceConflict | StaleOwner>, sent: boolean | undefined): Error => {
+      const error = Cause.hasInterruptsOnly(cause) ? undefined : Cause.squash(cause)
       if (isStoreError(error, "SequenceConflict", "StaleOwner", "StoreUnavailable")) return error
-      if (isSqlError(error)) {
-        return new StoreUnavailable({ message: `${options.describe}: ${operation} failed: ${explainSqlError(error)}`, cause: error })
+      const why = error === undefined ? "was interrupted (store closing?)"
+        : `failed: ${isSqlError(error) ? explainSqlError(error) : String(error)}`
+      // an append whose statement was sent and that got no answer from the server may have committed
+      if (sent === true && (error === undefined || mayHaveCommitted(error))) {
+        return new OutcomeUnknown({ message: `${options.describe}: ${operation} ${why} after it was sent: it may have committed`, cause: error })
       }
-      return new StoreUnavailable({ message: `${options.describe}: ${operation} failed: ${String(error)}`, cause: error })
+      return new StoreUnavailable({ message: `${options.describe}: ${operation} ${why}`, cause: error })
     }
 
-    const run = <A>(operation: string, effect: () => Effect.Effect<A, SqlError | SequenceConflict | StaleOwner>): Promise<A> => {
+    /**
+     * Runs a call within `deadlineMs`: past it the promise rejects at once and the effect is
+     * interrupted in the background. `sent` (appends) tells whether the statement left for the
+     * server, which decides between OutcomeUnknown and StoreUnavailable.
+     */
+    const run = <A>(
+      operation: string,
+      effect: () => Effect.Effect<A, SqlError | SequenceConflict | StaleOwner>,
+      deadlineMs = deadlines.callMs,
+      sent?: () => boolean
+    ): Promise<A> => {
       if (closing !== undefined) {
         return Promise.reject(new StoreUnavailable({ message: `${options.describe}: ${operation} after the store was closed` }))
       }
@@ -122,11 +167,30 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
       } catch (error) {
         return Promise.reject(error)
       }
-      return runExit(program).then((exit) => {
-        if (Exit.isSuccess(exit)) return exit.value
-        throw failure(operation, exit.cause)
+      const abort = new AbortController()
+      return new Promise<A>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          const message = `${options.describe}: ${operation} got no answer within ${deadlineMs} ms`
+          reject(sent?.() === true
+            ? new OutcomeUnknown({ message: `${message} after it was sent: it may have committed` })
+            : new StoreUnavailable({ message }))
+          abort.abort()
+        }, deadlineMs)
+        timer.unref?.()
+        runExit(program, { signal: abort.signal }).then((exit) => {
+          clearTimeout(timer)
+          if (Exit.isSuccess(exit)) resolve(exit.value)
+          else reject(failure(operation, exit.cause, sent?.()))
+        })
       })
     }
+
+    /** Runs `effect` on a connection of its own, calling `onSent` once it has one (before that, nothing was sent). */
+    const onConnection = <A, E>(onSent: () => void, effect: Effect.Effect<A, E>): Effect.Effect<A, E | SqlError> =>
+      Effect.scoped(Effect.flatMap(sql.reserve, (conn) => {
+        onSent()
+        return Effect.provideService(effect, sql.transactionService, [conn, 0])
+      }))
 
     /** Which batch of a rejected append already exists (in the order given), else the first one. */
     const conflictOf = (batches: ReadonlyArray<JournalBatch>) =>
@@ -143,59 +207,65 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
         }
       )
 
-    const append = (batches: ReadonlyArray<JournalBatch>, fence?: OwnerFence): Promise<void> =>
-      run("append", () => {
-        if (batches.length === 0) return Effect.void
-        checkBatches(batches)
-        if (batches.length > 1) {
-          const seen = new Set<string>()
-          for (const batch of batches) {
-            const key = batchKey(batch.stream, batch.seqFrom)
-            if (seen.has(key)) return Effect.fail(new SequenceConflict({ stream: batch.stream, seqFrom: batch.seqFrom }))
-            seen.add(key)
-          }
-        }
-        const streams = new Array<string>(batches.length)
-        const seqs = new Array<bigint>(batches.length)
-        const counts = new Array<number>(batches.length)
-        const payloads = new Array<Uint8Array>(batches.length)
-        for (let i = 0; i < batches.length; i++) {
-          const batch = batches[i]
-          streams[i] = batch.stream
-          seqs[i] = BigInt(batch.seqFrom)
-          counts[i] = batch.count
-          payloads[i] = batch.payload
-        }
-        // One statement is one transaction: every batch is written, or none.
-        if (fence === undefined) {
-          return sql`
-            INSERT INTO journal (stream, seq_from, count, payload)
-            SELECT * FROM unnest(${streams}::text[], ${seqs}::int8[], ${counts}::int4[], ${payloads}::bytea[])`.pipe(
-            Effect.asVoid,
-            Effect.catchIf(isUniqueViolation, () => Effect.flatMap(conflictOf(batches), Effect.fail))
-          )
-        }
+    const append = (batches: ReadonlyArray<JournalBatch>, fence?: OwnerFence): Promise<void> => {
+      if (batches.length === 0) return run("append", () => Effect.void)
+      let sent = false
+      return run("append", () => onConnection(() => (sent = true), appendOn(batches, fence)), deadlines.appendMs, () => sent)
+    }
+
+    /** The append's statement (built at once: arguments that could never be stored throw a TypeError here). */
+    const appendOn = (batches: ReadonlyArray<JournalBatch>, fence?: OwnerFence): Effect.Effect<void, SqlError | SequenceConflict | StaleOwner> => {
+      if (batches.length === 0) return Effect.void
+      checkBatches(batches)
+      if (batches.length > 1) {
+        const seen = new Set<string>()
         for (const batch of batches) {
-          if (batch.stream !== fence.stream) throw new TypeError(`a fenced append of ${fence.stream} has a batch of ${batch.stream}`)
+          const key = batchKey(batch.stream, batch.seqFrom)
+          if (seen.has(key)) return Effect.fail(new SequenceConflict({ stream: batch.stream, seqFrom: batch.seqFrom }))
+          seen.add(key)
         }
-        // The owner row is locked FOR SHARE in the same statement: a claim (an UPDATE of that row) waits
-        // for this append to commit, and an append that starts after a claim sees the new epoch.
-        const epoch = BigInt(fence.epoch)
-        return sql<{ readonly n: number }>`
-          WITH owner AS (
-            SELECT epoch FROM stream_owner WHERE stream = ${fence.stream} AND epoch = ${epoch} FOR SHARE
-          ), written AS (
-            INSERT INTO journal (stream, seq_from, count, payload, epoch)
-            SELECT u.*, ${epoch}::int8 FROM unnest(${streams}::text[], ${seqs}::int8[], ${counts}::int4[], ${payloads}::bytea[]) AS u
-            WHERE EXISTS (SELECT 1 FROM owner)
-            RETURNING 1
-          )
-          SELECT count(*)::int AS n FROM written`.pipe(
-          Effect.flatMap((rows): Effect.Effect<void, StaleOwner> =>
-            rows[0]?.n === batches.length ? Effect.void : Effect.fail(new StaleOwner({ stream: fence.stream, epoch: fence.epoch }))),
+      }
+      const streams = new Array<string>(batches.length)
+      const seqs = new Array<bigint>(batches.length)
+      const counts = new Array<number>(batches.length)
+      const payloads = new Array<Uint8Array>(batches.length)
+      for (let i = 0; i < batches.length; i++) {
+        const batch = batches[i]
+        streams[i] = batch.stream
+        seqs[i] = BigInt(batch.seqFrom)
+        counts[i] = batch.count
+        payloads[i] = batch.payload
+      }
+      // One statement is one transaction: every batch is written, or none.
+      if (fence === undefined) {
+        return sql`
+          INSERT INTO journal (stream, seq_from, count, payload)
+          SELECT * FROM unnest(${streams}::text[], ${seqs}::int8[], ${counts}::int4[], ${payloads}::bytea[])`.pipe(
+          Effect.asVoid,
           Effect.catchIf(isUniqueViolation, () => Effect.flatMap(conflictOf(batches), Effect.fail))
         )
-      })
+      }
+      for (const batch of batches) {
+        if (batch.stream !== fence.stream) throw new TypeError(`a fenced append of ${fence.stream} has a batch of ${batch.stream}`)
+      }
+      // The owner row is locked FOR SHARE in the same statement: a claim (an UPDATE of that row) waits
+      // for this append to commit, and an append that starts after a claim sees the new epoch.
+      const epoch = BigInt(fence.epoch)
+      return sql<{ readonly n: number }>`
+        WITH owner AS (
+          SELECT epoch FROM stream_owner WHERE stream = ${fence.stream} AND epoch = ${epoch} FOR SHARE
+        ), written AS (
+          INSERT INTO journal (stream, seq_from, count, payload, epoch)
+          SELECT u.*, ${epoch}::int8 FROM unnest(${streams}::text[], ${seqs}::int8[], ${counts}::int4[], ${payloads}::bytea[]) AS u
+          WHERE EXISTS (SELECT 1 FROM owner)
+          RETURNING 1
+        )
+        SELECT count(*)::int AS n FROM written`.pipe(
+        Effect.flatMap((rows): Effect.Effect<void, StaleOwner> =>
+          rows[0]?.n === batches.length ? Effect.void : Effect.fail(new StaleOwner({ stream: fence.stream, epoch: fence.epoch }))),
+        Effect.catchIf(isUniqueViolation, () => Effect.flatMap(conflictOf(batches), Effect.fail))
+      )
+    }
 
     const claim = (stream: string, owner: string): Promise<number> =>
       run("claim", () =>
@@ -302,7 +372,7 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
             INSERT INTO snapshot (stream, seq, chunks, size, taken_at)
             VALUES (${stream}, ${seq}, ${chunks}, ${BigInt(payload.length)}, ${new Date(snapshot.takenAt)})`
         }))
-      })
+      }, deadlines.callMs * (snapshot.payload instanceof Uint8Array ? Math.ceil(snapshot.payload.length / snapshotChunkBytes) + 4 : 1)) // one deadline per round trip
 
     /** The payload of one snapshot, or undefined if its chunks do not add up to what its header says. */
     const snapshotPayload = (stream: string, header: SnapshotHeaderRow) =>
@@ -340,7 +410,7 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
             return { stream, seq: Number(header.seq), payload, takenAt: header.taken_at.getTime() } satisfies Snapshot
           }
           return undefined
-        }))
+        }), deadlines.callMs * snapshotReadDeadlines)
 
     const dropSnapshotsBefore = (stream: string, seq: number): Promise<void> =>
       run("dropSnapshotsBefore", () => {
@@ -412,16 +482,34 @@ export interface SqlJournalConnection {
   readonly describe: string
   /** Connections the pool may open: 1 for PGlite, which runs one statement at a time anyway. */
   readonly maxConnections: number
+  readonly deadlines?: StoreDeadlines | undefined
+  /**
+   * PostgreSQL: TCP keepalive probes start after this much idle time, and the server ends a
+   * statement running longer than `deadlines.callMs` (statement_timeout) and a transaction left
+   * idle that long (idle_in_transaction_session_timeout), so locks of a client gone silent are freed.
+   */
+  readonly keepAliveMs?: number | undefined
 }
 
 /** Connection settings shared by the store and by tools (tests, benchmarks) that talk to the same database. */
-export const pgClientOptions = (connection: Pick<SqlJournalConnection, "url" | "maxConnections">): PgClient.PgPoolConfig => ({
+export const pgClientOptions = (
+  connection: Pick<SqlJournalConnection, "url" | "maxConnections" | "keepAliveMs"> & { readonly deadlines?: StoreDeadlines | undefined }
+): PgClient.PgPoolConfig => ({
   url: Redacted.make(connection.url),
   maxConnections: connection.maxConnections,
   minConnections: 1,
   connectTimeout: "5 seconds",
   idleTimeout: "10 minutes",
-  applicationName: "oms-journal"
+  applicationName: "oms-journal",
+  ...(connection.keepAliveMs !== undefined ? { keepAlive: `${Math.max(1, Math.ceil(connection.keepAliveMs / 1000))} seconds` as const } : {}),
+  ...(connection.deadlines !== undefined
+    ? {
+      startupParameters: {
+        statement_timeout: String(connection.deadlines.callMs),
+        idle_in_transaction_session_timeout: String(connection.deadlines.callMs)
+      }
+    }
+    : {})
 })
 
 /**
@@ -434,9 +522,10 @@ export const connectSqlJournal = (connection: SqlJournalConnection): Effect.Effe
     const scope = yield* Scope.fork(yield* Scope.Scope)
     const release = () => Effect.runPromise(Scope.close(scope, Exit.void))
     return yield* Effect.gen(function*() {
-      const client = yield* PgClient.make(pgClientOptions(connection))
+      // PGlite (single user, in process) takes no session timeouts and needs no keepalive
+      const client = yield* PgClient.make(pgClientOptions(connection.kind === "postgres" ? connection : { ...connection, keepAliveMs: undefined, deadlines: undefined }))
       yield* migrateJournalSchema.pipe(Effect.provideService(SqlClient, client))
-      return yield* makeSqlJournal({ kind: connection.kind, describe: connection.describe, release }).pipe(
+      return yield* makeSqlJournal({ kind: connection.kind, describe: connection.describe, release, deadlines: connection.deadlines }).pipe(
         Effect.provideService(SqlClient, client)
       )
     }).pipe(

@@ -3,7 +3,11 @@
  * happens when the network between them fails: cut() drops every connection
  * and refuses new ones, open() serves again on the same port; hold() keeps
  * what clients send from reaching the server (their requests stay in flight,
- * unanswered) until release() delivers it.
+ * unanswered) until release() delivers it. holdReplies() keeps the server's
+ * replies from reaching clients (the server did the work, the client does not
+ * hear of it), silence() stops every byte both ways without closing anything
+ * (a link gone silent), and reset() resets every connection (RST) and relays
+ * new ones as before.
  */
 import { createServer, Socket, type Server } from "node:net"
 
@@ -12,7 +16,10 @@ export class Relay {
   private server: Server | undefined
   private readonly sockets = new Set<Socket>()
   private holding = false
+  private holdingReplies = false
   private held: Array<{ readonly to: Socket; readonly data: Buffer }> = []
+  /** Bytes of replies held since holdReplies() or silence(); dropped by reset(). */
+  heldReplyBytes = 0
   /** Bytes clients sent since hold() that the server has not received. */
   heldBytes = 0
   port = 0
@@ -36,7 +43,10 @@ export class Relay {
         this.held.push({ to: upstream, data })
         this.heldBytes += data.length
       })
-      upstream.pipe(client)
+      upstream.on("data", (data: Buffer) => {
+        if (this.holdingReplies) this.heldReplyBytes += data.length
+        else client.write(data)
+      })
       client.on("close", () => upstream.destroy())
       upstream.on("close", () => client.destroy())
     })
@@ -57,6 +67,33 @@ export class Relay {
     this.held = []
     this.heldBytes = 0
     for (const { to, data } of held) if (!to.destroyed) to.write(data)
+  }
+
+  /** From now on, what the server answers is held in the relay (and dropped by reset()). */
+  holdReplies(): void {
+    this.holdingReplies = true
+  }
+
+  /** From now on nothing passes either way and no connection is closed: the link went silent. */
+  silence(): void {
+    this.holding = true
+    this.holdingReplies = true
+  }
+
+  /** Resets every open connection (the peers see ECONNRESET) and relays new ones as before; what was held is dropped. */
+  reset(): void {
+    this.holding = false
+    this.holdingReplies = false
+    this.held = []
+    this.heldBytes = 0
+    this.heldReplyBytes = 0
+    for (const s of this.sockets) {
+      try {
+        s.resetAndDestroy()
+      } catch {
+        s.destroy()
+      }
+    }
   }
 
   async cut(): Promise<void> {
