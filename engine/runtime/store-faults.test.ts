@@ -169,16 +169,22 @@ if (unreachable !== undefined && !process.env.CI) {
         relay.reset()
         const sent: Array<Sent> = []
         for (const s of [...first, ...second]) sent.push({ command: s.command, reply: await s.answer })
-        expect(sent.filter((s) => s.command.type === "hold.create" && s.command.key!.startsWith("w1")).map((s) => code(s.reply)))
-          .toEqual(Array(20).fill("outcome_unknown"))
+        // the append in flight is unknown; what waited behind it was never sent (a busy machine may split
+        // the first wave over two appends: its tail then waited too)
+        const codes = sent.map((s) => code(s.reply))
+        expect(codes[0]).toBe("outcome_unknown")
+        const unknown = codes.filter((c) => c === "outcome_unknown").length
+        expect(codes.slice(0, unknown)).toEqual(Array(unknown).fill("outcome_unknown"))
+        expect(codes.slice(unknown)).toEqual(Array(52 - unknown).fill("store_unavailable"))
         const tag = (c: Command) => (c as { key?: string }).key ?? (c as { externalId?: string }).externalId ?? ""
         expect(sent.filter((s) => tag(s.command).startsWith("w2")).map((s) => code(s.reply)))
           .toEqual(Array(26).fill("store_unavailable"))
 
         await until("the engine recovered", () => engine.stats().state === "running")
         const counts = await settle(engine, sent, heard)
-        // the first wave had committed: every retry found the original, and the subscriber heard of it
-        expect(counts).toEqual({ "outcome_unknown (applied)": 26, store_unavailable: 26 })
+        // the append in flight had committed: every retry found the original, and the subscriber heard of it
+        expect(counts).toEqual({ "outcome_unknown (applied)": unknown, store_unavailable: 52 - unknown })
+        // the second wave's holds are the 20 retried in settle; of the first wave, the applied ones count once
         expect(Q.pool(engine.view, "TV-55", "WH-DAL")!.held).toBe(1 + 20 + 20)
       } finally {
         await close()
