@@ -22,7 +22,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { monitorEventLoopDelay } from "node:perf_hooks"
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks"
 import { Engine, loadConfig, openJournalStore, Queries as Q, route, TimerHeap, type Command, type JournalLocation, type Reply } from "../engine/index.ts"
 import { freshDatabase } from "../engine/testing/postgres.ts"
 import { parseOptions } from "./options.ts"
@@ -183,6 +183,19 @@ const pump = () => {
 }
 
 const loop = monitorEventLoopDelay({ resolution: 5 })
+// the collector's pauses, apart (a loop pause is the engine's work or the collector's); the marks' own collections are not counted
+let gcPauseMaxMs = 0
+let gcPauseMs = 0
+let gcCounting = false
+const gcPauses: Array<number> = []
+new PerformanceObserver((list) => {
+  if (!gcCounting) return
+  for (const e of list.getEntries()) {
+    gcPauseMs += e.duration
+    gcPauses.push(e.duration)
+    if (e.duration > gcPauseMaxMs) gcPauseMaxMs = e.duration
+  }
+}).observe({ entryTypes: ["gc"] })
 let loopPauseMaxMs = 0
 let loadMs = 0
 
@@ -237,6 +250,7 @@ const watchdog = setInterval(() => {
   console.error(`soak: … ${placed} placed, ${answered} answered, ${inFlight} in flight, ${steps.size} steps waiting, engine ${st.state}, mailbox ${st.mailbox}, ${st.orders} in memory, ${st.orderLoads} loads`)
 }, 10_000)
 watchdog.unref()
+gcCounting = true
 loop.enable()
 for (let mark = markEvery; ; mark += markEvery) {
   const until = Math.min(mark, target)
@@ -246,14 +260,18 @@ for (let mark = markEvery; ; mark += markEvery) {
   loadMs += performance.now() - t0
   loopPauseMaxMs = Math.max(loopPauseMaxMs, loop.max / 1e6)
   loop.disable()
+  await new Promise((r) => setImmediate(r)) // the observer hears of the collections of the load before the mark's own
+  gcCounting = false
   gc()
   gc()
   const stats = engine.stats()
   marks.push({ orders: placed, heapMB: heapMB(), residentOrders: stats.orders, rssMB: round(process.memoryUsage().rss / 2 ** 20, 0), seconds: round((performance.now() - started) / 1000, 1) })
   console.error(`soak: ${placed.toLocaleString("en-US")} orders, heap ${marks[marks.length - 1].heapMB} MB, ${stats.orders} in memory, ${stats.ordersLoaded} loaded, ${round(placed / (loadMs / 1000), 0)} orders/s`)
+  if (until === target) break
+  await new Promise((r) => setImmediate(r))
+  gcCounting = true
   loop.reset()
   loop.enable()
-  if (until === target) break
 }
 loop.disable()
 const final = engine.stats()
@@ -287,6 +305,9 @@ const figures = {
   orderVersionsStored: final.orderVersionsStored,
   snapshots: final.snapshots,
   loopPauseMaxMs: round(loopPauseMaxMs, 1),
+  gcPauseMaxMs: round(gcPauseMaxMs, 1),
+  gcPauseP999Ms: round(percentile(gcPauses, 99.9), 1),
+  gcShareOfLoadPct: round((gcPauseMs / loadMs) * 100, 1),
   batchP50Ms: round(percentile(batchMs, 50), 2),
   batchP999Ms: round(percentile(batchMs, 99.9), 2),
   batchMaxMs: round(percentile(batchMs, 100), 2),

@@ -308,14 +308,16 @@ export class Engine {
     const started = performance.now()
     d.now = this.clock()
     const owned = this.options.ownership?.stream
-    this.orderLoads.evictIfDue()
+    // the commands a batch left for lack of time found their orders in memory, and no order leaves until they ran:
+    // they run next, alone, their needs not collected again (the timers' are)
+    const leftover = this.leftByTime > 0
+    if (!leftover) this.orderLoads.evictIfDue()
     const room = this.options.config.batchCommandsMax - this.unappendedCommands
-    // the commands a batch left for lack of time had their orders loaded: they run next, alone, without another load
-    const take = Math.min(room, this.mailbox.length, this.leftByTime > 0 ? this.leftByTime : Infinity)
+    const take = Math.min(room, this.mailbox.length, leftover ? this.leftByTime : Infinity)
     this.leftByTime = 0
     // prefetch: every order the timers and these commands need, loaded in one round trip before the batch runs
     const missing = this.orderLoads.missing(
-      d.now, this.mailbox, take, (c) => this.mine(c),
+      d.now, this.mailbox, leftover ? 0 : take, (c) => this.mine(c),
       owned !== undefined && (this.netInbox.length > 0 || this.netDirty) ? () => this.offlineNodes() : undefined
     )
     if (!isEmpty(missing)) {
@@ -353,7 +355,8 @@ export class Engine {
           : where.stream !== owned ? reject("spans_partitions", `the command belongs to ${where.stream}, this engine owns ${owned}`)
           : d.execute(c)
       }
-      this.orderLoads.batchRan()
+      // orders loaded for commands this batch left for lack of time stay until those have run
+      this.orderLoads.batchRan(this.leftByTime === 0)
       for (const log of [this.netLog, ...this.partitions.map((p) => p.log)]) {
         if (owned !== undefined && log.stream !== owned && log.pending.length > 0) {
           throw new InvariantViolation(`a command of ${owned} wrote to ${log.stream}, which this engine does not own`)
@@ -769,6 +772,7 @@ export class Engine {
     this.netQueuedSeq = r.netLog.seq
     this.netDirty = ownership !== undefined && ownership.stream !== networkStream
     this.orderLoads.reset()
+    this.leftByTime = 0
   }
 
   /** The journal streams of the partitions (orders and pools), for readers of the whole journal. */

@@ -73,9 +73,13 @@ export class OrderLoads {
     return this.prefetch.collect(c, noneMissing())
   }
 
-  /** The batch the last load was for has run. */
-  batchRan(): void {
+  /**
+   * A batch ran; `windowDone`: every command the last load was for has run
+   * (a batch out of time leaves some for the next, whose orders must stay).
+   */
+  batchRan(windowDone = true): void {
     for (const p of this.partitions()) p.orders.useClock++
+    if (!windowDone) return
     this.prefetch.settle()
     this.justLoaded.clear()
   }
