@@ -22,6 +22,7 @@ import {
   adminPayloads, decoderOf, inventoryPayloads, NodeEvent, NodeStatusBody, storefrontPayloads, TrackingBody, type Decoded, type StorefrontOp
 } from "./payloads.ts"
 import type { AvailabilityCache } from "./availability-cache.ts"
+import { admit, KeyLimits } from "./rate-limits.ts"
 import { availabilityKey, failure, nodesListed, outcomeOf, runStorefrontOp, type OperationContext, type Outcome } from "./storefront-operations.ts"
 import { Result, Schema } from "effect"
 import { inventoryCsv, parseInventoryCsv, type RowResult } from "./inventory-csv.ts"
@@ -43,6 +44,8 @@ export interface HttpApiDeps {
   readonly shopify?: ShopifyShops
   /** Encoded availability answers, shared with the WS API (owner gateways only). */
   readonly availabilityCache?: AvailabilityCache
+  /** Rate limits per key, shared with the WS API (a fresh set when not given). */
+  readonly keyLimits?: KeyLimits
 }
 
 type Handler = (call: HttpCall, principal: Principal) => Promise<HttpAnswer>
@@ -60,6 +63,8 @@ interface Route {
   readonly handler: Handler
   /** A synchronous answer tried first (true: answered); the handler runs otherwise. */
   readonly answered?: (res: HttpResponse, req: HttpRequest) => boolean
+  /** The storefront op the route runs, when it holds stock (the hold rate limits of publishable keys apply). */
+  readonly holdOp?: "hold.create" | "hold.extend"
 }
 
 /** The question of GET /v1/availability from its query string (validated afterwards like a WS payload). */
@@ -149,6 +154,9 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
   const internalCall = decoderOf(Schema.Struct({ method: Schema.Literals(engineMethods), args: Schema.Array(Schema.Unknown) }))
   const storefrontKinds: ReadonlyArray<PrincipalKind> = ["storefront"]
   const readers: ReadonlyArray<PrincipalKind> = ["storefront", "ops"]
+  /** Availability and holds: a publishable key (in a browser) too. */
+  const holders: ReadonlyArray<PrincipalKind> = ["storefront", "publishable"]
+  const holdReaders: ReadonlyArray<PrincipalKind> = ["storefront", "publishable", "ops"]
   const nodeOrOps: ReadonlyArray<PrincipalKind> = ["node", "ops"]
 
   const availabilityQuery = (call: HttpCall) => availabilityOfQuery(call.query)
@@ -163,12 +171,17 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
    * which also fills the cache.
    */
   const cachedAvailability = (cache: AvailabilityCache) => (res: HttpResponse, req: HttpRequest): boolean => {
-    const p = deps.keys.resolve(requestKey(req))
-    if (p === undefined || (p.kind !== "storefront" && p.kind !== "ops")) return false
+    const key = requestKey(req)
+    const p = deps.keys.resolve(key)
+    if (p === undefined || (p.kind !== "storefront" && p.kind !== "publishable" && p.kind !== "ops")) return false
     const q = availabilityOfQuery(new URLSearchParams(req.getQuery() ?? ""))
     if (q.promise === true) return false
-    const encoded = cache.get(availabilityKey(p.kind === "storefront" ? p.channel : undefined, nodesListed(q.nodesMax, config.availabilityNodesMax), q.location, q.skus))
+    const channel = p.kind === "storefront" || p.kind === "publishable" ? p.channel : undefined
+    const encoded = cache.get(availabilityKey(channel, nodesListed(q.nodesMax, config.availabilityNodesMax), q.location, q.skus))
     if (encoded === undefined) return false
+    // over its rate limit: the full path answers 429 (no token is taken by a refusal)
+    const now = performance.now()
+    if (deps.keyLimits && admit(deps.keyLimits.buckets(key, p, "availability", now), now)) return false
     res.cork(() => {
       res.writeStatus("200 OK")
       res.writeHeader("content-type", "application/json")
@@ -200,15 +213,18 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
 
     // ---- storefront ----
     {
-      method: "get", pattern: "/v1/availability", allow: readers,
+      method: "get", pattern: "/v1/availability", allow: holdReaders,
       handler: (call, p) => storefront("availability", availabilityQuery)(call, p),
       answered: deps.availabilityCache ? cachedAvailability(deps.availabilityCache) : undefined
     },
-    { method: "post", pattern: "/v1/holds", allow: storefrontKinds, handler: storefront("hold.create") },
-    { method: "get", pattern: "/v1/holds/:holdId", allow: readers, handler: storefront("hold.get", (c) => ({ holdId: c.params[0] })) },
-    { method: "post", pattern: "/v1/holds/:holdId/extend", allow: storefrontKinds, handler: storefront("hold.extend", (c) => ({ holdId: c.params[0] })) },
-    { method: "post", pattern: "/v1/holds/:holdId/release", allow: storefrontKinds, handler: storefront("hold.release", (c) => ({ holdId: c.params[0] })) },
-    { method: "del", pattern: "/v1/holds/:holdId", allow: storefrontKinds, handler: storefront("hold.release", (c) => ({ holdId: c.params[0] })) },
+    { method: "post", pattern: "/v1/holds", allow: holders, holdOp: "hold.create", handler: storefront("hold.create") },
+    { method: "get", pattern: "/v1/holds/:holdId", allow: holdReaders, handler: storefront("hold.get", (c) => ({ holdId: c.params[0] })) },
+    {
+      method: "post", pattern: "/v1/holds/:holdId/extend", allow: holders, holdOp: "hold.extend",
+      handler: storefront("hold.extend", (c) => ({ holdId: c.params[0] }))
+    },
+    { method: "post", pattern: "/v1/holds/:holdId/release", allow: holders, handler: storefront("hold.release", (c) => ({ holdId: c.params[0] })) },
+    { method: "del", pattern: "/v1/holds/:holdId", allow: holders, handler: storefront("hold.release", (c) => ({ holdId: c.params[0] })) },
     { method: "post", pattern: "/v1/orders", allow: storefrontKinds, handler: storefront("order.place") },
     {
       method: "get", pattern: "/v1/orders", allow: storefrontKinds,
@@ -432,8 +448,10 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
 /** Registers every route, 405 for other methods on a known path, and 404 for unknown paths. */
 export const mountHttpApi = (app: TemplatedApp, deps: HttpApiDeps): void => {
   const { config, keys, metrics } = deps
+  const keyLimits = deps.keyLimits ?? new KeyLimits(config)
+  const routes = httpRoutes({ ...deps, keyLimits })
   const patterns = new Set<string>()
-  for (const route of httpRoutes(deps)) {
+  for (const route of routes) {
     patterns.add(route.pattern)
     const params = route.pattern.split("/").filter((s) => s.startsWith(":")).length
     const op = `${route.method.toUpperCase()} ${route.pattern}`
@@ -455,6 +473,10 @@ export const mountHttpApi = (app: TemplatedApp, deps: HttpApiDeps): void => {
           if (!route.allow.includes(p.kind)) {
             return errorAnswer(gatewayError("forbidden", `${op} admits ${route.allow.join(" or ")} keys, not a ${p.kind} key`), config.retryAfterSec)
           }
+          // over a rate limit of the key: 429 with Retry-After, nothing run
+          const now = performance.now()
+          const limited = admit(keyLimits.buckets(call.key, p, route.holdOp ?? op, now), now)
+          if (limited) return answerFailure(failure(limited.error), config.retryAfterSec)
           principal = p
         }
         try {

@@ -1,7 +1,10 @@
 /**
  * Who is calling: API keys and tokens, and the principal each one names.
  *
- *   storefront key -> one sales channel (acts only within it)
+ *   storefront key  -> one sales channel (acts only within it): a SECRET server key,
+ *                      for the storefront's backend (orders, cancels, payments, returns...)
+ *   publishable key -> one sales channel, safe to put in a browser: availability and
+ *                      holds only, within tight rate limits (rate-limits.ts)
  *   node key       -> one fulfillment node (reports only its own events and stock)
  *   ops token      -> everything, admin routes and the socket.io ops feed
  *   internal token -> the engine owner's internal route (edge gateways forward to it)
@@ -15,6 +18,7 @@ import { Result, Schema } from "effect"
 
 export type Principal =
   | { readonly kind: "storefront"; readonly channel: string }
+  | { readonly kind: "publishable"; readonly channel: string }
   | { readonly kind: "node"; readonly nodeId: string }
   | { readonly kind: "ops" }
   | { readonly kind: "internal" }
@@ -22,8 +26,10 @@ export type Principal =
 export type PrincipalKind = Principal["kind"]
 
 const KeysFile = Schema.Struct({
-  /** key -> channel */
+  /** key -> channel: secret storefront keys (every storefront operation in the channel). */
   storefronts: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+  /** key -> channel: publishable keys (availability and holds in the channel only). */
+  publishable: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
   /** key -> node id */
   nodes: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
   ops: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Schema.String)])),
@@ -50,6 +56,7 @@ export const makeKeyRing = (config: KeysConfig): KeyRing => {
     byKey.set(key, p)
   }
   for (const [key, channel] of Object.entries(config.storefronts ?? {})) add(key, { kind: "storefront", channel })
+  for (const [key, channel] of Object.entries(config.publishable ?? {})) add(key, { kind: "publishable", channel })
   for (const [key, nodeId] of Object.entries(config.nodes ?? {})) add(key, { kind: "node", nodeId })
   const ops = config.ops === undefined ? [] : typeof config.ops === "string" ? [config.ops] : config.ops
   for (const key of ops) add(key, { kind: "ops" })
@@ -59,9 +66,10 @@ export const makeKeyRing = (config: KeysConfig): KeyRing => {
   return { resolve: (key) => byKey.get(key), internalToken, config }
 }
 
-/** Demo keys: `sf-demo-<channel>`, `nk-demo-<nodeId>`, `ops-demo-token`. Never use them outside a demo. */
+/** Demo keys: `sf-demo-<channel>`, `pk-demo-<channel>`, `nk-demo-<nodeId>`, `ops-demo-token`. Never use them outside a demo. */
 export const demoKeys = (channels: ReadonlyArray<string>, nodeIds: ReadonlyArray<string>): KeysConfig => ({
   storefronts: Object.fromEntries(channels.map((c) => [`sf-demo-${c}`, c])),
+  publishable: Object.fromEntries(channels.map((c) => [`pk-demo-${c}`, c])),
   nodes: Object.fromEntries(nodeIds.map((n) => [`nk-demo-${n}`, n])),
   ops: "ops-demo-token",
   internal: "internal-demo-token"

@@ -29,6 +29,7 @@ import type { WebhookTargets } from "./webhook-targets.ts"
 import { wsBehavior } from "./ws-api.ts"
 import type { SessionHolder, WsSession } from "./ws-session.ts"
 import { AvailabilityCache } from "./availability-cache.ts"
+import { KeyLimits } from "./rate-limits.ts"
 
 export interface GatewayOptions {
   readonly config: GatewayConfig
@@ -90,10 +91,11 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
   const source = owner ? new EngineChangeSource(engine.engine, hub) : undefined
   const pump = owner ? new OutboxPump(engine, hub, options.webhooks ?? { byChannel: {} }, config, metrics) : undefined
 
+  const keyLimits = new KeyLimits(config)
   const app = uWS.App()
-  app.ws<SessionHolder>("/v1/ws", wsBehavior({ config, keys, engine, metrics, availability, orders, sessions, availabilityCache }))
+  app.ws<SessionHolder>("/v1/ws", wsBehavior({ config, keys, engine, metrics, availability, orders, sessions, availabilityCache, keyLimits }))
   mountHttpApi(app, {
-    config, keys, engine, metrics, shopify: options.shopify, availabilityCache,
+    config, keys, engine, metrics, shopify: options.shopify, availabilityCache, keyLimits,
     ready: async (): Promise<Record<string, boolean>> => (fanout ? { redis: fanout.connected() } : {})
   })
   mountDashboard(app, { dir: options.dashboardDir, metrics })
@@ -118,7 +120,9 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
     close: () =>
       (closing ??= (async () => {
         uWS.us_listen_socket_close(listenSocket)
-        for (const s of [...sessions]) s.close(closeCodes.goingAway, "gateway_closing")
+        // every connection drains before its 1001: requests in flight are answered, what is buffered is written
+        // (at most closeDrainMs); frames arriving meanwhile are answered gateway_closing
+        await Promise.all([...sessions].map((s) => s.close(closeCodes.goingAway, "gateway_closing")))
         availability.close()
         source?.close()
         await pump?.stop()

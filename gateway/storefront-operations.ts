@@ -3,7 +3,8 @@
  * the caller's principal in, an Outcome out. Scope is enforced here: a
  * storefront key acts only within its channel (the channel is put into every
  * engine command, and reads of another channel's orders or holds answer as if
- * they did not exist); the ops token may read, not write.
+ * they did not exist); the ops token may read, not write; a publishable key
+ * (safe in a browser) reads availability and holds stock in its channel, no more.
  *
  * Subscriptions are connection state and live in ws-session.ts.
  */
@@ -27,7 +28,12 @@ export type Outcome =
 
 export const failure = (error: ErrorBody): Outcome => ({
   ok: false,
-  error: isRetryable(error.code) ? { code: error.code, message: error.message, retryable: true } : { code: error.code, message: error.message }
+  error: {
+    code: error.code,
+    message: error.message,
+    ...(isRetryable(error.code) ? { retryable: true } : {}),
+    ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {})
+  }
 })
 
 /** An engine reply as an outcome: the reply without `ok` on success, its code and message on refusal. */
@@ -51,12 +57,31 @@ export interface OperationContext {
 }
 
 
-/** The channel a principal acts in, or an outcome refusing a write. */
+/** The channel a principal acts in, or an outcome refusing a write. (A publishable key only gets this far for its ops.) */
 const channelOf = (p: Principal): string | Outcome =>
-  p.kind === "storefront" ? p.channel : forbidden(`a ${p.kind} key cannot act for a sales channel; use a storefront key`)
+  p.kind === "storefront" || p.kind === "publishable" ? p.channel : forbidden(`a ${p.kind} key cannot act for a sales channel; use a storefront key`)
 
-/** May this principal see an order or hold of `channel`? */
+/** May this principal see an order of `channel`? (Not a publishable key: orders carry customers' names and addresses.) */
 export const canSee = (p: Principal, channel: string): boolean => p.kind === "ops" || (p.kind === "storefront" && p.channel === channel)
+
+/** May this principal see a hold of `channel`? */
+export const canSeeHold = (p: Principal, channel: string): boolean =>
+  canSee(p, channel) || (p.kind === "publishable" && p.channel === channel)
+
+/**
+ * What a publishable key (one that sits in a browser, so is public) may do:
+ * read availability, subscribe to it, and hold stock; nothing that places,
+ * changes or reads orders.
+ */
+export const publishableOps: ReadonlySet<StorefrontOp> = new Set<StorefrontOp>([
+  "ping", "availability", "availability.subscribe", "availability.unsubscribe", "hold.create", "hold.extend", "hold.release", "hold.get"
+])
+
+/** A refusal when this principal may not run `op` at all (a publishable key outside publishableOps). */
+export const refusedOp = (p: Principal, op: StorefrontOp): Outcome | undefined =>
+  p.kind === "publishable" && !publishableOps.has(op)
+    ? forbidden(`a publishable key may only read availability and hold stock (${[...publishableOps].join(", ")}); ${op} needs the channel's secret storefront key, from a server`)
+    : undefined
 
 const submit = async (ctx: OperationContext, command: Command, created = false): Promise<Outcome> =>
   outcomeOf(await ctx.engine.submit(command), created)
@@ -89,8 +114,8 @@ const handlers: Handlers = {
 
   availability: async (ctx, p, x) => {
     if (x.skus.length > ctx.skusPerRequestMax) return failure(gatewayError("too_many_skus", `at most ${ctx.skusPerRequestMax} SKUs per request`))
-    if (p.kind !== "storefront" && p.kind !== "ops") return forbidden("availability needs a storefront key or the ops token")
-    const channel = p.kind === "storefront" ? p.channel : undefined
+    if (p.kind !== "storefront" && p.kind !== "publishable" && p.kind !== "ops") return forbidden("availability needs a storefront key or the ops token")
+    const channel = p.kind === "storefront" || p.kind === "publishable" ? p.channel : undefined
     const nodesMax = nodesListed(x.nodesMax, ctx.availabilityNodesMax)
     if (x.promise === true && x.location === undefined) return failure(gatewayError("invalid_frame", "promise needs the customer's location"))
     const promise = x.promise === true ? { promise: true } : {}
@@ -116,7 +141,7 @@ const handlers: Handlers = {
   "hold.release": inChannel("hold.release"),
   "hold.get": async (ctx, p, x) => {
     const hold = await ctx.engine.hold(x.holdId)
-    if (!hold || !canSee(p, hold.channel)) return notFound("hold_not_found")
+    if (!hold || !canSeeHold(p, hold.channel)) return notFound("hold_not_found")
     return { ok: true, result: { hold } }
   },
 
@@ -165,6 +190,8 @@ export const runStorefrontOp = async <K extends StorefrontOp>(
 ): Promise<Outcome> => {
   const handler = handlers[op] as Handler<K> | undefined
   if (!handler) return failure(gatewayError("unknown_op", `${op} is not an operation of this transport`))
+  const refused = refusedOp(principal, op)
+  if (refused) return refused
   try {
     return await handler(ctx, principal, payload)
   } catch (e) {
