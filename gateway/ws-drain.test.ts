@@ -5,11 +5,14 @@
  * a shutdown answers every request in flight (or, past closeDrainMs,
  * `outcome_unknown`) before its 1001.
  */
+import { spawn } from "node:child_process"
+import { connect, type Socket } from "node:net"
+import { createInterface } from "node:readline"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Queries, type Command, type Engine } from "../engine/index.ts"
 import { places } from "../engine/testing/fixture.ts"
 import { LocalEngine, type EngineReply } from "./engine-access.ts"
-import { FrameClient, keys, startTestGateway, type TestGateway } from "./testing/harness.ts"
+import { call, FrameClient, keys, startTestGateway, type TestGateway } from "./testing/harness.ts"
 
 const placeFrame = (id: string) =>
   JSON.stringify({ id, op: "order.place", externalId: id, lines: [{ sku: "HDMI", qty: 1 }], customer: { location: places.dallas }, payment: "authorised" })
@@ -154,4 +157,72 @@ describe("shutdown", () => {
       await t.close()
     }
   }, 60_000)
+})
+
+describe("a gateway process stopped with SIGTERM", () => {
+  it("writes every reply buffered for a slow reader before its 1001, then exits", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "gateway/testing/gateway-process.ts"], {
+      env: {
+        ...process.env,
+        REDIS_URL: "",
+        TEST_GATEWAY_CONFIG: JSON.stringify({
+          // room for far more than the kernel's socket buffers hold, so that most replies wait in uWebSockets.js
+          // (and an idle timeout longer than the test, since the paused client cannot answer pings)
+          bufferedBytesHardMax: 256 * 1024 * 1024, requestsInFlightPerConnectionMax: 1_000_000, closeDrainMs: 120_000, idleTimeoutSec: 900,
+          secretKeyRequestsPerSec: 1e9, secretKeyRequestsBurst: 1e9, secretConnectionRequestsPerSec: 1e9, secretConnectionRequestsBurst: 1e9
+        })
+      },
+      stdio: ["pipe", "pipe", "inherit"]
+    })
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("gateway process did not start in 60 s")), 60_000)
+        createInterface({ input: child.stdout! }).on("line", (line) => {
+          if (!line.startsWith("{")) return
+          clearTimeout(timer)
+          resolve((JSON.parse(line) as { url: string }).url)
+        })
+      })
+      const c = await FrameClient.open(`${url.replace("http://", "ws://")}/v1/ws?key=${keys.web}`)
+      const socket = (c.ws as unknown as { _socket: Socket })._socket
+      socket.pause()
+      // 100,000 pings answered with ~300 bytes each: some 30 MB of replies the client does not read yet
+      const n = 100_000
+      const nonce = "n".repeat(250)
+      for (let i = 0; i < n; i++) c.sendRaw(`{"id":${i},"op":"ping","nonce":"${nonce}"}`)
+      // every ping answered (its reply buffered), as the process's metrics say
+      const pings = new RegExp(`gateway_requests_total\\{transport="ws",op="ping"\\} ${n}\\b`)
+      const deadline = Date.now() + 120_000
+      for (;;) {
+        const m = await call(url, "GET", "/metrics")
+        if (pings.test(String(m.body))) break
+        if (Date.now() > deadline) throw new Error("the pings were not all answered")
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      child.kill("SIGTERM")
+      // the gateway has begun to close once it stops listening (a new connection is refused); only then does the client read
+      const { port } = new URL(url)
+      for (;;) {
+        const refused = await new Promise<boolean>((resolve) => {
+          const probe = connect(Number(port), "127.0.0.1")
+          probe.once("connect", () => {
+            probe.destroy()
+            resolve(false)
+          })
+          probe.once("error", () => resolve(true))
+        })
+        if (refused) break
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      socket.resume()
+      expect(await c.waitClosed(120_000)).toBe(1001)
+      const ids = c.frames.filter((f) => "id" in f).map((f) => f.id)
+      expect(ids.length).toBe(n)
+      expect(ids.every((id, i) => id === i)).toBe(true)
+      expect(await exited).toBe(0)
+    } finally {
+      child.kill("SIGKILL")
+    }
+  }, 300_000)
 })
