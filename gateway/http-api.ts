@@ -22,7 +22,7 @@ import {
   adminPayloads, decoderOf, inventoryPayloads, NodeEvent, NodeStatusBody, storefrontPayloads, TrackingBody, type Decoded, type StorefrontOp
 } from "./payloads.ts"
 import type { AvailabilityCache } from "./availability-cache.ts"
-import { admit, KeyLimits } from "./rate-limits.ts"
+import { admitRequest, KeyLimits } from "./rate-limits.ts"
 import { availabilityKey, failure, nodesListed, outcomeOf, runStorefrontOp, type OperationContext, type Outcome } from "./storefront-operations.ts"
 import { Result, Schema } from "effect"
 import { inventoryCsv, parseInventoryCsv, type RowResult } from "./inventory-csv.ts"
@@ -181,7 +181,7 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
     if (encoded === undefined) return false
     // over its rate limit: the full path answers 429 (no token is taken by a refusal)
     const now = performance.now()
-    if (deps.keyLimits && admit(deps.keyLimits.buckets(key, p, "availability", now), now)) return false
+    if (deps.keyLimits && admitRequest("availability", now, deps.keyLimits.of(key, p, now))) return false
     res.cork(() => {
       res.writeStatus("200 OK")
       res.writeHeader("content-type", "application/json")
@@ -475,7 +475,7 @@ export const mountHttpApi = (app: TemplatedApp, deps: HttpApiDeps): void => {
           }
           // over a rate limit of the key: 429 with Retry-After, nothing run
           const now = performance.now()
-          const limited = admit(keyLimits.buckets(call.key, p, route.holdOp ?? op, now), now)
+          const limited = admitRequest(route.holdOp ?? op, now, keyLimits.of(call.key, p, now))
           if (limited) return answerFailure(failure(limited.error), config.retryAfterSec)
           principal = p
         }

@@ -58,23 +58,27 @@ export interface RateRefusal {
 }
 
 /**
- * Takes one token from each bucket, or none: undefined when the request may
- * run, else the refusal naming the limit that refused it and when to retry.
+ * Takes one token from each bucket given, or from none: undefined when the
+ * request may run, else the refusal naming the limit that refused it and when
+ * to retry. Up to four buckets as arguments (undefined: none), so that the
+ * check allocates nothing on the way of every request.
  */
-export const admit = (buckets: ReadonlyArray<TokenBucket>, now: number): RateRefusal | undefined => {
-  let waitMs = 0
-  let limit: BucketLimit | undefined
-  for (const b of buckets) {
-    const w = b.waitMs(now)
-    if (w > waitMs) {
-      waitMs = w
-      limit = b.limit
-    }
-  }
-  if (limit === undefined) {
-    for (const b of buckets) b.take()
+export const admit = (
+  now: number, a: TokenBucket | undefined, b?: TokenBucket, c?: TokenBucket, d?: TokenBucket
+): RateRefusal | undefined => {
+  const wa = a === undefined ? 0 : a.waitMs(now)
+  const wb = b === undefined ? 0 : b.waitMs(now)
+  const wc = c === undefined ? 0 : c.waitMs(now)
+  const wd = d === undefined ? 0 : d.waitMs(now)
+  const waitMs = Math.max(wa, wb, wc, wd)
+  if (waitMs === 0) {
+    a?.take()
+    b?.take()
+    c?.take()
+    d?.take()
     return undefined
   }
+  const limit = (wa === waitMs ? a : wb === waitMs ? b : wc === waitMs ? c : d)!.limit
   const { message } = gatewayError("rate_limited")
   return {
     error: {
@@ -106,43 +110,39 @@ export const keyHoldLimit = (c: GatewayConfig, p: Principal): BucketLimit | unde
 export const connectionHoldLimit = (c: GatewayConfig, p: Principal): BucketLimit | undefined =>
   p.kind === "publishable" ? bucketLimit("publishableConnectionHolds", c.publishableConnectionHoldsPerSec, c.publishableConnectionHoldsBurst) : undefined
 
-/** The buckets of one WS connection (created with it, dropped with it). */
-export class ConnectionLimits {
-  private readonly requests: TokenBucket | undefined
-  private readonly holds: TokenBucket | undefined
-
-  constructor(config: GatewayConfig, principal: Principal, now: number) {
-    const r = connectionRequestLimit(config, principal)
-    const h = connectionHoldLimit(config, principal)
-    this.requests = r && new TokenBucket(r, now)
-    this.holds = h && new TokenBucket(h, now)
-  }
-
-  buckets(op: string): Array<TokenBucket> {
-    const out: Array<TokenBucket> = []
-    if (this.requests) out.push(this.requests)
-    if (this.holds && holdOps.has(op)) out.push(this.holds)
-    return out
-  }
+/** The buckets of one key, or of one WS connection: every request takes from `requests`; hold.create and hold.extend from `holds` too. */
+export interface Buckets {
+  readonly requests: TokenBucket | undefined
+  readonly holds: TokenBucket | undefined
 }
 
-/** The buckets of every key seen by this process (one pair per configured key at most). */
+const bucketsOf = (requests: BucketLimit | undefined, holds: BucketLimit | undefined, now: number): Buckets => ({
+  requests: requests && new TokenBucket(requests, now),
+  holds: holds && new TokenBucket(holds, now)
+})
+
+/** The buckets of a new WS connection (they live and go with it). */
+export const connectionBuckets = (config: GatewayConfig, principal: Principal, now: number): Buckets =>
+  bucketsOf(connectionRequestLimit(config, principal), connectionHoldLimit(config, principal), now)
+
+/** Admits one request of `op` against a key's and (over WS) a connection's buckets. */
+export const admitRequest = (op: string, now: number, key: Buckets, connection?: Buckets): RateRefusal | undefined =>
+  holdOps.has(op)
+    ? admit(now, key.requests, key.holds, connection?.requests, connection?.holds)
+    : admit(now, key.requests, connection?.requests)
+
+/** The buckets of every key seen by this process (one set per configured key at most). */
 export class KeyLimits {
-  private readonly byKey = new Map<string, { requests: TokenBucket | undefined; holds: TokenBucket | undefined }>()
+  private readonly byKey = new Map<string, Buckets>()
 
   constructor(private readonly config: GatewayConfig) {}
 
-  buckets(key: string, principal: Principal, op: string, now: number): Array<TokenBucket> {
-    let entry = this.byKey.get(key)
-    if (entry === undefined) {
-      const r = keyRequestLimit(this.config, principal)
-      const h = keyHoldLimit(this.config, principal)
-      entry = { requests: r && new TokenBucket(r, now), holds: h && new TokenBucket(h, now) }
-      this.byKey.set(key, entry)
+  of(key: string, principal: Principal, now: number): Buckets {
+    let buckets = this.byKey.get(key)
+    if (buckets === undefined) {
+      buckets = bucketsOf(keyRequestLimit(this.config, principal), keyHoldLimit(this.config, principal), now)
+      this.byKey.set(key, buckets)
     }
-    const out: Array<TokenBucket> = []
-    if (entry.requests) out.push(entry.requests)
-    if (entry.holds && holdOps.has(op)) out.push(entry.holds)
-    return out
+    return buckets
   }
 }

@@ -24,7 +24,7 @@ import type { GatewayMetrics } from "./metrics.ts"
 import type { OrderFeed } from "./order-feed.ts"
 import { legIdsOf } from "../engine/index.ts"
 import { decoderOf, storefrontPayloads, type Decoded, type StorefrontOp, type StorefrontPayload } from "./payloads.ts"
-import { admit, type KeyLimits } from "./rate-limits.ts"
+import { admitRequest, type KeyLimits } from "./rate-limits.ts"
 import { canSee, failure, refusedOp, runStorefrontOp, type OperationContext, type Outcome } from "./storefront-operations.ts"
 import { WsSession, type SessionHolder } from "./ws-session.ts"
 import type { AvailabilityCache } from "./availability-cache.ts"
@@ -213,7 +213,7 @@ export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder
       return
     }
     // over a limit: an answer, not misbehaviour (not counted as a bad frame)
-    const limited = admit([...s.limits.buckets(op), ...deps.keyLimits.buckets(s.key, s.principal, op, started)], started)
+    const limited = admitRequest(op, started, s.keyLimits, s.limits)
     if (limited) {
       refuseFrame(s, id, limited.error, started, op, false)
       return
@@ -280,7 +280,7 @@ export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder
 
     open: (ws) => {
       const holder = ws.getUserData()
-      const s = new WsSession(ws, holder.principal, holder.key, config, metrics)
+      const s = new WsSession(ws, holder.principal, deps.keyLimits.of(holder.key, holder.principal, performance.now()), config, metrics)
       holder.session = s
       sessions.add(s)
     },

@@ -24,7 +24,7 @@ import type { GatewayConfig } from "./config.ts"
 import { closeCodes, gatewayError } from "./errors.ts"
 import type { Principal } from "./keys.ts"
 import type { GatewayMetrics } from "./metrics.ts"
-import { ConnectionLimits } from "./rate-limits.ts"
+import { connectionBuckets, type Buckets } from "./rate-limits.ts"
 
 export interface AvailabilityParams {
   readonly location?: LatLon
@@ -81,17 +81,17 @@ export class WsSession {
   /** Set once a close has begun (draining); `closed` once the close frame is sent or the client went away. */
   private closing: Closing | undefined
   closed = false
-  /** The connection's rate-limit buckets (rate-limits.ts). */
-  readonly limits: ConnectionLimits
+  /** The connection's rate-limit buckets, and its key's (rate-limits.ts). */
+  readonly limits: Buckets
 
   constructor(
     readonly ws: WebSocket<SessionHolder>,
     readonly principal: Principal,
-    readonly key: string,
+    readonly keyLimits: Buckets,
     private readonly config: GatewayConfig,
     private readonly metrics: GatewayMetrics
   ) {
-    this.limits = new ConnectionLimits(config, principal, performance.now())
+    this.limits = connectionBuckets(config, principal, performance.now())
   }
 
   /** The channel the connection reads availability for (undefined for the ops token: the whole network). */
