@@ -19,7 +19,7 @@ const limits: Partial<GatewayConfig> = {
   secretConnectionRequestsPerSec: 2,
   secretConnectionRequestsBurst: 10,
   publishableKeyRequestsPerSec: 1,
-  publishableKeyRequestsBurst: 200,
+  publishableKeyRequestsBurst: 30,
   publishableConnectionRequestsPerSec: 1,
   publishableConnectionRequestsBurst: 8,
   publishableKeyHoldsPerSec: 1,
@@ -29,8 +29,11 @@ const limits: Partial<GatewayConfig> = {
 }
 
 let t: TestGateway
+/** When the gateway started: no bucket existed before. */
+let startedAt = 0
 
 beforeAll(async () => {
+  startedAt = performance.now()
   t = await startTestGateway({ config: limits, stock: [["HDMI", "WH-DAL", 1_000], ["TV-55", "WH-DAL", 1_000]] })
 })
 afterAll(() => t.close())
@@ -143,6 +146,18 @@ describe("HTTP rate limits", () => {
     expect(limited[0]?.body.error).toMatchObject({ code: "rate_limited", message: expect.stringContaining("publishableKeyHolds") })
     expect(limited[0]?.headers.get("retry-after")).toBeTruthy()
     expect(await holdsOf("HDMI")).toBe(before - created)
+  })
+})
+
+describe("publishable key limits over HTTP", () => {
+  it("limit all the requests of a publishable key together (429 past publishableKeyRequests)", async () => {
+    // the marketplace publishable key: at most 30 requests, plus 1/s, since the gateway started (the WS test above used some)
+    const answers = await Promise.all(Array.from({ length: 60 }, () => call(t.url, "GET", "/v1/availability?skus=HDMI", keys.marketplacePublishable)))
+    const ok = answers.filter((a) => a.status === 200).length
+    expect(ok).toBeLessThanOrEqual(atMost(30, 1, startedAt))
+    const limited = answers.filter((a) => a.status === 429)
+    expect(limited.length).toBe(60 - ok)
+    expect(limited[0]?.body.error).toMatchObject({ code: "rate_limited", message: expect.stringContaining("publishableKeyRequests") })
   })
 })
 
