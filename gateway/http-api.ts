@@ -97,7 +97,8 @@ const shopifyHeaders = ["x-shopify-hmac-sha256", "x-shopify-shop-domain", "x-sho
 export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
   const { config, engine } = deps
   const ctx: OperationContext = {
-    engine, availabilityNodesMax: config.availabilityNodesMax, skusPerRequestMax: config.skusPerRequestMax, availabilityCache: deps.availabilityCache
+    engine, availabilityNodesMax: config.availabilityNodesMax, skusPerRequestMax: config.skusPerRequestMax, availabilityCache: deps.availabilityCache,
+    holdTokens: deps.keys.holdTokens
   }
   const err = (e: ErrorBody) => errorAnswer(e, config.retryAfterSec)
   const answerOf = (o: Outcome, status = 200): HttpAnswer =>

@@ -12,9 +12,10 @@
  * Read once from GATEWAY_KEYS (JSON) or GATEWAY_KEYS_FILE (a JSON file), shape
  * checked with Schema; without either, demo keys are made (and printed by main).
  */
-import { randomBytes } from "node:crypto"
+import { createHash, randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { Result, Schema } from "effect"
+import { makeHoldTokens, type HoldTokens } from "./hold-tokens.ts"
 
 export type Principal =
   | { readonly kind: "storefront"; readonly channel: string }
@@ -44,6 +45,8 @@ export interface KeyRing {
   /** The internal token edge gateways present to the engine owner. */
   readonly internalToken: string
   readonly config: KeysConfig
+  /** Seals the hold ids publishable keys see (hold-tokens.ts); alike in every process with the same keys. */
+  readonly holdTokens: HoldTokens
 }
 
 const keyLengthMin = 8
@@ -63,7 +66,9 @@ export const makeKeyRing = (config: KeysConfig): KeyRing => {
   // not configured: a random token nobody knows, so the internal route is closed until one is set
   const internalToken = config.internal ?? `internal-${randomBytes(24).toString("base64url")}`
   add(internalToken, { kind: "internal" })
-  return { resolve: (key) => byKey.get(key), internalToken, config }
+  // derived from every key (secret ones included, and the internal token), so nobody without the configuration can seal
+  const holdTokenKey = createHash("sha256").update("oms hold tokens\n").update(JSON.stringify(config)).update("\n").update(internalToken).digest()
+  return { resolve: (key) => byKey.get(key), internalToken, config, holdTokens: makeHoldTokens(holdTokenKey) }
 }
 
 /** Demo keys: `sf-demo-<channel>`, `pk-demo-<channel>`, `nk-demo-<nodeId>`, `ops-demo-token`. Never use them outside a demo. */

@@ -103,6 +103,7 @@ describe("publishable keys", () => {
     const hold = await c.request(3, "hold.create", { sku: "HDMI", qty: 1, nodeId: "WH-DAL" })
     expect(hold).toMatchObject({ ok: true, result: { hold: { channel: "web", qty: 1 } } })
     const holdId = (hold.result as { hold: { holdId: string } }).hold.holdId
+    expect(holdId).toContain(".") // sealed (gateway/hold-tokens.ts)
     expect(await c.request(4, "hold.get", { holdId })).toMatchObject({ ok: true, result: { hold: { holdId } } })
     expect(await c.request(5, "hold.extend", { holdId, ttlMs: 120_000 })).toMatchObject({ ok: true })
 
@@ -130,7 +131,7 @@ describe("publishable keys", () => {
     // the connection serves on (refusals are answers, not bad frames)
     expect(await c.request("ping", "ping")).toMatchObject({ ok: true })
 
-    // the storefront's server places the order with the hold the browser made
+    // the storefront's server places the order with the hold the browser made, its id as the browser has it
     const placed = await http("POST", "/v1/orders", keys.web, {
       externalId: "PK-2", lines: [{ sku: "HDMI", qty: 1 }], customer: { location: places.dallas }, holdIds: [holdId], payment: "authorised"
     })
@@ -139,12 +140,36 @@ describe("publishable keys", () => {
     c.close()
   })
 
-  it("stay within their channel", async () => {
-    const h = await http("POST", "/v1/holds", keys.web, { sku: "HDMI", qty: 1, nodeId: "WH-DAL" })
-    const holdId = h.body.hold.holdId
-    expect(await http("GET", `/v1/holds/${holdId}`, keys.webPublishable)).toMatchObject({ status: 200, body: { hold: { holdId } } })
-    expect(await http("GET", `/v1/holds/${holdId}`, keys.marketplacePublishable)).toMatchObject({ status: 404, body: { error: { code: "hold_not_found" } } })
-    expect(await http("POST", `/v1/holds/${holdId}/release`, keys.marketplacePublishable)).toMatchObject({ status: 403, body: { error: { code: "hold_foreign" } } })
+  it("name holds only by the sealed ids they were given: not another shopper's, not another channel's", async () => {
+    // the browser's hold: its id sealed (the engine's id and an HMAC), usable by the browser and by the channel's server
+    const mine = await http("POST", "/v1/holds", keys.webPublishable, { sku: "HDMI", qty: 1, nodeId: "WH-DAL" })
+    expect(mine).toMatchObject({ status: 201, body: { hold: { channel: "web" } } })
+    const sealed = mine.body.hold.holdId as string
+    const bare = sealed.slice(0, sealed.indexOf("."))
+    expect(bare).toMatch(/^h\d+-/)
+    expect(await http("GET", `/v1/holds/${sealed}`, keys.webPublishable)).toMatchObject({ status: 200, body: { hold: { holdId: sealed } } })
+    expect(await http("POST", `/v1/holds/${sealed}/extend`, keys.webPublishable, { ttlMs: 120_000 })).toMatchObject({ status: 200, body: { hold: { holdId: sealed } } })
+    // guessed or altered ids, and another channel's publishable key: not found, and the hold stays
+    const tampered = sealed.slice(0, -1) + (sealed.endsWith("A") ? "B" : "A")
+    for (const [key, id] of [[keys.webPublishable, bare], [keys.webPublishable, tampered], [keys.marketplacePublishable, sealed]] as const) {
+      expect(await http("GET", `/v1/holds/${id}`, key)).toMatchObject({ status: 404, body: { error: { code: "hold_not_found" } } })
+      expect(await http("POST", `/v1/holds/${id}/release`, key)).toMatchObject({ status: 404, body: { error: { code: "hold_not_found" } } })
+      expect(await http("DELETE", `/v1/holds/${id}`, key)).toMatchObject({ status: 404 })
+      expect(await http("POST", `/v1/holds/${id}/extend`, key, { ttlMs: 60_000 })).toMatchObject({ status: 404 })
+    }
+    // the secret key takes the sealed id or the bare one
+    expect(await http("GET", `/v1/holds/${sealed}`, keys.web)).toMatchObject({ status: 200, body: { hold: { holdId: bare } } })
+    expect(await http("GET", `/v1/holds/${bare}`, keys.web)).toMatchObject({ status: 200 })
+
+    // a hold another client (here the server) made: its bare id means nothing to a publishable key
+    const theirs = await http("POST", "/v1/holds", keys.web, { sku: "HDMI", qty: 1, nodeId: "WH-DAL" })
+    const theirId = theirs.body.hold.holdId as string
+    expect(await http("GET", `/v1/holds/${theirId}`, keys.webPublishable)).toMatchObject({ status: 404, body: { error: { code: "hold_not_found" } } })
+    expect(await http("POST", `/v1/holds/${theirId}/release`, keys.webPublishable)).toMatchObject({ status: 404 })
+    expect(await http("GET", `/v1/holds/${theirId}`, keys.web)).toMatchObject({ status: 200, body: { hold: { holdId: theirId } } })
+
+    // the browser releases its own
+    expect(await http("POST", `/v1/holds/${sealed}/release`, keys.webPublishable)).toMatchObject({ status: 200, body: { hold: { holdId: sealed } } })
     const own = await http("POST", "/v1/holds", keys.marketplacePublishable, { sku: "HDMI", qty: 1, nodeId: "WH-DAL" })
     expect(own).toMatchObject({ status: 201, body: { hold: { channel: "marketplace" } } })
   })

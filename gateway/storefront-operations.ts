@@ -13,6 +13,7 @@ import type { AvailabilityCache, Stamp } from "./availability-cache.ts"
 import type { EngineAccess, EngineReply } from "./engine-access.ts"
 import { EngineUnreachable } from "./engine-access.ts"
 import { gatewayError, isRetryable, type ErrorBody } from "./errors.ts"
+import { bareHoldId, type HoldTokens } from "./hold-tokens.ts"
 import type { Principal } from "./keys.ts"
 import type { StorefrontOp, StorefrontPayload } from "./payloads.ts"
 
@@ -54,6 +55,8 @@ export interface OperationContext {
   readonly skusPerRequestMax: number
   /** Encoded availability answers (only where the engine is in this process). */
   readonly availabilityCache?: AvailabilityCache
+  /** Seals the hold ids of publishable keys (hold-tokens.ts). */
+  readonly holdTokens: HoldTokens
 }
 
 
@@ -97,6 +100,32 @@ const inChannel = <K extends StorefrontOp>(type: K & Command["type"], created = 
   return submit(ctx, { type, channel, ...x } as Command, created)
 }
 
+/**
+ * The engine's id of a hold a principal names: a publishable key names holds
+ * by the sealed ids it was given (anything else: undefined, read as not
+ * found); other keys may name them sealed or bare.
+ */
+const holdIdOf = (ctx: OperationContext, p: Principal, holdId: string): string | undefined =>
+  p.kind === "publishable" ? ctx.holdTokens.open(p.channel, holdId) : bareHoldId(holdId)
+
+/** The outcome as a publishable key sees it: its hold's id sealed. */
+const asSeenBy = (ctx: OperationContext, p: Principal, o: Outcome): Outcome => {
+  if (p.kind !== "publishable" || !o.ok) return o
+  const result = o.result as { hold?: { holdId: string } } | undefined
+  if (result?.hold === undefined) return o
+  return { ...o, result: { ...result, hold: { ...result.hold, holdId: ctx.holdTokens.seal(p.channel, result.hold.holdId) } } }
+}
+
+/** hold.extend and hold.release: on the hold the principal names (sealed, for a publishable key). */
+const onHold = <K extends "hold.extend" | "hold.release">(type: K): Handler<K> => {
+  const run = inChannel(type)
+  return async (ctx, p, x) => {
+    const holdId = holdIdOf(ctx, p, x.holdId)
+    if (holdId === undefined) return notFound("hold_not_found")
+    return asSeenBy(ctx, p, await run(ctx, p, { ...x, holdId }))
+  }
+}
+
 /** Nodes listed per SKU: what the client asked for, at most the gateway's limit. */
 export const nodesListed = (asked: number | undefined, limit: number): number => Math.max(0, Math.min(limit, asked ?? limit))
 
@@ -108,6 +137,8 @@ export const nodesListed = (asked: number | undefined, limit: number): number =>
  */
 export const availabilityKey = (channel: string | undefined, nodesMax: number, location: { readonly lat: number; readonly lon: number } | undefined, skus: ReadonlyArray<string>): string =>
   `${channel ?? ""}|${nodesMax}|${location === undefined ? "" : `${location.lat},${location.lon}`}|${skus.join(",")}`
+
+const createHold = inChannel("hold.create", true)
 
 const handlers: Handlers = {
   ping: async (_ctx, _p, x) => ({ ok: true, result: { pong: Date.now(), ...(x.nonce !== undefined ? { nonce: x.nonce } : {}) } }),
@@ -136,19 +167,22 @@ const handlers: Handlers = {
     return { ok: true, result: undefined, encoded }
   },
 
-  "hold.create": inChannel("hold.create", true),
-  "hold.extend": inChannel("hold.extend"),
-  "hold.release": inChannel("hold.release"),
+  "hold.create": async (ctx, p, x) => asSeenBy(ctx, p, await createHold(ctx, p, x)),
+  "hold.extend": onHold("hold.extend"),
+  "hold.release": onHold("hold.release"),
   "hold.get": async (ctx, p, x) => {
-    const hold = await ctx.engine.hold(x.holdId)
+    const holdId = holdIdOf(ctx, p, x.holdId)
+    const hold = holdId === undefined ? null : await ctx.engine.hold(holdId)
     if (!hold || !canSeeHold(p, hold.channel)) return notFound("hold_not_found")
-    return { ok: true, result: { hold } }
+    return asSeenBy(ctx, p, { ok: true, result: { hold } })
   },
 
   "order.place": async (ctx, p, x) => {
     const channel = channelOf(p)
     if (typeof channel !== "string") return channel
-    const reply = await ctx.engine.submit({ type: "order.place", channel, ...x })
+    // holds named as the browser was given them (sealed) or bare
+    const holds = x.holdIds === undefined ? {} : { holdIds: x.holdIds.map(bareHoldId) }
+    const reply = await ctx.engine.submit({ type: "order.place", channel, ...x, ...holds })
     return outcomeOf(reply, reply.ok && reply.existing !== true)
   },
   "order.payment": inChannel("order.payment"),

@@ -65,7 +65,8 @@ export const replyText = (id: FrameId, outcome: Outcome): string =>
 export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder> => {
   const { config, keys, engine, metrics, availability, orders, sessions } = deps
   const ctx: OperationContext = {
-    engine, availabilityNodesMax: config.availabilityNodesMax, skusPerRequestMax: config.skusPerRequestMax, availabilityCache: deps.availabilityCache
+    engine, availabilityNodesMax: config.availabilityNodesMax, skusPerRequestMax: config.skusPerRequestMax, availabilityCache: deps.availabilityCache,
+    holdTokens: deps.keys.holdTokens
   }
 
   const refuseUpgrade = (res: uWS.HttpResponse, error: ErrorBody) => {
