@@ -74,7 +74,11 @@ if (mode === "echo") {
   const channels = Queries.channels(engine.view).map((c) => c.channel)
   const nodeIds = Queries.nodes(engine.view).map((n) => n.nodeId)
   const gateway = await startGateway({
-    config: loadGatewayConfig({ host: "127.0.0.1", port: 0, subscriptionsPerConnectionMax: 1_000, requestsInFlightPerConnectionMax: 4_096 }, {}),
+    // the bench measures throughput through one secret key: its rate limits (production defaults 10,000/s) are lifted
+    config: loadGatewayConfig({
+      host: "127.0.0.1", port: 0, subscriptionsPerConnectionMax: 1_000, requestsInFlightPerConnectionMax: 4_096,
+      secretKeyRequestsPerSec: 1e9, secretKeyRequestsBurst: 1e9, secretConnectionRequestsPerSec: 1e9, secretConnectionRequestsBurst: 1e9
+    }, {}),
     keys: makeKeyRing(demoKeys(channels, nodeIds)),
     engine: new LocalEngine(engine, store)
   })

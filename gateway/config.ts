@@ -36,7 +36,7 @@ export interface GatewayConfig {
   readonly bufferedBytesHardMax: number
   /** Order pushes (events, notifications) held back for one slow connection; past it the connection is closed with 4001. */
   readonly orderPushesQueuedMax: number
-  /** Bad frames (malformed, unknown op, wrong fields, too large, over a limit) within badFramesWindowMs before the connection is closed with 4000. */
+  /** Bad frames (malformed, unknown op, wrong fields, too large, too many SKUs or subscriptions) within badFramesWindowMs before the connection is closed with 4000 (not `too_many_requests` or `rate_limited`: those are answers). */
   readonly badFramesBeforeClose: number
   readonly badFramesWindowMs: number
   /** A connection gets at most one availability push per SKU per coalesceMs. */
@@ -97,6 +97,30 @@ export interface GatewayConfig {
   readonly reportTimeoutMs: number
   /** Rows of one inventory CSV import (its body is bounded by loadBodyBytesMax). */
   readonly csvRowsMax: number
+  /**
+   * A WS connection being closed (bad frames, shutdown) first waits at most this long for its requests in flight
+   * and for its send buffer to drain, then sends the close frame; requests still in flight then are answered `outcome_unknown`.
+   */
+  readonly closeDrainMs: number
+  /**
+   * Rate limits (token buckets: a steady rate per second and a burst). A request over one is answered `rate_limited`
+   * with retryAfterMs (WS) or 429 with Retry-After (HTTP) and is not run. Per gateway process.
+   * Secret keys (storefront and node keys): per key, and per WS connection.
+   */
+  readonly secretKeyRequestsPerSec: number
+  readonly secretKeyRequestsBurst: number
+  readonly secretConnectionRequestsPerSec: number
+  readonly secretConnectionRequestsBurst: number
+  /** Publishable keys (in browsers): every request of all browsers using one key, and of one WS connection. */
+  readonly publishableKeyRequestsPerSec: number
+  readonly publishableKeyRequestsBurst: number
+  readonly publishableConnectionRequestsPerSec: number
+  readonly publishableConnectionRequestsBurst: number
+  /** Publishable keys: holds created or extended, per key and per WS connection (on top of the request limits). */
+  readonly publishableKeyHoldsPerSec: number
+  readonly publishableKeyHoldsBurst: number
+  readonly publishableConnectionHoldsPerSec: number
+  readonly publishableConnectionHoldsBurst: number
 }
 
 export const gatewayDefaults: GatewayConfig = {
@@ -144,7 +168,20 @@ export const gatewayDefaults: GatewayConfig = {
   opsHoldsExpiringMs: 60_000,
   engineCallTimeoutMs: 5_000,
   reportTimeoutMs: 300_000,
-  csvRowsMax: 100_000
+  csvRowsMax: 100_000,
+  closeDrainMs: 5_000,
+  secretKeyRequestsPerSec: 10_000,
+  secretKeyRequestsBurst: 20_000,
+  secretConnectionRequestsPerSec: 5_000,
+  secretConnectionRequestsBurst: 10_000,
+  publishableKeyRequestsPerSec: 2_000,
+  publishableKeyRequestsBurst: 4_000,
+  publishableConnectionRequestsPerSec: 20,
+  publishableConnectionRequestsBurst: 40,
+  publishableKeyHoldsPerSec: 200,
+  publishableKeyHoldsBurst: 400,
+  publishableConnectionHoldsPerSec: 1,
+  publishableConnectionHoldsBurst: 5
 }
 
 const envNames: { readonly [K in keyof GatewayConfig]: string } = {
@@ -191,7 +228,20 @@ const envNames: { readonly [K in keyof GatewayConfig]: string } = {
   opsHoldsExpiringMs: "GATEWAY_OPS_HOLDS_EXPIRING_MS",
   engineCallTimeoutMs: "GATEWAY_ENGINE_CALL_TIMEOUT_MS",
   reportTimeoutMs: "GATEWAY_REPORT_TIMEOUT_MS",
-  csvRowsMax: "GATEWAY_CSV_ROWS_MAX"
+  csvRowsMax: "GATEWAY_CSV_ROWS_MAX",
+  closeDrainMs: "GATEWAY_CLOSE_DRAIN_MS",
+  secretKeyRequestsPerSec: "GATEWAY_SECRET_KEY_REQUESTS_PER_SEC",
+  secretKeyRequestsBurst: "GATEWAY_SECRET_KEY_REQUESTS_BURST",
+  secretConnectionRequestsPerSec: "GATEWAY_SECRET_CONNECTION_REQUESTS_PER_SEC",
+  secretConnectionRequestsBurst: "GATEWAY_SECRET_CONNECTION_REQUESTS_BURST",
+  publishableKeyRequestsPerSec: "GATEWAY_PUBLISHABLE_KEY_REQUESTS_PER_SEC",
+  publishableKeyRequestsBurst: "GATEWAY_PUBLISHABLE_KEY_REQUESTS_BURST",
+  publishableConnectionRequestsPerSec: "GATEWAY_PUBLISHABLE_CONNECTION_REQUESTS_PER_SEC",
+  publishableConnectionRequestsBurst: "GATEWAY_PUBLISHABLE_CONNECTION_REQUESTS_BURST",
+  publishableKeyHoldsPerSec: "GATEWAY_PUBLISHABLE_KEY_HOLDS_PER_SEC",
+  publishableKeyHoldsBurst: "GATEWAY_PUBLISHABLE_KEY_HOLDS_BURST",
+  publishableConnectionHoldsPerSec: "GATEWAY_PUBLISHABLE_CONNECTION_HOLDS_PER_SEC",
+  publishableConnectionHoldsBurst: "GATEWAY_PUBLISHABLE_CONNECTION_HOLDS_BURST"
 }
 
 /** The environment variable of each setting, for docs/protocol.md and error messages. */
@@ -271,4 +321,9 @@ export const assertGatewayConfig = (c: GatewayConfig): void => {
   check(c.webhookBackoffMsInitial <= c.webhookBackoffMsMax, "webhookBackoffMsInitial <= webhookBackoffMsMax")
   check(c.coalesceMs <= 60_000, "coalesceMs <= 60000")
   check(c.opsTickMs >= 100, "opsTickMs >= 100 (at most ten ops messages per second per viewer)")
+  // a publishable key (public, in browsers) is never allowed more than a secret one, nor one browser more than its whole key
+  check(c.publishableKeyRequestsPerSec <= c.secretKeyRequestsPerSec, "publishableKeyRequestsPerSec <= secretKeyRequestsPerSec")
+  check(c.publishableConnectionRequestsPerSec <= c.secretConnectionRequestsPerSec, "publishableConnectionRequestsPerSec <= secretConnectionRequestsPerSec")
+  check(c.publishableConnectionRequestsPerSec <= c.publishableKeyRequestsPerSec, "publishableConnectionRequestsPerSec <= publishableKeyRequestsPerSec")
+  check(c.publishableConnectionHoldsPerSec <= c.publishableKeyHoldsPerSec, "publishableConnectionHoldsPerSec <= publishableKeyHoldsPerSec")
 }

@@ -18,6 +18,8 @@ export const gatewayErrorCodes = {
   too_many_subscriptions: "the connection would hold more than subscriptionsPerConnectionMax subscriptions",
   too_many_skus: "more SKUs in one request than skusPerRequestMax",
   too_many_requests: "the connection has requestsInFlightPerConnectionMax requests waiting; wait for replies",
+  rate_limited: "over a rate limit of the key or the connection; the request was not run; retry after retryAfterMs",
+  gateway_closing: "the gateway is shutting down; the request was not run; retry (on another gateway)",
   not_found: "no such route, or nothing with that id",
   method_not_allowed: "the route exists but not with this HTTP method",
   engine_unreachable: "an edge gateway could not reach the engine owner; the request was not applied; retry",
@@ -42,7 +44,8 @@ export type AnyErrorCode = ErrorCode | GatewayErrorCode
 export const allErrorCodes: Readonly<Record<AnyErrorCode, string>> = { ...errorCodes, ...gatewayErrorCodes }
 
 export const isRetryable = (code: string): boolean =>
-  retryableCodes.has(code as ErrorCode) || code === "engine_unreachable" || code === "too_many_connections" || code === "gateway_busy"
+  retryableCodes.has(code as ErrorCode) || code === "engine_unreachable" || code === "too_many_connections" || code === "gateway_busy" ||
+  code === "rate_limited" || code === "gateway_closing"
 
 const statusOf: Readonly<Record<AnyErrorCode, number>> = {
   malformed_command: 400,
@@ -96,6 +99,8 @@ const statusOf: Readonly<Record<AnyErrorCode, number>> = {
   too_many_subscriptions: 429,
   too_many_skus: 400,
   too_many_requests: 429,
+  rate_limited: 429,
+  gateway_closing: 503,
   not_found: 404,
   method_not_allowed: 405,
   engine_unreachable: 503,
@@ -118,6 +123,8 @@ export const httpStatusOf = (code: string): number => statusOf[code as AnyErrorC
 export interface ErrorBody {
   readonly code: string
   readonly message: string
+  /** `rate_limited`: milliseconds until the request would be admitted (HTTP: also Retry-After, in whole seconds). */
+  readonly retryAfterMs?: number
 }
 
 /**

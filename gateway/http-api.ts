@@ -23,6 +23,7 @@ import {
   adminPayloads, decoderOf, inventoryPayloads, NodeEvent, NodeStatusBody, storefrontPayloads, TrackingBody, type Decoded, type StorefrontOp
 } from "./payloads.ts"
 import type { AvailabilityCache } from "./availability-cache.ts"
+import { admitRequest, KeyLimits } from "./rate-limits.ts"
 import { availabilityKey, availabilityQuestionRefused, failure, nodesListed, outcomeOf, runStorefrontOp, type OperationContext, type Outcome } from "./storefront-operations.ts"
 import { Result, Schema } from "effect"
 import { inventoryCsv, parseInventoryCsv, type RowResult } from "./inventory-csv.ts"
@@ -48,6 +49,8 @@ export interface HttpApiDeps {
   readonly connections?: Connections
   /** Request body bytes buffered across all requests; without it bodies are bounded per request only. */
   readonly bodies?: BodyBudget
+  /** Rate limits per key, shared with the WS API (a fresh set when not given). */
+  readonly keyLimits?: KeyLimits
 }
 
 type Handler = (call: HttpCall, principal: Principal) => Promise<HttpAnswer>
@@ -67,6 +70,8 @@ interface Route {
   readonly answered?: (res: HttpResponse, req: HttpRequest) => boolean
   /** Checks of the headers made before the body is read (on routes authenticated by something other than a key). */
   readonly precheck?: (call: Omit<HttpCall, "body">) => HttpAnswer | undefined
+  /** The storefront op the route runs, when it holds stock (the hold rate limits of publishable keys apply). */
+  readonly holdOp?: "hold.create" | "hold.extend"
 }
 
 /** The question of GET /v1/availability from its query string (validated afterwards like a WS payload). */
@@ -111,7 +116,8 @@ const shopifyHeaders = ["x-shopify-hmac-sha256", "x-shopify-shop-domain", "x-sho
 export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
   const { config, engine } = deps
   const ctx: OperationContext = {
-    engine, availabilityNodesMax: config.availabilityNodesMax, skusPerRequestMax: config.skusPerRequestMax, availabilityCache: deps.availabilityCache
+    engine, availabilityNodesMax: config.availabilityNodesMax, skusPerRequestMax: config.skusPerRequestMax, availabilityCache: deps.availabilityCache,
+    holdTokens: deps.keys.holdTokens
   }
   const err = (e: ErrorBody) => errorAnswer(e, config.retryAfterSec)
   const answerOf = (o: Outcome, status = 200): HttpAnswer =>
@@ -168,6 +174,9 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
   const internalCall = decoderOf(Schema.Struct({ method: Schema.Literals(engineMethods), args: Schema.Array(Schema.Unknown) }))
   const storefrontKinds: ReadonlyArray<PrincipalKind> = ["storefront"]
   const readers: ReadonlyArray<PrincipalKind> = ["storefront", "ops"]
+  /** Availability and holds: a publishable key (in a browser) too. */
+  const holders: ReadonlyArray<PrincipalKind> = ["storefront", "publishable"]
+  const holdReaders: ReadonlyArray<PrincipalKind> = ["storefront", "publishable", "ops"]
   const nodeOrOps: ReadonlyArray<PrincipalKind> = ["node", "ops"]
 
   const availabilityQuery = (call: HttpCall) => availabilityOfQuery(call.query)
@@ -182,13 +191,18 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
    * which also fills the cache.
    */
   const cachedAvailability = (cache: AvailabilityCache) => (res: HttpResponse, req: HttpRequest): boolean => {
-    const p = deps.keys.resolve(requestKey(req))
-    if (p === undefined || (p.kind !== "storefront" && p.kind !== "ops")) return false
+    const key = requestKey(req)
+    const p = deps.keys.resolve(key)
+    if (p === undefined || (p.kind !== "storefront" && p.kind !== "publishable" && p.kind !== "ops")) return false
     const q = availabilityOfQuery(new URLSearchParams(req.getQuery() ?? ""))
     // a refused question takes the full path, which names the error (a negative nodesMax would otherwise find nodesMax 0's answer)
     if (q.promise === true || availabilityQuestionRefused(q) !== undefined) return false
-    const encoded = cache.get(availabilityKey(p.kind === "storefront" ? p.channel : undefined, nodesListed(q.nodesMax, config.availabilityNodesMax), q.location, q.skus))
+    const channel = p.kind === "storefront" || p.kind === "publishable" ? p.channel : undefined
+    const encoded = cache.get(availabilityKey(channel, nodesListed(q.nodesMax, config.availabilityNodesMax), q.location, q.skus))
     if (encoded === undefined) return false
+    // over its rate limit: the full path answers 429 (no token is taken by a refusal)
+    const now = performance.now()
+    if (deps.keyLimits && admitRequest("availability", now, deps.keyLimits.of(key, p, now))) return false
     res.cork(() => {
       res.writeStatus("200 OK")
       res.writeHeader("content-type", "application/json")
@@ -211,15 +225,18 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
 
     // ---- storefront ----
     {
-      method: "get", pattern: "/v1/availability", allow: readers,
+      method: "get", pattern: "/v1/availability", allow: holdReaders,
       handler: (call, p) => storefront("availability", availabilityQuery)(call, p),
       answered: deps.availabilityCache ? cachedAvailability(deps.availabilityCache) : undefined
     },
-    { method: "post", pattern: "/v1/holds", allow: storefrontKinds, handler: storefront("hold.create") },
-    { method: "get", pattern: "/v1/holds/:holdId", allow: readers, handler: storefront("hold.get", (c) => ({ holdId: c.params[0] })) },
-    { method: "post", pattern: "/v1/holds/:holdId/extend", allow: storefrontKinds, handler: storefront("hold.extend", (c) => ({ holdId: c.params[0] })) },
-    { method: "post", pattern: "/v1/holds/:holdId/release", allow: storefrontKinds, handler: storefront("hold.release", (c) => ({ holdId: c.params[0] })) },
-    { method: "del", pattern: "/v1/holds/:holdId", allow: storefrontKinds, handler: storefront("hold.release", (c) => ({ holdId: c.params[0] })) },
+    { method: "post", pattern: "/v1/holds", allow: holders, holdOp: "hold.create", handler: storefront("hold.create") },
+    { method: "get", pattern: "/v1/holds/:holdId", allow: holdReaders, handler: storefront("hold.get", (c) => ({ holdId: c.params[0] })) },
+    {
+      method: "post", pattern: "/v1/holds/:holdId/extend", allow: holders, holdOp: "hold.extend",
+      handler: storefront("hold.extend", (c) => ({ holdId: c.params[0] }))
+    },
+    { method: "post", pattern: "/v1/holds/:holdId/release", allow: holders, handler: storefront("hold.release", (c) => ({ holdId: c.params[0] })) },
+    { method: "del", pattern: "/v1/holds/:holdId", allow: holders, handler: storefront("hold.release", (c) => ({ holdId: c.params[0] })) },
     { method: "post", pattern: "/v1/orders", allow: storefrontKinds, handler: storefront("order.place") },
     {
       method: "get", pattern: "/v1/orders", allow: storefrontKinds,
@@ -465,8 +482,10 @@ const priorityRoute = (r: Route): boolean =>
  */
 export const mountHttpApi = (app: TemplatedApp, deps: HttpApiDeps): void => {
   const { config, keys, metrics } = deps
+  const keyLimits = deps.keyLimits ?? new KeyLimits(config)
+  const routes = httpRoutes({ ...deps, keyLimits })
   const patterns = new Set<string>()
-  for (const route of httpRoutes(deps)) {
+  for (const route of routes) {
     patterns.add(route.pattern)
     const params = route.pattern.split("/").filter((s) => s.startsWith(":")).length
     const op = `${route.method.toUpperCase()} ${route.pattern}`
@@ -484,6 +503,10 @@ export const mountHttpApi = (app: TemplatedApp, deps: HttpApiDeps): void => {
           if (!route.allow.includes(p.kind)) {
             return errorAnswer(gatewayError("forbidden", `${op} admits ${route.allow.join(" or ")} keys, not a ${p.kind} key`), config.retryAfterSec)
           }
+          // over a rate limit of the key: 429 with Retry-After, nothing run
+          const now = performance.now()
+          const limited = admitRequest(route.holdOp ?? op, now, keyLimits.of(call.key, p, now))
+          if (limited) return answerFailure(failure(limited.error), config.retryAfterSec)
           principal = p
         }
         return route.precheck?.(call)

@@ -41,10 +41,14 @@ const reasons: Readonly<Record<number, string>> = {
 
 export const statusLine = (status: number): string => `${status} ${reasons[status] ?? "Status"}`
 
-/** The answer for an error code: its HTTP status, the error body, and Retry-After when retryable. */
+/**
+ * The answer for an error code: its HTTP status, the error body, and Retry-After when retryable (503: retryAfterSec;
+ * an error that says when to retry, `rate_limited`: its retryAfterMs rounded up to whole seconds).
+ */
 export const errorAnswer = (error: ErrorBody & { readonly retryable?: true }, retryAfterSec: number): HttpAnswer => {
   const status = httpStatusOf(error.code)
-  return { status, body: { error }, headers: status === 503 ? { "retry-after": String(retryAfterSec) } : undefined }
+  const retryAfter = error.retryAfterMs !== undefined ? Math.max(1, Math.ceil(error.retryAfterMs / 1000)) : status === 503 ? retryAfterSec : undefined
+  return { status, body: { error }, headers: retryAfter !== undefined ? { "retry-after": String(retryAfter) } : undefined }
 }
 
 const write = (res: HttpResponse, answer: HttpAnswer, closeConnection = false): void => {

@@ -1,7 +1,10 @@
 /**
  * Who is calling: API keys and tokens, and the principal each one names.
  *
- *   storefront key -> one sales channel (acts only within it)
+ *   storefront key  -> one sales channel (acts only within it): a SECRET server key,
+ *                      for the storefront's backend (orders, cancels, payments, returns...)
+ *   publishable key -> one sales channel, safe to put in a browser: availability and
+ *                      holds only, within tight rate limits (rate-limits.ts)
  *   node key       -> one fulfillment node (reports only its own events and stock)
  *   ops token      -> everything, admin routes and the socket.io ops feed
  *   internal token -> the engine owner's internal route (edge gateways forward to it)
@@ -9,12 +12,14 @@
  * Read once from GATEWAY_KEYS (JSON) or GATEWAY_KEYS_FILE (a JSON file), shape
  * checked with Schema; without either, demo keys are made (and printed by main).
  */
-import { randomBytes } from "node:crypto"
+import { createHash, randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { Result, Schema } from "effect"
+import { makeHoldTokens, type HoldTokens } from "./hold-tokens.ts"
 
 export type Principal =
   | { readonly kind: "storefront"; readonly channel: string }
+  | { readonly kind: "publishable"; readonly channel: string }
   | { readonly kind: "node"; readonly nodeId: string }
   | { readonly kind: "ops" }
   | { readonly kind: "internal" }
@@ -22,8 +27,10 @@ export type Principal =
 export type PrincipalKind = Principal["kind"]
 
 const KeysFile = Schema.Struct({
-  /** key -> channel */
+  /** key -> channel: secret storefront keys (every storefront operation in the channel). */
   storefronts: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+  /** key -> channel: publishable keys (availability and holds in the channel only). */
+  publishable: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
   /** key -> node id */
   nodes: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
   ops: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Schema.String)])),
@@ -38,6 +45,8 @@ export interface KeyRing {
   /** The internal token edge gateways present to the engine owner. */
   readonly internalToken: string
   readonly config: KeysConfig
+  /** Seals the hold ids publishable keys see (hold-tokens.ts); alike in every process with the same keys. */
+  readonly holdTokens: HoldTokens
 }
 
 const keyLengthMin = 8
@@ -50,18 +59,22 @@ export const makeKeyRing = (config: KeysConfig): KeyRing => {
     byKey.set(key, p)
   }
   for (const [key, channel] of Object.entries(config.storefronts ?? {})) add(key, { kind: "storefront", channel })
+  for (const [key, channel] of Object.entries(config.publishable ?? {})) add(key, { kind: "publishable", channel })
   for (const [key, nodeId] of Object.entries(config.nodes ?? {})) add(key, { kind: "node", nodeId })
   const ops = config.ops === undefined ? [] : typeof config.ops === "string" ? [config.ops] : config.ops
   for (const key of ops) add(key, { kind: "ops" })
   // not configured: a random token nobody knows, so the internal route is closed until one is set
   const internalToken = config.internal ?? `internal-${randomBytes(24).toString("base64url")}`
   add(internalToken, { kind: "internal" })
-  return { resolve: (key) => byKey.get(key), internalToken, config }
+  // derived from every key (secret ones included, and the internal token), so nobody without the configuration can seal
+  const holdTokenKey = createHash("sha256").update("oms hold tokens\n").update(JSON.stringify(config)).update("\n").update(internalToken).digest()
+  return { resolve: (key) => byKey.get(key), internalToken, config, holdTokens: makeHoldTokens(holdTokenKey) }
 }
 
-/** Demo keys: `sf-demo-<channel>`, `nk-demo-<nodeId>`, `ops-demo-token`. Never use them outside a demo. */
+/** Demo keys: `sf-demo-<channel>`, `pk-demo-<channel>`, `nk-demo-<nodeId>`, `ops-demo-token`. Never use them outside a demo. */
 export const demoKeys = (channels: ReadonlyArray<string>, nodeIds: ReadonlyArray<string>): KeysConfig => ({
   storefronts: Object.fromEntries(channels.map((c) => [`sf-demo-${c}`, c])),
+  publishable: Object.fromEntries(channels.map((c) => [`pk-demo-${c}`, c])),
   nodes: Object.fromEntries(nodeIds.map((n) => [`nk-demo-${n}`, n])),
   ops: "ops-demo-token",
   internal: "internal-demo-token"

@@ -104,7 +104,7 @@ const gateway = await startGateway({ config, keys: makeKeyRing(keys), engine: en
 
 const wsUrl = `${gateway.url.replace("http://", "ws://")}/v1/ws`
 console.log(`gateway listening on ${gateway.url} (${gateway.owner ? "engine owner" : "edge"}${redisUrl ? ", Redis fan-out" : ""})`)
-console.log(`  storefront WS API   ${wsUrl}?key=<storefront key>`)
+console.log(`  storefront WS API   ${wsUrl}?key=<publishable key (browsers) or secret storefront key (servers)>`)
 console.log(`  HTTP API            ${gateway.url}/v1/...   (Authorization: Bearer <key>)`)
 console.log(`  ops feed            socket.io ${gateway.url}/ops   (auth: { token: <ops token> })`)
 console.log(`  health              ${gateway.url}/healthz  ${gateway.url}/readyz  ${gateway.url}/metrics`)
@@ -113,7 +113,8 @@ if (gateway.healthPort !== undefined) console.log(`  health (HTTP/1.0)   port ${
 console.log(`  connections         at most ${config.connectionsMax} (${config.connectionsReserved} kept for health and node routes)`)
 if (!configuredKeys) {
   console.log("demo keys (set GATEWAY_KEYS or GATEWAY_KEYS_FILE for real ones):")
-  for (const [key, channel] of Object.entries(keys.storefronts ?? {})) console.log(`  storefront ${channel.padEnd(12)} ${key}`)
+  for (const [key, channel] of Object.entries(keys.storefronts ?? {})) console.log(`  storefront ${channel.padEnd(12)} ${key}   (secret: servers only)`)
+  for (const [key, channel] of Object.entries(keys.publishable ?? {})) console.log(`  publishable ${channel.padEnd(11)} ${key}   (browsers: availability and holds)`)
   console.log(`  ops token               ${keys.ops}   (dashboard: ${gateway.url}/dashboard/#token=${keys.ops})`)
   console.log(`  node keys               nk-demo-<nodeId>, e.g. ${nodeIds.slice(0, 2).map((n) => `nk-demo-${n}`).join(", ")}`)
   const web = Object.entries(keys.storefronts ?? {}).find(([, c]) => c === "web")?.[0]

@@ -1,13 +1,15 @@
 /**
  * Scopes, for every key type: no key or an unknown key is 401, a key of the
  * wrong kind is 403, on every HTTP route; storefront keys stay within their
- * channel (other channels' holds and orders read as not found); node keys
- * stay within their node; only the ops token opens the socket.io ops feed.
+ * channel (other channels' holds and orders read as not found); publishable
+ * keys (public, in browsers) read availability and hold stock, nothing else;
+ * node keys stay within their node; only the ops token opens the socket.io
+ * ops feed.
  */
 import { io as connectIo } from "socket.io-client"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { places } from "../engine/testing/fixture.ts"
-import { call, keys, startTestGateway, type TestGateway } from "./testing/harness.ts"
+import { call, FrameClient, keys, startTestGateway, type TestGateway } from "./testing/harness.ts"
 
 let t: TestGateway
 
@@ -18,17 +20,17 @@ afterAll(() => t.close())
 
 const http = (method: string, path: string, key?: string, body?: unknown) => call(t.url, method, path, key, body)
 
-type Kind = "storefront" | "node" | "ops" | "internal"
-const keyOf: Record<Kind, string> = { storefront: keys.web, node: keys.dallas, ops: keys.ops, internal: keys.internal }
+type Kind = "storefront" | "publishable" | "node" | "ops" | "internal"
+const keyOf: Record<Kind, string> = { storefront: keys.web, publishable: keys.webPublishable, node: keys.dallas, ops: keys.ops, internal: keys.internal }
 
 /** Every authenticated route with the key kinds it admits. */
 const routes: ReadonlyArray<[string, string, ReadonlyArray<Kind>, unknown?]> = [
-  ["GET", "/v1/availability?skus=TV-55", ["storefront", "ops"]],
-  ["POST", "/v1/holds", ["storefront"], { sku: "HDMI", qty: 1 }],
-  ["GET", "/v1/holds/h0-1", ["storefront", "ops"]],
-  ["POST", "/v1/holds/h0-1/extend", ["storefront"], { ttlMs: 60_000 }],
-  ["POST", "/v1/holds/h0-1/release", ["storefront"]],
-  ["DELETE", "/v1/holds/h0-1", ["storefront"]],
+  ["GET", "/v1/availability?skus=TV-55", ["storefront", "publishable", "ops"]],
+  ["POST", "/v1/holds", ["storefront", "publishable"], { sku: "HDMI", qty: 1 }],
+  ["GET", "/v1/holds/h0-1", ["storefront", "publishable", "ops"]],
+  ["POST", "/v1/holds/h0-1/extend", ["storefront", "publishable"], { ttlMs: 60_000 }],
+  ["POST", "/v1/holds/h0-1/release", ["storefront", "publishable"]],
+  ["DELETE", "/v1/holds/h0-1", ["storefront", "publishable"]],
   ["POST", "/v1/orders", ["storefront"], { externalId: "S-0", lines: [{ sku: "HDMI", qty: 1 }], customer: { location: places.dallas } }],
   ["GET", "/v1/orders?externalId=S-0", ["storefront"]],
   ["GET", "/v1/orders/o0-1", ["storefront", "ops"]],
@@ -93,6 +95,86 @@ describe("channel and node scope", () => {
   })
 })
 
+describe("publishable keys", () => {
+  it("hold stock and read availability over WS, and may do nothing else; a secret key's order takes their hold", async () => {
+    const c = await FrameClient.open(`${t.wsUrl}?key=${keys.webPublishable}`)
+    expect(await c.request(1, "availability", { skus: ["HDMI"] })).toMatchObject({ ok: true, result: { items: [{ sku: "HDMI" }] } })
+    expect(await c.request(2, "availability.subscribe", { skus: ["HDMI"] })).toMatchObject({ ok: true, result: { subscriptions: 1 } })
+    const hold = await c.request(3, "hold.create", { sku: "HDMI", qty: 1, nodeId: "WH-DAL" })
+    expect(hold).toMatchObject({ ok: true, result: { hold: { channel: "web", qty: 1 } } })
+    const holdId = (hold.result as { hold: { holdId: string } }).hold.holdId
+    expect(holdId).toContain(".") // sealed (gateway/hold-tokens.ts)
+    expect(await c.request(4, "hold.get", { holdId })).toMatchObject({ ok: true, result: { hold: { holdId } } })
+    expect(await c.request(5, "hold.extend", { holdId, ttlMs: 120_000 })).toMatchObject({ ok: true })
+
+    const o = await http("POST", "/v1/orders", keys.web, { externalId: "PK-0", lines: [{ sku: "HDMI", qty: 1 }], customer: { location: places.dallas }, payment: "authorised" })
+    const orderId = o.body.order.orderId as string
+    const refused: ReadonlyArray<[string, Record<string, unknown>]> = [
+      ["order.place", { externalId: "PK-1", lines: [{ sku: "HDMI", qty: 1 }], customer: { location: places.dallas } }],
+      ["order.cancel", { orderId }],
+      ["order.payment", { orderId, outcome: "authorised" }],
+      ["order.get", { orderId }],
+      ["order.get", { externalId: "PK-0" }],
+      ["order.history", { orderId }],
+      ["order.subscribe", { orderId }],
+      ["order.unsubscribe", { orderId }],
+      ["return.request", { orderId, lines: [{ lineNo: 1, qty: 1 }], reason: "x" }],
+      ["order.exchange", { orderId, returnLines: [{ lineNo: 1, qty: 1 }], newLines: [{ sku: "HDMI", qty: 1 }], reason: "x" }],
+      ["order.feedback", { orderId, rating: 5 }]
+    ]
+    for (const [op, fields] of refused) {
+      expect(await c.request(`no-${op}`, op, fields), op).toMatchObject({ ok: false, error: { code: "forbidden" } })
+    }
+    // nothing changed: no PK-1 order, PK-0 not cancelled
+    expect((await http("GET", "/v1/orders?externalId=PK-1", keys.web)).status).toBe(404)
+    expect((await http("GET", `/v1/orders/${orderId}`, keys.web)).body.order.status).not.toBe("cancelled")
+    // the connection serves on (refusals are answers, not bad frames)
+    expect(await c.request("ping", "ping")).toMatchObject({ ok: true })
+
+    // the storefront's server places the order with the hold the browser made, its id as the browser has it
+    const placed = await http("POST", "/v1/orders", keys.web, {
+      externalId: "PK-2", lines: [{ sku: "HDMI", qty: 1 }], customer: { location: places.dallas }, holdIds: [holdId], payment: "authorised"
+    })
+    expect(placed.status).toBe(201)
+    expect(await c.request(6, "hold.get", { holdId })).toMatchObject({ ok: false, error: { code: "hold_not_found" } })
+    c.close()
+  })
+
+  it("name holds only by the sealed ids they were given: not another shopper's, not another channel's", async () => {
+    // the browser's hold: its id sealed (the engine's id and an HMAC), usable by the browser and by the channel's server
+    const mine = await http("POST", "/v1/holds", keys.webPublishable, { sku: "HDMI", qty: 1, nodeId: "WH-DAL" })
+    expect(mine).toMatchObject({ status: 201, body: { hold: { channel: "web" } } })
+    const sealed = mine.body.hold.holdId as string
+    const bare = sealed.slice(0, sealed.indexOf("."))
+    expect(bare).toMatch(/^h\d+-/)
+    expect(await http("GET", `/v1/holds/${sealed}`, keys.webPublishable)).toMatchObject({ status: 200, body: { hold: { holdId: sealed } } })
+    expect(await http("POST", `/v1/holds/${sealed}/extend`, keys.webPublishable, { ttlMs: 120_000 })).toMatchObject({ status: 200, body: { hold: { holdId: sealed } } })
+    // guessed or altered ids, and another channel's publishable key: not found, and the hold stays
+    const tampered = sealed.slice(0, -1) + (sealed.endsWith("A") ? "B" : "A")
+    for (const [key, id] of [[keys.webPublishable, bare], [keys.webPublishable, tampered], [keys.marketplacePublishable, sealed]] as const) {
+      expect(await http("GET", `/v1/holds/${id}`, key)).toMatchObject({ status: 404, body: { error: { code: "hold_not_found" } } })
+      expect(await http("POST", `/v1/holds/${id}/release`, key)).toMatchObject({ status: 404, body: { error: { code: "hold_not_found" } } })
+      expect(await http("DELETE", `/v1/holds/${id}`, key)).toMatchObject({ status: 404 })
+      expect(await http("POST", `/v1/holds/${id}/extend`, key, { ttlMs: 60_000 })).toMatchObject({ status: 404 })
+    }
+    // the secret key takes the sealed id or the bare one
+    expect(await http("GET", `/v1/holds/${sealed}`, keys.web)).toMatchObject({ status: 200, body: { hold: { holdId: bare } } })
+    expect(await http("GET", `/v1/holds/${bare}`, keys.web)).toMatchObject({ status: 200 })
+
+    // a hold another client (here the server) made: its bare id means nothing to a publishable key
+    const theirs = await http("POST", "/v1/holds", keys.web, { sku: "HDMI", qty: 1, nodeId: "WH-DAL" })
+    const theirId = theirs.body.hold.holdId as string
+    expect(await http("GET", `/v1/holds/${theirId}`, keys.webPublishable)).toMatchObject({ status: 404, body: { error: { code: "hold_not_found" } } })
+    expect(await http("POST", `/v1/holds/${theirId}/release`, keys.webPublishable)).toMatchObject({ status: 404 })
+    expect(await http("GET", `/v1/holds/${theirId}`, keys.web)).toMatchObject({ status: 200, body: { hold: { holdId: theirId } } })
+
+    // the browser releases its own
+    expect(await http("POST", `/v1/holds/${sealed}/release`, keys.webPublishable)).toMatchObject({ status: 200, body: { hold: { holdId: sealed } } })
+    const own = await http("POST", "/v1/holds", keys.marketplacePublishable, { sku: "HDMI", qty: 1, nodeId: "WH-DAL" })
+    expect(own).toMatchObject({ status: 201, body: { hold: { channel: "marketplace" } } })
+  })
+})
+
 describe("ops feed scope", () => {
   const tryConnect = (token?: string) =>
     new Promise<{ ok: boolean; code?: string }>((resolve) => {
@@ -111,6 +193,7 @@ describe("ops feed scope", () => {
     expect(await tryConnect()).toEqual({ ok: false, code: "unauthorized" })
     expect(await tryConnect("bogus-token")).toEqual({ ok: false, code: "unauthorized" })
     expect(await tryConnect(keys.web)).toEqual({ ok: false, code: "forbidden" })
+    expect(await tryConnect(keys.webPublishable)).toEqual({ ok: false, code: "forbidden" })
     expect(await tryConnect(keys.dallas)).toEqual({ ok: false, code: "forbidden" })
     expect(await tryConnect(keys.ops)).toEqual({ ok: true })
   })

@@ -31,6 +31,7 @@ import type { WebhookTargets } from "./webhook-targets.ts"
 import { wsBehavior } from "./ws-api.ts"
 import type { SessionHolder, WsSession } from "./ws-session.ts"
 import { AvailabilityCache } from "./availability-cache.ts"
+import { KeyLimits } from "./rate-limits.ts"
 
 export interface GatewayOptions {
   readonly config: GatewayConfig
@@ -98,13 +99,14 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
 
   const connections = new Connections(config)
   const bodies = new BodyBudget(config.bodyBytesBufferedMax)
+  const keyLimits = new KeyLimits(config)
   metrics.gauge("gateway_connections", "Connections counted against connectionsMax (storefront WS, socket.io clients, HTTP requests in progress).", () => connections.total)
   metrics.gauge("gateway_body_bytes_buffered", "Request body bytes buffered across all HTTP requests (at most bodyBytesBufferedMax).", () => bodies.used)
   const ready = async (): Promise<Record<string, boolean>> => (fanout ? { redis: fanout.connected() } : {})
 
   const app = uWS.App()
-  app.ws<SessionHolder>("/v1/ws", wsBehavior({ config, keys, engine, metrics, availability, orders, sessions, availabilityCache, connections }))
-  mountHttpApi(app, { config, keys, engine, metrics, shopify: options.shopify, availabilityCache, ready, connections, bodies })
+  app.ws<SessionHolder>("/v1/ws", wsBehavior({ config, keys, engine, metrics, availability, orders, sessions, availabilityCache, connections, keyLimits }))
+  mountHttpApi(app, { config, keys, engine, metrics, shopify: options.shopify, availabilityCache, ready, connections, bodies, keyLimits })
   mountDashboard(app, { dir: options.dashboardDir, metrics })
   const ops = await OpsFeed.attach(app, { config, keys, metrics, engine: owner ? engine : undefined, access: engine, redis: fanout, cluster: options.cluster, clusterStreams: options.clusterStreams, connections })
   connections.others = () => sessions.size + ops.clients()
@@ -138,7 +140,9 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
       (closing ??= (async () => {
         uWS.us_listen_socket_close(listenSocket)
         await health?.close()
-        for (const s of [...sessions]) s.close(closeCodes.goingAway, "gateway_closing")
+        // every connection drains before its 1001: requests in flight are answered, what is buffered is written
+        // (at most closeDrainMs); frames arriving meanwhile are answered gateway_closing
+        await Promise.all([...sessions].map((s) => s.close(closeCodes.goingAway, "gateway_closing")))
         availability.close()
         source?.close()
         await pump?.stop()

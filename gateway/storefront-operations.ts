@@ -3,7 +3,8 @@
  * the caller's principal in, an Outcome out. Scope is enforced here: a
  * storefront key acts only within its channel (the channel is put into every
  * engine command, and reads of another channel's orders or holds answer as if
- * they did not exist); the ops token may read, not write.
+ * they did not exist); the ops token may read, not write; a publishable key
+ * (safe in a browser) reads availability and holds stock in its channel, no more.
  *
  * Subscriptions are connection state and live in ws-session.ts.
  */
@@ -12,6 +13,7 @@ import type { AvailabilityCache, Stamp } from "./availability-cache.ts"
 import type { EngineAccess, EngineReply } from "./engine-access.ts"
 import { EngineUnreachable } from "./engine-access.ts"
 import { clientError, gatewayError, isRetryable, type ErrorBody } from "./errors.ts"
+import { bareHoldId, type HoldTokens } from "./hold-tokens.ts"
 import type { Principal } from "./keys.ts"
 import type { StorefrontOp, StorefrontPayload } from "./payloads.ts"
 
@@ -27,10 +29,20 @@ export type Outcome =
   | { readonly ok: true; readonly result: unknown; readonly created?: boolean; readonly encoded?: string }
   | { readonly ok: false; readonly error: OutcomeError }
 
-/** A refusal as the client sees it (a store failure's detail is logged with a ref, not sent: errors.ts clientError). */
+/**
+ * A refusal as the client sees it (a store failure's detail is logged with a
+ * ref, not sent: errors.ts clientError); `rate_limited` keeps its retryAfterMs.
+ */
 export const failure = (error: ErrorBody): Outcome => {
   const e = clientError({ code: error.code, message: error.message })
-  return { ok: false, error: isRetryable(e.code) ? { ...e, retryable: true } : e }
+  return {
+    ok: false,
+    error: {
+      ...e,
+      ...(isRetryable(e.code) ? { retryable: true } : {}),
+      ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {})
+    }
+  }
 }
 
 /** An engine reply as an outcome: the reply without `ok` on success, its code and message on refusal. */
@@ -51,15 +63,36 @@ export interface OperationContext {
   readonly skusPerRequestMax: number
   /** Encoded availability answers (only where the engine is in this process). */
   readonly availabilityCache?: AvailabilityCache
+  /** Seals the hold ids of publishable keys (hold-tokens.ts). */
+  readonly holdTokens: HoldTokens
 }
 
 
-/** The channel a principal acts in, or an outcome refusing a write. */
+/** The channel a principal acts in, or an outcome refusing a write. (A publishable key only gets this far for its ops.) */
 const channelOf = (p: Principal): string | Outcome =>
-  p.kind === "storefront" ? p.channel : forbidden(`a ${p.kind} key cannot act for a sales channel; use a storefront key`)
+  p.kind === "storefront" || p.kind === "publishable" ? p.channel : forbidden(`a ${p.kind} key cannot act for a sales channel; use a storefront key`)
 
-/** May this principal see an order or hold of `channel`? */
+/** May this principal see an order of `channel`? (Not a publishable key: orders carry customers' names and addresses.) */
 export const canSee = (p: Principal, channel: string): boolean => p.kind === "ops" || (p.kind === "storefront" && p.channel === channel)
+
+/** May this principal see a hold of `channel`? */
+export const canSeeHold = (p: Principal, channel: string): boolean =>
+  canSee(p, channel) || (p.kind === "publishable" && p.channel === channel)
+
+/**
+ * What a publishable key (one that sits in a browser, so is public) may do:
+ * read availability, subscribe to it, and hold stock; nothing that places,
+ * changes or reads orders.
+ */
+export const publishableOps: ReadonlySet<StorefrontOp> = new Set<StorefrontOp>([
+  "ping", "availability", "availability.subscribe", "availability.unsubscribe", "hold.create", "hold.extend", "hold.release", "hold.get"
+])
+
+/** A refusal when this principal may not run `op` at all (a publishable key outside publishableOps). */
+export const refusedOp = (p: Principal, op: StorefrontOp): Outcome | undefined =>
+  p.kind === "publishable" && !publishableOps.has(op)
+    ? forbidden(`a publishable key may only read availability and hold stock (${[...publishableOps].join(", ")}); ${op} needs the channel's secret storefront key, from a server`)
+    : undefined
 
 const submit = async (ctx: OperationContext, command: Command, created = false): Promise<Outcome> =>
   outcomeOf(await ctx.engine.submit(command), created)
@@ -87,6 +120,32 @@ export const availabilityQuestionRefused = (x: { readonly location?: unknown; re
       ? failure(gatewayError("invalid_frame", "nodesMax: 0 or more (nodes listed per SKU)"))
       : undefined
 
+/**
+ * The engine's id of a hold a principal names: a publishable key names holds
+ * by the sealed ids it was given (anything else: undefined, read as not
+ * found); other keys may name them sealed or bare.
+ */
+const holdIdOf = (ctx: OperationContext, p: Principal, holdId: string): string | undefined =>
+  p.kind === "publishable" ? ctx.holdTokens.open(p.channel, holdId) : bareHoldId(holdId)
+
+/** The outcome as a publishable key sees it: its hold's id sealed. */
+const asSeenBy = (ctx: OperationContext, p: Principal, o: Outcome): Outcome => {
+  if (p.kind !== "publishable" || !o.ok) return o
+  const result = o.result as { hold?: { holdId: string } } | undefined
+  if (result?.hold === undefined) return o
+  return { ...o, result: { ...result, hold: { ...result.hold, holdId: ctx.holdTokens.seal(p.channel, result.hold.holdId) } } }
+}
+
+/** hold.extend and hold.release: on the hold the principal names (sealed, for a publishable key). */
+const onHold = <K extends "hold.extend" | "hold.release">(type: K): Handler<K> => {
+  const run = inChannel(type)
+  return async (ctx, p, x) => {
+    const holdId = holdIdOf(ctx, p, x.holdId)
+    if (holdId === undefined) return notFound("hold_not_found")
+    return asSeenBy(ctx, p, await run(ctx, p, { ...x, holdId }))
+  }
+}
+
 /** Nodes listed per SKU: what the client asked for, at most the gateway's limit. */
 export const nodesListed = (asked: number | undefined, limit: number): number => Math.max(0, Math.min(limit, asked ?? limit))
 
@@ -99,15 +158,17 @@ export const nodesListed = (asked: number | undefined, limit: number): number =>
 export const availabilityKey = (channel: string | undefined, nodesMax: number, location: { readonly lat: number; readonly lon: number } | undefined, skus: ReadonlyArray<string>): string =>
   `${channel ?? ""}|${nodesMax}|${location === undefined ? "" : `${location.lat},${location.lon}`}|${skus.join(",")}`
 
+const createHold = inChannel("hold.create", true)
+
 const handlers: Handlers = {
   ping: async (_ctx, _p, x) => ({ ok: true, result: { pong: Date.now(), ...(x.nonce !== undefined ? { nonce: x.nonce } : {}) } }),
 
   availability: async (ctx, p, x) => {
     if (x.skus.length > ctx.skusPerRequestMax) return failure(gatewayError("too_many_skus", `at most ${ctx.skusPerRequestMax} SKUs per request`))
-    if (p.kind !== "storefront" && p.kind !== "ops") return forbidden("availability needs a storefront key or the ops token")
+    if (p.kind !== "storefront" && p.kind !== "publishable" && p.kind !== "ops") return forbidden("availability needs a storefront key or the ops token")
     const refused = availabilityQuestionRefused(x)
     if (refused) return refused
-    const channel = p.kind === "storefront" ? p.channel : undefined
+    const channel = p.kind === "storefront" || p.kind === "publishable" ? p.channel : undefined
     const nodesMax = nodesListed(x.nodesMax, ctx.availabilityNodesMax)
     if (x.promise === true && x.location === undefined) return failure(gatewayError("invalid_frame", "promise needs the customer's location"))
     const promise = x.promise === true ? { promise: true } : {}
@@ -128,19 +189,22 @@ const handlers: Handlers = {
     return { ok: true, result: undefined, encoded }
   },
 
-  "hold.create": inChannel("hold.create", true),
-  "hold.extend": inChannel("hold.extend"),
-  "hold.release": inChannel("hold.release"),
+  "hold.create": async (ctx, p, x) => asSeenBy(ctx, p, await createHold(ctx, p, x)),
+  "hold.extend": onHold("hold.extend"),
+  "hold.release": onHold("hold.release"),
   "hold.get": async (ctx, p, x) => {
-    const hold = await ctx.engine.hold(x.holdId)
-    if (!hold || !canSee(p, hold.channel)) return notFound("hold_not_found")
-    return { ok: true, result: { hold } }
+    const holdId = holdIdOf(ctx, p, x.holdId)
+    const hold = holdId === undefined ? null : await ctx.engine.hold(holdId)
+    if (!hold || !canSeeHold(p, hold.channel)) return notFound("hold_not_found")
+    return asSeenBy(ctx, p, { ok: true, result: { hold } })
   },
 
   "order.place": async (ctx, p, x) => {
     const channel = channelOf(p)
     if (typeof channel !== "string") return channel
-    const reply = await ctx.engine.submit({ type: "order.place", channel, ...x })
+    // holds named as the browser was given them (sealed) or bare
+    const holds = x.holdIds === undefined ? {} : { holdIds: x.holdIds.map(bareHoldId) }
+    const reply = await ctx.engine.submit({ type: "order.place", channel, ...x, ...holds })
     return outcomeOf(reply, reply.ok && reply.existing !== true)
   },
   "order.payment": inChannel("order.payment"),
@@ -182,6 +246,8 @@ export const runStorefrontOp = async <K extends StorefrontOp>(
 ): Promise<Outcome> => {
   const handler = handlers[op] as Handler<K> | undefined
   if (!handler) return failure(gatewayError("unknown_op", `${op} is not an operation of this transport`))
+  const refused = refusedOp(principal, op)
+  if (refused) return refused
   try {
     return await handler(ctx, principal, payload)
   } catch (e) {

@@ -7,6 +7,10 @@
  * Every frame is shape-checked with Schema before anything runs; bad frames
  * are answered with named codes and the connection stays open until it sends
  * more than badFramesBeforeClose of them within badFramesWindowMs (close 4000).
+ * Requests over a limit of the key or connection (rate limits, requests in
+ * flight) are answered too (`rate_limited`, `too_many_requests`) and are not
+ * misbehaviour: every request gets exactly one answer, also when the
+ * connection closes (ws-session.ts drains before it closes).
  * See docs/protocol.md.
  */
 import uWS from "uWebSockets.js"
@@ -20,7 +24,8 @@ import type { GatewayMetrics } from "./metrics.ts"
 import type { OrderFeed } from "./order-feed.ts"
 import { legIdsOf } from "../engine/index.ts"
 import { decoderOf, storefrontPayloads, type Decoded, type StorefrontOp, type StorefrontPayload } from "./payloads.ts"
-import { availabilityQuestionRefused, canSee, failure, runStorefrontOp, type OperationContext, type Outcome } from "./storefront-operations.ts"
+import { admitRequest, type KeyLimits } from "./rate-limits.ts"
+import { availabilityQuestionRefused, canSee, failure, refusedOp, runStorefrontOp, type OperationContext, type Outcome } from "./storefront-operations.ts"
 import { WsSession, type SessionHolder } from "./ws-session.ts"
 import type { AvailabilityCache } from "./availability-cache.ts"
 import type { Connections } from "./connections.ts"
@@ -37,6 +42,8 @@ export interface WsApiDeps {
   readonly availabilityCache?: AvailabilityCache
   /** Everything the gateway holds (connections.ts): an upgrade is refused from connectionsMax - connectionsReserved on. */
   readonly connections: Connections
+  /** Rate limits per key, shared with the HTTP API. */
+  readonly keyLimits: KeyLimits
 }
 
 const decoders = Object.fromEntries(
@@ -61,7 +68,8 @@ export const replyText = (id: FrameId, outcome: Outcome): string =>
 export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder> => {
   const { config, keys, engine, metrics, availability, orders, sessions } = deps
   const ctx: OperationContext = {
-    engine, availabilityNodesMax: config.availabilityNodesMax, skusPerRequestMax: config.skusPerRequestMax, availabilityCache: deps.availabilityCache
+    engine, availabilityNodesMax: config.availabilityNodesMax, skusPerRequestMax: config.skusPerRequestMax, availabilityCache: deps.availabilityCache,
+    holdTokens: deps.keys.holdTokens
   }
 
   const refuseUpgrade = (res: uWS.HttpResponse, error: ErrorBody) => {
@@ -75,11 +83,11 @@ export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder
     })
   }
 
-  /** Answers a frame the gateway refused before running it; counts it as bad. */
-  const refuseFrame = (s: WsSession, id: FrameId, error: ErrorBody, started: number, op = "invalid") => {
+  /** Answers a frame the gateway refused before running it; `bad`: counts it as a bad frame (after answering it). */
+  const refuseFrame = (s: WsSession, id: FrameId, error: ErrorBody, started: number, op = "invalid", bad = true) => {
     metrics.request("ws", op, started, error.code)
-    if (s.badFrame(Date.now())) return
     s.reply(replyText(id, failure(error)))
+    if (bad) s.badFrame(Date.now())
   }
 
   const subscribeAvailability = async (s: WsSession, x: StorefrontPayload<"availability.subscribe">): Promise<Outcome> => {
@@ -175,6 +183,11 @@ export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder
 
   const onFrame = (s: WsSession, message: ArrayBuffer): void => {
     const started = performance.now()
+    if (s.closingCode !== undefined) {
+      // closing: a misbehaving client's further frames are not read; at shutdown each request is answered, not run
+      if (s.closingCode === closeCodes.goingAway) answerClosing(s, message, started)
+      return
+    }
     if (message.byteLength > config.frameBytesMax) {
       refuseFrame(s, null, gatewayError("frame_too_large", `frames are at most ${config.frameBytesMax} bytes; this one has ${message.byteLength}`), started)
       return
@@ -205,20 +218,43 @@ export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder
       refuseFrame(s, id, decoded.error, started, op)
       return
     }
-    if (s.inFlight >= config.requestsInFlightPerConnectionMax) {
-      refuseFrame(s, id, gatewayError("too_many_requests", `at most ${config.requestsInFlightPerConnectionMax} requests in flight per connection`), started, op)
+    // over a limit: an answer, not misbehaviour (not counted as a bad frame)
+    const limited = admitRequest(op, started, s.keyLimits, s.limits)
+    if (limited) {
+      refuseFrame(s, id, limited.error, started, op, false)
       return
     }
-    s.inFlight++
+    const refused = refusedOp(s.principal, op as StorefrontOp)
+    if (refused) {
+      metrics.request("ws", op, started, "forbidden")
+      s.reply(replyText(id, refused))
+      return
+    }
+    if (s.inFlight >= config.requestsInFlightPerConnectionMax) {
+      refuseFrame(s, id, gatewayError("too_many_requests", `at most ${config.requestsInFlightPerConnectionMax} requests in flight per connection`), started, op, false)
+      return
+    }
+    const request = s.begin(id)
     void run(s, op as StorefrontOp, decoded.value).then((outcome) => {
-      s.inFlight--
       const code = outcome.ok ? undefined : outcome.error.code
       metrics.request("ws", op, started, code)
-      if (code === "too_many_subscriptions" || code === "too_many_skus") {
-        if (s.badFrame(Date.now())) return
-      }
-      s.reply(replyText(id, outcome))
+      s.answer(request, replyText(id, outcome))
+      if (code === "too_many_subscriptions" || code === "too_many_skus") s.badFrame(Date.now())
     })
+  }
+
+  /** A frame that arrives while the gateway shuts down: answered `gateway_closing` (not run), when it has an id to answer. */
+  const answerClosing = (s: WsSession, message: ArrayBuffer, started: number): void => {
+    let id: FrameId = null
+    try {
+      const frame = message.byteLength <= config.frameBytesMax ? (JSON.parse(Buffer.from(message).toString("utf8")) as unknown) : undefined
+      const candidate = typeof frame === "object" && frame !== null ? (frame as { id?: unknown }).id : undefined
+      if (validId(candidate)) id = candidate
+    } catch {
+      // not JSON: answered with id null
+    }
+    metrics.request("ws", "closing", started, "gateway_closing")
+    s.reply(replyText(id, failure(gatewayError("gateway_closing", "the gateway is shutting down; the request was not run; send it again (to another gateway)"))))
   }
 
   return {
@@ -237,20 +273,20 @@ export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder
       if (key === "") return refuseUpgrade(res, gatewayError("unauthorized", "pass the storefront API key as ?key=..."))
       const principal = keys.resolve(key)
       if (!principal) return refuseUpgrade(res, gatewayError("unauthorized", "unknown API key"))
-      if (principal.kind !== "storefront" && principal.kind !== "ops") {
+      if (principal.kind !== "storefront" && principal.kind !== "publishable" && principal.kind !== "ops") {
         return refuseUpgrade(res, gatewayError("forbidden", `a ${principal.kind} key cannot open the storefront WS API`))
       }
       if (!deps.connections.admits(false)) {
         return refuseUpgrade(res, gatewayError("too_many_connections", `the gateway holds connectionsMax (${config.connectionsMax}) connections, less connectionsReserved (${config.connectionsReserved}) kept for health and node routes; retry later`))
       }
       res.cork(() => {
-        res.upgrade<SessionHolder>({ session: undefined, principal }, secKey, secProtocol, secExtensions, context)
+        res.upgrade<SessionHolder>({ session: undefined, principal, key }, secKey, secProtocol, secExtensions, context)
       })
     },
 
     open: (ws) => {
       const holder = ws.getUserData()
-      const s = new WsSession(ws, holder.principal, config, metrics)
+      const s = new WsSession(ws, holder.principal, deps.keyLimits.of(holder.key, holder.principal, performance.now()), config, metrics)
       holder.session = s
       sessions.add(s)
     },
@@ -262,7 +298,7 @@ export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder
           onFrame(s, message)
         } catch (e) {
           console.error(`gateway: a frame handler failed: ${e instanceof Error ? e.message : String(e)}`)
-          if (!s.closed) s.close(closeCodes.misbehaving, "internal_error")
+          if (!s.closed) void s.close(closeCodes.misbehaving, "internal_error")
         }
       }
     },
@@ -277,7 +313,7 @@ export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder
     close: (ws) => {
       const s = ws.getUserData().session
       if (!s) return
-      s.closed = true
+      s.gone()
       sessions.delete(s)
       availability.drop(s)
       orders.drop(s)

@@ -2,7 +2,8 @@
  * A gateway process for the multi-process test: the engine owner (in-memory
  * journal, fixture network, some stock) or, with GATEWAY_ENGINE_URL, an edge
  * forwarding to it; both with REDIS_URL and GATEWAY_REDIS_CHANNEL. Prints one
- * line `{"url": ...}` when listening; stops on SIGTERM or when stdin closes.
+ * line `{"url": ...}` when listening; stops on SIGTERM or when stdin closes
+ * (closing the gateway, then exiting, as gateway/main.ts does).
  */
 import { loadGatewayConfig } from "../config.ts"
 import { RemoteEngine } from "../engine-access.ts"
@@ -13,7 +14,8 @@ import { startTestGateway, testKeys } from "./harness.ts"
 const redisUrl = process.env.REDIS_URL
 const redisChannel = process.env.GATEWAY_REDIS_CHANNEL
 const engineUrl = process.env.GATEWAY_ENGINE_URL
-const config = { host: "127.0.0.1", port: 0, coalesceMs: 50, opsTickMs: 200 }
+/** TEST_GATEWAY_CONFIG: more settings (JSON, GatewayConfig fields) for a test that needs them. */
+const config = { host: "127.0.0.1", port: 0, coalesceMs: 50, opsTickMs: 200, ...(JSON.parse(process.env.TEST_GATEWAY_CONFIG ?? "{}") as object) }
 
 const started = engineUrl
   ? await startGateway({

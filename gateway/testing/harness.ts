@@ -16,6 +16,7 @@ import type { WebhookTargets } from "../webhook-targets.ts"
 
 export const testKeys: KeysConfig = {
   storefronts: { "sf-test-web": "web", "sf-test-marketplace": "marketplace" },
+  publishable: { "pk-test-web": "web", "pk-test-marketplace": "marketplace" },
   nodes: { "nk-test-WH-DAL": "WH-DAL", "nk-test-WH-COL": "WH-COL", "nk-test-ST-HOU": "ST-HOU", "nk-test-ST-AUS": "ST-AUS" },
   ops: "ops-test-token",
   internal: "internal-test-token"
@@ -24,6 +25,9 @@ export const testKeys: KeysConfig = {
 export const keys = {
   web: "sf-test-web",
   marketplace: "sf-test-marketplace",
+  /** Publishable (browser) keys: availability and holds only. */
+  webPublishable: "pk-test-web",
+  marketplacePublishable: "pk-test-marketplace",
   dallas: "nk-test-WH-DAL",
   columbus: "nk-test-WH-COL",
   ops: "ops-test-token",
@@ -43,6 +47,8 @@ export const startTestGateway = async (
   options: {
     config?: Partial<GatewayConfig>; stock?: ReadonlyArray<[string, string, number]>; webhooks?: WebhookTargets; redisUrl?: string; redisChannel?: string
     commands?: ReadonlyArray<Command>; shopify?: ShopifyShops; clock?: () => number; dashboardDir?: string
+    /** How the gateway reaches the engine (default: a LocalEngine); a subclass may watch or hold back calls. */
+    engineAccess?: (engine: Engine, store: MemoryJournal) => LocalEngine
   } = {}
 ): Promise<TestGateway> => {
   const store = new MemoryJournal()
@@ -57,7 +63,7 @@ export const startTestGateway = async (
   const gateway = await startGateway({
     config: loadGatewayConfig({ host: "127.0.0.1", port: 0, ...options.config }, {}),
     keys: makeKeyRing(testKeys),
-    engine: new LocalEngine(engine, store),
+    engine: options.engineAccess ? options.engineAccess(engine, store) : new LocalEngine(engine, store),
     webhooks: options.webhooks,
     redisUrl: options.redisUrl,
     redisChannel: options.redisChannel,
