@@ -33,6 +33,9 @@ export interface SoakFigures {
   readonly ordersResidentMax: number
   readonly ordersLoaded: number
   readonly loopPauseMaxMs: number
+  readonly gcPauseMaxMs: number
+  readonly gcPauseP999Ms: number
+  readonly gcShareOfLoadPct: number
   readonly batchP999Ms: number
   readonly snapshotPauseMaxMs: number
   readonly reopenMs: number
@@ -65,6 +68,7 @@ export const run = async (args: ReadonlyArray<string>): Promise<BenchResult> => 
       ["heap at the end", figures.heapEndMB, `MB, ${figures.heapGrowthFrom1MPct}% over 1,000,000 (${aims(figures.heapGrowthFrom1MPct <= 10 && figures.heapEndMB <= 1024)}: <= 10%, <= 1024 MB)`],
       ["orders in memory", figures.residentOrders, `at the end (ordersResidentMax ${figures.ordersResidentMax}); ${figures.ordersLoaded} loaded back in all`],
       ["longest loop pause", figures.loopPauseMaxMs, `ms (${aims(figures.loopPauseMaxMs <= 50)}: <= 50)`],
+      ["longest collector pause", figures.gcPauseMaxMs, `ms (V8's garbage collector, p99.9 ${figures.gcPauseP999Ms} ms, ${figures.gcShareOfLoadPct}% of the time)`],
       ["batch p99.9", figures.batchP999Ms, "ms"],
       ["longest snapshot pause", figures.snapshotPauseMaxMs, `ms (${aims(figures.snapshotPauseMaxMs <= 20)}: <= 20)`],
       ["reopen", figures.reopenMs, `ms (${aims(figures.reopenMs <= 10_000)}: <= 10,000)`],
