@@ -116,6 +116,9 @@ const statusOf: Readonly<Record<AnyErrorCode, number>> = {
   line_without_sku: 422
 }
 
+/** "a storefront key", "a node key", "an ops key", "an internal key": a key kind in a message. */
+export const aKey = (kind: string): string => `${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind} key`
+
 export const httpStatusOf = (code: string): number => statusOf[code as AnyErrorCode] ?? 500
 
 export interface ErrorBody {

@@ -14,7 +14,7 @@ import type { Command } from "../engine/index.ts"
 import type { GatewayConfig } from "./config.ts"
 import type { EngineAccess } from "./engine-access.ts"
 import { EngineUnreachable, LocalEngine, engineMethods, type EngineMethod } from "./engine-access.ts"
-import { gatewayError, type ErrorBody } from "./errors.ts"
+import { aKey, gatewayError, type ErrorBody } from "./errors.ts"
 import { errorAnswer, requestKey, serve, type HttpAnswer, type HttpCall } from "./http-io.ts"
 import type { KeyRing, Principal, PrincipalKind } from "./keys.ts"
 import type { GatewayMetrics } from "./metrics.ts"
@@ -204,6 +204,7 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
       handler: (call, p) => storefront("availability", availabilityQuery)(call, p),
       answered: deps.availabilityCache ? cachedAvailability(deps.availabilityCache) : undefined
     },
+    { method: "get", pattern: "/v1/channel", allow: storefrontKinds, handler: storefront("channel.get") },
     { method: "post", pattern: "/v1/holds", allow: storefrontKinds, handler: storefront("hold.create") },
     { method: "get", pattern: "/v1/holds/:holdId", allow: readers, handler: storefront("hold.get", (c) => ({ holdId: c.params[0] })) },
     { method: "post", pattern: "/v1/holds/:holdId/extend", allow: storefrontKinds, handler: storefront("hold.extend", (c) => ({ holdId: c.params[0] })) },
@@ -453,7 +454,7 @@ export const mountHttpApi = (app: TemplatedApp, deps: HttpApiDeps): void => {
           const p = keys.resolve(call.key)
           if (!p) return errorAnswer(gatewayError("unauthorized", "unknown API key"), config.retryAfterSec)
           if (!route.allow.includes(p.kind)) {
-            return errorAnswer(gatewayError("forbidden", `${op} admits ${route.allow.join(" or ")} keys, not a ${p.kind} key`), config.retryAfterSec)
+            return errorAnswer(gatewayError("forbidden", `${op} admits ${route.allow.join(" or ")} keys, not ${aKey(p.kind)}`), config.retryAfterSec)
           }
           principal = p
         }

@@ -7,11 +7,11 @@
  *
  * Subscriptions are connection state and live in ws-session.ts.
  */
-import type { Command } from "../engine/index.ts"
+import { channelNodes, type Command } from "../engine/index.ts"
 import type { AvailabilityCache, Stamp } from "./availability-cache.ts"
 import type { EngineAccess, EngineReply } from "./engine-access.ts"
 import { EngineUnreachable } from "./engine-access.ts"
-import { gatewayError, isRetryable, type ErrorBody } from "./errors.ts"
+import { aKey, gatewayError, isRetryable, type ErrorBody } from "./errors.ts"
 import type { Principal } from "./keys.ts"
 import type { StorefrontOp, StorefrontPayload } from "./payloads.ts"
 
@@ -53,7 +53,7 @@ export interface OperationContext {
 
 /** The channel a principal acts in, or an outcome refusing a write. */
 const channelOf = (p: Principal): string | Outcome =>
-  p.kind === "storefront" ? p.channel : forbidden(`a ${p.kind} key cannot act for a sales channel; use a storefront key`)
+  p.kind === "storefront" ? p.channel : forbidden(`${aKey(p.kind)} cannot act for a sales channel; use a storefront key`)
 
 /** May this principal see an order or hold of `channel`? */
 export const canSee = (p: Principal, channel: string): boolean => p.kind === "ops" || (p.kind === "storefront" && p.channel === channel)
@@ -135,6 +135,16 @@ const handlers: Handlers = {
   "return.request": inChannel("return.request", true),
   "order.exchange": inChannel("order.exchange", true),
   "order.feedback": inChannel("order.feedback"),
+
+  "channel.get": async (ctx, p) => {
+    const channelId = channelOf(p)
+    if (typeof channelId !== "string") return channelId
+    const [channels, nodes] = await Promise.all([ctx.engine.channels(), ctx.engine.nodes()])
+    const channel = channels.find((c) => c.channel === channelId)
+    if (!channel) return failure({ code: "unknown_channel", message: `no channel ${channelId} is configured in the engine` })
+    const { weights: _weights, ...policy } = channel.policy
+    return { ok: true, result: { channel: channel.channel, policy, nodes: channelNodes(channel.policy, nodes) } }
+  },
 
   "order.get": async (ctx, p, x) => {
     if ((x.orderId === undefined) === (x.externalId === undefined)) {
