@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { defaults } from "../engine/index.ts"
 import { ManualClock, places } from "../engine/testing/fixture.ts"
+import { RemoteEngine } from "./engine-access.ts"
 import { call, FrameClient, keys, startTestGateway, type TestGateway } from "./testing/harness.ts"
 
 let t: TestGateway
@@ -168,6 +169,11 @@ describe("which nodes a channel sells from", () => {
     expect(errorOf(await c.request(2, "channel.get", { channel: "marketplace" }))).toBe("invalid_frame")
     expect(await http("GET", "/v1/channel", keys.ops)).toMatchObject({ status: 403, body: { error: { code: "forbidden" } } })
     c.close()
+  })
+
+  it("serves the channels to edge gateways through the internal route", async () => {
+    const remote = new RemoteEngine(t.url, keys.internal, 5_000)
+    expect((await remote.channels()).map((c) => c.channel)).toEqual(["web", "marketplace"])
   })
 
   it("names the ops token's kind in good English when it may not write", async () => {
