@@ -20,6 +20,27 @@ export interface EngineConfig {
   readonly holdTtlMsDefault: number
   readonly holdTtlMsMin: number
   readonly holdTtlMsMax: number
+  /**
+   * Units of one SKU the live holds of one cart (`cartId`), of one customer (`customerId`) may hold, within a
+   * channel; a hold with neither counts alone (hold_cart_limit).
+   */
+  readonly holdUnitsPerCartMax: number
+  /**
+   * Share (percent, 1..100) of a SKU's ATP the live holds of one channel may take: the channel's held units stay
+   * at most ceil(percent x (ATP the channel sees + what its holds hold) / 100) (hold_channel_share). 100: no cap.
+   */
+  readonly holdChannelSharePercentMax: number
+  /** Longest a hold may live, counted from its creation, however often it is extended (hold_lifetime_exceeded). */
+  readonly holdLifetimeMsMax: number
+  /** Extensions one hold may have (hold_extends_exceeded). */
+  readonly holdExtendsMax: number
+  /**
+   * Ended holds (expired, released, converted) one partition remembers, newest kept: what hold.get answers
+   * about them, and their client keys (a repeated request answers the ended hold).
+   */
+  readonly holdsEndedRetainedMax: number
+  /** ...and for how long after they ended (whichever bound comes first). */
+  readonly holdEndedRetentionMs: number
   /** How long stock stays held for an order whose payment is not yet authorised. */
   readonly paymentTimeoutMs: number
   /** Largest quantity on one order line, hold or inventory movement. */
@@ -80,6 +101,12 @@ export const defaults: EngineConfig = {
   holdTtlMsDefault: 15 * 60_000,
   holdTtlMsMin: 1_000,
   holdTtlMsMax: 24 * 60 * 60_000,
+  holdUnitsPerCartMax: 50,
+  holdChannelSharePercentMax: 50,
+  holdLifetimeMsMax: 24 * 60 * 60_000,
+  holdExtendsMax: 10,
+  holdsEndedRetainedMax: 50_000,
+  holdEndedRetentionMs: 60 * 60_000,
   paymentTimeoutMs: 30 * 60_000,
   quantityMax: 100_000,
   onHandMax: 1_000_000_000,
@@ -110,6 +137,12 @@ const envNames: { readonly [K in keyof EngineConfig]: string } = {
   holdTtlMsDefault: "ENGINE_HOLD_TTL_MS_DEFAULT",
   holdTtlMsMin: "ENGINE_HOLD_TTL_MS_MIN",
   holdTtlMsMax: "ENGINE_HOLD_TTL_MS_MAX",
+  holdUnitsPerCartMax: "ENGINE_HOLD_UNITS_PER_CART_MAX",
+  holdChannelSharePercentMax: "ENGINE_HOLD_CHANNEL_SHARE_PERCENT_MAX",
+  holdLifetimeMsMax: "ENGINE_HOLD_LIFETIME_MS_MAX",
+  holdExtendsMax: "ENGINE_HOLD_EXTENDS_MAX",
+  holdsEndedRetainedMax: "ENGINE_HOLDS_ENDED_RETAINED_MAX",
+  holdEndedRetentionMs: "ENGINE_HOLD_ENDED_RETENTION_MS",
   paymentTimeoutMs: "ENGINE_PAYMENT_TIMEOUT_MS",
   quantityMax: "ENGINE_QUANTITY_MAX",
   onHandMax: "ENGINE_ON_HAND_MAX",
@@ -179,6 +212,8 @@ export const assertConfig = (c: EngineConfig): void => {
   check(c.partitions <= 1024, "partitions <= 1024")
   check(c.batchCommandsMax <= c.mailboxCommandsMax, "batchCommandsMax <= mailboxCommandsMax")
   check(c.holdTtlMsMin <= c.holdTtlMsDefault && c.holdTtlMsDefault <= c.holdTtlMsMax, "holdTtlMsMin <= holdTtlMsDefault <= holdTtlMsMax")
+  check(c.holdChannelSharePercentMax <= 100, "holdChannelSharePercentMax <= 100")
+  check(c.holdTtlMsMax <= c.holdLifetimeMsMax, "holdTtlMsMax <= holdLifetimeMsMax")
   check(c.quantityMax <= c.onHandMax, "quantityMax <= onHandMax")
   check(c.onHandMax <= 2 ** 31 - 1, "onHandMax fits a 32-bit counter")
   check(c.nodesMax <= 65_536, "nodesMax <= 65536")

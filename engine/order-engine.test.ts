@@ -49,7 +49,7 @@ describe("OrderEngine service on the embedded store", () => {
       expect(Q.hold(engine.view, hold!.holdId)).toMatchObject({ holdId: hold!.holdId, qty: 2, expiresAt: hold!.expiresAt })
       yield* TestClock.adjust(1_000)
       yield* Effect.promise(() => engine.flush())
-      expect(Q.hold(engine.view, hold!.holdId)).toBeUndefined()
+      expect(Q.hold(engine.view, hold!.holdId)).toMatchObject({ status: "expired", endedAt: hold!.expiresAt })
       expect(Q.pool(engine.view, "TV-55", "WH-DAL")).toMatchObject({ held: 0, atp: 3 })
     })))
 

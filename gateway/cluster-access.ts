@@ -33,6 +33,7 @@ import {
   submitAcrossPartitions,
   viewOfLegs,
   type Carrier,
+  type Channel,
   type ClusterSettings,
   type Command,
   type EngineConfig,
@@ -147,7 +148,7 @@ export class ClusterEngine implements EngineAccess {
 
   /** Ops: the order with this id, and the order with this external id in each channel (each asked of its own partition). */
   async orderSearch(query: string): Promise<Array<OrderView>> {
-    const channels = (await this.channels()) as Array<{ channel: string }>
+    const channels = await this.channels()
     const found = await Promise.all([this.order(query), ...channels.map((c) => this.orderByExternal(c.channel, query))])
     const out: Array<OrderView> = []
     for (const o of found) if (o && !out.some((x) => x.orderId === o.orderId)) out.push(o)
@@ -193,8 +194,8 @@ export class ClusterEngine implements EngineAccess {
     return this.client.read(networkStream, "carriers")
   }
 
-  /** The channels, from the network owner. */
-  channels(): Promise<Array<unknown>> {
+  /** The channels and their policies, from the network owner. */
+  channels(): Promise<ReadonlyArray<Channel>> {
     return this.client.read(networkStream, "channels")
   }
 

@@ -112,6 +112,18 @@ describe.skipIf(why !== undefined)("orders over several partitions in cluster mo
     expect((await http("POST", `/v1/orders/${fixed.body.order.orderId}/cancel`, {})).body.order.status).toBe("cancelled")
   })
 
+  it("with onShortage reject, refuses a split order one of whose legs is short, and places nothing anywhere", async () => {
+    const before = await stock()
+    const short = await http("POST", "/v1/orders", order("SPLIT-SHORT", [["SKU-0", 1], ["SKU-1", unitsPerSku + 1]], { onShortage: "reject" }))
+    expect(short).toMatchObject({ status: 409, body: { error: { code: "insufficient_stock" } } })
+    expect(await stock()).toEqual(before)
+    expect((await http("GET", "/v1/orders?externalId=SPLIT-SHORT")).status).toBe(404)
+    // the channel's nodes, read from the network owner
+    const channel = await http("GET", "/v1/channel")
+    expect(channel).toMatchObject({ status: 200, body: { channel: "web" } })
+    expect(channel.body.nodes.map((n: { nodeId: string }) => n.nodeId)).toContain("WH-DAL")
+  })
+
   /** An external id (channel web) whose ordinary order lives in partition `home`. */
   const homedAt = (home: number, prefix: string): string => {
     for (let i = 0; ; i++) if (partitionOf(`web\u0000${prefix}-${i}`, partitions) === home) return `${prefix}-${i}`

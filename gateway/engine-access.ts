@@ -16,6 +16,7 @@ import {
   Queries,
   type Accepted,
   type Carrier,
+  type Channel,
   type Command,
   type Engine,
   type EngineStats,
@@ -80,13 +81,15 @@ export interface EngineAccess {
   /** A report over [from, to) read from the journal. */
   report(from: number, to: number): Promise<JournalReport>
   carriers(): Promise<ReadonlyArray<Carrier>>
+  /** The sales channels and their routing policies. */
+  channels(): Promise<ReadonlyArray<Channel>>
   health(): Promise<EngineHealth>
   stats(): Promise<EngineStats | null>
 }
 
 export const engineMethods = [
   "submit", "availability", "hold", "order", "orderByExternal", "orderHistory", "orderSearch", "orderTimeline", "pool",
-  "poolHistory", "nodes", "pools", "carriers", "report", "health", "stats"
+  "poolHistory", "nodes", "pools", "carriers", "channels", "report", "health", "stats"
 ] as const satisfies ReadonlyArray<keyof EngineAccess>
 
 export type EngineMethod = (typeof engineMethods)[number]
@@ -167,6 +170,10 @@ export class LocalEngine implements EngineAccess {
   /** Reports run one at a time on the engine owner (engine/reports/reader.ts). */
   report(from: number, to: number): Promise<JournalReport> {
     return this.reports(this.engine, { from, to })
+  }
+
+  async channels() {
+    return Queries.channels(this.engine.view)
   }
 
   async carriers() {
@@ -282,6 +289,10 @@ export class RemoteEngine implements EngineAccess {
   report(from: number, to: number) {
     return this.call<JournalReport>("report", [from, to], this.reportTimeoutMs)
   }
+  channels() {
+    return this.call<ReadonlyArray<Channel>>("channels", [])
+  }
+
   carriers() {
     return this.call<ReadonlyArray<Carrier>>("carriers", [])
   }

@@ -72,6 +72,11 @@ const statusOf: Readonly<Record<AnyErrorCode, number>> = {
   hold_foreign: 403,
   hold_used: 409,
   hold_mismatch: 409,
+  hold_cart_limit: 409,
+  hold_channel_share: 409,
+  hold_lifetime_exceeded: 409,
+  hold_extends_exceeded: 409,
+  hold_key_conflict: 409,
   order_not_found: 404,
   exists_with_different_lines: 409,
   invalid_state: 409,
@@ -117,6 +122,9 @@ const statusOf: Readonly<Record<AnyErrorCode, number>> = {
   unpayable_order: 422,
   line_without_sku: 422
 }
+
+/** "a storefront key", "a node key", "an ops key", "an internal key": a key kind in a message. */
+export const aKey = (kind: string): string => `${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind} key`
 
 export const httpStatusOf = (code: string): number => statusOf[code as AnyErrorCode] ?? 500
 

@@ -14,7 +14,7 @@ import type { Command } from "../engine/index.ts"
 import type { GatewayConfig } from "./config.ts"
 import type { EngineAccess } from "./engine-access.ts"
 import { EngineUnreachable, LocalEngine, engineMethods, type EngineMethod } from "./engine-access.ts"
-import { clientError, gatewayError, type ErrorBody } from "./errors.ts"
+import { aKey, clientError, gatewayError, type ErrorBody } from "./errors.ts"
 import { errorAnswer, requestKey, serve, type HttpAnswer, type HttpCall } from "./http-io.ts"
 import type { BodyBudget, Connections } from "./connections.ts"
 import type { KeyRing, Principal, PrincipalKind } from "./keys.ts"
@@ -174,7 +174,7 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
   const internalCall = decoderOf(Schema.Struct({ method: Schema.Literals(engineMethods), args: Schema.Array(Schema.Unknown) }))
   const storefrontKinds: ReadonlyArray<PrincipalKind> = ["storefront"]
   const readers: ReadonlyArray<PrincipalKind> = ["storefront", "ops"]
-  /** Availability and holds: a publishable key (in a browser) too. */
+  /** Availability, holds and the channel's nodes: a publishable key (in a browser) too. */
   const holders: ReadonlyArray<PrincipalKind> = ["storefront", "publishable"]
   const holdReaders: ReadonlyArray<PrincipalKind> = ["storefront", "publishable", "ops"]
   const nodeOrOps: ReadonlyArray<PrincipalKind> = ["node", "ops"]
@@ -229,6 +229,7 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
       handler: (call, p) => storefront("availability", availabilityQuery)(call, p),
       answered: deps.availabilityCache ? cachedAvailability(deps.availabilityCache) : undefined
     },
+    { method: "get", pattern: "/v1/channel", allow: holders, handler: storefront("channel.get") },
     { method: "post", pattern: "/v1/holds", allow: holders, holdOp: "hold.create", handler: storefront("hold.create") },
     { method: "get", pattern: "/v1/holds/:holdId", allow: holdReaders, handler: storefront("hold.get", (c) => ({ holdId: c.params[0] })) },
     {
@@ -501,7 +502,7 @@ export const mountHttpApi = (app: TemplatedApp, deps: HttpApiDeps): void => {
           const p = keys.resolve(call.key)
           if (!p) return errorAnswer(gatewayError("unauthorized", "unknown API key"), config.retryAfterSec)
           if (!route.allow.includes(p.kind)) {
-            return errorAnswer(gatewayError("forbidden", `${op} admits ${route.allow.join(" or ")} keys, not a ${p.kind} key`), config.retryAfterSec)
+            return errorAnswer(gatewayError("forbidden", `${op} admits ${route.allow.join(" or ")} keys, not ${aKey(p.kind)}`), config.retryAfterSec)
           }
           // over a rate limit of the key: 429 with Retry-After, nothing run
           const now = performance.now()

@@ -64,7 +64,7 @@ if (engineMode === "cluster") {
   cluster = () => clusterEngine.cluster()
   clusterStreams = entityIds(loadConfig().partitions)
   nodeIds = (await clusterEngine.nodes()).map((n) => n.nodeId)
-  channels = ((await clusterEngine.channels()) as Array<{ channel: string }>).map((c) => c.channel)
+  channels = (await clusterEngine.channels()).map((c) => c.channel)
   console.log(`cluster gateway: ${nodeIds.length} nodes; runners: ${JSON.stringify((await clusterEngine.cluster()).runners.map((r) => r.address))}`)
 } else if (ownerUrl) {
   if (!redisUrl) throw new Error("an edge gateway (GATEWAY_ENGINE_URL set) needs REDIS_URL to hear changes")

@@ -24,7 +24,8 @@ let messages = 0
 let hello: { nodes: Array<{ nodeId: string }> } | undefined
 
 beforeAll(async () => {
-  t = await startTestGateway({ config: { opsTickMs: 250, lowStockUnits: 5, hotSkuReservationsPerTick: 20 }, stock: [["TV-55", "WH-DAL", 8], ["HDMI", "WH-DAL", 500], ["HDMI", "WH-COL", 500]] })
+  t = await startTestGateway({ config: { opsTickMs: 250, lowStockUnits: 5, hotSkuReservationsPerTick: 20 }, stock: [["TV-55", "WH-DAL", 8], ["TV-55", "WH-COL", 20], ["HDMI", "WH-DAL", 500], ["HDMI", "WH-COL", 500]] })
+  // (TV-55 at WH-COL: room for the holds on WH-DAL below within the channel share, holdChannelSharePercentMax)
   socket = connectIo(`${t.url}/ops`, { transports: ["websocket"], auth: { token: keys.ops } })
   socket.onAny((event: string, payload: unknown) => {
     messages++

@@ -31,6 +31,7 @@ import { Server, type Socket } from "socket.io"
 import type { TemplatedApp } from "uWebSockets.js"
 import type { GatewayConfig } from "./config.ts"
 import type { Connections } from "./connections.ts"
+import { aKey } from "./errors.ts"
 import type { EngineAccess, LocalEngine } from "./engine-access.ts"
 import type { KeyRing } from "./keys.ts"
 import type { GatewayMetrics } from "./metrics.ts"
@@ -111,7 +112,7 @@ export class OpsFeed {
       if (typeof token !== "string" || token === "") return next(refusal("unauthorized", "pass the ops token as auth: { token }"))
       const p = deps.keys.resolve(token)
       if (!p) return next(refusal("unauthorized", "unknown token"))
-      if (p.kind !== "ops") return next(refusal("forbidden", `a ${p.kind} key cannot watch the ops feed`))
+      if (p.kind !== "ops") return next(refusal("forbidden", `${aKey(p.kind)} cannot watch the ops feed`))
       next()
     }
     io.of("/").use((_socket, next) => next(refusal("forbidden", `connect to the ${opsNamespace} namespace`)))

@@ -50,7 +50,9 @@ export const storefrontPayloads = {
   "return.request": without(C.RequestReturn, inChannel),
   "order.exchange": without(C.ExchangeOrder, inChannel),
   "order.feedback": without(C.RecordFeedback, inChannel),
-  ping: Schema.Struct({ nonce: opt(C.Id) })
+  ping: Schema.Struct({ nonce: opt(C.Id) }),
+  /** The key's channel: its policy and the nodes it sells from. No fields (an empty Struct would let any field through). */
+  "channel.get": Schema.Record(Schema.String, Schema.Never)
 } as const
 
 export type StorefrontOp = keyof typeof storefrontPayloads

@@ -11,7 +11,8 @@ let t: TestGateway
 const stock = 37
 
 beforeAll(async () => {
-  t = await startTestGateway({ stock: [["SOUNDBAR", "WH-COL", stock]] })
+  // no channel share limit: the race is for the whole pool (gateway/holds-api.test.ts tests the limit)
+  t = await startTestGateway({ stock: [["SOUNDBAR", "WH-COL", stock]], engine: { holdChannelSharePercentMax: 100 } })
 })
 afterAll(() => t.close())
 

@@ -194,6 +194,26 @@ describe("publishable key limits over HTTP", () => {
   })
 })
 
+describe("channel.get within the limits", () => {
+  it("takes a request token of a publishable connection and key like any request, over WS and HTTP", async () => {
+    const since = performance.now()
+    const c = await FrameClient.open(`${t.wsUrl}?key=${keys.webPublishable}`)
+    const got = await pipelined(c, Array.from({ length: 20 }, (_, i) => ({ id: `c${i}`, op: "channel.get" })))
+    expect(got).toHaveLength(20)
+    const ok = got.filter((f) => f.ok === true)
+    expect(ok.length).toBeLessThanOrEqual(atMost(8, 1, since))
+    for (const f of ok) expect(f.result).toMatchObject({ channel: "web" })
+    for (const f of got.filter((f) => f.ok === false)) expect((f.error as { code: string }).code).toBe("rate_limited")
+    c.close()
+    // the key's requests over HTTP: at most its burst and refill since the gateway started (the tests above used some)
+    const answers = await Promise.all(Array.from({ length: 80 }, () => call(t.url, "GET", "/v1/channel", keys.webPublishable)))
+    expect(answers.filter((a) => a.status === 200).length).toBeLessThanOrEqual(atMost(30, 1, startedAt))
+    const limited = answers.filter((a) => a.status !== 200)
+    expect(limited.length).toBeGreaterThan(0)
+    for (const a of limited) expect(a).toMatchObject({ status: 429, body: { error: { code: "rate_limited" } } })
+  })
+})
+
 describe("rate limit settings", () => {
   it("reads every limit from the environment and refuses a publishable limit looser than the secret one", () => {
     const c = loadGatewayConfig({}, { GATEWAY_PUBLISHABLE_CONNECTION_HOLDS_PER_SEC: "2", GATEWAY_SECRET_KEY_REQUESTS_BURST: "99" })

@@ -26,6 +26,7 @@ const keyOf: Record<Kind, string> = { storefront: keys.web, publishable: keys.we
 /** Every authenticated route with the key kinds it admits. */
 const routes: ReadonlyArray<[string, string, ReadonlyArray<Kind>, unknown?]> = [
   ["GET", "/v1/availability?skus=TV-55", ["storefront", "publishable", "ops"]],
+  ["GET", "/v1/channel", ["storefront", "publishable"]],
   ["POST", "/v1/holds", ["storefront", "publishable"], { sku: "HDMI", qty: 1 }],
   ["GET", "/v1/holds/h0-1", ["storefront", "publishable", "ops"]],
   ["POST", "/v1/holds/h0-1/extend", ["storefront", "publishable"], { ttlMs: 60_000 }],
@@ -136,7 +137,46 @@ describe("publishable keys", () => {
       externalId: "PK-2", lines: [{ sku: "HDMI", qty: 1 }], customer: { location: places.dallas }, holdIds: [holdId], payment: "authorised"
     })
     expect(placed.status).toBe(201)
-    expect(await c.request(6, "hold.get", { holdId })).toMatchObject({ ok: false, error: { code: "hold_not_found" } })
+    // the converted hold answers its final state, still by its sealed id, and cannot be used again
+    expect(await c.request(6, "hold.get", { holdId })).toMatchObject({ ok: true, result: { hold: { holdId, status: "converted" } } })
+    expect(await c.request(7, "hold.release", { holdId })).toMatchObject({ ok: false, error: { code: "hold_used" } })
+    c.close()
+  })
+
+  it("read their channel's nodes, and see ended holds and key repeats by sealed ids only", async () => {
+    const c = await FrameClient.open(`${t.wsUrl}?key=${keys.webPublishable}`)
+    expect(await c.request(1, "channel.get")).toMatchObject({ ok: true, result: { channel: "web", policy: { shipFromStore: true } } })
+    expect(await http("GET", "/v1/channel", keys.marketplacePublishable)).toMatchObject({ status: 200, body: { channel: "marketplace" } })
+
+    const first = await c.request(2, "hold.create", { sku: "HDMI", qty: 1, nodeId: "WH-DAL", key: "pk-cart-9" })
+    const sealed = (first.result as { hold: { holdId: string } }).hold.holdId
+    const bare = sealed.slice(0, sealed.indexOf("."))
+    expect(bare).toMatch(/^h\d+-[0-9a-z]+$/)
+    // a repeat of the key while the hold lives, over both transports: the same sealed id
+    expect(await c.request(3, "hold.create", { sku: "HDMI", qty: 1, nodeId: "WH-DAL", key: "pk-cart-9" }))
+      .toMatchObject({ ok: true, result: { existing: true, hold: { holdId: sealed, status: "active" } } })
+    expect(await http("POST", "/v1/holds", keys.webPublishable, { sku: "HDMI", qty: 1, nodeId: "WH-DAL", key: "pk-cart-9" }))
+      .toMatchObject({ body: { existing: true, hold: { holdId: sealed } } })
+
+    expect(await http("DELETE", `/v1/holds/${sealed}`, keys.webPublishable)).toMatchObject({ status: 200, body: { hold: { holdId: sealed, status: "released" } } })
+    // ended: its final state by the sealed id (the bare id is still not found), and the key's repeat answers it sealed
+    expect(await c.request(4, "hold.get", { holdId: sealed })).toMatchObject({ ok: true, result: { hold: { holdId: sealed, status: "released" } } })
+    expect(await http("GET", `/v1/holds/${sealed}`, keys.webPublishable)).toMatchObject({ status: 200, body: { hold: { holdId: sealed, status: "released" } } })
+    expect(await http("GET", `/v1/holds/${bare}`, keys.webPublishable)).toMatchObject({ status: 404, body: { error: { code: "hold_not_found" } } })
+    expect(await http("GET", `/v1/holds/${sealed}`, keys.marketplacePublishable)).toMatchObject({ status: 404 })
+    expect(await c.request(5, "hold.create", { sku: "HDMI", qty: 1, nodeId: "WH-DAL", key: "pk-cart-9" }))
+      .toMatchObject({ ok: true, result: { existing: true, hold: { holdId: sealed, status: "released" } } })
+    expect(await c.request(6, "hold.release", { holdId: sealed })).toMatchObject({ ok: false, error: { code: "hold_used" } })
+    // the key with other lines: refused, naming the hold by its sealed id, never the bare one
+    const conflict = await c.request(7, "hold.create", { sku: "HDMI", qty: 2, nodeId: "WH-DAL", key: "pk-cart-9" })
+    expect(conflict).toMatchObject({ ok: false, error: { code: "hold_key_conflict" } })
+    const message = (conflict.error as { message: string }).message
+    expect(message).toContain(sealed)
+    expect(message.replace(sealed, "")).not.toContain(bare)
+    // the secret key sees the bare id in the same refusal
+    const secret = await http("POST", "/v1/holds", keys.web, { sku: "HDMI", qty: 2, nodeId: "WH-DAL", key: "pk-cart-9" })
+    expect(secret).toMatchObject({ status: 409, body: { error: { code: "hold_key_conflict" } } })
+    expect(secret.body.error.message).toContain(`hold ${bare},`)
     c.close()
   })
 

@@ -8,11 +8,11 @@
  *
  * Subscriptions are connection state and live in ws-session.ts.
  */
-import { isLatLon, type Command } from "../engine/index.ts"
+import { channelNodes, isLatLon, type Command } from "../engine/index.ts"
 import type { AvailabilityCache, Stamp } from "./availability-cache.ts"
 import type { EngineAccess, EngineReply } from "./engine-access.ts"
 import { EngineUnreachable } from "./engine-access.ts"
-import { clientError, gatewayError, isRetryable, type ErrorBody } from "./errors.ts"
+import { aKey, clientError, gatewayError, isRetryable, type ErrorBody } from "./errors.ts"
 import { bareHoldId, type HoldTokens } from "./hold-tokens.ts"
 import type { Principal } from "./keys.ts"
 import type { StorefrontOp, StorefrontPayload } from "./payloads.ts"
@@ -70,7 +70,7 @@ export interface OperationContext {
 
 /** The channel a principal acts in, or an outcome refusing a write. (A publishable key only gets this far for its ops.) */
 const channelOf = (p: Principal): string | Outcome =>
-  p.kind === "storefront" || p.kind === "publishable" ? p.channel : forbidden(`a ${p.kind} key cannot act for a sales channel; use a storefront key`)
+  p.kind === "storefront" || p.kind === "publishable" ? p.channel : forbidden(`${aKey(p.kind)} cannot act for a sales channel; use a storefront key`)
 
 /** May this principal see an order of `channel`? (Not a publishable key: orders carry customers' names and addresses.) */
 export const canSee = (p: Principal, channel: string): boolean => p.kind === "ops" || (p.kind === "storefront" && p.channel === channel)
@@ -81,11 +81,12 @@ export const canSeeHold = (p: Principal, channel: string): boolean =>
 
 /**
  * What a publishable key (one that sits in a browser, so is public) may do:
- * read availability, subscribe to it, and hold stock; nothing that places,
- * changes or reads orders.
+ * read availability, subscribe to it, hold stock, and read which nodes its
+ * channel sells from; nothing that places, changes or reads orders.
  */
 export const publishableOps: ReadonlySet<StorefrontOp> = new Set<StorefrontOp>([
-  "ping", "availability", "availability.subscribe", "availability.unsubscribe", "hold.create", "hold.extend", "hold.release", "hold.get"
+  "ping", "availability", "availability.subscribe", "availability.unsubscribe", "hold.create", "hold.extend", "hold.release", "hold.get",
+  "channel.get"
 ])
 
 /** A refusal when this principal may not run `op` at all (a publishable key outside publishableOps). */
@@ -128,9 +129,18 @@ export const availabilityQuestionRefused = (x: { readonly location?: unknown; re
 const holdIdOf = (ctx: OperationContext, p: Principal, holdId: string): string | undefined =>
   p.kind === "publishable" ? ctx.holdTokens.open(p.channel, holdId) : bareHoldId(holdId)
 
-/** The outcome as a publishable key sees it: its hold's id sealed. */
+/**
+ * The outcome as a publishable key sees it: its hold's id sealed, live or
+ * ended, and in the message of a hold_key_conflict (the hold the key names).
+ */
 const asSeenBy = (ctx: OperationContext, p: Principal, o: Outcome): Outcome => {
-  if (p.kind !== "publishable" || !o.ok) return o
+  if (p.kind !== "publishable") return o
+  if (!o.ok) {
+    if (o.error.code !== "hold_key_conflict") return o
+    // engine hold ids are h<partition>-<base 36 number> (engine/pool/hold-book.ts holdIdFor)
+    const message = o.error.message.replace(/\bh\d+-[0-9a-z]+\b/g, (id) => ctx.holdTokens.seal(p.channel, id))
+    return { ...o, error: { ...o.error, message } }
+  }
   const result = o.result as { hold?: { holdId: string } } | undefined
   if (result?.hold === undefined) return o
   return { ...o, result: { ...result, hold: { ...result.hold, holdId: ctx.holdTokens.seal(p.channel, result.hold.holdId) } } }
@@ -216,6 +226,16 @@ const handlers: Handlers = {
   "return.request": inChannel("return.request", true),
   "order.exchange": inChannel("order.exchange", true),
   "order.feedback": inChannel("order.feedback"),
+
+  "channel.get": async (ctx, p) => {
+    const channelId = channelOf(p)
+    if (typeof channelId !== "string") return channelId
+    const [channels, nodes] = await Promise.all([ctx.engine.channels(), ctx.engine.nodes()])
+    const channel = channels.find((c) => c.channel === channelId)
+    if (!channel) return failure({ code: "unknown_channel", message: `no channel ${channelId} is configured in the engine` })
+    const { weights: _weights, ...policy } = channel.policy
+    return { ok: true, result: { channel: channel.channel, policy, nodes: channelNodes(channel.policy, nodes) } }
+  },
 
   "order.get": async (ctx, p, x) => {
     if ((x.orderId === undefined) === (x.externalId === undefined)) {

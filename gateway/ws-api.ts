@@ -18,7 +18,7 @@ import type { AvailabilityFeed } from "./availability-feed.ts"
 import type { GatewayConfig } from "./config.ts"
 import type { EngineAccess } from "./engine-access.ts"
 import { EngineUnreachable } from "./engine-access.ts"
-import { closeCodes, gatewayError, httpStatusOf, isRetryable, type ErrorBody } from "./errors.ts"
+import { aKey, closeCodes, gatewayError, httpStatusOf, isRetryable, type ErrorBody } from "./errors.ts"
 import type { KeyRing } from "./keys.ts"
 import type { GatewayMetrics } from "./metrics.ts"
 import type { OrderFeed } from "./order-feed.ts"
@@ -274,7 +274,7 @@ export const wsBehavior = (deps: WsApiDeps): uWS.WebSocketBehavior<SessionHolder
       const principal = keys.resolve(key)
       if (!principal) return refuseUpgrade(res, gatewayError("unauthorized", "unknown API key"))
       if (principal.kind !== "storefront" && principal.kind !== "publishable" && principal.kind !== "ops") {
-        return refuseUpgrade(res, gatewayError("forbidden", `a ${principal.kind} key cannot open the storefront WS API`))
+        return refuseUpgrade(res, gatewayError("forbidden", `${aKey(principal.kind)} cannot open the storefront WS API`))
       }
       if (!deps.connections.admits(false)) {
         return refuseUpgrade(res, gatewayError("too_many_connections", `the gateway holds connectionsMax (${config.connectionsMax}) connections, less connectionsReserved (${config.connectionsReserved}) kept for health and node routes; retry later`))

@@ -18,7 +18,7 @@ import type { HoldView, LineQty, OrderView } from "../engine/index.ts"
 export type HoldFate = "open" | "converted" | "released" | "abandoned"
 
 /** A hold as the gateway acknowledged it (expiresAt on the engine clock), and what became of it. */
-export interface LedgerHold extends HoldView {
+export interface LedgerHold extends Pick<HoldView, "holdId" | "channel" | "sku" | "nodeId" | "qty" | "expiresAt"> {
   readonly placedSim: number
   fate: HoldFate
 }

@@ -41,7 +41,9 @@ const newBucket = (): Bucket => ({
 })
 
 /** Codes that are the engine's answers to a fair request (sold out, already shipped, hold ran out, a delivery date no plan meets), not failures. */
-export const answerCodes: ReadonlySet<string> = new Set(["insufficient_stock", "invalid_state", "hold_expired", "hold_used", "quantity_exceeds_open", "promise_unreachable"])
+export const answerCodes: ReadonlySet<string> = new Set([
+  "insufficient_stock", "invalid_state", "hold_expired", "hold_used", "quantity_exceeds_open", "promise_unreachable", "hold_cart_limit", "hold_channel_share"
+])
 
 /** Nearest-rank percentile of a sorted sample (the gateway's definition). */
 export const percentile = (sorted: ReadonlyArray<number>, p: number): number => percentileOfSorted(sorted, p)

@@ -244,7 +244,8 @@ export class Storefront {
         held.push({ sku: item.sku, holdId: r.hold.holdId })
         lines.push({ sku: item.sku, qty: item.qty, unitPriceCents: item.unitPriceCents })
       } catch (e) {
-        if (codeOf(e) !== "insufficient_stock") throw e
+        // sold out, or the hold limits against one client holding a whole product (the sale goes on without the hold)
+        if (!["insufficient_stock", "hold_cart_limit", "hold_channel_share"].includes(codeOf(e))) throw e
         if (s.kind === "checkout" && s.keepSoldOut) lines.push({ sku: item.sku, qty: item.qty, unitPriceCents: item.unitPriceCents })
         else this.outcomes.unitsDropped += item.qty
       }

@@ -125,7 +125,11 @@ export type LoadInventory = typeof LoadInventory.Type
 /**
  * A cart reservation. Targets `nodeId`, or else the best node for `location`
  * (or, with neither, the node with the most available stock).
- * `key`, when given, makes the request idempotent within the channel and SKU.
+ * `key`, when given, makes the request idempotent within the channel (while
+ * the hold lives and for holdEndedRetentionMs after it ended).
+ * `cartId` and `customerId`, when given, name who holds: the live holds of one
+ * cart, and of one customer, hold at most holdUnitsPerCartMax units of a SKU
+ * (a hold with neither counts alone).
  */
 export const CreateHold = Schema.Struct({
   type: Schema.Literal("hold.create"),
@@ -136,7 +140,9 @@ export const CreateHold = Schema.Struct({
   location: opt(LatLon),
   /** holdTtlMsMin..holdTtlMsMax, checked by the engine (ttl_out_of_range); default holdTtlMsDefault. */
   ttlMs: opt(Schema.Number),
-  key: opt(Id)
+  key: opt(Id),
+  cartId: opt(Id),
+  customerId: opt(Id)
 })
 export type CreateHold = typeof CreateHold.Type
 
@@ -196,6 +202,11 @@ export const PlaceOrder = Schema.Struct({
   shipComplete: opt(Schema.Boolean),
   /** B2B: the date the buyer asked for the goods by, "YYYY-MM-DD"; routed as a deliver-by date. */
   requestedDeliveryDate: opt(DateText),
+  /**
+   * What to do when routing at placement cannot place every unit: `backorder` (the default) places the order
+   * and the rest waits as a backorder; `reject` refuses the order with insufficient_stock and changes nothing.
+   */
+  onShortage: opt(Schema.Literals(["backorder", "reject"])),
   /** Set by the cluster gateway only: the order is this leg; its idempotency key is (channel, externalId, leg.partition). */
   leg: opt(OrderLeg)
 })

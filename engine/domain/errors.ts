@@ -37,6 +37,11 @@ export const errorCodes = {
   hold_foreign: "the hold belongs to another channel",
   hold_used: "the hold was already turned into an order allocation or released",
   hold_mismatch: "the hold is for another SKU, or for less than the order line asks",
+  hold_cart_limit: "the cart, customer or hold would hold more than holdUnitsPerCartMax units of the SKU",
+  hold_channel_share: "the channel's holds would take more than holdChannelSharePercentMax percent of the SKU's available stock",
+  hold_lifetime_exceeded: "the extension would keep the hold alive past holdLifetimeMsMax from its creation",
+  hold_extends_exceeded: "the hold was already extended holdExtendsMax times",
+  hold_key_conflict: "the key names a hold (live, or ended within the retention window) for another SKU, quantity or node",
   // orders
   order_not_found: "no order has this id (in this channel)",
   exists_with_different_lines: "an order with this channel and external id exists with other lines",

@@ -42,6 +42,9 @@ export interface HoldPlaced extends PoolRef {
   readonly qty: number
   readonly expiresAt: number
   readonly key: string | null
+  /** Who holds (hold.create cartId / customerId), when given: the per-cart limit counts by them. */
+  readonly cartId?: string
+  readonly customerId?: string
   readonly at: number
 }
 export interface HoldExtended extends PoolRef { readonly type: "HoldExtended"; readonly holdId: string; readonly expiresAt: number }

@@ -132,6 +132,30 @@ export const policyAllows = (policy: RoutingPolicy, node: FulfillmentNode): bool
   return policy.allowedNodeIds.includes(node.nodeId) || node.groups.some((g) => policy.allowedGroups.includes(g))
 }
 
+/** A node as a channel sees it: whether it may sell from it at all, ship to customers from it, hand over pickups there. */
+export interface ChannelNode {
+  readonly nodeId: string
+  readonly kind: NodeKind
+  readonly status: NodeStatus
+  /** Routing may ship the channel's orders to customers from it (offers "ship"; a store only when the channel ships from stores). */
+  readonly ships: boolean
+  /** The channel's customers may pick up there (offers "pickup"). */
+  readonly pickup: boolean
+}
+
+/**
+ * The nodes a channel sells from: every node its policy allows (allowedNodeIds,
+ * allowedGroups), in network order, with what it may do there. Availability
+ * (`atp`) and holds count the online ones of these; shipping routes only to
+ * those that ship.
+ */
+export const channelNodes = (policy: RoutingPolicy, nodes: ReadonlyArray<FulfillmentNode>): Array<ChannelNode> =>
+  nodes.filter((n) => policyAllows(policy, n)).map((n) => ({
+    nodeId: n.nodeId, kind: n.kind, status: n.status,
+    ships: n.services.includes("ship") && (n.kind === "warehouse" || policy.shipFromStore),
+    pickup: n.services.includes("pickup")
+  }))
+
 /** Great-circle distance in kilometres (haversine, mean Earth radius). */
 export const distanceKm = (a: LatLon, b: LatLon): number => {
   const rad = Math.PI / 180

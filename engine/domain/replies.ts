@@ -24,6 +24,15 @@ export interface HoldView {
   readonly nodeId: string
   readonly qty: number
   readonly expiresAt: number
+  /** `active` while it holds stock; else how it ended (and `endedAt` when). */
+  readonly status: "active" | "expired" | "released" | "converted"
+  readonly endedAt: number | null
+  /** When it was created: it lives at most holdLifetimeMsMax from then. */
+  readonly placedAt: number
+  /** Extensions so far (at most holdExtendsMax). */
+  readonly extensions: number
+  readonly cartId?: string
+  readonly customerId?: string
 }
 
 export interface Accepted {

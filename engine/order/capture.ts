@@ -16,11 +16,13 @@
  *   node that can no longer serve the channel is released, its line routed
  * - a promise that cannot be met while the units could ship without it is
  *   refused (promise_unreachable) with the earliest achievable date
+ * - with onShortage "reject", an order routing cannot place whole now is
+ *   refused (insufficient_stock); by default what cannot be placed is backordered
  */
 import type { EngineConfig } from "../config.ts"
 import type { OrderLineInput, PlaceOrder } from "../domain/commands.ts"
 import { reject, type Rejection } from "../domain/errors.ts"
-import type { OrderLine } from "../domain/events.ts"
+import type { OrderLine, OrderPlaced } from "../domain/events.ts"
 import { isLatLon, policyAllows, type LatLon } from "../domain/network.ts"
 import type { Reply } from "../domain/replies.ts"
 import { checkId, checkLeg, checkQty, isCount } from "../domain/validate.ts"
@@ -33,7 +35,8 @@ import type { RouteRequest } from "../routing/types.ts"
 import { partitionOf } from "../runtime/partition.ts"
 import { externalKey, legKey, orderIdFor, type OrderBook } from "./order-book.ts"
 import { acceptedOrder, creditHolds, promiseConstraintOf, weightOf, type OrderContext } from "./order-context.ts"
-import { deliverByDayOf } from "./order-state.ts"
+import { deliverByDayOf, newOrder } from "./order-state.ts"
+import { planRoute } from "./route-plan.ts"
 import { routeOrder } from "./route-order.ts"
 
 const resolveDestination = (c: PlaceOrder, net: NetworkState): LatLon | undefined => {
@@ -181,6 +184,21 @@ const repeatedPlacement = (book: OrderBook, c: PlaceOrder): Reply | undefined =>
   return undefined
 }
 
+/**
+ * onShortage "reject": the routing the order would get at placement (route-plan.ts, holds credited, ship
+ * complete and promises as asked), planned on the order as it would be placed, without placing it. Any unit
+ * left unplaced refuses the order with insufficient_stock, naming the lines short; nothing is journaled.
+ */
+const shortageRefusal = (placed: OrderPlaced, holds: ReadonlyArray<Hold>, ctx: OrderContext): Rejection | undefined => {
+  const probe = newOrder(placed)
+  const need = new Map(placed.lines.map((l) => [l.lineNo, l.qty] as const))
+  const { plan } = planRoute(probe, need, holds, ctx)
+  const short = [...plan.short].filter(([, qty]) => qty > 0)
+  if (short.length === 0) return undefined
+  const lines = short.map(([lineNo, qty]) => `line ${lineNo} (${placed.lines[lineNo - 1].sku}) short by ${qty}`).join(", ")
+  return reject("insufficient_stock", `not enough stock to place every unit now: ${lines}; nothing was placed (onShortage: reject)`)
+}
+
 /** How the order is fulfilled: shipped, or picked up at a store that offers pickup. */
 const checkFulfillment = (c: PlaceOrder, net: NetworkState): { fulfillment: "ship" | "pickup"; pickupNodeId: string | null } | Rejection => {
   const fulfillment = c.fulfillment ?? "ship"
@@ -221,10 +239,12 @@ export const placeOrder = (book: OrderBook, c: PlaceOrder, ctx: OrderContext, ex
     const unreachable = promiseRefusal(c, destination, usable, ctx)
     if (unreachable) return unreachable
   }
+  const onShortage = c.onShortage ?? "backorder"
+  if (onShortage !== "backorder" && onShortage !== "reject") return reject("malformed_command", "onShortage must be backorder or reject")
   // decided: the order exists from here, then its unusable holds end, then it is routed (routing reads the placed order)
   const customer = c.customer
   const leg = c.leg
-  const o = ctx.emit({
+  const placed: OrderPlaced = {
     type: "OrderPlaced",
     orderId: orderIdFor(book.partition, book.nextOrderNo),
     channel: c.channel,
@@ -245,7 +265,12 @@ export const placeOrder = (book: OrderBook, c: PlaceOrder, ctx: OrderContext, ex
     at: ctx.now,
     ...terms,
     ...(leg ? { leg: { partition: leg.partition, lineNos: [...leg.lineNos] } } : {})
-  })
+  }
+  if (onShortage === "reject") {
+    const short = shortageRefusal(placed, usable, ctx)
+    if (short) return short
+  }
+  const o = ctx.emit(placed)
   for (const h of released) ctx.pools.endHold(h.holdId, "released")
   routeOrder(o, "placed", ctx, usable)
   return acceptedOrder(o)

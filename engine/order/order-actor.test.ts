@@ -76,8 +76,23 @@ describe("placement", () => {
     expect(types()).toEqual(["OrderPlaced", "OrderRouted"])
   })
 
+  it("with onShortage reject, refuses an order it cannot place whole and writes nothing; by default backorders the rest", () => {
+    const lines = [{ sku: "TV-55", qty: 12, unitPriceCents: 50_000 }]
+    const refused = place({ lines, onShortage: "reject" })
+    expect(refused).toMatchObject({ ok: false, code: "insufficient_stock" })
+    expect(refused.ok ? "" : refused.message).toContain("line 1 (TV-55) short by 2")
+    expect(code(place({ lines, onShortage: "later" as never }))).toBe("malformed_command")
+    expect(types()).toEqual([])
+    expect(h.messages).toEqual([])
+    // enough stock: placed and routed whole, as without the option
+    expect(place({ externalId: "web-2", lines: [{ sku: "TV-55", qty: 10 }], onShortage: "reject" })).toMatchObject({ ok: true, order: { status: "routed" } })
+    // the default keeps placing and backorders what no node has
+    h.atp.clear()
+    expect(place({ externalId: "web-3", lines })).toMatchObject({ ok: true, order: { lines: [{ backordered: 12 }] } })
+  })
+
   it("turns the cart holds it names into the reservation", () => {
-    h.holds.set("h0-1", { holdId: "h0-1", slot: 0, sku: "TV-55", nodeId: "WH-COL", channel: "web", qty: 3, expiresAt: h.now + 60_000, key: null, placedAt: h.now })
+    h.holds.set("h0-1", { holdId: "h0-1", slot: 0, sku: "TV-55", nodeId: "WH-COL", channel: "web", qty: 3, expiresAt: h.now + 60_000, key: null, placedAt: h.now, cartId: null, customerId: null, extensions: 0 })
     const { orderId } = placed({ holdIds: ["h0-1"] })
     expect(h.messages).toEqual([
       ["endHold", "h0-1", "converted"],

@@ -10,7 +10,8 @@ import type { Hold } from "./pool-actor.ts"
 
 const holdOf = (n: number, key: string | null = null): Omit<Hold, "holdId"> => ({
   slot: n % 7, sku: `SKU-${n % 5}`, nodeId: `N${n % 3}`, channel: n % 2 === 0 ? "web" : "app",
-  qty: 1 + (n % 4), expiresAt: 1_000_000 + n * 1.5, key, placedAt: 500_000 + n
+  qty: 1 + (n % 4), expiresAt: 1_000_000 + n * 1.5, key, placedAt: 500_000 + n,
+  cartId: n % 3 === 0 ? `cart-${n}` : null, customerId: n % 5 === 0 ? `cust-${n}` : null, extensions: n % 4
 })
 
 describe("hold book", () => {
@@ -37,6 +38,9 @@ describe("hold book", () => {
     expect(book.get(41)).toBeUndefined()
     expect(book.expiresAt(41)).toBeNaN()
     expect(() => book.setExpiresAt(41, 8)).toThrow(RangeError)
+    book.set(45, holdOf(45))
+    book.extend(45, 9)
+    expect(book.get(45)).toMatchObject({ expiresAt: 9, extensions: holdOf(45).extensions + 1, cartId: "cart-45", customerId: "cust-45" })
   })
 
   it("counts a hold placed on a row a compaction moved away from", () => {

@@ -6,9 +6,9 @@
  * SKU strings), they were about 185 bytes of heap apiece and, worse, objects
  * the garbage collector must mark again on every full collection: with 400,000
  * holds the gateway's major collections stalled its event loop for 50 to 150 ms.
- * Here a hold is a row of typed arrays (about 37 bytes, nothing to mark); its
+ * Here a hold is a row of typed arrays (about 41 bytes, nothing to mark); its
  * strings (SKU, node, channel) are interned per book, its hold id is derived
- * from the partition and the number, and the rare client key sits in a map.
+ * from the partition and the number, and the client key, cart and customer ids (when given) sit in maps.
  * `get` builds a `Hold` view object on demand, for the commands that read one.
  *
  * Hold numbers are issued in order, so the rows are an array offset by the
@@ -39,11 +39,15 @@ export class HoldBook {
   private qtyCol = new Int32Array(initialRows)
   private expiresCol = new Float64Array(initialRows)
   private placedCol = new Float64Array(initialRows)
+  private extensionsCol = new Int32Array(initialRows)
   private skuCol = new Int32Array(initialRows)
   private nodeCol = new Int32Array(initialRows)
   private channelCol = new Int32Array(initialRows)
   /** Client keys of the holds that were given one, by hold number. */
   private readonly keys = new Map<number, string>()
+  /** Cart and customer ids of the holds that were given one, by hold number. */
+  private readonly carts = new Map<number, string>()
+  private readonly customers = new Map<number, string>()
   /** Interned SKU, node and channel names (bounded by the catalog, the network and the channels). */
   private readonly names: Array<string> = []
   private readonly nameRefs = new Map<string, number>()
@@ -82,6 +86,12 @@ export class HoldBook {
     this.expiresCol[i] = expiresAt
   }
 
+  /** An extension: the new expiry, and one more extension counted. */
+  extend(holdNo: number, expiresAt: number): void {
+    this.setExpiresAt(holdNo, expiresAt)
+    this.extensionsCol[this.row(holdNo)]++
+  }
+
   /** Adds a hold; numbers must not go below the oldest live one (they are issued in order). */
   set(holdNo: number, hold: Omit<Hold, "holdId">): void {
     if (this.live === 0) {
@@ -106,11 +116,16 @@ export class HoldBook {
     this.qtyCol[i] = hold.qty
     this.expiresCol[i] = hold.expiresAt
     this.placedCol[i] = hold.placedAt
+    this.extensionsCol[i] = hold.extensions
     this.skuCol[i] = this.ref(hold.sku)
     this.nodeCol[i] = this.ref(hold.nodeId)
     this.channelCol[i] = this.ref(hold.channel)
     if (hold.key !== null) this.keys.set(holdNo, hold.key)
     else this.keys.delete(holdNo)
+    if (hold.cartId !== null) this.carts.set(holdNo, hold.cartId)
+    else this.carts.delete(holdNo)
+    if (hold.customerId !== null) this.customers.set(holdNo, hold.customerId)
+    else this.customers.delete(holdNo)
   }
 
   delete(holdNo: number): void {
@@ -119,6 +134,8 @@ export class HoldBook {
     this.liveRow[i] = 0
     this.live--
     this.keys.delete(holdNo)
+    this.carts.delete(holdNo)
+    this.customers.delete(holdNo)
     if (i === this.head) this.trim()
   }
 
@@ -139,7 +156,10 @@ export class HoldBook {
       qty: this.qtyCol[i],
       expiresAt: this.expiresCol[i],
       key: this.keys.get(holdNo) ?? null,
-      placedAt: this.placedCol[i]
+      placedAt: this.placedCol[i],
+      cartId: this.carts.get(holdNo) ?? null,
+      customerId: this.customers.get(holdNo) ?? null,
+      extensions: this.extensionsCol[i]
     }
   }
 
@@ -177,6 +197,7 @@ export class HoldBook {
     this.qtyCol.copyWithin(0, h, n)
     this.expiresCol.copyWithin(0, h, n)
     this.placedCol.copyWithin(0, h, n)
+    this.extensionsCol.copyWithin(0, h, n)
     this.skuCol.copyWithin(0, h, n)
     this.nodeCol.copyWithin(0, h, n)
     this.channelCol.copyWithin(0, h, n)
@@ -203,6 +224,7 @@ export class HoldBook {
     this.qtyCol = grow(this.qtyCol, (n) => new Int32Array(n))
     this.expiresCol = grow(this.expiresCol, (n) => new Float64Array(n))
     this.placedCol = grow(this.placedCol, (n) => new Float64Array(n))
+    this.extensionsCol = grow(this.extensionsCol, (n) => new Int32Array(n))
     this.skuCol = grow(this.skuCol, (n) => new Int32Array(n))
     this.nodeCol = grow(this.nodeCol, (n) => new Int32Array(n))
     this.channelCol = grow(this.channelCol, (n) => new Int32Array(n))

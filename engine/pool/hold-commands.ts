@@ -4,15 +4,26 @@
  *
  * - A hold names a channel, a SKU and a quantity; its TTL lies in
  *   holdTtlMsMin..holdTtlMsMax (holdTtlMsDefault when absent).
- * - A client key makes the request idempotent within the channel: the same
- *   SKU, quantity (and node, when named) answer the existing hold
- *   (`existing`); anything else is exists_with_different_lines.
+ * - A client key makes the request idempotent within the channel, while the
+ *   hold lives and while its end is retained (holdEndedRetentionMs,
+ *   holdsEndedRetainedMax): the same SKU, quantity (and node, when named)
+ *   answer the hold (`existing`, in its current or final state); anything
+ *   else is hold_key_conflict.
  * - The node: the one named (online, and one the channel may sell from);
  *   else, with a location, the node routing would ship the line from; else
  *   the online node the channel may use with the most available stock.
  * - The pool must have the quantity available (decidePlaceHold).
+ * - Limits against one client holding a whole product: the live holds of one
+ *   cart, and of one customer, hold at most holdUnitsPerCartMax units of the
+ *   SKU (a hold naming neither counts alone): hold_cart_limit; the live holds
+ *   of one channel take at most holdChannelSharePercentMax percent of the
+ *   SKU's ATP as the channel sees it (plus what they hold): hold_channel_share.
+ *   Both read indexes evolved from HoldPlaced / HoldEnded, so recovery
+ *   rebuilds them.
  * - Only the channel that placed a hold may extend or release it, while it
- *   lives (liveHold: expired, used or unknown holds are named as such).
+ *   lives (liveHold: expired, used or unknown holds are named as such). An
+ *   extension never shortens the hold, and stays within holdLifetimeMsMax of
+ *   its creation and holdExtendsMax extensions (decideExtendHold).
  */
 import type { EngineConfig } from "../config.ts"
 import type { CreateHold, ExtendHold, ReleaseHold } from "../domain/commands.ts"
@@ -21,9 +32,12 @@ import { isLatLon, policyAllows, type RoutingPolicy } from "../domain/network.ts
 import type { Reply } from "../domain/replies.ts"
 import { checkId, checkQty } from "../domain/validate.ts"
 import { nodeById } from "../network/network-actor.ts"
-import { decideExtendHold, decidePlaceHold, decideReleaseHold, findHoldByKey, holdById } from "./pool-actor.ts"
+import {
+  cartHeldKey, channelHeldKey, customerHeldKey, decideExtendHold, decidePlaceHold, decideReleaseHold, findEndedHoldByKey, findHoldByKey,
+  holdById, type StockState
+} from "./pool-actor.ts"
 import type { PoolContext } from "./pool-context.ts"
-import { holdView } from "./pool-views.ts"
+import { endedHoldView, holdView } from "./pool-views.ts"
 
 /** A hold's TTL: a whole number of ms in holdTtlMsMin..holdTtlMsMax. */
 export const checkTtl = (ttlMs: unknown, config: EngineConfig): Rejection | undefined =>
@@ -35,6 +49,8 @@ export const createHold = (c: CreateHold, ctx: PoolContext): Reply => {
   const { config, net } = ctx
   const bad = checkId(c.channel, config) ?? checkId(c.sku, config) ?? checkQty(c.qty, config) ??
     (c.key !== undefined ? checkId(c.key, config) : undefined) ??
+    (c.cartId !== undefined ? checkId(c.cartId, config) : undefined) ??
+    (c.customerId !== undefined ? checkId(c.customerId, config) : undefined) ??
     checkTtl(c.ttlMs ?? config.holdTtlMsDefault, config)
   if (bad) return bad
   const channel = net.channels.get(c.channel)
@@ -42,18 +58,55 @@ export const createHold = (c: CreateHold, ctx: PoolContext): Reply => {
   if (!net.skuIndex.has(c.sku)) return reject("unknown_sku", `unknown SKU ${c.sku}`)
   const stock = ctx.stockOf(c.sku)
   if (c.key !== undefined) {
+    const same = (h: { readonly sku: string; readonly qty: number; readonly nodeId: string }) =>
+      h.sku === c.sku && h.qty === c.qty && (c.nodeId === undefined || c.nodeId === h.nodeId)
+    const conflict = (holdId: string) =>
+      reject("hold_key_conflict", `the key names hold ${holdId}, for another SKU, quantity or node; use a new key for a new hold`)
     const existing = findHoldByKey(stock, c.channel, c.key)
-    if (existing) {
-      const same = existing.sku === c.sku && existing.qty === c.qty && (c.nodeId === undefined || c.nodeId === existing.nodeId)
-      return same ? { ok: true, hold: holdView(existing), existing: true } : reject("exists_with_different_lines", "a hold with this key exists for another SKU, quantity or node")
-    }
+    if (existing) return same(existing) ? { ok: true, hold: holdView(existing), existing: true } : conflict(existing.holdId)
+    const ended = findEndedHoldByKey(stock, c.channel, c.key, ctx.now)
+    if (ended) return same(ended) ? { ok: true, hold: endedHoldView(stock, ended), existing: true } : conflict(stock.ended.holdId(ended))
   }
   const nodeId = holdNode(c, channel.policy, ctx)
   if (typeof nodeId !== "string") return nodeId
-  const placed = decidePlaceHold(stock, net, c.channel, c.sku, nodeId, c.qty, c.ttlMs ?? config.holdTtlMsDefault, c.key ?? null, ctx.now)
+  const placed = decidePlaceHold(stock, net, c.channel, c.sku, nodeId, c.qty, c.ttlMs ?? config.holdTtlMsDefault, c.key ?? null, ctx.now, c)
   if ("ok" in placed) return placed
+  const over = holdLimitRefusal(c, channel.policy, stock, ctx)
+  if (over) return over
   ctx.emit(placed)
-  return { ok: true, hold: holdView(placed) }
+  return { ok: true, hold: holdView({ ...placed, placedAt: placed.at, extensions: 0, cartId: placed.cartId ?? null, customerId: placed.customerId ?? null }) }
+}
+
+/**
+ * The limits on what one client may hold of a SKU: per cart and per customer
+ * (a hold naming neither is its own cart), and per channel as a share of the
+ * SKU's ATP over the online nodes the channel may sell from (what availability
+ * shows it) plus the units its live holds already hold.
+ */
+const holdLimitRefusal = (c: CreateHold, policy: RoutingPolicy, stock: StockState, ctx: PoolContext): Rejection | undefined => {
+  const { config, net } = ctx
+  const cap = config.holdUnitsPerCartMax
+  const holders: Array<[string, string | undefined]> = [["cart", c.cartId], ["customer", c.customerId]]
+  for (const [what, id] of holders) {
+    if (id === undefined) continue
+    const held = stock.holderHeld.get(what === "cart" ? cartHeldKey(c.channel, id, c.sku) : customerHeldKey(c.channel, id, c.sku)) ?? 0
+    if (held + c.qty > cap) return reject("hold_cart_limit", `${what} ${id} holds ${held} of ${c.sku}; at most ${cap} (holdUnitsPerCartMax)`)
+  }
+  if (c.qty > cap) return reject("hold_cart_limit", `a hold is for at most ${cap} units of a SKU per cart (holdUnitsPerCartMax), ${c.qty} asked`)
+  const share = config.holdChannelSharePercentMax
+  if (share >= 100) return undefined
+  const atpAt = ctx.stock.row(c.sku)
+  let atp = 0
+  for (let nodeNo = 0; nodeNo < net.nodes.length; nodeNo++) {
+    const node = net.nodes[nodeNo]
+    if (node.status === "online" && policyAllows(policy, node)) atp += atpAt(nodeNo)
+  }
+  const held = stock.channelHeld.get(channelHeldKey(c.channel, c.sku)) ?? 0
+  const allowed = Math.ceil((share * (atp + held)) / 100)
+  if (held + c.qty > allowed) {
+    return reject("hold_channel_share", `channel ${c.channel} holds ${held} of ${c.sku}; its holds may take at most ${share}% of the ${atp + held} it could hold (${allowed})`)
+  }
+  return undefined
 }
 
 /** The node a new hold reserves at: the one named, else the best for the customer (bestNodeForHold). */
@@ -104,9 +157,12 @@ export const extendHold = (c: ExtendHold, ctx: PoolContext): Reply => {
   if (!stock) return reject("hold_not_found")
   const bad = checkTtl(c.ttlMs, ctx.config)
   if (bad) return bad
-  const extended = decideExtendHold(stock, c.holdId, c.channel, c.ttlMs, ctx.now)
+  const extended = decideExtendHold(stock, c.holdId, c.channel, c.ttlMs, ctx.now, ctx.config)
   if ("ok" in extended) return extended
-  const reply: Reply = { ok: true, hold: holdView({ ...holdById(stock, c.holdId)!, expiresAt: extended.expiresAt }) }
+  // an extension to before the current expiry changes nothing: the hold as it is
+  if (!("type" in extended)) return { ok: true, hold: holdView(extended) }
+  const hold = holdById(stock, c.holdId)!
+  const reply: Reply = { ok: true, hold: holdView({ ...hold, expiresAt: extended.expiresAt, extensions: hold.extensions + 1 }) }
   ctx.emit(extended)
   return reply
 }
@@ -117,8 +173,8 @@ export const releaseHold = (c: ReleaseHold, ctx: PoolContext): Reply => {
   if (!stock) return reject("hold_not_found")
   const released = decideReleaseHold(stock, c.holdId, c.channel, ctx.now)
   if ("ok" in released) return released
-  // the reply shows the hold as it was: a released hold leaves the book
-  const reply: Reply = { ok: true, hold: holdView(holdById(stock, c.holdId)!) }
+  // the reply shows the hold's final state: a released hold leaves the book
+  const reply: Reply = { ok: true, hold: holdView(holdById(stock, c.holdId)!, { reason: "released", endedAt: ctx.now }) }
   ctx.emit(released)
   return reply
 }

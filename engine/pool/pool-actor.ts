@@ -15,6 +15,7 @@ import { invariant, reject, type Rejection } from "../domain/errors.ts"
 import type { HoldEnded, HoldExtended, HoldPlaced, PoolEvent, StockReserved } from "../domain/events.ts"
 import type { NetworkState } from "../network/network-actor.ts"
 import { TimerHeap } from "../runtime/timer-heap.ts"
+import { EndedHolds, type EndedHold } from "./ended-holds.ts"
 import { HoldBook, holdIdFor } from "./hold-book.ts"
 import { PoolTable, type PoolTableSnapshot } from "./pool-table.ts"
 
@@ -30,6 +31,10 @@ export interface Hold {
   expiresAt: number
   readonly key: string | null
   readonly placedAt: number
+  readonly cartId: string | null
+  readonly customerId: string | null
+  /** HoldExtended events so far. */
+  readonly extensions: number
 }
 
 export interface Reservation {
@@ -49,21 +54,28 @@ export interface StockState {
   readonly holds: HoldBook
   /** (channel, client key) -> hold id, for idempotent hold requests. */
   readonly holdsByKey: Map<string, string>
-  /** Recently ended holds and why, so a late request hears "expired" rather than "not found". Bounded. */
-  readonly endedHolds: Map<number, HoldEnded["reason"]>
+  /**
+   * Recently ended holds, how and when (bounded: holdsEndedRetainedMax, holdEndedRetentionMs): a late request
+   * hears "expired" rather than "not found", hold.get shows the final state, a client key still names its hold.
+   */
+  readonly ended: EndedHolds
+  /** Units held by the live holds of a channel, by (channel, SKU): the channel share limit. */
+  readonly channelHeld: Map<string, number>
+  /** Units held by the live holds of a cart or customer, by (channel, cart or customer, SKU): the per-cart limit. */
+  readonly holderHeld: Map<string, number>
   readonly holdExpiry: TimerHeap<number>
   readonly reservations: Map<string, Reservation>
   nextHoldNo: number
 }
-
-const endedHoldsMax = 100_000
 
 export const emptyStock = (partition: number, config: EngineConfig): StockState => ({
   partition,
   pools: new PoolTable(config.nodesMax),
   holds: new HoldBook(partition),
   holdsByKey: new Map(),
-  endedHolds: new Map(),
+  ended: new EndedHolds(partition, config.holdsEndedRetainedMax, config.holdEndedRetentionMs),
+  channelHeld: new Map(),
+  holderHeld: new Map(),
   holdExpiry: new TimerHeap<number>(),
   reservations: new Map(),
   nextHoldNo: 1
@@ -90,6 +102,24 @@ export const holdNoOf = (holdId: string): number => {
 export const holdById = (s: StockState, holdId: string): Hold | undefined => s.holds.get(holdNoOf(holdId))
 
 const keyOf = (channel: string, key: string) => `${channel}\u0000${key}`
+
+/** The index keys of what a channel's holds hold of a SKU. */
+export const channelHeldKey = (channel: string, sku: string) => `${channel}\u0000${sku}`
+export const cartHeldKey = (channel: string, cartId: string, sku: string) => `${channel}\u0000c\u0000${cartId}\u0000${sku}`
+export const customerHeldKey = (channel: string, customerId: string, sku: string) => `${channel}\u0000u\u0000${customerId}\u0000${sku}`
+
+const bump = (m: Map<string, number>, key: string, delta: number): void => {
+  const n = (m.get(key) ?? 0) + delta
+  if (n === 0) m.delete(key)
+  else m.set(key, n)
+}
+
+/** Counts a live hold into (delta 1) or out of (delta -1) the channel and cart indexes. */
+const indexHold = (s: StockState, h: Pick<Hold, "channel" | "sku" | "qty" | "cartId" | "customerId">, delta: 1 | -1): void => {
+  bump(s.channelHeld, channelHeldKey(h.channel, h.sku), delta * h.qty)
+  if (h.cartId !== null) bump(s.holderHeld, cartHeldKey(h.channel, h.cartId, h.sku), delta * h.qty)
+  if (h.customerId !== null) bump(s.holderHeld, customerHeldKey(h.channel, h.customerId, h.sku), delta * h.qty)
+}
 
 export const poolSlot = (s: StockState, net: NetworkState, sku: string, nodeId: string): number => {
   const skuNo = net.skuIndex.get(sku)
@@ -137,15 +167,25 @@ export const findHoldByKey = (s: StockState, channel: string, key: string): Hold
   return id === undefined ? undefined : holdById(s, id)
 }
 
+/** An ended hold (retained at `now`) that a client key of the channel names. */
+export const findEndedHoldByKey = (s: StockState, channel: string, key: string, now: number): EndedHold | undefined =>
+  s.ended.byClientKey(channel, key, now)
+
+/** An ended hold by id, while it is retained. */
+export const endedHoldById = (s: StockState, holdId: string, now: number): EndedHold | undefined => s.ended.get(holdNoOf(holdId), now)
+
 export const decidePlaceHold = (
   s: StockState, net: NetworkState, channel: string, sku: string, nodeId: string, qty: number,
-  ttlMs: number, key: string | null, now: number
+  ttlMs: number, key: string | null, now: number, who: { readonly cartId?: string; readonly customerId?: string } = {}
 ): HoldPlaced | Rejection => {
   const atp = poolAtp(s, net, sku, nodeId)
   if (atp < qty) return reject("insufficient_stock", `${atp} of ${sku} available at ${nodeId}, ${qty} asked`)
   return {
     type: "HoldPlaced", holdId: holdIdFor(s.partition, s.nextHoldNo), channel, sku, nodeId, qty,
-    expiresAt: now + ttlMs, key, at: now
+    expiresAt: now + ttlMs, key,
+    ...(who.cartId !== undefined ? { cartId: who.cartId } : {}),
+    ...(who.customerId !== undefined ? { customerId: who.customerId } : {}),
+    at: now
   }
 }
 
@@ -154,9 +194,9 @@ export const liveHold = (s: StockState, holdId: string, channel: string, now: nu
   const holdNo = holdNoOf(holdId)
   const hold = s.holds.get(holdNo)
   if (!hold) {
-    const ended = s.endedHolds.get(holdNo)
-    if (ended === "expired") return reject("hold_expired")
-    if (ended) return reject("hold_used", `the hold was ${ended}`)
+    const ended = s.ended.get(holdNo, now)
+    if (ended?.reason === "expired") return reject("hold_expired")
+    if (ended) return reject("hold_used", `the hold was ${ended.reason}`)
     return reject("hold_not_found")
   }
   if (hold.channel !== channel) return reject("hold_foreign")
@@ -164,10 +204,25 @@ export const liveHold = (s: StockState, holdId: string, channel: string, now: nu
   return hold
 }
 
-export const decideExtendHold = (s: StockState, holdId: string, channel: string, ttlMs: number, now: number): HoldExtended | Rejection => {
+/**
+ * An extension never shortens a hold: the new expiry is now + ttlMs when that
+ * is later than the current one. Then no event: the hold is answered as it is
+ * (and no extension is counted). A hold lives at most holdLifetimeMsMax from
+ * its creation and is extended at most holdExtendsMax times.
+ */
+export const decideExtendHold = (
+  s: StockState, holdId: string, channel: string, ttlMs: number, now: number, config: Pick<EngineConfig, "holdLifetimeMsMax" | "holdExtendsMax">
+): HoldExtended | Hold | Rejection => {
   const hold = liveHold(s, holdId, channel, now)
   if ("ok" in hold) return hold
-  return { type: "HoldExtended", holdId, sku: hold.sku, nodeId: hold.nodeId, expiresAt: now + ttlMs }
+  const expiresAt = now + ttlMs
+  if (expiresAt <= hold.expiresAt) return hold
+  const latest = hold.placedAt + config.holdLifetimeMsMax
+  if (expiresAt > latest) {
+    return reject("hold_lifetime_exceeded", `a hold lives at most ${config.holdLifetimeMsMax} ms from its creation: this one may be extended to ${latest} at the latest (ttlMs ${latest - now} from now)`)
+  }
+  if (hold.extensions >= config.holdExtendsMax) return reject("hold_extends_exceeded", `the hold was extended ${hold.extensions} times (holdExtendsMax ${config.holdExtendsMax})`)
+  return { type: "HoldExtended", holdId, sku: hold.sku, nodeId: hold.nodeId, expiresAt }
 }
 
 export const decideReleaseHold = (s: StockState, holdId: string, channel: string, now: number): HoldEnded | Rejection => {
@@ -245,10 +300,12 @@ export const evolvePool = (s: StockState, net: NetworkState, e: PoolEvent): void
       const slot = pools.ensure(net.skuIndex.get(e.sku)!, net.nodeIndex.get(e.nodeId)!)
       pools.held[slot] += e.qty
       pools.assertPool(slot)
-      s.holds.set(holdNo, {
+      const hold = {
         slot, sku: e.sku, nodeId: e.nodeId, channel: e.channel, qty: e.qty,
-        expiresAt: e.expiresAt, key: e.key, placedAt: e.at
-      })
+        expiresAt: e.expiresAt, key: e.key, placedAt: e.at, cartId: e.cartId ?? null, customerId: e.customerId ?? null, extensions: 0
+      }
+      s.holds.set(holdNo, hold)
+      indexHold(s, hold, 1)
       if (e.key !== null) s.holdsByKey.set(keyOf(e.channel, e.key), e.holdId)
       s.holdExpiry.push(e.expiresAt, holdNo)
       return
@@ -256,7 +313,7 @@ export const evolvePool = (s: StockState, net: NetworkState, e: PoolEvent): void
     case "HoldExtended": {
       // the old timer stays and is skipped when it comes due
       const holdNo = holdNoOf(e.holdId)
-      s.holds.setExpiresAt(holdNo, e.expiresAt)
+      s.holds.extend(holdNo, e.expiresAt)
       s.holdExpiry.push(e.expiresAt, holdNo)
       return
     }
@@ -266,9 +323,13 @@ export const evolvePool = (s: StockState, net: NetworkState, e: PoolEvent): void
       pools.held[hold.slot] -= hold.qty
       pools.assertPool(hold.slot)
       s.holds.delete(holdNo)
+      indexHold(s, hold, -1)
       if (hold.key !== null) s.holdsByKey.delete(keyOf(hold.channel, hold.key))
-      s.endedHolds.set(holdNo, e.reason)
-      if (s.endedHolds.size > endedHoldsMax) s.endedHolds.delete(s.endedHolds.keys().next().value!)
+      s.ended.add({
+        holdNo, channel: hold.channel, sku: hold.sku, nodeId: hold.nodeId, qty: hold.qty, placedAt: hold.placedAt,
+        expiresAt: hold.expiresAt, extensions: hold.extensions, endedAt: e.at, reason: e.reason,
+        key: hold.key, cartId: hold.cartId, customerId: hold.customerId
+      })
       return
     }
     case "StockReserved": {
@@ -322,7 +383,8 @@ const leaveReservation = (s: StockState, r: Reservation, qty: number): void => {
 export interface StockSnapshot {
   readonly pools: PoolTableSnapshot
   readonly holds: ReadonlyArray<Hold>
-  readonly endedHolds: ReadonlyArray<readonly [number, HoldEnded["reason"]]>
+  /** Ended holds as records, oldest ended first. (Snapshots written before they carried records had `endedHolds`, [number, reason] pairs: not read.) */
+  readonly ended?: ReadonlyArray<EndedHold>
   readonly reservations: ReadonlyArray<Reservation>
   readonly nextHoldNo: number
 }
@@ -330,7 +392,7 @@ export interface StockSnapshot {
 export const snapshotStock = (s: StockState): StockSnapshot => ({
   pools: s.pools.snapshot(),
   holds: [...s.holds.values()],
-  endedHolds: [...s.endedHolds.entries()],
+  ended: [...s.ended.values()],
   reservations: [...s.reservations.values()],
   nextHoldNo: s.nextHoldNo
 })
@@ -340,11 +402,14 @@ export const restoreStock = (partition: number, snap: StockSnapshot, config: Eng
   s.pools = PoolTable.restore(snap.pools, config.nodesMax)
   for (const h of snap.holds) {
     const holdNo = holdNoOf(h.holdId)
-    s.holds.set(holdNo, { ...h })
+    // snapshots written before holds carried who held them and their extensions
+    const hold = { ...h, cartId: h.cartId ?? null, customerId: h.customerId ?? null, extensions: h.extensions ?? 0 }
+    s.holds.set(holdNo, hold)
+    indexHold(s, hold, 1)
     if (h.key !== null) s.holdsByKey.set(keyOf(h.channel, h.key), h.holdId)
     s.holdExpiry.push(h.expiresAt, holdNo)
   }
-  for (const [id, reason] of snap.endedHolds) s.endedHolds.set(id, reason)
+  for (const e of snap.ended ?? []) s.ended.add(e)
   for (const r of snap.reservations) s.reservations.set(r.reservationId, { ...r })
   s.nextHoldNo = snap.nextHoldNo
   return s

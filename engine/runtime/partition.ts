@@ -136,10 +136,10 @@ export class Partition {
     book.promiseDeadlines.forEachDue(Infinity, (due, id) => promiseDeadlines.push([due, id]))
     const resident: Array<string> = []
     for (const o of book.orders.values()) if (isPinned(o)) resident.push(o.orderId)
-    const { holds, endedHolds, reservations, ...stock } = snapshotStock(this.stock)
+    const { holds, ended = [], reservations, ...stock } = snapshotStock(this.stock)
     const base: PartitionSnapshot = {
       version: 2,
-      stock: { ...stock, holds: [], endedHolds: [], reservations: [] },
+      stock: { ...stock, holds: [], ended: [], reservations: [] },
       nextOrderNo: book.nextOrderNo,
       nodeLoad: [...book.nodeLoad.entries()],
       splits: [...book.splits.entries()],
@@ -148,7 +148,7 @@ export class Partition {
       resident,
       keys: book.keys.snapshot()
     }
-    return { base, lists: { holds, endedHolds, reservations } }
+    return { base, lists: { holds, ended, reservations } }
   }
 
   /**
@@ -205,10 +205,10 @@ export interface PartitionSnapshot {
   readonly orders?: ReadonlyArray<OrderState>
 }
 
-/** The long lists of a partition's stock, encoded a chunk at a time. */
-export type SnapshotLists = Pick<StockSnapshot, "holds" | "endedHolds" | "reservations">
+/** The long lists of a partition's stock (live holds, ended holds' records, reservations), encoded a chunk at a time. */
+export type SnapshotLists = Required<Pick<StockSnapshot, "holds" | "ended" | "reservations">>
 
-export const snapshotListNames = ["holds", "endedHolds", "reservations"] as const satisfies ReadonlyArray<keyof SnapshotLists>
+export const snapshotListNames = ["holds", "ended", "reservations"] as const satisfies ReadonlyArray<keyof SnapshotLists>
 
 /**
  * A partition snapshot as stored: `base` (encoded at once) and each long
@@ -231,7 +231,8 @@ export const decodePartitionSnapshot = (payload: Uint8Array): PartitionSnapshot 
   const whole = (chunks: ReadonlyArray<Uint8Array>) => chunks.flatMap((chunk) => decodeValue<Array<never>>(chunk))
   return {
     ...base,
-    stock: { ...base.stock, holds: whole(value.lists.holds), endedHolds: whole(value.lists.endedHolds), reservations: whole(value.lists.reservations) }
+    // (a chunked snapshot written before ended holds were records has no `ended` list: none are restored)
+    stock: { ...base.stock, holds: whole(value.lists.holds), ended: whole(value.lists.ended ?? []), reservations: whole(value.lists.reservations) }
   }
 }
 

@@ -16,8 +16,8 @@ import { deliveryOptions, earliest, rateCents } from "../promise/promise.ts"
 import type { HistoryEntry, Notification, OrderState, OrderView } from "../order/order-state.ts"
 import { orderView } from "../order/order-view.ts"
 import { externalKey, partitionOfOrder } from "../order/order-book.ts"
-import { holdById, partitionOfHold } from "../pool/pool-actor.ts"
-import { holdView } from "../pool/pool-views.ts"
+import { partitionOfHold } from "../pool/pool-actor.ts"
+import { holdViewAt } from "../pool/pool-views.ts"
 import type { Dispatcher } from "./dispatch.ts"
 import type { Engine } from "./engine.ts"
 import { partitionOf, poolEventTypes } from "./partition.ts"
@@ -173,10 +173,10 @@ export const pools = (d: Dispatcher, nodeId?: string): Array<PoolView> => {
   return found.map((f) => d.poolView(d.net.skus[f.skuNo].sku, d.net.nodes[f.nodeNo].nodeId))
 }
 
+/** A hold, live or ended within the retention (its final state). */
 export const hold = (d: Dispatcher, holdId: string): HoldView | undefined => {
   const p = d.partitions[partitionOfHold(holdId)]
-  const h = p ? holdById(p.stock, holdId) : undefined
-  return h ? holdView(h) : undefined
+  return p ? holdViewAt(p.stock, holdId, d.now) : undefined
 }
 
 /** An order by id, whether in memory or stored (see Engine.order). */

@@ -20,8 +20,9 @@ const stock: ReadonlyArray<Command> = ["WH-DAL", "WH-COL"].flatMap((nodeId) =>
   ["HDMI", "SOUNDBAR", "TV-55"].map((sku): Command => ({ type: "inventory.receive", sku, nodeId, qty: 100_000 }))
 )
 
-const hold = (i: number): Command => ({
-  type: "hold.create", channel: "web", sku: ["HDMI", "SOUNDBAR", "TV-55"][i % 3], nodeId: i % 2 === 0 ? "WH-DAL" : "WH-COL", qty: 1, ttlMs: 3_600_000
+const hold = (i: number, key?: string): Command => ({
+  type: "hold.create", channel: "web", sku: ["HDMI", "SOUNDBAR", "TV-55"][i % 3], nodeId: i % 2 === 0 ? "WH-DAL" : "WH-COL", qty: 1, ttlMs: 3_600_000,
+  ...(key !== undefined ? { key } : {})
 })
 
 const order = (i: number): Command => ({
@@ -32,28 +33,40 @@ const order = (i: number): Command => ({
 const all = (engine: Engine, commands: ReadonlyArray<Command>): Promise<Array<Reply>> => Promise.all(commands.map((c) => engine.submit(c)))
 
 describe("snapshots and batches that never stop the loop for long", () => {
-  it("stores a partition's thousands of holds and reservations in chunks, and a reopen restores them exactly", async () => {
+  it("stores a partition's thousands of live and ended holds and reservations in chunks, and a reopen restores them exactly", async () => {
     const store = new MemoryJournal()
     const clock = new ManualClock()
     const config = { partitions: 1 }
     let engine = await openEngine(store, clock, config)
     await run(engine, [...fixtureCommands, ...stock])
-    const holds = await all(engine, Array.from({ length: 2_500 }, (_, i) => hold(i)))
+    const holds = await all(engine, Array.from({ length: 3_700 }, (_, i) => hold(i, `cart-${i}`)))
     const orders = await all(engine, Array.from({ length: 1_200 }, (_, i) => order(i)))
     expect([...holds, ...orders].every((r) => r.ok)).toBe(true)
+    const holdIds = holds.map((r) => (r.ok ? r.hold!.holdId : ""))
+    // 1,200 of them end before the snapshot (released): their final state is remembered
+    const released = await all(engine, holdIds.slice(0, 1_200).map((holdId): Command => ({ type: "hold.release", holdId, channel: "web" })))
+    expect(released.every((r) => r.ok)).toBe(true)
     await engine.snapshotNow()
-    const before = { pools: Q.pools(engine.view), holds: holds.map((r) => Q.hold(engine.view, r.ok ? r.hold!.holdId : "")) }
+    const before = { pools: Q.pools(engine.view), holds: holdIds.map((holdId) => Q.hold(engine.view, holdId)) }
+    expect(before.holds[0]).toMatchObject({ holdId: holdIds[0], status: "released", endedAt: clock.t })
+    expect(before.holds[1_200]).toMatchObject({ status: "active", endedAt: null })
 
     const stored = await store.loadSnapshot("p0")
     const header = decodeValue<{ version: number; lists: Record<string, ReadonlyArray<Uint8Array>> }>(stored!.payload)
     expect(header.version).toBe(3)
     expect(header.lists.holds.length).toBe(3) // 2,500 live holds, 1,000 a chunk
+    expect(header.lists.ended.length).toBe(2) // 1,200 ended holds
     expect(header.lists.reservations.length).toBe(2) // one reservation per order line
 
     await engine.close()
     engine = await openEngine(store, clock, config)
     expect(Q.pools(engine.view)).toEqual(before.pools)
-    expect(holds.map((r) => Q.hold(engine.view, r.ok ? r.hold!.holdId : ""))).toEqual(before.holds)
+    expect(holdIds.map((holdId) => Q.hold(engine.view, holdId))).toEqual(before.holds)
+    // an ended hold answers its final state, is not released again, and keeps its key
+    expect(Q.hold(engine.view, holdIds[7])).toMatchObject({ holdId: holdIds[7], status: "released", endedAt: clock.t, qty: 1 })
+    expect(await engine.submit({ type: "hold.release", holdId: holdIds[7], channel: "web" })).toMatchObject({ ok: false, code: "hold_used" })
+    expect(await engine.submit(hold(7, "cart-7"))).toMatchObject({ ok: true, existing: true, hold: { holdId: holdIds[7], status: "released" } })
+    expect(await engine.submit({ ...(hold(7, "cart-7") as Extract<Command, { type: "hold.create" }>), qty: 2 })).toMatchObject({ ok: false, code: "hold_key_conflict" })
     // what the reopen restored came from the snapshot, not from replaying the journal after it
     expect(await store.readBatches("p0", stored!.seq + 1, 10)).toEqual([])
     await engine.close()

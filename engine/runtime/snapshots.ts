@@ -137,7 +137,7 @@ export class PartitionSnapshots {
     book.storing = new Set(pending)
     const { base, lists } = p.snapshotParts()
     const s: InProgress = {
-      partition: p, seq: p.log.seq, base: encodeValue(base), lists, chunks: { holds: [], endedHolds: [], reservations: [] }, list: 0, from: 0, header: undefined,
+      partition: p, seq: p.log.seq, base: encodeValue(base), lists, chunks: { holds: [], ended: [], reservations: [] }, list: 0, from: 0, header: undefined,
       pending, rows: [], replacing: [], stored: [], writing: false
     }
     p.log.snapshotSeq = p.log.seq

@@ -9,6 +9,11 @@
  * - stock conserved: on hand equals the model's ledger of acknowledged movements;
  * - holds expire: the live holds are exactly the model's unexpired, unreleased,
  *   unconverted acknowledged holds, and held stock is theirs plus pending orders';
+ * - hold limits: a hold is refused for its cart (hold_cart_limit) or its
+ *   channel's share of the SKU (hold_channel_share) exactly when the model's
+ *   live holds say so; an extension never shortens a hold and is refused past
+ *   the hold's lifetime or extension count exactly when the model says so
+ *   (across crashes: the limits read state rebuilt from the journal);
  * - allocations are exactly the open shipment lines of paid orders;
  * - recovery after a crash restores exactly the acknowledged state.
  */
@@ -26,12 +31,14 @@ import * as Q from "./queries.ts"
 const skus = ["TV-55", "HDMI", "SOUNDBAR"] as const
 const nodeIds = ["WH-DAL", "WH-COL", "ST-HOU", "ST-AUS"] as const
 const locations = Object.values(places)
-const config = { paymentTimeoutMs: 90_000, holdTtlMsMin: 1_000, storeRetryMs: 5 }
+const limits = { holdUnitsPerCartMax: 3, holdChannelSharePercentMax: 50, holdLifetimeMsMax: 60_000, holdExtendsMax: 1 }
+const config = { paymentTimeoutMs: 90_000, holdTtlMsMin: 1_000, holdTtlMsDefault: 30_000, holdTtlMsMax: 60_000, storeRetryMs: 5, ...limits }
+const carts = ["cart-a", "cart-b"] as const
 
 type Op =
   | { k: "receive"; sku: number; node: number; qty: number }
   | { k: "count"; sku: number; node: number; qty: number }
-  | { k: "hold"; sku: number; node: number; qty: number; ttl: number }
+  | { k: "hold"; sku: number; node: number; qty: number; ttl: number; cart: number }
   | { k: "release"; i: number }
   | { k: "extend"; i: number; ttl: number }
   | { k: "advance"; ms: number }
@@ -58,9 +65,9 @@ const idx = (n: number) => fc.integer({ min: 0, max: n - 1 })
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ k: fc.constant("receive" as const), sku: idx(3), node: idx(4), qty: fc.integer({ min: 1, max: 6 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant("count" as const), sku: idx(3), node: idx(4), qty: fc.integer({ min: 0, max: 8 }) }) },
-  { weight: 4, arbitrary: fc.record({ k: fc.constant("hold" as const), sku: idx(3), node: idx(4), qty: fc.integer({ min: 1, max: 3 }), ttl: fc.integer({ min: 1_000, max: 60_000 }) }) },
+  { weight: 4, arbitrary: fc.record({ k: fc.constant("hold" as const), sku: idx(3), node: fc.integer({ min: -1, max: 3 }), qty: fc.integer({ min: 1, max: 3 }), ttl: fc.integer({ min: 1_000, max: 60_000 }), cart: fc.integer({ min: -1, max: 1 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant("release" as const), i: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant("extend" as const), i: fc.nat(), ttl: fc.integer({ min: 1_000, max: 60_000 }) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant("extend" as const), i: fc.nat(), ttl: fc.integer({ min: 1_000, max: 60_000 }) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 40_000 }) }) },
   {
     weight: 5,
@@ -79,10 +86,21 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constant("crash" as const), after: fc.integer({ min: 0, max: 2 }) }) }
 )
 
+/** Histories of holds only (more stock, more holds and extensions), to reach every hold limit often. */
+const holdOpArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ k: fc.constant("receive" as const), sku: idx(3), node: idx(4), qty: fc.integer({ min: 1, max: 12 }) }) },
+  { weight: 6, arbitrary: fc.record({ k: fc.constant("hold" as const), sku: idx(3), node: fc.integer({ min: -1, max: 3 }), qty: fc.integer({ min: 1, max: 3 }), ttl: fc.integer({ min: 1_000, max: 60_000 }), cart: fc.integer({ min: -1, max: 1 }) }) },
+  { weight: 5, arbitrary: fc.record({ k: fc.constant("extend" as const), i: fc.nat(), ttl: fc.integer({ min: 1_000, max: 60_000 }) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("release" as const), i: fc.nat() }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 30_000 }) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("node" as const), node: idx(4), online: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("crash" as const), after: fc.integer({ min: 0, max: 2 }) }) }
+)
+
 /** The reference model: what acknowledged commands say must be true. */
 class Model {
   onHand = new Map<string, number>()
-  holds = new Map<string, { pool: string; qty: number; expiresAt: number }>()
+  holds = new Map<string, { pool: string; qty: number; expiresAt: number; cart: string | null; placedAt: number; extensions: number }>()
   orders = new Map<string, { lines: string }>()
   orderIds: Array<string> = []
   holdIds: Array<string> = []
@@ -157,8 +175,18 @@ const history = async (ops: ReadonlyArray<Op>, partitions: number, residency: Pa
     for (const [id, h] of model.holds) if (h.expiresAt <= clock.t) model.holds.delete(id)
   }
 
-  /** Builds the command for an op and what the model learns if it is acknowledged. */
-  const plan = (op: Op): { command: Command; ack: (r: Reply & { ok: true }) => void } | undefined => {
+  /** Units of a SKU the model's live holds hold, all of them or one cart's. */
+  const heldOf = (sku: string, cart?: string) => {
+    let n = 0
+    for (const h of model.holds.values()) if (h.pool.startsWith(`${sku}@`) && h.expiresAt > clock.t && (cart === undefined || h.cart === cart)) n += h.qty
+    return n
+  }
+
+  /**
+   * Builds the command for an op, what the model learns if it is acknowledged, and (outside a crash race,
+   * where commands run concurrently) what the model predicts of the limits.
+   */
+  const plan = (op: Op): { command: Command; ack: (r: Reply & { ok: true }) => void; verify?: (r: Reply) => void } | undefined => {
     switch (op.k) {
       case "receive": {
         const [sku, nodeId] = [skus[op.sku], nodeIds[op.node]]
@@ -169,12 +197,24 @@ const history = async (ops: ReadonlyArray<Op>, partitions: number, residency: Pa
         return { command: { type: "inventory.adjust", sku, nodeId, count: op.qty, reason: "cycle count" }, ack: () => model.onHand.set(`${sku}@${nodeId}`, op.qty) }
       }
       case "hold": {
-        const [sku, nodeId] = [skus[op.sku], nodeIds[op.node]]
+        // node -1: the engine picks the node (the one with most stock for the channel)
+        const [sku, nodeId] = [skus[op.sku], op.node < 0 ? undefined : nodeIds[op.node]]
+        const cart = op.cart < 0 ? null : carts[op.cart]
+        // what the channel sees (online nodes it may sell from; the model checks ATP itself) and what its holds hold
+        const atp = Q.availability(engine.view, sku, { channel: "web" })!.atp
+        const held = heldOf(sku)
+        const overCart = (cart === null ? 0 : heldOf(sku, cart)) + op.qty > limits.holdUnitsPerCartMax
+        const overShare = held + op.qty > Math.ceil((limits.holdChannelSharePercentMax * (atp + held)) / 100)
         return {
-          command: { type: "hold.create", channel: "web", sku, nodeId, qty: op.qty, ttlMs: op.ttl },
+          command: { type: "hold.create", channel: "web", sku, ...(nodeId !== undefined ? { nodeId } : {}), qty: op.qty, ttlMs: op.ttl, ...(cart !== null ? { cartId: cart } : {}) },
           ack: (r) => {
-            model.holds.set(r.hold!.holdId, { pool: `${sku}@${nodeId}`, qty: op.qty, expiresAt: r.hold!.expiresAt })
+            model.holds.set(r.hold!.holdId, { pool: `${sku}@${r.hold!.nodeId}`, qty: op.qty, expiresAt: r.hold!.expiresAt, cart, placedAt: r.hold!.placedAt, extensions: 0 })
             model.holdIds.push(r.hold!.holdId)
+          },
+          verify: (r) => {
+            if (r.ok) expect({ overCart, overShare }, `hold of ${op.qty} x ${sku} accepted`).toEqual({ overCart: false, overShare: false })
+            else if (r.code === "hold_cart_limit") expect(overCart, `${cart} refused`).toBe(true)
+            else if (r.code === "hold_channel_share") expect(overShare, `web refused ${op.qty} x ${sku}: ${held} held, ATP ${atp}`).toBe(true)
           }
         }
       }
@@ -183,8 +223,30 @@ const history = async (ops: ReadonlyArray<Op>, partitions: number, residency: Pa
         return id === undefined ? undefined : { command: { type: "hold.release", channel: "web", holdId: id }, ack: () => model.holds.delete(id) }
       }
       case "extend": {
-        const id = pick(model.holdIds, op.i)
-        return id === undefined ? undefined : { command: { type: "hold.extend", channel: "web", holdId: id, ttlMs: op.ttl }, ack: (r) => (model.holds.get(id)!.expiresAt = r.hold!.expiresAt) }
+        // half the time a live hold (to reach the lifetime and extension limits), else any hold ever placed
+        const id = (op.i % 2 === 0 ? pick([...model.holds.keys()], op.i >> 1) : undefined) ?? pick(model.holdIds, op.i)
+        if (id === undefined) return undefined
+        const h = model.holds.get(id)
+        const wanted = clock.t + op.ttl
+        // the model's answer for a live hold: unchanged when not later, else refused past its lifetime or count
+        const expected = !h ? undefined
+          : wanted <= h.expiresAt ? "ok"
+          : wanted > h.placedAt + limits.holdLifetimeMsMax ? "hold_lifetime_exceeded"
+          : h.extensions >= limits.holdExtendsMax ? "hold_extends_exceeded"
+          : "ok"
+        return {
+          command: { type: "hold.extend", channel: "web", holdId: id, ttlMs: op.ttl },
+          ack: (r) => {
+            const m = model.holds.get(id)!
+            if (r.hold!.expiresAt > m.expiresAt) m.extensions++
+            m.expiresAt = r.hold!.expiresAt
+          },
+          verify: (r) => {
+            if (h === undefined || expected === undefined) return
+            expect(r.ok ? "ok" : r.code, `extension of ${id} by ${op.ttl}`).toBe(expected)
+            if (r.ok) expect(r.hold!.expiresAt, "an extension never shortens").toBe(Math.max(h.expiresAt, wanted))
+          }
+        }
       }
       case "order": {
         const lines = op.lines.map(([s, qty]) => ({ sku: skus[s], qty }))
@@ -296,8 +358,14 @@ const history = async (ops: ReadonlyArray<Op>, partitions: number, residency: Pa
       const p = plan(op)
       if (!p) continue
       const r = await engine.submit(p.command)
+      p.verify?.(r)
       if (r.ok) p.ack(r)
-      else expect(["insufficient_stock", "invalid_state", "quantity_exceeds_open", "below_reserved", "hold_expired", "hold_used", "hold_mismatch", "node_not_available", "promise_unreachable"]).toContain(r.code)
+      else {
+        expect([
+          "insufficient_stock", "invalid_state", "quantity_exceeds_open", "below_reserved", "hold_expired", "hold_used", "hold_mismatch", "node_not_available",
+          "promise_unreachable", "hold_cart_limit", "hold_channel_share", "hold_lifetime_exceeded", "hold_extends_exceeded"
+        ]).toContain(r.code)
+      }
     }
     if (residency.ordersResidentMax !== undefined) {
       // the outbox pump's part: orders with undelivered notifications stay in memory (live work)
@@ -323,6 +391,10 @@ describe("stock invariants against the reference model", () => {
     const before = ordersLoaded
     await fc.assert(fc.asyncProperty(fc.array(opArb, { minLength: 20, maxLength: 90 }), (ops) => history(ops, 2, tiny).then(() => true)), { numRuns: 100 })
     expect(ordersLoaded - before, "orders were loaded back from the store").toBeGreaterThan(30)
+  }, 240_000)
+
+  it("hold for hold-heavy histories with crashes: the cart, channel share, lifetime and extension limits as the model says", async () => {
+    await fc.assert(fc.asyncProperty(fc.array(holdOpArb, { minLength: 10, maxLength: 60 }), (ops) => history(ops, 2).then(() => true)), { numRuns: 60 })
   }, 240_000)
 
   it("give the same outcome on 1 partition as on 8", async () => {

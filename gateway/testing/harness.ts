@@ -5,7 +5,7 @@
  * helpers for real clients (ws, fetch).
  */
 import WebSocket from "ws"
-import { Engine as EngineClass, loadConfig, MemoryJournal, route, type Command, type Engine } from "../../engine/index.ts"
+import { Engine as EngineClass, loadConfig, MemoryJournal, route, type Command, type Engine, type EngineConfig } from "../../engine/index.ts"
 import { fixtureCommands, run } from "../../engine/testing/fixture.ts"
 import { loadGatewayConfig, type GatewayConfig } from "../config.ts"
 import { LocalEngine } from "../engine-access.ts"
@@ -49,11 +49,13 @@ export const startTestGateway = async (
     commands?: ReadonlyArray<Command>; shopify?: ShopifyShops; clock?: () => number; dashboardDir?: string
     /** How the gateway reaches the engine (default: a LocalEngine); a subclass may watch or hold back calls. */
     engineAccess?: (engine: Engine, store: MemoryJournal) => LocalEngine
+    /** Engine settings other than the test defaults. */
+    engine?: Partial<EngineConfig>
   } = {}
 ): Promise<TestGateway> => {
   const store = new MemoryJournal()
   const engine = await EngineClass.open({
-    store, config: loadConfig({ partitions: 4, snapshotEveryEvents: 1_000_000, journalRetainEvents: 10_000_000 }, {}), router: route, timerPollMs: 20,
+    store, config: loadConfig({ partitions: 4, snapshotEveryEvents: 1_000_000, journalRetainEvents: 10_000_000, ...options.engine }, {}), router: route, timerPollMs: 20,
     ...(options.clock ? { clock: options.clock } : {})
   })
   await run(engine, options.commands ?? fixtureCommands)
