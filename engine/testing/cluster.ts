@@ -178,7 +178,8 @@ export class ReservationStream {
           this.acks.push({ key, sku, holdId: r.hold!.holdId, at: Date.now(), sentAt, stream })
           break
         }
-        if (r.code === "insufficient_stock") {
+        // no more units for this channel: the pool's answer (nothing applied), like a pool out of stock
+        if (r.code === "insufficient_stock" || r.code === "hold_channel_share") {
           this.refusedForStock.push(key)
           break
         }
