@@ -34,10 +34,10 @@ import { checkId, checkQty } from "../domain/validate.ts"
 import { nodeById } from "../network/network-actor.ts"
 import {
   cartHeldKey, channelHeldKey, customerHeldKey, decideExtendHold, decidePlaceHold, decideReleaseHold, findEndedHoldByKey, findHoldByKey,
-  holdById, type StockState
+  holdById, poolAtp, type StockState
 } from "./pool-actor.ts"
 import type { PoolContext } from "./pool-context.ts"
-import { endedHoldView, holdView } from "./pool-views.ts"
+import { endedHoldView, holdView, type HoldFields } from "./pool-views.ts"
 
 /** A hold's TTL: a whole number of ms in holdTtlMsMin..holdTtlMsMax. */
 export const checkTtl = (ttlMs: unknown, config: EngineConfig): Rejection | undefined =>
@@ -71,10 +71,15 @@ export const createHold = (c: CreateHold, ctx: PoolContext): Reply => {
   if (typeof nodeId !== "string") return nodeId
   const placed = decidePlaceHold(stock, net, c.channel, c.sku, nodeId, c.qty, c.ttlMs ?? config.holdTtlMsDefault, c.key ?? null, ctx.now, c)
   if ("ok" in placed) return placed
-  const over = holdLimitRefusal(c, channel.policy, stock, ctx)
+  const over = holdLimitRefusal(c, nodeId, channel.policy, stock, ctx)
   if (over) return over
   ctx.emit(placed)
-  return { ok: true, hold: holdView({ ...placed, placedAt: placed.at, extensions: 0, cartId: placed.cartId ?? null, customerId: placed.customerId ?? null }) }
+  // field by field: a spread of the event into a new literal takes V8's slow path (a quarter of the hold rate)
+  const hold: HoldFields = {
+    holdId: placed.holdId, channel: placed.channel, sku: placed.sku, nodeId: placed.nodeId, qty: placed.qty, expiresAt: placed.expiresAt,
+    placedAt: placed.at, extensions: 0, cartId: placed.cartId ?? null, customerId: placed.customerId ?? null
+  }
+  return { ok: true, hold: holdView(hold) }
 }
 
 /**
@@ -83,7 +88,7 @@ export const createHold = (c: CreateHold, ctx: PoolContext): Reply => {
  * SKU's ATP over the online nodes the channel may sell from (what availability
  * shows it) plus the units its live holds already hold.
  */
-const holdLimitRefusal = (c: CreateHold, policy: RoutingPolicy, stock: StockState, ctx: PoolContext): Rejection | undefined => {
+const holdLimitRefusal = (c: CreateHold, nodeId: string, policy: RoutingPolicy, stock: StockState, ctx: PoolContext): Rejection | undefined => {
   const { config, net } = ctx
   const cap = config.holdUnitsPerCartMax
   const holders: Array<[string, string | undefined]> = [["cart", c.cartId], ["customer", c.customerId]]
@@ -95,13 +100,15 @@ const holdLimitRefusal = (c: CreateHold, policy: RoutingPolicy, stock: StockStat
   if (c.qty > cap) return reject("hold_cart_limit", `a hold is for at most ${cap} units of a SKU per cart (holdUnitsPerCartMax), ${c.qty} asked`)
   const share = config.holdChannelSharePercentMax
   if (share >= 100) return undefined
+  const held = stock.channelHeld.get(channelHeldKey(c.channel, c.sku)) ?? 0
+  // the chosen pool's ATP alone often shows the hold is within the share: no need to add up every node's
+  if ((held + c.qty) * 100 <= share * (held + poolAtp(stock, net, c.sku, nodeId))) return undefined
   const atpAt = ctx.stock.row(c.sku)
   let atp = 0
   for (let nodeNo = 0; nodeNo < net.nodes.length; nodeNo++) {
     const node = net.nodes[nodeNo]
     if (node.status === "online" && policyAllows(policy, node)) atp += atpAt(nodeNo)
   }
-  const held = stock.channelHeld.get(channelHeldKey(c.channel, c.sku)) ?? 0
   const allowed = Math.ceil((share * (atp + held)) / 100)
   if (held + c.qty > allowed) {
     return reject("hold_channel_share", `channel ${c.channel} holds ${held} of ${c.sku}; its holds may take at most ${share}% of the ${atp + held} it could hold (${allowed})`)

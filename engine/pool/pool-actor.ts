@@ -180,13 +180,13 @@ export const decidePlaceHold = (
 ): HoldPlaced | Rejection => {
   const atp = poolAtp(s, net, sku, nodeId)
   if (atp < qty) return reject("insufficient_stock", `${atp} of ${sku} available at ${nodeId}, ${qty} asked`)
-  return {
-    type: "HoldPlaced", holdId: holdIdFor(s.partition, s.nextHoldNo), channel, sku, nodeId, qty,
-    expiresAt: now + ttlMs, key,
-    ...(who.cartId !== undefined ? { cartId: who.cartId } : {}),
-    ...(who.customerId !== undefined ? { customerId: who.customerId } : {}),
-    at: now
+  const placed: { -readonly [K in keyof HoldPlaced]: HoldPlaced[K] } = {
+    type: "HoldPlaced", holdId: holdIdFor(s.partition, s.nextHoldNo), channel, sku, nodeId, qty, expiresAt: now + ttlMs, key, at: now
   }
+  // added, not spread in: spreads of optional fields make objects of many shapes, slow to build and to read (bench -- engine)
+  if (who.cartId !== undefined) placed.cartId = who.cartId
+  if (who.customerId !== undefined) placed.customerId = who.customerId
+  return placed
 }
 
 /** A live hold of this channel, or the named reason it cannot be used. */

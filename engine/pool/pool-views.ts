@@ -16,7 +16,7 @@ export const poolView = (s: StockState, net: NetworkState, sku: string, nodeId: 
     : { sku, nodeId, onHand: t.onHand[slot], safetyStock: t.safety[slot], held: t.held[slot], allocated: t.allocated[slot], atp: t.atp(slot) }
 }
 
-type HoldFields = Pick<Hold, "holdId" | "channel" | "sku" | "nodeId" | "qty" | "expiresAt" | "placedAt" | "extensions" | "cartId" | "customerId">
+export type HoldFields = Pick<Hold, "holdId" | "channel" | "sku" | "nodeId" | "qty" | "expiresAt" | "placedAt" | "extensions" | "cartId" | "customerId">
 
 /** A hold as clients see it: live (`active`), or how and when it ended. */
 export const holdView = (h: HoldFields, ended?: { readonly reason: EndedHold["reason"]; readonly endedAt: number }): HoldView => ({
