@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Engine, loadConfig, openJournalStore, route } from "../engine/index.ts"
 import { fixtureCommands, run } from "../engine/testing/fixture.ts"
 import { freshDatabase, postgresUnreachable } from "../engine/testing/postgres.ts"
-import { Relay } from "../engine/testing/relay.ts"
+import { relayTo } from "../engine/testing/relay.ts"
 import { loadGatewayConfig } from "./config.ts"
 import { LocalEngine } from "./engine-access.ts"
 import { makeKeyRing } from "./keys.ts"
@@ -40,15 +40,10 @@ if (unreachable !== undefined && !process.env.CI) {
     afterAll(() => database?.drop())
 
     it("answers outcome_unknown within the deadline, and /readyz agrees with the engine until it recovered", async () => {
-      const target = new URL(database.url)
-      const relay = new Relay({ host: target.hostname, port: Number(target.port || 5432) })
-      await relay.open()
-      const viaRelay = new URL(database.url)
-      viaRelay.hostname = "127.0.0.1"
-      viaRelay.port = String(relay.port)
+      const { relay, url: relayed } = await relayTo(database.url)
       const appendMs = 1_500
       const config = loadConfig({ partitions: 4, storeRetryMs: 100, storeAppendTimeoutMs: appendMs, storeCallTimeoutMs: 3_000 }, {})
-      const { store, close } = await openJournalStore({ backend: "postgres", url: viaRelay.toString(), settings: config })
+      const { store, close } = await openJournalStore({ backend: "postgres", url: relayed, settings: config })
       const engine = await Engine.open({ store, config, router: route, log: () => {} })
       const gateway = await startGateway({
         config: loadGatewayConfig({ host: "127.0.0.1", port: 0 }, {}),

@@ -18,7 +18,7 @@ import { route } from "../routing/index.ts"
 import { openJournalStore } from "../store/layer.ts"
 import { fixtureCommands, places, run } from "../testing/fixture.ts"
 import { freshDatabase, postgresUnreachable } from "../testing/postgres.ts"
-import { Relay } from "../testing/relay.ts"
+import { relayTo } from "../testing/relay.ts"
 import { Engine } from "./engine.ts"
 import * as Q from "./queries.ts"
 
@@ -93,14 +93,9 @@ if (unreachable !== undefined && !process.env.CI) {
     const open = async (overrides: Partial<EngineConfig>) => {
       const database = await freshDatabase()
       databases.push(database)
-      const target = new URL(database.url)
-      const relay = new Relay({ host: target.hostname, port: Number(target.port || 5432) })
-      await relay.open()
-      const viaRelay = new URL(database.url)
-      viaRelay.hostname = "127.0.0.1"
-      viaRelay.port = String(relay.port)
+      const { relay, url: relayed } = await relayTo(database.url)
       const config = loadConfig({ partitions: 4, storeRetryMs: 100, ...overrides }, {})
-      const { store, close } = await openJournalStore({ backend: "postgres", url: viaRelay.toString(), settings: config })
+      const { store, close } = await openJournalStore({ backend: "postgres", url: relayed, settings: config })
       const engine = await Engine.open({ store, config, router: route, log: () => {} })
       const heard: Array<JournaledEvent> = []
       engine.subscribe((b) => heard.push(...b.events))

@@ -13,7 +13,7 @@ import { route } from "../routing/index.ts"
 import { openJournalStore } from "../store/layer.ts"
 import { fixtureCommands, run } from "../testing/fixture.ts"
 import { freshDatabase, postgresUnreachable } from "../testing/postgres.ts"
-import { Relay } from "../testing/relay.ts"
+import { relayTo } from "../testing/relay.ts"
 import { Engine } from "./engine.ts"
 import * as Q from "./queries.ts"
 
@@ -32,13 +32,8 @@ if (unreachable !== undefined && !process.env.CI) {
     afterAll(() => database?.drop())
 
     it("refuses commands while the database is cut off and recovers by itself when it is back", async () => {
-      const target = new URL(database.url)
-      const relay = new Relay({ host: target.hostname, port: Number(target.port || 5432) })
-      await relay.open()
-      const viaRelay = new URL(database.url)
-      viaRelay.hostname = "127.0.0.1"
-      viaRelay.port = String(relay.port)
-      const { store, close } = await openJournalStore({ backend: "postgres", url: viaRelay.toString() })
+      const { relay, url: relayed } = await relayTo(database.url)
+      const { store, close } = await openJournalStore({ backend: "postgres", url: relayed })
       const engine = await Engine.open({ store, config: loadConfig({ partitions: 4, storeRetryMs: 100 }, {}), router: route, log: () => {} })
       try {
         await run(engine, [...fixtureCommands, { type: "inventory.receive", sku: "TV-55", nodeId: "WH-DAL", qty: 10 }])

@@ -106,3 +106,14 @@ export class Relay {
     await closed
   }
 }
+
+/** A relay open in front of the PostgreSQL a URL names, and the URL that reaches it through the relay. */
+export const relayTo = async (databaseUrl: string): Promise<{ readonly relay: Relay; readonly url: string }> => {
+  const target = new URL(databaseUrl)
+  const relay = new Relay({ host: target.hostname, port: Number(target.port || 5432) })
+  await relay.open()
+  const viaRelay = new URL(databaseUrl)
+  viaRelay.hostname = "127.0.0.1"
+  viaRelay.port = String(relay.port)
+  return { relay, url: viaRelay.toString() }
+}
