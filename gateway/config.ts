@@ -174,12 +174,12 @@ export const gatewayDefaults: GatewayConfig = {
   secretKeyRequestsBurst: 20_000,
   secretConnectionRequestsPerSec: 5_000,
   secretConnectionRequestsBurst: 10_000,
-  publishableKeyRequestsPerSec: 2_000,
-  publishableKeyRequestsBurst: 4_000,
+  publishableKeyRequestsPerSec: 5_000,
+  publishableKeyRequestsBurst: 10_000,
   publishableConnectionRequestsPerSec: 20,
   publishableConnectionRequestsBurst: 40,
-  publishableKeyHoldsPerSec: 200,
-  publishableKeyHoldsBurst: 400,
+  publishableKeyHoldsPerSec: 1_000,
+  publishableKeyHoldsBurst: 2_000,
   publishableConnectionHoldsPerSec: 1,
   publishableConnectionHoldsBurst: 5
 }
