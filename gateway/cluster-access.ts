@@ -213,12 +213,12 @@ export class ClusterEngine implements EngineAccess {
     const all = await Promise.all(entityIds(this.config.partitions).map((s) => this.client.read<EngineStats>(s, "stats").catch(() => null)))
     const answered = all.filter((s): s is EngineStats => s !== null)
     if (answered.length === 0) return null
-    const sum = (k: "pools" | "holds" | "orders" | "ordersPlaced" | "orderLoads" | "ordersLoaded" | "backpressured" | "snapshots" | "orderVersionsStored" | "mailbox" | "batches" | "events") =>
+    const sum = (k: "pools" | "holds" | "orders" | "ordersPlaced" | "orderLoads" | "ordersLoaded" | "backpressured" | "timersDeferred" | "snapshots" | "orderVersionsStored" | "mailbox" | "batches" | "events") =>
       answered.reduce((n, s) => n + (s[k] ?? 0), 0)
     return {
       partitions: this.config.partitions,
       pools: sum("pools"), holds: sum("holds"), orders: sum("orders"), ordersPlaced: sum("ordersPlaced"), orderLoads: sum("orderLoads"),
-      ordersLoaded: sum("ordersLoaded"), backpressured: sum("backpressured"), snapshots: sum("snapshots"), orderVersionsStored: sum("orderVersionsStored"),
+      ordersLoaded: sum("ordersLoaded"), backpressured: sum("backpressured"), timersDeferred: sum("timersDeferred"), snapshots: sum("snapshots"), orderVersionsStored: sum("orderVersionsStored"),
       snapshotPauseMaxMs: Math.max(...answered.map((s) => s.snapshotPauseMaxMs ?? 0)),
       mailbox: sum("mailbox"), batches: sum("batches"), events: sum("events"),
       state: answered.length < all.length || answered.some((s) => s.state !== "running") ? "recovering" : "running",

@@ -232,9 +232,9 @@ export const decideReleaseHold = (s: StockState, holdId: string, channel: string
 }
 
 /** Holds whose TTL has run out by `now`, earliest first. */
-export const dueHoldExpiries = (s: StockState, now: number): Array<HoldEnded> => {
+export const dueHoldExpiries = (s: StockState, now: number, limit = Infinity): Array<HoldEnded> => {
   const out: Array<HoldEnded> = []
-  while (s.holdExpiry.peekTime() <= now) {
+  while (out.length < limit && s.holdExpiry.peekTime() <= now) {
     const due = s.holdExpiry.peekTime()
     const holdNo = s.holdExpiry.pop()
     // an entry for an ended hold, or one left behind by an extension (which queued its own), is stale

@@ -193,23 +193,42 @@ export class Dispatcher {
 
   // ---- timers ---------------------------------------------------------------------------------
 
-  /** Fires every hold expiry and payment deadline due by `now`. */
-  runTimers(): void {
+  /**
+   * Fires the hold expiries, payment deadlines and promise deadlines due by
+   * `now`, until performance.now() passes `until`: false when some are left
+   * (the clock jumped far ahead, a restart after downtime), for the next
+   * batch, which runs them before any command.
+   */
+  runTimers(until = Infinity): boolean {
+    const done = this.fireTimers(until)
+    this.settleArrivals()
+    return done
+  }
+
+  private fireTimers(until: number): boolean {
+    const chunk = 256
     for (const p of this.partitions) {
-      for (const e of dueHoldExpiries(p.stock, this.now)) this.emitPool(p, e)
+      for (;;) {
+        const due = dueHoldExpiries(p.stock, this.now, chunk)
+        for (const e of due) this.emitPool(p, e)
+        if (due.length < chunk) break
+        if (performance.now() > until) return false
+      }
       const deadlines = p.orders.paymentDeadlines
-      while (deadlines.peekTime() <= this.now) {
+      for (let n = 1; deadlines.peekTime() <= this.now; n++) {
+        if (n % chunk === 0 && performance.now() > until) return false
         const o = p.orders.orders.get(deadlines.pop())
         if (o) Orders.expirePayment(o, this.orderContexts[p.id])
       }
       const promises = p.orders.promiseDeadlines
-      while (promises.peekTime() <= this.now) {
+      for (let n = 1; promises.peekTime() <= this.now; n++) {
+        if (n % chunk === 0 && performance.now() > until) return false
         const { orderId, shipmentId } = promiseTimerTarget(promises.pop())
         const o = p.orders.orders.get(orderId)
         if (o) Orders.promiseDue(o, shipmentId, this.orderContexts[p.id])
       }
     }
-    this.settleArrivals()
+    return true
   }
 
   /** The earliest timer of any partition (Infinity when none). */

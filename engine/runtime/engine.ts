@@ -98,6 +98,8 @@ export interface EngineStats {
   readonly ordersLoaded: number
   /** Turns of the loop on which commands waited because changed orders waited for the store. */
   readonly backpressured: number
+  /** Batches whose due timers took all of batchTimeMaxMs: the rest ran in the next batches, before any command. */
+  readonly timersDeferred: number
   /** Partition snapshots started, order versions stored, and the longest time snapshotting held the loop, ms. */
   readonly snapshots: number
   readonly orderVersionsStored: number
@@ -155,6 +157,8 @@ export class Engine {
   private timer: ReturnType<typeof setInterval> | undefined
   /** Commands at the head of the mailbox that the last batch left for lack of time (their orders are in memory). */
   private leftByTime = 0
+  /** Batches whose due timers took all their time (the rest ran in the next ones, before any command). */
+  private timersDeferred = 0
   private batches = 0
   private events = 0
   private lastCommitMs = 0
@@ -264,7 +268,7 @@ export class Engine {
     }
     const snap = this.snapshots.figures()
     return {
-      partitions: this.partitions.length, pools, holds, orders, ordersPlaced, orderLoads: this.orderLoads.loads, ordersLoaded: this.orderLoads.loaded, backpressured: this.backpressured,
+      partitions: this.partitions.length, pools, holds, orders, ordersPlaced, orderLoads: this.orderLoads.loads, ordersLoaded: this.orderLoads.loaded, backpressured: this.backpressured, timersDeferred: this.timersDeferred,
       snapshots: snap.taken, orderVersionsStored: snap.versionsStored, snapshotPauseMaxMs: snap.pauseMaxMs, mailbox: this.mailbox.length + this.unappendedCommands,
       batches: this.batches, events: this.events, state: this.state, lastCommitMs: this.lastCommitMs,
       ...(this.options.ownership ? { owns: { stream: this.options.ownership.stream, epoch: this.epoch } } : {})
@@ -329,17 +333,20 @@ export class Engine {
     const streams: Array<{ log: StreamLog; seqFrom: number; events: ReadonlyArray<EngineEvent> }> = []
     const published: Array<JournaledEvent> = []
     let snapshots: Array<{ stream: string; seq: number; payload: Uint8Array }>
+    let timersDone = true
     try {
       if (owned !== undefined) this.applyNetInbox()
-      d.runTimers()
       const until = started + this.options.config.batchTimeMaxMs
+      // timers due run before any command; those left for lack of time run in the next batch, before its commands
+      timersDone = d.runTimers(until)
+      if (!timersDone) this.timersDeferred++
       // orders only leave memory between batches, so what the prefetch found stays; only a node
       // going offline in this batch can make a later command need orders it did not collect
       let recheck = false
       for (let i = 0; i < tickets.length; i++) {
         const c = tickets[i].command
         // past the batch's time, or an earlier command of this batch changed what this one needs: the rest waits
-        if (i > 0 && (performance.now() > until || (recheck && this.mine(c) && !this.orderLoads.ready(c)))) {
+        if (!timersDone || (i > 0 && (performance.now() > until || (recheck && this.mine(c) && !this.orderLoads.ready(c))))) {
           if (!recheck) this.leftByTime = tickets.length - i
           this.mailbox.unshift(...tickets.splice(i))
           replies = replies.slice(0, i)
@@ -374,6 +381,7 @@ export class Engine {
     }
     this.stepSnapshots()
     this.options.onBatch?.(performance.now() - started, tickets.length)
+    if (!timersDone) this.schedule()
     if (tickets.length === 0 && streams.length === 0) return
     this.outstanding++
     this.unappended.push({ tickets, replies, streams, published, snapshots })

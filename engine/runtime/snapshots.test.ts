@@ -97,6 +97,26 @@ describe("snapshots and batches that never stop the loop for long", () => {
     await engine.close()
   }, 60_000)
 
+  it("runs timers due for longer than batchTimeMaxMs over several batches, all of them before the commands that came after", async () => {
+    const clock = new ManualClock()
+    const engine = await Engine.open({
+      store: new MemoryJournal(), config: testConfig({ partitions: 1, batchTimeMaxMs: 1, holdChannelSharePercentMax: 100 }), router: route,
+      clock: clock.now, timerPollMs: 60_000, log: () => {}
+    })
+    await run(engine, [...fixtureCommands, { type: "inventory.receive", sku: "HDMI", nodeId: "WH-DAL", qty: 20_000 }])
+    const holds = await all(engine, Array.from({ length: 20_000 }, (): Command => ({ type: "hold.create", channel: "web", sku: "HDMI", nodeId: "WH-DAL", qty: 1, ttlMs: 60_000 })))
+    expect(holds.every((r) => r.ok)).toBe(true)
+    expect(Q.pool(engine.view, "HDMI", "WH-DAL")!.atp).toBe(0)
+    // the clock jumps past every hold's expiry: 20,000 expiries take well over a millisecond
+    clock.advance(120_000)
+    const after = await engine.submit({ type: "hold.create", channel: "web", sku: "HDMI", nodeId: "WH-DAL", qty: 1 })
+    expect(after.ok).toBe(true)
+    // the command ran after every expiry: the pool holds its unit alone
+    expect(Q.pool(engine.view, "HDMI", "WH-DAL")!.held).toBe(1)
+    expect(engine.stats().timersDeferred).toBeGreaterThan(0)
+    await engine.close()
+  }, 60_000)
+
   it("ends a batch at batchTimeMaxMs: the rest of the mailbox runs in the next batches, in order, each answered once", async () => {
     const batches: Array<number> = []
     const engine = await Engine.open({
