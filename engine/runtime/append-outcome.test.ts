@@ -100,20 +100,25 @@ describe("appends in doubt (embedded PGlite behind a slow store)", () => {
         await until("the first append waits at the gate", () => slow.waiting > 0)
         const second = Array.from({ length: 3 }, (_, i) => engine.submit(hold(`${tag}-b${i}`)))
         // the deadline answers the append in flight: it may have been applied; those behind it were never sent
-        expect((await Promise.all(first)).map(code)).toEqual(Array(5).fill("outcome_unknown"))
+        // (a busy machine may end the first batch early: its tail then waited behind the append too)
+        const firstCodes = (await Promise.all(first)).map(code)
+        const inFlight = firstCodes.filter((c) => c === "outcome_unknown").length
+        expect(inFlight).toBeGreaterThan(0)
+        expect(firstCodes).toEqual([...Array(inFlight).fill("outcome_unknown"), ...Array(5 - inFlight).fill("store_unavailable")])
         expect((await Promise.all(second)).map(code)).toEqual(Array(3).fill("store_unavailable"))
         expect(engine.stats().state).toBe("recovering")
 
         slow.open(commit)
         await until("the engine recovered", () => engine.stats().state === "running")
         const placed = new Map(heard.flatMap((e) => (e.event.type === "HoldPlaced" && e.event.key !== null ? [[e.event.key, e.event.holdId] as const] : [])))
-        expect(Q.pool(engine.view, "TV-55", "WH-DAL")!.held).toBe(heldBefore + (commit ? 5 : 0))
+        expect(Q.pool(engine.view, "TV-55", "WH-DAL")!.held).toBe(heldBefore + (commit ? inFlight : 0))
         for (let i = 0; i < 5; i++) {
           // the subscriber heard of exactly what committed; a retry with the same key finds it
-          expect(placed.has(`${tag}-a${i}`)).toBe(commit)
+          const applied = commit && i < inFlight
+          expect(placed.has(`${tag}-a${i}`)).toBe(applied)
           const again = await engine.submit(hold(`${tag}-a${i}`))
-          expect(again).toMatchObject(commit ? { ok: true, existing: true, hold: { holdId: placed.get(`${tag}-a${i}`) } } : { ok: true })
-          if (!commit) expect(again.ok && again.existing).toBeFalsy()
+          expect(again).toMatchObject(applied ? { ok: true, existing: true, hold: { holdId: placed.get(`${tag}-a${i}`) } } : { ok: true })
+          if (!applied) expect(again.ok && again.existing).toBeFalsy()
         }
         for (let i = 0; i < 3; i++) {
           const again = await engine.submit(hold(`${tag}-b${i}`))
