@@ -165,12 +165,13 @@ const commandOf = (step: Step): Command => {
 /** The closed loop's next step, called when a command comes back (set by drive). */
 let wake = () => {}
 
-/** The outbox pump's part: notifications reported delivered (orders with pending ones stay in memory). */
+/** The outbox pump's part: notifications reported delivered (orders with pending ones stay in memory), as many at once as the gateway's pump reports (gateway/outbox-pump.ts). */
+const reportIdsMax = 500
 let pumping = false
 const pump = () => {
   // one report at a time, as the gateway's pump does: a second one would name the same notifications
   if (pumping) return
-  const ids = Q.outbox(engine.view, 50_000).map((n) => n.id)
+  const ids = Q.outbox(engine.view, reportIdsMax).map((n) => n.id)
   if (ids.length === 0) return
   pumping = true
   inFlight++
@@ -178,6 +179,8 @@ const pump = () => {
     pumping = false
     inFlight--
     if (!r.ok) refusals.set(`pump:${r.code}`, (refusals.get(`pump:${r.code}`) ?? 0) + 1)
+    // a full report: more are waiting
+    if (ids.length === reportIdsMax) pump()
     wake()
   })
 }
@@ -231,8 +234,8 @@ const drive = (until: number, drain: boolean) =>
         void engine.submit(c).then((r) => {
           inFlight--
           onReply(s, r)
-          // the pump runs every 2,000 orders placed, and every 10,000 answers while steps drain without new orders
-          if (placed - lastPump >= 2_000 || answered - pumpedAt >= 10_000 || (placed >= until && steps.size === 0)) {
+          // the pump reports up to reportIdsMax notifications at a time (one report in flight), every 100 orders placed, and every 500 answers while steps drain without new orders
+          if (placed - lastPump >= 100 || answered - pumpedAt >= 500 || (placed >= until && steps.size === 0)) {
             lastPump = placed
             pumpedAt = answered
             pump()

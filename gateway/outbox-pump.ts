@@ -206,12 +206,13 @@ export class OutboxPump {
   /** Reports delivered ids to the engine; ids stay known until it confirms, and are reported again if it refuses. */
   private report(): void {
     if (this.delivered.length === 0) return
-    const ids = this.delivered
-    this.delivered = []
+    // at most outboxBatchMax ids a command: each changes its order, and one command runs in one piece in the engine's loop
+    const ids = this.delivered.splice(0, this.config.outboxBatchMax)
     this.reporting = this.reporting.then(async () => {
       const reply = await this.engine.submit({ type: "notifications.delivered", ids })
       if (reply.ok) for (const id of ids) this.known.delete(id)
       else this.delivered.push(...ids)
     })
+    if (this.delivered.length > 0) this.report()
   }
 }

@@ -46,12 +46,15 @@ export const orderKeyOf = (o: Pick<OrderState, "channel" | "externalId" | "leg">
  * The sequence number of the newest stored version of each resident order
  * that has one (loaded from it, or stored by a snapshot): a new version of an
  * order that never had one replaces nothing, so nothing is pruned for it.
+ * A property under a symbol (never encoded), not a WeakMap: a weak table of
+ * every resident order would be walked by each major collection's pause.
  */
-const storedVersions = new WeakMap<OrderState, number>()
+const storedSeq: unique symbol = Symbol("storedSeq")
+type WithStoredSeq = OrderState & { [storedSeq]?: number }
 
-export const hasStoredVersion = (o: OrderState): boolean => storedVersions.has(o)
+export const hasStoredVersion = (o: OrderState): boolean => (o as WithStoredSeq)[storedSeq] !== undefined
 export const markStored = (o: OrderState, seq: number): void => {
-  storedVersions.set(o, seq)
+  ;(o as WithStoredSeq)[storedSeq] = seq
 }
 
 /** A stored version of the order as it is now. */
@@ -110,25 +113,69 @@ export const mayLeave = (book: OrderBook, o: OrderState): boolean =>
  * orders, then a sort of those that may leave by their last use.
  */
 export const evictOrders = (book: OrderBook, max: number, keep?: ReadonlySet<string>): number => {
-  const excess = book.orders.size - max
-  if (excess <= 0) return 0
-  const settled: Array<OrderState> = []
-  const open: Array<OrderState> = []
-  for (const o of book.orders.values()) {
-    if (keep?.has(o.orderId) || !mayLeave(book, o)) continue
-    ;(isSettled(o) ? settled : open).push(o)
+  const sweep = new EvictionSweep(book, max)
+  sweep.step(Infinity, keep)
+  return sweep.left
+}
+
+/**
+ * One eviction pass over a book, done a slice at a time (`step` until a
+ * deadline, resumed on a later turn): a pass over a partition's resident
+ * orders takes longer than the loop may stop. Between slices orders change;
+ * each one is checked again when its turn to leave comes, so an order that
+ * became dirty, pinned or was replaced meanwhile stays.
+ */
+export class EvictionSweep {
+  private readonly orders: Iterator<OrderState>
+  private readonly settled: Array<OrderState> = []
+  private readonly open: Array<OrderState> = []
+  private scanned = false
+  /** The list being emptied (0: settled, 1: open) and the next entry in it. */
+  private list = 0
+  private next = 0
+  /** Orders that left so far. */
+  left = 0
+
+  constructor(private readonly book: OrderBook, private readonly max: number) {
+    this.orders = book.orders.values()
   }
-  if (settled.length > excess) settled.sort(byLastUse)
-  else if (settled.length + open.length > excess) open.sort(byLastUse)
-  let left = 0
-  for (const list of [settled, open]) {
-    for (const o of list) {
-      if (left >= excess) return left
-      book.orders.delete(o.orderId)
-      const key = placementKey(o)
-      if (book.byExternal.get(key) === o.orderId) book.byExternal.delete(key)
-      left++
+
+  /** Works until performance.now() passes `deadline`; true when the pass is over. */
+  step(deadline: number, keep?: ReadonlySet<string>): boolean {
+    const book = this.book
+    if (book.orders.size <= this.max) return true
+    if (!this.scanned) {
+      for (let n = 1; ; n++) {
+        const r = this.orders.next()
+        if (r.done === true) break
+        const o = r.value
+        if (!keep?.has(o.orderId) && mayLeave(book, o)) (isSettled(o) ? this.settled : this.open).push(o)
+        if ((n & 255) === 0 && performance.now() > deadline) return false
+      }
+      this.scanned = true
+      const excess = book.orders.size - this.max
+      if (this.settled.length > excess) this.settled.sort(byLastUse)
+      else if (this.settled.length + this.open.length > excess) this.open.sort(byLastUse)
+      if (performance.now() > deadline) return false
     }
+    const lists = [this.settled, this.open]
+    for (let n = 1; this.list < lists.length; n++) {
+      if (book.orders.size <= this.max) return true
+      const list = lists[this.list]
+      if (this.next >= list.length) {
+        this.list++
+        this.next = 0
+        continue
+      }
+      const o = list[this.next++]
+      if (book.orders.get(o.orderId) === o && !keep?.has(o.orderId) && mayLeave(book, o)) {
+        book.orders.delete(o.orderId)
+        const key = placementKey(o)
+        if (book.byExternal.get(key) === o.orderId) book.byExternal.delete(key)
+        this.left++
+      }
+      if ((n & 255) === 0 && performance.now() > deadline) return false
+    }
+    return true
   }
-  return left
 }

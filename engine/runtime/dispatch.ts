@@ -123,6 +123,19 @@ export class Dispatcher {
     return o
   }
 
+  /**
+   * Every order of the partition that may be pinned (order/residency.ts, isPinned), from the
+   * indexes that follow live work: notifications waiting, backorders, payment deadlines
+   * (entries of orders paid since are still in the heap: the caller checks each order).
+   */
+  *pinnedCandidates(p: Partition): Iterable<string> {
+    yield* this.outboxOrders[p.id]
+    for (const waiting of p.orders.backorders.values()) yield* waiting
+    const deadlines: Array<string> = []
+    p.orders.paymentDeadlines.forEachDue(Infinity, (_, id) => deadlines.push(id))
+    yield* deadlines
+  }
+
   /** Rebuilds the derived cross-partition indexes after recovery. */
   rebuildDerived(): void {
     this.load.rebuild(this.partitions)
@@ -316,10 +329,18 @@ export class Dispatcher {
   private notificationsDelivered(c: MarkNotificationsDelivered): Reply {
     const bad = Orders.checkDeliveredIds(c, this.config)
     if (bad) return bad
+    const byPartition = new Map<number, Array<string>>()
+    for (const id of c.ids) {
+      const p = partitionOfOrder(id)
+      if (this.partitions[p] === undefined) continue
+      const mine = byPartition.get(p)
+      if (mine === undefined) byPartition.set(p, [id])
+      else mine.push(id)
+    }
     let delivered = 0
     for (const p of this.partitions) {
-      const mine = c.ids.filter((id) => partitionOfOrder(id) === p.id)
-      if (mine.length > 0) delivered += Orders.markDelivered(p.orders, mine, this.orderContexts[p.id])
+      const mine = byPartition.get(p.id)
+      if (mine !== undefined) delivered += Orders.markDelivered(p.orders, mine, this.orderContexts[p.id])
     }
     return { ok: true, delivered }
   }

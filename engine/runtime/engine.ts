@@ -47,6 +47,7 @@ import type { Router } from "../routing/types.ts"
 import { streamOf } from "../cluster/scope.ts"
 import type { JournalBatch, JournalStore, OrderKey } from "../store/journal.ts"
 import { decodeEvents, encodeEvents, encodeValue } from "./codec.ts"
+import { Deliveries } from "./deliveries.ts"
 import { readPage, recoverState } from "./recovery.ts"
 import { Dispatcher } from "./dispatch.ts"
 import { networkStream, replayNetwork, StreamLog, type Partition } from "./partition.ts"
@@ -169,6 +170,8 @@ export class Engine {
   private backpressured = 0
   private snapshotStepScheduled = false
   private readonly inDoubt = new AppendsInDoubt()
+  /** Committed answers, handed back a slice at a time. */
+  private readonly deliveries = new Deliveries()
 
   private readonly log: (message: string) => void
 
@@ -183,7 +186,8 @@ export class Engine {
       stored: () => {
         this.orderLoads.evictDue = true
         if (this.mailbox.length > 0) this.schedule()
-      }
+      },
+      pinnedCandidates: (p) => this.dispatcher.pinnedCandidates(p)
     })
   }
 
@@ -242,6 +246,7 @@ export class Engine {
       await this.commitChain.catch(() => undefined)
       await new Promise<void>((resolve) => setImmediate(resolve))
     }
+    await this.deliveries.idle()
   }
 
   /** Resolves when the store answers (readiness checks); rejects with its error otherwise. */
@@ -503,8 +508,9 @@ export class Engine {
             this.events += st.events.length
             st.log.durableSeq = st.seqFrom + st.events.length - 1
           }
-          for (let i = 0; i < g.tickets.length; i++) g.tickets[i].resolve(g.replies[i])
+          // subscribers first: a caller that sees its answer finds the events published
           if (g.published.length > 0) this.publish(g.published)
+          this.deliveries.push(g.tickets, g.replies)
           if (g.snapshots.length > 0) this.saveSnapshots(g.snapshots)
         }
         if (this.state === "running") this.startAppend()
@@ -719,8 +725,14 @@ export class Engine {
       due.push({ stream: log.stream, seq: log.seq, payload: encodeValue(snapshotNetwork(this.net)) })
       log.snapshotSeq = log.seq
     }
+    // at most one partition's snapshot starts per batch (the one furthest behind): partitions under the same
+    // load come due together, and taking them all at once would add their copies up in one pause
     const owned = this.options.ownership?.stream
-    for (const p of this.partitions) if ((owned === undefined || owned === p.stream) && this.snapshots.due(p)) this.snapshots.take(p)
+    let next: Partition | undefined
+    for (const p of this.partitions) {
+      if ((owned === undefined || owned === p.stream) && this.snapshots.due(p) && (next === undefined || this.snapshots.behind(p) > this.snapshots.behind(next))) next = p
+    }
+    if (next !== undefined) this.snapshots.take(next)
     return due
   }
 

@@ -9,7 +9,7 @@ import type { EngineConfig } from "../config.ts"
 import type { Command } from "../domain/commands.ts"
 import { placementKey } from "../order/order-book.ts"
 import type { OrderState } from "../order/order-state.ts"
-import { evictOrders, installOrder, orderOfRow } from "../order/residency.ts"
+import { EvictionSweep, installOrder, orderOfRow } from "../order/residency.ts"
 import type { JournalStore, OrderKey } from "../store/journal.ts"
 import type { Partition } from "./partition.ts"
 import { noneMissing, Prefetch, type Missing } from "./prefetch.ts"
@@ -25,8 +25,9 @@ export class OrderLoads {
   readonly justLoaded = new Set<string>()
   /** A snapshot stored versions (or the state was reloaded): orders may leave memory before the next batch. */
   evictDue = false
-  /** The partition whose orders leave next while evictions are due. */
+  /** The partition whose orders leave next while evictions are due, and its pass in progress. */
   private evictNext = 0
+  private sweep: EvictionSweep | undefined
   /** Round trips and the orders they brought back. */
   loads = 0
   loaded = 0
@@ -41,17 +42,20 @@ export class OrderLoads {
 
   /**
    * Before a batch: lets orders leave if due (never the ones just loaded for
-   * it), a few partitions per turn (about `sliceMs`), so the loop never
-   * stops long for it.
+   * it), partition after partition, for about `sliceMs` a turn (a pass is
+   * resumed on the next turn), so the loop never stops long for it.
    */
   evictIfDue(sliceMs = 4): void {
     if (!this.evictDue || this.justLoaded.size > 0) return
-    const started = performance.now()
+    const deadline = performance.now() + sliceMs
     const parts = this.partitions()
     const perPartition = Math.ceil(this.config.ordersResidentMax / parts.length)
     while (this.evictNext < parts.length) {
-      evictOrders(parts[this.evictNext++].orders, perPartition, this.justLoaded)
-      if (performance.now() - started > sliceMs) return
+      this.sweep ??= new EvictionSweep(parts[this.evictNext].orders, perPartition)
+      if (!this.sweep.step(deadline, this.justLoaded)) return
+      this.sweep = undefined
+      this.evictNext++
+      if (performance.now() > deadline) return
     }
     this.evictNext = 0
     this.evictDue = false
@@ -87,6 +91,8 @@ export class OrderLoads {
   /** The engine's state was reloaded from the store. */
   reset(): void {
     this.batchRan()
+    this.sweep = undefined
+    this.evictNext = 0
     this.evictDue = true
   }
 

@@ -128,14 +128,26 @@ export class Partition {
    * stock (live holds, ended holds, reservations), and those lists. Each
    * list is of values made for it or never changed in place (reservations
    * are replaced, pool/pool-actor.ts), so they stay as of now while the
-   * batches go on.
+   * batches go on. `pinnedCandidates`: ids among which every pinned order is
+   * (engine/runtime/dispatch.ts, pinnedCandidates), so that the pinned ones are
+   * found without a pass over every resident order.
    */
-  snapshotParts(): { readonly base: PartitionSnapshot; readonly lists: SnapshotLists } {
+  snapshotParts(pinnedCandidates?: Iterable<string>): { readonly base: PartitionSnapshot; readonly lists: SnapshotLists } {
     const book = this.orders
     const promiseDeadlines: Array<readonly [number, string]> = []
     book.promiseDeadlines.forEachDue(Infinity, (due, id) => promiseDeadlines.push([due, id]))
     const resident: Array<string> = []
-    for (const o of book.orders.values()) if (isPinned(o)) resident.push(o.orderId)
+    if (pinnedCandidates === undefined) {
+      for (const o of book.orders.values()) if (isPinned(o)) resident.push(o.orderId)
+    } else {
+      const seen = new Set<string>()
+      for (const id of pinnedCandidates) {
+        if (seen.has(id)) continue
+        seen.add(id)
+        const o = book.orders.get(id)
+        if (o !== undefined && isPinned(o)) resident.push(id)
+      }
+    }
     const { holds, ended = [], reservations, ...stock } = snapshotStock(this.stock)
     const base: PartitionSnapshot = {
       version: 2,

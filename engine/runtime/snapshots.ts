@@ -48,6 +48,8 @@ export interface SnapshotHost {
   log(message: string): void
   /** Orders may have become free to leave memory. */
   stored(): void
+  /** Ids among which every pinned order of the partition is (Partition.snapshotParts). */
+  pinnedCandidates(p: Partition): Iterable<string>
 }
 
 interface InProgress {
@@ -117,11 +119,15 @@ export class PartitionSnapshots {
 
   /** A snapshot of this partition is due: enough events, or enough changed orders, since the last one, and none in progress. */
   due(p: Partition): boolean {
-    if (this.inProgress.has(p.stream)) return false
+    return !this.inProgress.has(p.stream) && this.behind(p) >= 1
+  }
+
+  /** How far the partition is towards its snapshot limits (1: due), for choosing which one to take first. */
+  behind(p: Partition): number {
     const { snapshotEveryEvents, snapshotDirtyOrdersMax, ordersResidentMax, partitions } = this.host.config
     // changed orders cannot leave memory until stored: store them before they are half of the partition's share
     const dirtyMax = Math.max(1, Math.min(snapshotDirtyOrdersMax, Math.floor(ordersResidentMax / partitions / 2)))
-    return p.log.seq - p.log.snapshotSeq >= snapshotEveryEvents || p.orders.dirty.size >= dirtyMax
+    return Math.max((p.log.seq - p.log.snapshotSeq) / snapshotEveryEvents, p.orders.dirty.size / dirtyMax)
   }
 
   inProgressFor(p: Partition): boolean {
@@ -135,7 +141,7 @@ export class PartitionSnapshots {
     const pending = book.dirty
     book.dirty = new Set()
     book.storing = new Set(pending)
-    const { base, lists } = p.snapshotParts()
+    const { base, lists } = p.snapshotParts(this.host.pinnedCandidates(p))
     const s: InProgress = {
       partition: p, seq: p.log.seq, base: encodeValue(base), lists, chunks: { holds: [], ended: [], reservations: [] }, list: 0, from: 0, header: undefined,
       pending, rows: [], replacing: [], stored: [], writing: false
