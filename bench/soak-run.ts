@@ -23,13 +23,15 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks"
-import { Engine, loadConfig, openJournalStore, Queries as Q, route, TimerHeap, type Command, type JournalLocation, type Reply } from "../engine/index.ts"
+import { Engine, loadConfig, openJournalStore, Queries as Q, route, TimerHeap, tuneGarbageCollection, type Command, type JournalLocation, type Reply } from "../engine/index.ts"
 import { freshDatabase } from "../engine/testing/postgres.ts"
 import { parseOptions } from "./options.ts"
 import { percentile, round } from "./report.ts"
 import { options } from "./soak-options.ts"
 import { workload } from "./workload.ts"
 
+// collected as the engine's own processes are (engine/runtime/gc-tuning.ts)
+tuneGarbageCollection()
 const o = parseOptions(options, process.argv.slice(2)).values
 const target = o.orders
 const ordersPerDay = o["orders-per-day"]
