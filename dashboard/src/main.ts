@@ -94,7 +94,10 @@ let nodesFetchedAt = 0
 const refreshNodes = () => {
   if (Date.now() - nodesFetchedAt < 5_000) return
   nodesFetchedAt = Date.now()
-  apiCall<{ nodes: Array<NetworkNode> }>(token, "GET", "/v1/nodes").then((r) => map.setNodes(r.nodes), () => undefined)
+  apiCall<{ nodes: Array<NetworkNode> }>(token, "GET", "/v1/nodes").then((r) => {
+    map.setNodes(r.nodes)
+    nodeTable.setNodes(r.nodes)
+  }, () => undefined)
 }
 
 const onAlerts = (tick: OpsTick) => {
@@ -121,7 +124,7 @@ const onTick = (tick: OpsTick) => {
   charts.add(tick)
   map.addArcs(tick.arcs)
   map.setStatus(tick.nodes.table)
-  nodeTable.update(tick.nodes.table)
+  nodeTable.update(tick.nodes.table, tick.at)
   onAlerts(tick)
   if (tick.nodes.table.some((r) => !map.knows(r.nodeId))) refreshNodes()
   dirty.figures = dirty.charts = dirty.nodes = dirty.alerts = dirty.skus = true
@@ -157,6 +160,7 @@ const connect = () => {
   })
   s.on("hello", (h: Hello) => {
     map.setNodes(h.nodes)
+    nodeTable.setNodes(h.nodes)
     setText(byId("interval"), `${h.intervalMs} ms ticks`)
   })
   s.on("tick", onTick)
