@@ -88,7 +88,7 @@ export class NodeTable {
         el("label", { for: "node-search" }, "Find node"), text,
         el("label", { for: "node-status-filter" }, "Status"), status,
         el("label", { for: "node-kind-filter" }, "Kind"), kind, this.shownCount),
-      el("div", { class: "table-scroll" }, el("table", { class: "nodes", "data-testid": "node-table" }, el("thead", {}, headRow), this.body)),
+      el("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Nodes" }, el("table", { class: "nodes", "data-testid": "node-table" }, el("thead", {}, headRow), this.body)),
       this.drilldown.panel)
     byId<HTMLFormElement>("node-action-form").addEventListener("submit", (ev) => {
       ev.preventDefault()
