@@ -33,7 +33,8 @@ export class ConnectionStatus {
 
   /** The feed dropped (or cannot be reached); `why` says what the badge shows. */
   down(why: string): void {
-    if (this.state === "live") this.lastLiveAt = Date.now()
+    // stale since the last tick; without one, since the feed dropped
+    if (this.lastLiveAt === undefined && this.state === "live") this.lastLiveAt = Date.now()
     this.set("down", why)
   }
 

@@ -12,8 +12,9 @@ import { Ring } from "./series.ts"
 /** One sample per node at most this often, kept for samplesKept (30 min). */
 const sampleEveryMs = 5_000
 const samplesKept = 360
-/** Open shipments asked for when the drill-down opens. */
+/** Open shipments asked for when the drill-down opens, and again this often while it stays open. */
 const shipmentsListed = 50
+const shipmentsRefreshMs = 15_000
 
 interface OpenShipments {
   readonly nodeId: string
@@ -83,6 +84,7 @@ const bars = (values: ReadonlyArray<number>, colour: string, label: string): SVG
 export class NodeDrilldown {
   private nodeId: string | undefined
   private drawn = ""
+  private loadedAt = 0
   private readonly head = el("h3", { id: "node-detail-title", tabindex: "-1" })
   private readonly backlog = el("div", { class: "backlog", "data-testid": "node-backlog" })
   private readonly history = el("div", { class: "node-history", "data-testid": "node-rejections" })
@@ -126,6 +128,7 @@ export class NodeDrilldown {
   /** The live part: rejections over time, from the page's samples (called by the render loop while open). */
   render(row: NodeRow | undefined): void {
     if (!this.nodeId || !row) return
+    if (Date.now() - this.loadedAt > shipmentsRefreshMs) void this.load()
     const drawn = `${this.nodeId}|${this.samples.version}`
     if (drawn === this.drawn) return
     this.drawn = drawn
@@ -143,6 +146,7 @@ export class NodeDrilldown {
   private async load(): Promise<void> {
     const nodeId = this.nodeId
     if (!nodeId) return
+    this.loadedAt = Date.now()
     try {
       const s = await apiCall<OpenShipments>(this.token(), "GET", `/v1/ops/nodes/${encodeURIComponent(nodeId)}/shipments?limit=${shipmentsListed}`)
       if (this.nodeId !== nodeId) return
