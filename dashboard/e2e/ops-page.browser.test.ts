@@ -14,7 +14,8 @@
  * - every per-node button names its node, there is a skip link, inputs have
  *   labels, no text is below 12 px, and axe-core finds no serious or
  *   critical violation on the signed-in page with live data;
- * - at 390 px wide the page does not scroll sideways (screenshot saved).
+ * - at 390 px wide the page does not scroll sideways (screenshot saved), and a
+ *   long p99 neither wraps nor shifts it.
  *
  * Without Chromium the test is skipped with the reason, except under CI=true,
  * where it fails.
@@ -188,6 +189,16 @@ describe.skipIf(missing !== undefined)("the ops page on day two, in Chromium", (
     await phone.getByTestId("connection").filter({ hasText: "live" }).waitFor()
     await phone.locator("[data-testid=node-table] tbody tr").first().waitFor()
     await phone.waitForTimeout(1_000)
+    // a long p99 does not wrap or shift the page: the figure keeps its height and the page its width
+    const shift = await phone.evaluate(() => {
+      const figures = document.querySelector("[data-testid=figures]")
+      const before = figures.getBoundingClientRect().height
+      document.getElementById("fig-p99").textContent = "12,345.67 s"
+      document.getElementById("fig-p99-sub").textContent = "p50 1,234.56 ms · p90 9,876.54 ms"
+      return { before, after: figures.getBoundingClientRect().height, width: document.scrollingElement.scrollWidth }
+    })
+    expect(shift.after).toBe(shift.before)
+    expect(shift.width).toBeLessThanOrEqual(390)
     const width = await phone.evaluate(() => document.scrollingElement!.scrollWidth)
     await phone.screenshot({ path: `${outDir}/phone-390.png`, fullPage: true })
     expect(width).toBeLessThanOrEqual(390)
