@@ -48,7 +48,7 @@ import {
   type PoolView,
   type Queries
 } from "../engine/index.ts"
-import type { AvailabilityRequest, EngineAccess, EngineHealth, EngineReply, OrderTimeline } from "./engine-access.ts"
+import { nodeShipmentsScanMax, orderSearchMax, type AvailabilityRequest, type EngineAccess, type EngineHealth, type EngineReply, type OrderTimeline } from "./engine-access.ts"
 import type { ClusterView } from "./ops-feed-types.ts"
 
 export class ClusterEngine implements EngineAccess {
@@ -150,9 +150,26 @@ export class ClusterEngine implements EngineAccess {
   async orderSearch(query: string): Promise<Array<OrderView>> {
     const channels = await this.channels()
     const found = await Promise.all([this.order(query), ...channels.map((c) => this.orderByExternal(c.channel, query))])
+    // then the orders in each partition's memory whose id or external id starts with the term, ignoring case
+    const byPrefix = await Promise.all(this.partitionStreams().map((stream) =>
+      this.client.read<Array<OrderView>>(stream, "ordersByPrefix", [query, orderSearchMax])))
     const out: Array<OrderView> = []
-    for (const o of found) if (o && !out.some((x) => x.orderId === o.orderId)) out.push(o)
+    const prefixed = byPrefix.flat().sort((a, b) => b.placedAt - a.placedAt)
+    for (const o of [...found, ...prefixed]) if (o && out.length < orderSearchMax && !out.some((x) => x.orderId === o.orderId)) out.push(o)
     return out
+  }
+
+  /** Ops: the shipments open at a node, asked of every partition (each scans at most nodeShipmentsScanMax / partitions orders). */
+  async nodeShipments(nodeId: string, limit: number): Promise<Queries.NodeShipments> {
+    const streams = this.partitionStreams()
+    const parts = await Promise.all(streams.map((stream) =>
+      this.client.read<Queries.NodeShipments>(stream, "nodeShipments", [nodeId, limit, Math.ceil(nodeShipmentsScanMax / streams.length)])))
+    const shipments = parts.flatMap((p) => p.shipments).sort((a, b) => a.routedAt - b.routedAt).slice(0, limit)
+    return { nodeId, open: parts.reduce((n, p) => n + p.open, 0), complete: parts.every((p) => p.complete), shipments }
+  }
+
+  private partitionStreams(): Array<string> {
+    return Array.from({ length: this.config.partitions }, (_, p) => partitionStream(p))
   }
 
   async orderTimeline(orderId: string): Promise<OrderTimeline | null> {

@@ -85,6 +85,10 @@ describe.skipIf(why !== undefined)("a gateway in cluster mode", () => {
     expect(placed).toMatchObject({ ok: true })
     const found = await engine.orderSearch("CL-3")
     expect(found.map((o) => o.externalId)).toEqual(["CL-3"])
+    // the start of an external id, any case, asked of every partition; a node's open shipments likewise
+    expect((await engine.orderSearch("cl-")).map((o) => o.externalId)).toEqual(["CL-3"])
+    const atNode = await engine.nodeShipments(found[0].shipments[0].nodeId, 10)
+    expect(atNode).toMatchObject({ open: 1, complete: true, shipments: [{ orderId: found[0].orderId, status: "routed", units: 2 }] })
     const timeline = await engine.orderTimeline(found[0].orderId)
     expect(timeline?.history.map((h) => h.event.type)).toContain("OrderRouted")
     const [promised] = await engine.availability([{ sku: "SKU-1", channel: "web", location: { lat: 32.78, lon: -96.8 }, promise: true }])

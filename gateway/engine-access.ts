@@ -48,15 +48,24 @@ export interface EngineHealth {
   readonly store: boolean
 }
 
-/** Orders a search term may name: the order id, or an external id in any channel; at most one per channel. */
+/** Orders listed for one ops search at most. */
+export const orderSearchMax = 20
+/** Orders looked at for one node's open shipments at most (GET /v1/ops/nodes/:nodeId/shipments). */
+export const nodeShipmentsScanMax = 5_000
+
+/**
+ * Orders a search term may name: the order id, or an external id in any
+ * channel (exactly, wherever the order is), then the orders in memory whose
+ * id or external id starts with the term, ignoring case; at most orderSearchMax.
+ */
 const searchOrders = async (engine: Engine, query: string): Promise<Array<OrderView>> => {
   const out: Array<OrderView> = []
-  const byId = await Queries.order(engine, query)
-  if (byId) out.push(byId)
-  for (const c of Queries.channels(engine.view)) {
-    const o = await Queries.orderByExternal(engine, c.channel, query)
-    if (o && o.orderId !== byId?.orderId) out.push(o)
+  const add = (o: OrderView | undefined) => {
+    if (o && out.length < orderSearchMax && !out.some((x) => x.orderId === o.orderId)) out.push(o)
   }
+  add(await Queries.order(engine, query))
+  for (const c of Queries.channels(engine.view)) add(await Queries.orderByExternal(engine, c.channel, query))
+  for (const o of Queries.ordersByPrefix(engine.view, query, orderSearchMax)) add(o)
   return out
 }
 
@@ -73,6 +82,8 @@ export interface EngineAccess {
   orderSearch(query: string): Promise<Array<OrderView>>
   /** Ops: an order with its events and notifications. */
   orderTimeline(orderId: string): Promise<OrderTimeline | null>
+  /** Ops: the shipments open at a node, oldest first, at most `limit`. */
+  nodeShipments(nodeId: string, limit: number): Promise<Queries.NodeShipments>
   pool(sku: string, nodeId: string): Promise<PoolView | null>
   poolHistory(sku: string, nodeId: string, limit: number): Promise<Array<JournaledEvent>>
   nodes(): Promise<Array<Queries.NodeLoadView>>
@@ -88,7 +99,7 @@ export interface EngineAccess {
 }
 
 export const engineMethods = [
-  "submit", "availability", "hold", "order", "orderByExternal", "orderHistory", "orderSearch", "orderTimeline", "pool",
+  "submit", "availability", "hold", "order", "orderByExternal", "orderHistory", "orderSearch", "orderTimeline", "nodeShipments", "pool",
   "poolHistory", "nodes", "pools", "carriers", "channels", "report", "health", "stats"
 ] as const satisfies ReadonlyArray<keyof EngineAccess>
 
@@ -149,6 +160,10 @@ export class LocalEngine implements EngineAccess {
 
   async orderTimeline(orderId: string) {
     return Queries.orderTimeline(this.engine, orderId)
+  }
+
+  nodeShipments(nodeId: string, limit: number) {
+    return Queries.nodeShipments(this.engine, nodeId, limit, nodeShipmentsScanMax)
   }
 
   async pool(sku: string, nodeId: string) {
@@ -273,6 +288,9 @@ export class RemoteEngine implements EngineAccess {
   }
   orderTimeline(orderId: string) {
     return this.call<OrderTimeline | null>("orderTimeline", [orderId])
+  }
+  nodeShipments(nodeId: string, limit: number) {
+    return this.call<Queries.NodeShipments>("nodeShipments", [nodeId, limit])
   }
   pool(sku: string, nodeId: string) {
     return this.call<PoolView | null>("pool", [sku, nodeId])

@@ -110,6 +110,9 @@ const csv = (text: string, filename: string): HttpAnswer => ({
 
 /** Rows of a CSV import submitted to the engine at once (they share group commits). */
 const importChunkRows = 1_000
+/** Open shipments a node's drill-down lists by default, and at most (`limit`). */
+const nodeShipmentsListedDefault = 50
+const nodeShipmentsListedMax = 500
 
 const shopifyHeaders = ["x-shopify-hmac-sha256", "x-shopify-shop-domain", "x-shopify-topic"] as const
 
@@ -442,6 +445,22 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
         const q = (call.query.get("q") ?? "").trim()
         if (q === "" || q.length > 256) return err(gatewayError("invalid_frame", "q: an order id or an external id of 1..256 characters"))
         return json(200, { orders: await engine.orderSearch(q) })
+      }
+    },
+    {
+      // a node's drill-down on the dashboard: its open shipments, oldest first
+      method: "get", pattern: "/v1/ops/nodes/:nodeId/shipments", allow: ["ops"],
+      handler: async (call) => {
+        const nodeId = call.params[0]
+        const given = call.query.get("limit")
+        const limit = given === null ? nodeShipmentsListedDefault : Number(given)
+        if (!Number.isInteger(limit) || limit < 1 || limit > nodeShipmentsListedMax) {
+          return err(gatewayError("invalid_frame", `limit: an integer of 1..${nodeShipmentsListedMax}`))
+        }
+        const node = (await engine.nodes()).find((n) => n.nodeId === nodeId)
+        if (!node) return err({ code: "unknown_node", message: "no fulfillment node has this id" })
+        const open = await engine.nodeShipments(nodeId, limit)
+        return json(200, { ...open, status: node.status, capacityPerDay: node.capacityPerDay, shipmentsToday: node.shipmentsToday })
       }
     },
     {

@@ -1,12 +1,13 @@
 /**
  * A gateway for watching the dashboard under load: a fresh engine on the
- * in-memory journal, served on 127.0.0.1 (ephemeral port) with the
+ * in-memory journal (or on the embedded store in a data directory, to stop
+ * and start it again on the same data), served on 127.0.0.1 (ephemeral port) with the
  * simulator's keys for a scenario, and that scenario's day played against it
  * over real sockets (simulator/run.ts with a target). Used by the browser
  * test and by the screenshot script.
  */
 import { existsSync } from "node:fs"
-import { Engine, loadConfig, MemoryJournal, route } from "../../engine/index.ts"
+import { Engine, loadConfig, MemoryJournal, openJournalStore, route, type JournalStore } from "../../engine/index.ts"
 import { loadGatewayConfig, type GatewayConfig } from "../../gateway/config.ts"
 import { LocalEngine } from "../../gateway/engine-access.ts"
 import { makeKeyRing } from "../../gateway/keys.ts"
@@ -25,10 +26,18 @@ export interface LiveGateway {
   close(): Promise<void>
 }
 
-export const startLiveGateway = async (scenario: Scenario, config: Partial<GatewayConfig> = {}): Promise<LiveGateway> => {
+export const startLiveGateway = async (
+  scenario: Scenario, config: Partial<GatewayConfig> = {}, options: { readonly dataDir?: string } = {}
+): Promise<LiveGateway> => {
   const network = buildNetwork(scenario)
   const keys = simKeys(network)
-  const store = new MemoryJournal()
+  let store: JournalStore = new MemoryJournal()
+  let closeStore = async () => {}
+  if (options.dataDir !== undefined) {
+    const opened = await openJournalStore({ backend: "embedded", dataDir: options.dataDir })
+    store = opened.store
+    closeStore = opened.close
+  }
   const engine = await Engine.open({ store, config: loadConfig({}, {}), router: route, timerPollMs: 50 })
   const gateway = await startGateway({
     config: loadGatewayConfig({ host: "127.0.0.1", port: 0, ...config }, {}),
@@ -42,9 +51,11 @@ export const startLiveGateway = async (scenario: Scenario, config: Partial<Gatew
       target: { httpUrl: gateway.url, wsUrl: `${gateway.url.replace("http://", "ws://")}/v1/ws`, keys },
       progress: quiet ? undefined : (line) => console.log(line)
     }),
+    // the gateway's own clean stop (what Ctrl-C runs in gateway/main.ts): the gateway, then the engine, then the store
     close: async () => {
       await gateway.close()
       await engine.close()
+      await closeStore()
     }
   }
 }

@@ -1,7 +1,7 @@
 /**
  * `npm run dashboard:screenshot`: plays the black-friday scenario against a
  * fresh gateway, opens the dashboard in headless Chromium with the ops token,
- * looks up a re-routed order, and saves a screenshot under load to
+ * looks up a re-routed order, opens the busiest node's drill-down, and saves a screenshot under load to
  * docs/dashboard.png. While the day runs it prints the page's JS heap and
  * render rate every 15 s, the figures quoted in docs/operations.md.
  *
@@ -80,6 +80,10 @@ while (!done) {
       await page.getByTestId("order-query").press("Enter")
       await page.getByTestId("order-timeline").waitFor()
     }
+    // the busiest node's drill-down: its backlog against capacity, rejections over time, open shipments
+    await page.locator("th button[data-sort=load]").click()
+    await page.locator("[data-testid=node-table] tbody tr button[data-action=details]").first().click()
+    await page.getByTestId("node-backlog-text").waitFor({ timeout: 10_000 }).catch(() => undefined)
     await page.waitForTimeout(1_000)
     await page.screenshot({ path: out, fullPage: true })
     console.log(`screenshot saved to ${out}`)

@@ -6,6 +6,7 @@
 import uPlot from "uplot"
 import "uplot/dist/uPlot.min.css"
 import type { OpsTick } from "./feed-types.ts"
+import { fmtAxisMs } from "./dom.ts"
 import { ChartSeries } from "./series.ts"
 
 interface ChartSpec {
@@ -23,10 +24,10 @@ const specs: ReadonlyArray<ChartSpec> = [
     unit: (v) => v.toFixed(0)
   },
   {
-    title: "Latency (ms)",
+    title: "Latency",
     series: [{ label: "p50", colour: "#2ec27e" }, { label: "p90", colour: "#f5c211" }, { label: "p99", colour: "#ff5d5d" }],
     value: (t) => [t.metrics.latencyMs.p50, t.metrics.latencyMs.p90, t.metrics.latencyMs.p99],
-    unit: (v) => v.toFixed(1)
+    unit: fmtAxisMs
   },
   {
     title: "Fill and split rate (%)",
@@ -35,6 +36,8 @@ const specs: ReadonlyArray<ChartSpec> = [
     unit: (v) => v.toFixed(1)
   }
 ]
+
+const axisFont = "12px system-ui, sans-serif"
 
 export const chartWindows: ReadonlyArray<{ readonly label: string; readonly seconds: number }> = [
   { label: "5 min", seconds: 300 },
@@ -62,8 +65,8 @@ export class Charts {
         legend: { live: true },
         scales: { x: { time: true } },
         axes: [
-          { stroke: "#8b96a8", grid: { stroke: "#1f2a3a" }, ticks: { stroke: "#1f2a3a" } },
-          { stroke: "#8b96a8", grid: { stroke: "#1f2a3a" }, ticks: { stroke: "#1f2a3a" }, size: 50, values: (_u, vals) => vals.map((v) => spec.unit(v)) }
+          { stroke: "#8b96a8", font: axisFont, grid: { stroke: "#1f2a3a" }, ticks: { stroke: "#1f2a3a" } },
+          { stroke: "#8b96a8", font: axisFont, grid: { stroke: "#1f2a3a" }, ticks: { stroke: "#1f2a3a" }, size: 64, values: (_u, vals) => vals.map((v) => spec.unit(v)) }
         ],
         series: [{}, ...spec.series.map((s) => ({ label: s.label, stroke: s.colour, width: 1.5, spanGaps: false, points: { show: false } }))]
       }

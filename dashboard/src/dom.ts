@@ -28,6 +28,14 @@ export const setText = (e: Element, text: string): void => {
 
 export const fmtInt = (n: number): string => Math.round(n).toLocaleString("en-US")
 export const fmtPct = (x: number | null): string => (x === null ? "–" : `${(x * 100).toFixed(1)} %`)
-export const fmtMs = (x: number): string => `${x.toFixed(x < 10 ? 2 : 1)} ms`
+/** A duration in ms, in seconds from 1 s up ("1.23 s"), so a long one stays short. */
+export const fmtMs = (x: number): string => (x >= 1000 ? `${(x / 1000).toFixed(x < 10_000 ? 2 : 1)} s` : `${x.toFixed(x < 10 ? 2 : 1)} ms`)
+/** An axis label for a duration in ms: "0.05 ms", "2.5 ms", "250 ms", "1.2 s", "15 s" (never wider than 7 characters). */
+export const fmtAxisMs = (x: number): string =>
+  x >= 10_000 ? `${(x / 1000).toFixed(0)} s`
+    : x >= 1000 ? `${(x / 1000).toFixed(1)} s`
+      : x >= 10 || x === 0 ? `${x.toFixed(0)} ms`
+        : x >= 1 ? `${x.toFixed(1)} ms`
+          : `${x.toFixed(2)} ms`
 export const fmtTime = (ms: number): string => new Date(ms).toLocaleTimeString("en-GB", { hour12: false })
 export const fmtDateTime = (ms: number): string => new Date(ms).toISOString().replace("T", " ").slice(0, 19) + " UTC"

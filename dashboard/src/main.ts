@@ -9,9 +9,10 @@ import { io, type Socket } from "socket.io-client"
 import { apiCall } from "./api.ts"
 import { chartWindows, Charts } from "./charts.ts"
 import { ClusterPanel } from "./cluster-panel.ts"
+import { ConnectionStatus } from "./connection-status.ts"
 import { byId, el, fmtInt, fmtMs, fmtPct, fmtTime, setText } from "./dom.ts"
 import type { Alert, ClusterView, ErrorBody, Hello, NetworkNode, OpsTick } from "./feed-types.ts"
-import { arcColours, arcLabels, NetworkMap } from "./network-map.ts"
+import { arcColours, arcLabels, NetworkMap, statusColours } from "./network-map.ts"
 import { NodeTable } from "./node-table.ts"
 import { OrderSearch } from "./order-search.ts"
 import { ReportsPanel } from "./reports-panel.ts"
@@ -74,9 +75,12 @@ const nodeTable = new NodeTable(byId("nodes"), () => token, notify)
 new OrderSearch(byId("orders"), () => token)
 new ReportsPanel(byId("reports"), () => token)
 const clusterPanel = new ClusterPanel(byId("cluster"))
+const connection = new ConnectionStatus()
 
 byId("legend").append(...(Object.keys(arcColours) as Array<keyof typeof arcColours>).map((k) =>
-  el("span", { class: "legend-item" }, el("i", { style: `background:${arcColours[k]}` }), arcLabels[k])))
+  el("span", { class: "legend-item", "data-colour": arcColours[k] }, el("i", { style: `background:${arcColours[k]}` }), `${arcLabels[k]} (arc)`)),
+...Object.entries(statusColours).map(([status, colour]) =>
+  el("span", { class: "legend-item", "data-colour": colour }, el("i", { class: "node-key", style: `background:${colour}` }), `${status} node`)))
 
 const windowSelect = byId<HTMLSelectElement>("chart-window")
 for (const w of chartWindows) windowSelect.append(el("option", { value: w.seconds }, w.label))
@@ -90,7 +94,10 @@ let nodesFetchedAt = 0
 const refreshNodes = () => {
   if (Date.now() - nodesFetchedAt < 5_000) return
   nodesFetchedAt = Date.now()
-  apiCall<{ nodes: Array<NetworkNode> }>(token, "GET", "/v1/nodes").then((r) => map.setNodes(r.nodes), () => undefined)
+  apiCall<{ nodes: Array<NetworkNode> }>(token, "GET", "/v1/nodes").then((r) => {
+    map.setNodes(r.nodes)
+    nodeTable.setNodes(r.nodes)
+  }, () => undefined)
 }
 
 const onAlerts = (tick: OpsTick) => {
@@ -112,44 +119,58 @@ const onAlerts = (tick: OpsTick) => {
 
 const onTick = (tick: OpsTick) => {
   ticks++
+  connection.tick(tick.metrics.ordersPerSec, tick.at)
   latest = tick
   charts.add(tick)
   map.addArcs(tick.arcs)
   map.setStatus(tick.nodes.table)
-  nodeTable.update(tick.nodes.table)
+  nodeTable.update(tick.nodes.table, tick.at)
   onAlerts(tick)
   if (tick.nodes.table.some((r) => !map.knows(r.nodeId))) refreshNodes()
   dirty.figures = dirty.charts = dirty.nodes = dirty.alerts = dirty.skus = true
 }
 
+/** After the server closed the feed on purpose ("io server disconnect", a clean restart), the client does not retry by itself: the page does, after this. */
+const serverCloseRetryMs = 1_000
+/** How often the page checks that a dropped feed is being retried. */
+const feedWatchMs = 5_000
+
+const feedDown = (why: string) => {
+  connection.down(why)
+  // the engine's state is unknown while the feed is down: the last one seen must not stay green
+  byId("engine").dataset.state = "unknown"
+  setText(byId("engine"), "engine state unknown (feed disconnected)")
+}
+
 const connect = () => {
   socket?.close()
-  setText(byId("conn"), "connecting")
-  socket = io("/ops", { transports: ["websocket"], auth: { token }, reconnectionDelayMax: 5_000 })
-  socket.on("connect", () => {
-    byId("conn").dataset.state = "up"
-    setText(byId("conn"), "live")
+  connection.connecting()
+  const s = io("/ops", { transports: ["websocket"], auth: { token }, reconnectionDelayMax: 5_000 })
+  socket = s
+  s.on("connect", () => connection.live())
+  s.on("disconnect", (reason) => {
+    feedDown("reconnecting")
+    if (reason === "io server disconnect") setTimeout(() => { if (socket === s && !s.connected) s.connect() }, serverCloseRetryMs)
   })
-  socket.on("disconnect", () => {
-    byId("conn").dataset.state = "down"
-    setText(byId("conn"), "reconnecting")
-  })
-  socket.on("connect_error", (err: Error & { data?: ErrorBody }) => {
+  s.on("connect_error", (err: Error & { data?: ErrorBody }) => {
     if (err.data?.code === "unauthorized" || err.data?.code === "forbidden") {
       forgetToken()
       showLogin(refusal(err.data, "the token was refused"))
-    } else {
-      byId("conn").dataset.state = "down"
-      setText(byId("conn"), `cannot reach the gateway (${err.message})`)
-    }
+    } else feedDown(`cannot reach the gateway (${err.message}), retrying`)
   })
-  socket.on("hello", (h: Hello) => {
+  s.on("hello", (h: Hello) => {
     map.setNodes(h.nodes)
+    nodeTable.setNodes(h.nodes)
     setText(byId("interval"), `${h.intervalMs} ms ticks`)
   })
-  socket.on("tick", onTick)
-  socket.on("cluster", (v: ClusterView) => clusterPanel.update(v))
+  s.on("tick", onTick)
+  s.on("cluster", (v: ClusterView) => clusterPanel.update(v))
 }
+
+/** A feed that dropped and is not being retried (whatever the reason) is opened again. */
+setInterval(() => {
+  if (socket && !socket.connected && !socket.active) socket.connect()
+}, feedWatchMs)
 
 const start = (t: string) => {
   token = t
@@ -237,7 +258,7 @@ const frame = (now: number) => {
 requestAnimationFrame(frame)
 
 /** Figures a monitoring probe (or a test) can read without scraping the page. */
-Object.assign(window, { opsDashboard: { stats: () => ({ ticks, renders, arcs: map.arcCount, alerts: alerts.length }) } })
+Object.assign(window, { opsDashboard: { stats: () => ({ ticks, renders, arcs: map.arcCount, alerts: alerts.length }), mapPoint: (nodeId: string) => map.pointOf(nodeId) } })
 
 const initial = tokenFromFragment() ?? storedToken()
 if (initial) start(initial)

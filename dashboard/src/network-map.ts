@@ -18,9 +18,9 @@ import { Bounded } from "./series.ts"
 export const arcColours: Readonly<Record<ArcKind, string>> = {
   single: "#4ea1ff",
   split: "#c77dff",
-  pickup: "#2ec27e",
+  pickup: "#3ddbe8",
   rerouted: "#ff9f43",
-  backordered: "#ff5d5d"
+  backordered: "#ff4fa3"
 }
 
 export const arcLabels: Readonly<Record<ArcKind, string>> = {
@@ -31,7 +31,11 @@ export const arcLabels: Readonly<Record<ArcKind, string>> = {
   backordered: "backordered"
 }
 
-const statusColours: Readonly<Record<string, string>> = { online: "#2ec27e", paused: "#f5c211", offline: "#ff5d5d" }
+/** Node status colours: none of them is an arc colour, so a green store is online and a green arc does not exist. */
+export const statusColours: Readonly<Record<string, string>> = { online: "#2ec27e", paused: "#f5c211", offline: "#ff5d5d" }
+
+/** How near (px) the pointer must be to a node for its label to show. */
+const hoverRadiusPx = 9
 
 /** Arcs stay on the map this long, fading out. */
 const arcLifetimeMs = 20_000
@@ -77,6 +81,14 @@ export class NetworkMap {
     this.base = document.createElement("canvas")
     this.overlay = document.createElement("canvas")
     for (const c of [this.base, this.overlay]) host.append(c)
+    host.setAttribute("role", "img")
+    host.setAttribute("aria-label", "Map of the nodes and of recent routing decisions")
+    host.addEventListener("mousemove", (ev) => {
+      const rect = host.getBoundingClientRect()
+      const n = this.nodeAt(ev.clientX - rect.left, ev.clientY - rect.top)
+      const label = n ? this.labelOf(n) : ""
+      if (host.title !== label) host.title = label
+    })
     new ResizeObserver(() => {
       this.baseDirty = true
     }).observe(host)
@@ -92,6 +104,32 @@ export class NetworkMap {
   setNodes(nodes: ReadonlyArray<NetworkNode>): void {
     this.nodes = new Map(nodes.map((n) => [n.nodeId, n]))
     this.baseDirty = true
+  }
+
+  /** Where a node is drawn (px from the map's top left), if it is. */
+  pointOf(nodeId: string): [number, number] | undefined {
+    const n = this.nodes.get(nodeId)
+    return n && this.point(n.location.lon, n.location.lat)
+  }
+
+  /** The node drawn nearest (x, y) within hoverRadiusPx. */
+  nodeAt(x: number, y: number): NetworkNode | undefined {
+    let best: NetworkNode | undefined
+    let bestD = hoverRadiusPx * hoverRadiusPx
+    for (const n of this.nodes.values()) {
+      const p = this.point(n.location.lon, n.location.lat)
+      if (!p) continue
+      const d = (p[0] - x) ** 2 + (p[1] - y) ** 2
+      if (d <= bestD) [best, bestD] = [n, d]
+    }
+    return best
+  }
+
+  /** The hover label of a node: name, id, kind, status and load today. */
+  labelOf(n: NetworkNode): string {
+    const row = this.status.get(n.nodeId)
+    const load = row ? ` · ${row.shipmentsToday.toLocaleString("en-US")} / ${row.capacityPerDay.toLocaleString("en-US")} shipments today` : ""
+    return `${n.name} (${n.nodeId}) · ${n.kind} · ${row?.status ?? n.status}${load}`
   }
 
   knows(nodeId: string): boolean {
@@ -207,7 +245,7 @@ export class NetworkMap {
     }
     ctx.globalAlpha = 1
 
-    ctx.font = "10px system-ui, sans-serif"
+    ctx.font = "12px system-ui, sans-serif"
     for (const n of this.nodes.values()) {
       const p = this.point(n.location.lon, n.location.lat)
       if (!p) continue

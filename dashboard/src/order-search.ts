@@ -3,7 +3,7 @@
  * timeline: every event the engine kept for it, each routing with its
  * explanation and candidates, and the customer notifications sent or pending.
  */
-import { apiCall, ApiError } from "./api.ts"
+import { apiCall, failureText } from "./api.ts"
 import { el, fmtDateTime, fmtInt } from "./dom.ts"
 import type { OrderEvent, OrderTimeline, OrderView } from "./feed-types.ts"
 
@@ -43,9 +43,10 @@ const explanation = (e: OrderEvent): HTMLElement | null => {
 
 export class OrderSearch {
   constructor(private readonly host: HTMLElement, private readonly token: () => string) {
-    const input = el("input", { type: "search", id: "order-query", placeholder: "order id or external id", autocomplete: "off", "data-testid": "order-query" })
-    const form = el("form", { class: "search" }, input, el("button", { type: "submit" }, "Find"))
-    const result = el("div", { id: "order-result", "data-testid": "order-result" })
+    const input = el("input", { type: "search", id: "order-query", placeholder: "e.g. o3-1a or WEB-10", autocomplete: "off", "data-testid": "order-query" })
+    const form = el("form", { class: "search", role: "search" },
+      el("label", { for: "order-query" }, "Order id or external id (or its start, any case)"), input, el("button", { type: "submit" }, "Find"))
+    const result = el("div", { id: "order-result", "data-testid": "order-result", "aria-live": "polite" })
     form.addEventListener("submit", (ev) => {
       ev.preventDefault()
       void this.search(input.value.trim(), result)
@@ -58,20 +59,26 @@ export class OrderSearch {
     out.replaceChildren(el("p", { class: "muted" }, "searching..."))
     try {
       const { orders } = await apiCall<{ orders: Array<OrderView> }>(this.token(), "GET", `/v1/ops/orders?q=${encodeURIComponent(q)}`)
-      if (orders.length === 0) return out.replaceChildren(el("p", { class: "muted", "data-testid": "order-none" }, `no order has the id or external id ${q}`))
+      if (orders.length === 0) return out.replaceChildren(el("p", { class: "muted", "data-testid": "order-none" }, `no order has an id or external id starting with ${q}`))
       if (orders.length === 1) return this.show(orders[0].orderId, out)
       out.replaceChildren(el("p", {}, `${orders.length} orders:`), ...orders.map((o) => {
-        const b = el("button", { type: "button", class: "link" }, `${o.orderId} (${o.channel} ${o.externalId}, ${o.status})`)
+        const b = el("button", { type: "button", class: "link", "data-order": o.orderId }, `${o.orderId} (${o.channel} ${o.externalId}, ${o.status})`)
         b.addEventListener("click", () => void this.show(o.orderId, out))
         return el("div", {}, b)
       }))
     } catch (e) {
-      out.replaceChildren(el("p", { class: "bad" }, e instanceof ApiError ? `${e.body.code}: ${e.body.message}` : String(e)))
+      out.replaceChildren(el("p", { class: "bad", role: "alert", "data-testid": "order-error" }, failureText(e, "the search did not run")))
     }
   }
 
   private async show(orderId: string, out: HTMLElement): Promise<void> {
-    const t = await apiCall<OrderTimeline>(this.token(), "GET", `/v1/ops/orders/${encodeURIComponent(orderId)}/timeline`)
+    let t: OrderTimeline
+    try {
+      t = await apiCall<OrderTimeline>(this.token(), "GET", `/v1/ops/orders/${encodeURIComponent(orderId)}/timeline`)
+    } catch (e) {
+      out.replaceChildren(el("p", { class: "bad", role: "alert", "data-testid": "order-error" }, failureText(e, `the timeline of ${orderId} was not loaded`)))
+      return
+    }
     const o = t.order
     out.replaceChildren(
       el("div", { class: "order-head" },

@@ -73,6 +73,8 @@ const reads: Record<string, (engine: Engine, args: ReadonlyArray<any>) => unknow
   pool: (e, [sku, nodeId]) => Queries.pool(e.view, sku, nodeId) ?? null,
   poolHistory: (e, [sku, nodeId, limit]) => Queries.poolHistory(e, sku, nodeId, limit),
   orderTimeline: (e, [orderId]) => Queries.orderTimeline(e, orderId),
+  ordersByPrefix: (e, [prefix, limit]) => Queries.ordersByPrefix(e.view, prefix, limit),
+  nodeShipments: (e, [nodeId, limit, scanMax]) => Queries.nodeShipments(e, nodeId, limit, scanMax),
   nodes: (e) => Queries.nodes(e.view),
   pools: (e, [nodeId]) => Queries.pools(e.view, nodeId ?? undefined),
   // any partition's engine reads every partition's journal from the shared store; one report at a time per runner

@@ -13,7 +13,7 @@ import type { HoldView, PoolView } from "../domain/replies.ts"
 import { nodeById } from "../network/network-actor.ts"
 import { dateOf, endOfDay } from "../promise/calendar.ts"
 import { deliveryOptions, earliest, rateCents } from "../promise/promise.ts"
-import type { HistoryEntry, Notification, OrderState, OrderView } from "../order/order-state.ts"
+import { isOpenShipment, type HistoryEntry, type Notification, type OrderState, type OrderView } from "../order/order-state.ts"
 import { orderView } from "../order/order-view.ts"
 import { externalKey, partitionOfOrder } from "../order/order-book.ts"
 import { partitionOfHold } from "../pool/pool-actor.ts"
@@ -343,4 +343,74 @@ export const orderTimeline = async (engine: Engine, orderId: string): Promise<Or
   }
   const pending = state.outbox.map((n: Notification): TimelineNotification => ({ id: n.id, kind: n.kind, state: "pending", at: n.at }))
   return { order: orderView(state), history, notifications: [...delivered, ...pending] }
+}
+
+/**
+ * Ops search: orders in memory whose order id or external id starts with
+ * `prefix`, ignoring case, at most `limit`, newest placed first. A scan of
+ * the resident orders (bounded by ordersResidentMax); an order that left
+ * memory is found by its exact id or external id (order, orderByExternal).
+ */
+export const ordersByPrefix = (d: Dispatcher, prefix: string, limit: number): Array<OrderView> => {
+  const q = prefix.toLowerCase()
+  const found: Array<OrderState> = []
+  for (const p of d.partitions) {
+    for (const o of p.orders.orders.values()) {
+      if (o.orderId.toLowerCase().startsWith(q) || o.externalId.toLowerCase().startsWith(q)) found.push(o)
+    }
+  }
+  found.sort((a, b) => b.placedAt - a.placedAt)
+  return found.slice(0, limit).map(orderView)
+}
+
+/** A shipment still open at a node (routed, accepted, picked or packed), for the node's drill-down. */
+export interface OpenShipmentView {
+  readonly orderId: string
+  readonly shipmentId: string
+  readonly status: string
+  readonly units: number
+  readonly routedAt: number
+  readonly promisedBy: number | null
+  readonly late: boolean
+}
+
+export interface NodeShipments {
+  readonly nodeId: string
+  /** Open shipments counted (all of them when `complete`). */
+  readonly open: number
+  /** False when more than `scanMax` orders had to be looked at: `open` is then a lower bound. */
+  readonly complete: boolean
+  /** The oldest open shipments first, at most `limit`. */
+  readonly shipments: ReadonlyArray<OpenShipmentView>
+}
+
+/**
+ * The shipments open at a node, read through each partition's index of
+ * orders with a shipment there (openAtNode), the orders loaded back from the
+ * store when they left memory. At most `scanMax` orders are looked at.
+ */
+export const nodeShipments = async (engine: Engine, nodeId: string, limit: number, scanMax: number): Promise<NodeShipments> => {
+  const out: Array<OpenShipmentView> = []
+  let scanned = 0
+  let complete = true
+  for (const p of engine.view.partitions) {
+    for (const id of p.orders.openAtNode.get(nodeId) ?? []) {
+      if (scanned >= scanMax) {
+        complete = false
+        break
+      }
+      scanned++
+      const o = p.orders.orders.get(id) ?? (await engine.order(id))
+      if (!o) continue
+      for (const s of o.shipments) {
+        if (s.nodeId !== nodeId || !isOpenShipment(s)) continue
+        out.push({
+          orderId: o.orderId, shipmentId: s.shipmentId, status: s.status, units: s.lines.reduce((n, l) => n + l.qty, 0),
+          routedAt: s.routedAt, promisedBy: s.promise?.promisedBy ?? null, late: s.late
+        })
+      }
+    }
+  }
+  out.sort((a, b) => a.routedAt - b.routedAt)
+  return { nodeId, open: out.length, complete, shipments: out.slice(0, limit) }
 }
