@@ -220,7 +220,7 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
     },
     {
       method: "get", pattern: "/metrics", allow: "public",
-      handler: async () => ({ status: 200, text: deps.metrics.render(await engine.stats()), contentType: "text/plain; version=0.0.4; charset=utf-8" })
+      handler: async () => ({ status: 200, text: await deps.metrics.render(await engine.stats()), contentType: deps.metrics.contentType })
     },
 
     // ---- storefront ----

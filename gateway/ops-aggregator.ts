@@ -30,14 +30,11 @@
 import { Queries, type Engine, type EngineEvent, type OrderRouted } from "../engine/index.ts"
 import type { GatewayConfig } from "./config.ts"
 import type { LocalEngine } from "./engine-access.ts"
-import { percentile, type GatewayMetrics } from "./metrics.ts"
+import type { GatewayMetrics } from "./metrics.ts"
 import { mergeTicks, worstOf } from "./ops-merge.ts"
 import type { Alert, ArcKind, OpsTick, PartialNodeRow, PartialTick, RoutingArc, RoutingSample } from "./ops-feed-types.ts"
 
 const round4 = (x: number): number => Math.round(x * 10_000) / 10_000
-
-/** Nearest-rank percentile in milliseconds, to the hundredth. */
-const percentileMs = (sample: ReadonlyArray<number>, p: number): number => Math.round(percentile(sample, p) * 100) / 100
 
 /** Most severe first: store and engine, capacity, late shipments, hot SKUs, then low stock. */
 export const alertRank: Readonly<Record<Alert["kind"], number>> = {
@@ -357,13 +354,13 @@ export class GatewayFigures {
     const seconds = Math.max(0.001, (now - this.lastTickMs) / 1000)
     const intervalMs = Math.round(now - this.lastTickMs)
     this.lastTickMs = now
-    const latencies = this.metrics.drainTickLatencies()
-    const requests = this.metrics.counterTotal("gateway_requests_total")
-    const storeErrors = this.metrics.counterValue("gateway_errors_total", { code: "store_unavailable" })
+    const { p50, p90, p99 } = this.metrics.takeTickLatency()
+    const requests = this.metrics.requestsTotal()
+    const storeErrors = this.metrics.errorsWith("store_unavailable")
     const figures = {
       intervalMs,
       requestsPerSec: Math.round((requests - this.lastRequests) / seconds),
-      latencyMs: { p50: percentileMs(latencies, 50), p90: percentileMs(latencies, 90), p99: percentileMs(latencies, 99) },
+      latencyMs: { p50, p90, p99 },
       storeErrors: Math.max(0, storeErrors - this.lastStoreErrors)
     }
     this.lastRequests = requests
