@@ -156,6 +156,23 @@ export interface PartialTick {
   readonly engine: { readonly state: string; readonly mailbox: number; readonly lastCommitMs: number } | null
 }
 
+/** The charted figures of the ops history, each a series of the answer. */
+export type OpsHistoryFigure =
+  | "ordersPerSec" | "reservationsPerSec" | "requestsPerSec" | "latencyP50Ms" | "latencyP90Ms" | "latencyP99Ms" | "fillRate" | "splitRate"
+
+/** GET /v1/ops/history?seconds=: the charted figures over the last `seconds`, oldest first (gateway/ops-history.ts). */
+export interface OpsHistoryAnswer {
+  /** The range asked, epoch ms. */
+  readonly from: number
+  readonly to: number
+  /** 1 (one point per tick) up to an hour back; beyond, minute means, averaged into wider buckets for long ranges. */
+  readonly resolutionSec: number
+  /** Each point's time (epoch ms; a bucket's start). */
+  readonly at: ReadonlyArray<number>
+  /** One value per point (null: nothing to measure, e.g. no order placed). */
+  readonly series: Readonly<Record<OpsHistoryFigure, ReadonlyArray<number | null>>>
+}
+
 /** Cluster mode only: the `cluster` message, once per tick interval (the engine's ClusterStatus, engine/cluster/cluster-status.ts, as sent). */
 export interface ClusterView {
   readonly runners: ReadonlyArray<{ readonly address: string; readonly healthy: boolean; readonly lastHeartbeat: string; readonly streams: ReadonlyArray<string> }>
