@@ -109,10 +109,11 @@ export class EngineOps {
     }
   }
 
-  close(): void {
+  /** Stops folding; resolves once the counters are written. */
+  close(): Promise<void> {
     for (const e of this.engines.values()) e.unsubscribe()
     this.engines.clear()
-    this.counters.saveAll()
+    return this.counters.saveAll()
   }
 
   private onEvent(e: EngineEvent, engine: Engine, stream: string): void {
@@ -336,7 +337,7 @@ export class EngineOps {
     this.reservedPools = new Map()
     this.reservedOrder = []
     this.reservationsBySku = new Map()
-    this.counters.saveAll()
+    void this.counters.saveAll()
     return partial
   }
 }
@@ -390,8 +391,8 @@ export class OpsAggregator {
     this.gateway = new GatewayFigures(metrics)
   }
 
-  close(): void {
-    this.ops.close()
+  close(): Promise<void> {
+    return this.ops.close()
   }
 
   /** The tick since the previous one; resets the counters. */

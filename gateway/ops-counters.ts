@@ -45,7 +45,7 @@ export class NodeCounters {
 
   /** Stops counting a stream (its partition moved): what changed is written first. */
   detach(stream: string): void {
-    this.save(stream)
+    void this.save(stream)
     this.streams.delete(stream)
   }
 
@@ -65,18 +65,20 @@ export class NodeCounters {
     return n
   }
 
-  /** Writes the streams that changed (once a tick). */
-  saveAll(): void {
-    for (const stream of this.streams.keys()) this.save(stream)
+  /** Writes the streams that changed (once a tick, and on closing); resolves when written (or failed, which is logged). */
+  saveAll(): Promise<void> {
+    return Promise.all([...this.streams.keys()].map((stream) => this.save(stream))).then(() => undefined)
   }
 
-  private save(stream: string): void {
+  private save(stream: string): Promise<void> {
     const s = this.streams.get(stream)
-    if (!this.store || !s || !s.loaded || !s.dirty) return
+    if (!this.store || !s || !s.loaded || !s.dirty) return Promise.resolve()
     s.dirty = false
     const rows = [...s.counts].map(([name, value]) => ({ name, value }))
-    this.store.saveCounters(stream, rows).then(
-      () => (this.failing = false),
+    return this.store.saveCounters(stream, rows).then(
+      () => {
+        this.failing = false
+      },
       (e: unknown) => {
         s.dirty = true
         if (!this.failing) console.error(`gateway: ops counters could not be written: ${String(e)}`)

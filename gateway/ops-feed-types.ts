@@ -49,7 +49,7 @@ export interface NodeRow {
   readonly shipmentsToday: number
   readonly capacityPerDay: number
   readonly load: number
-  /** Shipments the node rejected, and picks it came up short on, since this gateway started. */
+  /** Shipments the node rejected, and picks it came up short on, kept in the store across restarts (ops-counters.ts). */
   readonly rejections: number
   readonly shortPicks: number
 }

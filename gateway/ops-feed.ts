@@ -174,8 +174,8 @@ export class OpsFeed {
   async close(): Promise<void> {
     clearInterval(this.timer)
     clearInterval(this.clusterTimer)
-    this.aggregator?.close()
-    this.history?.flush()
+    // what the store should keep of this run: the last counters and 1 s points
+    await Promise.all([this.aggregator?.close(), this.history?.flush()])
     this.io.of(opsNamespace).disconnectSockets(true)
     await new Promise<void>((resolve) => {
       // Server.close also closes the engine.io server; the uWS listen socket is closed by the gateway.

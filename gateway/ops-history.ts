@@ -95,7 +95,7 @@ export class OpsHistory {
     }
     this.minutePoints.push(point)
     while (this.fine[0].at < tick.at - historyFineKeptMs) this.fine.shift()
-    if (tick.at - this.lastFlushMs >= historyFlushMs) this.flush(tick.at)
+    if (tick.at - this.lastFlushMs >= historyFlushMs) void this.flush(tick.at)
   }
 
   private closeMinute(now: number): void {
@@ -103,25 +103,27 @@ export class OpsHistory {
     this.minutePoints = []
     this.coarse.push(point)
     while (this.coarse[0].at < now - historyCoarseKeptMs) this.coarse.shift()
-    this.write(async (store) => {
+    void this.write(async (store) => {
       await store.savePoints(60, [point])
       await store.prunePoints(60, now - historyCoarseKeptMs)
       await store.prunePoints(1, now - historyFineKeptMs)
     })
   }
 
-  /** Writes the 1 s points not yet stored. */
-  flush(now = Date.now()): void {
+  /** Writes the 1 s points not yet stored; resolves when written (or failed, which is logged). */
+  flush(now = Date.now()): Promise<void> {
     this.lastFlushMs = now
     const points = this.unsaved
     this.unsaved = []
-    if (points.length > 0) this.write((store) => store.savePoints(1, points))
+    return points.length > 0 ? this.write((store) => store.savePoints(1, points)) : Promise.resolve()
   }
 
-  private write(f: (store: OpsHistoryStore) => Promise<void>): void {
-    if (!this.store) return
-    f(this.store).then(
-      () => (this.failing = false),
+  private write(f: (store: OpsHistoryStore) => Promise<void>): Promise<void> {
+    if (!this.store) return Promise.resolve()
+    return f(this.store).then(
+      () => {
+        this.failing = false
+      },
       (e: unknown) => {
         // said once per failing stretch: the store being down is reported elsewhere (readiness, alerts)
         if (!this.failing) console.error(`gateway: ops history could not be written: ${String(e)}`)
