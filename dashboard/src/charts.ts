@@ -56,6 +56,18 @@ export const chartWindows: ReadonlyArray<{ readonly label: string; readonly seco
   { label: "7 d", seconds: 604_800 }
 ]
 
+const two = (n: number): string => String(n).padStart(2, "0")
+const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+/** An x-axis label (local time): seconds shown only for steps under a minute, the date for steps of a day or more. */
+const timeLabel = (t: number, stepSec: number): string => {
+  const d = new Date(t * 1000)
+  const hm = `${two(d.getHours())}:${two(d.getMinutes())}`
+  if (stepSec < 60) return `${hm}:${two(d.getSeconds())}`
+  if (stepSec < 86_400) return d.getHours() === 0 && d.getMinutes() === 0 ? `${months[d.getMonth()]} ${d.getDate()}` : hm
+  return `${months[d.getMonth()]} ${d.getDate()}`
+}
+
 export class Charts {
   private readonly data = specs.map((s) => new ChartSeries(s.series.length))
   private readonly plots: Array<uPlot> = []
@@ -79,7 +91,15 @@ export class Charts {
         // the axis spans the whole range, ending now: uPlot then picks round steps (minutes, hours, days)
         scales: { x: { time: true, range: () => [Date.now() / 1000 - this.windowSeconds, Date.now() / 1000] } },
         axes: [
-          { stroke: "#8b96a8", grid: { stroke: "#1f2a3a" }, ticks: { stroke: "#1f2a3a" } },
+          {
+            stroke: "#8b96a8", grid: { stroke: "#1f2a3a" }, ticks: { stroke: "#1f2a3a" },
+            // round times (uPlot aligns the ticks on its step); the ticks and step are left on the chart for tests
+            values: (_u, splits, _axis, _space, step) => {
+              box.dataset.xTicks = splits.join(",")
+              box.dataset.xStep = String(step)
+              return splits.map((t) => timeLabel(t, step))
+            }
+          },
           { stroke: "#8b96a8", grid: { stroke: "#1f2a3a" }, ticks: { stroke: "#1f2a3a" }, size: 50, values: (_u, vals) => vals.map((v) => spec.unit(v)) }
         ],
         series: [{}, ...spec.series.map((s) => ({ label: s.label, stroke: s.colour, width: 1.5, spanGaps: false, points: { show: false } }))]
@@ -120,7 +140,11 @@ export class Charts {
 
   render(): void {
     const now = Date.now() / 1000
-    this.plots.forEach((p, i) => p.setData(this.withHistory(i, this.data[i].window(now, this.windowSeconds)) as uPlot.AlignedData))
+    this.plots.forEach((p, i) => {
+      const data = this.withHistory(i, this.data[i].window(now, this.windowSeconds))
+      p.setData(data as uPlot.AlignedData)
+      if (p.root.parentElement) p.root.parentElement.dataset.points = String(data[0].length)
+    })
   }
 
   /** The server's points older than the first tick the page kept itself, then the page's. */
