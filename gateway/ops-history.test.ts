@@ -6,11 +6,14 @@
  * restart and the node table keeps its rejections and short picks.
  */
 import { afterAll, describe, expect, it } from "vitest"
-import { Engine, loadConfig, openJournalStore, route } from "../engine/index.ts"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Engine, loadConfig, openJournalStore, route, type JournalLocation } from "../engine/index.ts"
 import { fixtureCommands, places, run } from "../engine/testing/fixture.ts"
 import { freshDatabase } from "../engine/testing/postgres.ts"
 import { loadGatewayConfig } from "./config.ts"
-import { LocalEngine } from "./engine-access.ts"
+import { LocalEngine, RemoteEngine } from "./engine-access.ts"
 import { makeKeyRing } from "./keys.ts"
 import type { OpsHistoryAnswer, OpsTick } from "./ops-feed-types.ts"
 import { historyPointsMax, OpsHistory } from "./ops-history.ts"
@@ -52,17 +55,30 @@ describe("history in memory", () => {
   })
 })
 
-describe("history and counters across a restart (PostgreSQL)", () => {
-  const stops: Array<() => Promise<void>> = []
-  afterAll(async () => {
-    for (const stop of stops.reverse()) await stop().catch(() => undefined)
-  })
+const stops: Array<() => Promise<void>> = []
+afterAll(async () => {
+  for (const stop of stops.reverse()) await stop().catch(() => undefined)
+})
 
-  it("a gateway restarted on the same store answers the points of before the restart and keeps rejections and short picks", async () => {
+/** A fresh store of each backend the engine runs on: a PostgreSQL database, and the embedded PGlite in a new folder. */
+const backends: ReadonlyArray<[string, () => Promise<JournalLocation>]> = [
+  ["PostgreSQL", async () => {
     const db = await freshDatabase()
     stops.push(() => db.drop())
+    return { backend: "postgres", url: db.url }
+  }],
+  ["embedded PGlite", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "oms-ops-history-"))
+    stops.push(async () => rmSync(dataDir, { recursive: true, force: true }))
+    return { backend: "embedded", dataDir }
+  }]
+]
+
+describe.each(backends)("history and counters across a restart (%s)", (_name, location) => {
+  it("a gateway restarted on the same store answers the points of before the restart and keeps rejections and short picks", async () => {
+    const where = await location()
     const open = async () => {
-      const opened = await openJournalStore({ backend: "postgres", url: db.url })
+      const opened = await openJournalStore(where)
       const engine = await Engine.open({ store: opened.store, config: loadConfig({ partitions: 4 }, {}), router: route, timerPollMs: 20 })
       const gateway = await startGateway({
         config: loadGatewayConfig({ host: "127.0.0.1", port: 0, opsTickMs: 200 }, {}),
@@ -133,6 +149,9 @@ describe("history and counters across a restart (PostgreSQL)", () => {
     expect((await nodeRow(second.url, s2.nodeId)).shortPicks).toBe(1)
   })
 
+})
+
+describe("the history route", () => {
   it("refuses a range outside 1 minute .. 7 days with invalid_range, and answers ops keys only", async () => {
     const { startTestGateway } = await import("./testing/harness.ts")
     const t = await startTestGateway()
@@ -146,5 +165,21 @@ describe("history and counters across a restart (PostgreSQL)", () => {
     const r = await call(t.url, "GET", "/v1/ops/history?seconds=604800", keys.ops)
     expect(r.status).toBe(200)
     expect(r.body).toMatchObject({ resolutionSec: expect.any(Number), at: expect.any(Array) })
+  })
+
+  it("answers on an edge gateway with the owner's history", async () => {
+    const { startTestGateway } = await import("./testing/harness.ts")
+    const owner = await startTestGateway({ config: { opsTickMs: 100 } })
+    stops.push(() => owner.close())
+    const edge = await startGateway({ config: loadGatewayConfig({ host: "127.0.0.1", port: 0 }, {}), keys: makeKeyRing(testKeys), engine: new RemoteEngine(owner.url, keys.internal, 5_000) })
+    stops.push(() => edge.close())
+    let fromOwner: OpsHistoryAnswer
+    do {
+      await new Promise((r) => setTimeout(r, 100))
+      fromOwner = (await call(owner.url, "GET", "/v1/ops/history?seconds=60", keys.ops)).body
+    } while (fromOwner.at.length < 3)
+    const fromEdge = (await call(edge.url, "GET", "/v1/ops/history?seconds=60", keys.ops)).body as OpsHistoryAnswer
+    expect(fromEdge.at.length).toBeGreaterThanOrEqual(fromOwner.at.length)
+    expect(fromEdge.at.slice(0, fromOwner.at.length)).toEqual(fromOwner.at)
   })
 })
