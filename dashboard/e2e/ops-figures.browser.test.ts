@@ -19,8 +19,10 @@ import { call } from "../../gateway/testing/harness.ts"
 import type { RunResult } from "../../simulator/run.ts"
 import { loadScenario } from "../../simulator/scenario.ts"
 import { summarise, type RunSummary } from "../../simulator/summary.ts"
-import { chartWindows } from "../src/charts.ts"
 import { chromiumArgs, chromiumMissing, chromiumPath, startLiveGateway, type LiveGateway } from "./live-gateway.ts"
+
+/** The chart ranges the page offers (dashboard/src/charts.ts chartWindows), seconds. */
+const chartRanges = [300, 900, 3_600, 21_600, 86_400, 604_800]
 
 const missing = chromiumMissing()
 if (missing && process.env.CI) throw new Error(`the ops figures browser test needs Chromium under CI: ${missing}`)
@@ -108,15 +110,16 @@ describe.skipIf(missing !== undefined)("ops figures and history in Chromium, aft
     })
     const chart = page.locator("#charts .chart").first()
     // the day ran for some 30 s before this tab opened: the chart draws the server's points, many more than the ticks the tab saw
-    const drawnBeyondTicks = () => page.evaluate(() => {
-      const points = Number(document.querySelector("#charts .chart")?.getAttribute("data-points") ?? 0)
-      const ticks = (globalThis as unknown as { opsDashboard: { stats(): { ticks: number } } }).opsDashboard.stats().ticks
-      return points - ticks
-    })
+    const drawnBeyondTicks = async () => {
+      // the ticks first: the points drawn can only have grown since
+      const ticks = await page.evaluate(() => (globalThis as unknown as { opsDashboard: { stats(): { ticks: number } } }).opsDashboard.stats().ticks)
+      return Number(await chart.getAttribute("data-points")) - ticks
+    }
     await expect.poll(drawnBeyondTicks, { timeout: 10_000 }).toBeGreaterThan(40)
-    for (const w of chartWindows) {
-      await page.locator("#chart-window").selectOption(String(w.seconds))
-      await expect.poll(() => answered.get(w.seconds) ?? 0, { timeout: 10_000 }).toBeGreaterThan(0)
+    expect(await page.locator("#chart-window option").evaluateAll((os) => os.map((o) => Number(o.getAttribute("value"))))).toEqual(chartRanges)
+    for (const seconds of chartRanges) {
+      await page.locator("#chart-window").selectOption(String(seconds))
+      await expect.poll(() => answered.get(seconds) ?? 0, { timeout: 10_000 }).toBeGreaterThan(0)
       await expect.poll(async () => Number(await chart.getAttribute("data-points")), { timeout: 10_000 }).toBeGreaterThan(0)
       // the axis spans the range and its ticks fall on whole multiples of a round step
       const step = Number(await chart.getAttribute("data-x-step"))
