@@ -175,7 +175,7 @@ export class OpsFeed {
     clearInterval(this.timer)
     clearInterval(this.clusterTimer)
     // what the store should keep of this run: the last counters and 1 s points
-    await Promise.all([this.aggregator?.close(), this.history?.flush()])
+    await Promise.all([this.aggregator?.close(), this.history?.close()])
     this.io.of(opsNamespace).disconnectSockets(true)
     await new Promise<void>((resolve) => {
       // Server.close also closes the engine.io server; the uWS listen socket is closed by the gateway.

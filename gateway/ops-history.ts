@@ -118,6 +118,12 @@ export class OpsHistory {
     return points.length > 0 ? this.write((store) => store.savePoints(1, points)) : Promise.resolve()
   }
 
+  /** On closing: the 1 s points not yet stored, and the minute in progress as far as it went (so a restart leaves no gap in the 1 min points). */
+  close(): Promise<void> {
+    const minute = this.minutePoints.length > 0 ? { at: this.minute * 60_000, figures: meanOf(this.minutePoints) } : undefined
+    return Promise.all([this.flush(), minute ? this.write((store) => store.savePoints(60, [minute])) : undefined]).then(() => undefined)
+  }
+
   private write(f: (store: OpsHistoryStore) => Promise<void>): Promise<void> {
     if (!this.store) return Promise.resolve()
     return f(this.store).then(
