@@ -62,6 +62,9 @@ export interface OpsFeedDeps {
   readonly history?: OpsHistory
 }
 
+/** On closing, how long the last ops counters and chart points may take to be written. */
+export const opsCloseWriteWaitMs = 2_000
+
 /** A runner whose partial tick has not been heard for this many intervals is left out (it died, or lost Redis). */
 export const partialsStaleAfterTicks = 3
 
@@ -174,8 +177,14 @@ export class OpsFeed {
   async close(): Promise<void> {
     clearInterval(this.timer)
     clearInterval(this.clusterTimer)
-    // what the store should keep of this run: the last counters and 1 s points
-    await Promise.all([this.aggregator?.close(), this.history?.close()])
+    // what the store should keep of this run: the last counters and points (not waited for past opsCloseWriteWaitMs: a store that is down must not hold the shutdown)
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, opsCloseWriteWaitMs)
+      void Promise.all([this.aggregator?.close(), this.history?.close()]).finally(() => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
     this.io.of(opsNamespace).disconnectSockets(true)
     await new Promise<void>((resolve) => {
       // Server.close also closes the engine.io server; the uWS listen socket is closed by the gateway.
