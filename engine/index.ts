@@ -39,6 +39,7 @@ export * from "./routing/index.ts"
 // ---- the journal store ----------------------------------------------------------------------------
 export { Journal, openJournalStore, type JournalLocation, type OpenedJournalStore } from "./store/layer.ts"
 export type { JournalBatch, JournalStore, Snapshot } from "./store/journal.ts"
+export type { OpsHistoryStore, OpsPoint } from "./store/sql-ops-history.ts"
 export { MemoryJournal } from "./store/memory-journal.ts"
 export { startEmbeddedPostgres, type EmbeddedPostgres, type EmbeddedPostgresOptions } from "./store/embedded.ts"
 

@@ -226,6 +226,11 @@ export class ClusterEngine implements EngineAccess {
   }
 
   /** Every partition's stats summed; the state is the worst of them. */
+  /** A cluster gateway answers from the history it keeps itself (ops-feed.ts); the runners keep none. */
+  async opsHistory(): Promise<null> {
+    return null
+  }
+
   async stats(): Promise<EngineStats | null> {
     const all = await Promise.all(entityIds(this.config.partitions).map((s) => this.client.read<EngineStats>(s, "stats").catch(() => null)))
     const answered = all.filter((s): s is EngineStats => s !== null)

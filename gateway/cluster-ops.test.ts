@@ -6,7 +6,8 @@
  * routing once, holds open summed over the runners, the node's shipments
  * today summed over the partitions, every stream reported; when a runner is
  * killed its figures leave the feed and its streams are named until the
- * survivor has taken them over.
+ * survivor has taken them over, with the node counters of those partitions
+ * (kept in the store).
  */
 import { io as connectIo, type Socket } from "socket.io-client"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -132,6 +133,16 @@ describe.skipIf(why !== undefined)("the ops feed of a gateway in cluster mode", 
     const victim = runners[0]
     const lost = [...owner].filter(([, o]) => o === victim.name).map(([s]) => s)
     expect(lost.length).toBeGreaterThan(0)
+    // a shipment rejected in one of the victim's partitions: the count is kept in the store and follows the partition
+    const sku = skus.find((k) => lost.includes(partitionStream(partitionOf(k, partitions))))!
+    const order = await engine.submit({ type: "order.place", channel: "web", externalId: "OPS-REJ", lines: [{ sku, qty: 1 }], customer: { location: places.dallas }, payment: "authorised" })
+    if (!order.ok) throw new Error(`order refused: ${order.code}`)
+    const shipment = order.order!.shipments[0]
+    expect(await engine.submit({ type: "shipment.reject", orderId: order.order!.orderId, shipmentId: shipment.shipmentId, nodeId: shipment.nodeId, reason: "damaged" })).toMatchObject({ ok: true })
+    const rejections = () => ticks[ticks.length - 1].nodes.table.find((n) => n.nodeId === shipment.nodeId)?.rejections ?? 0
+    await until("the rejection on the feed", () => rejections() === 1)
+    const counted = ticks.length
+    await until("a few more ticks (the count written)", () => ticks.length >= counted + 3)
     const before = ticks.length
     victim.kill("SIGKILL")
     await until("its streams named on the feed", () => ticks.slice(before).some((t) =>
@@ -142,5 +153,7 @@ describe.skipIf(why !== undefined)("the ops feed of a gateway in cluster mode", 
       const last = ticks[ticks.length - 1]
       return last.engine?.state === "running" && !last.alerts.some((a) => a.kind === "engine_not_running") && last.holds.open === skuCount
     }, 40_000)
+    // the survivor read the partition's counters back
+    expect(rejections()).toBe(1)
   }, 60_000)
 })

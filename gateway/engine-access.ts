@@ -30,6 +30,8 @@ import {
   type PoolView
 } from "../engine/index.ts"
 import type { AvailabilityVersions } from "./availability-cache.ts"
+import type { OpsHistoryAnswer } from "./ops-feed-types.ts"
+import type { OpsHistory } from "./ops-history.ts"
 
 export type { OrderTimeline, TimelineNotification } from "../engine/index.ts"
 
@@ -96,11 +98,13 @@ export interface EngineAccess {
   channels(): Promise<ReadonlyArray<Channel>>
   health(): Promise<EngineHealth>
   stats(): Promise<EngineStats | null>
+  /** Ops: the charts' history over the last `seconds` (ops-history.ts), kept where the ops ticks are made; null where none is kept. */
+  opsHistory(seconds: number): Promise<OpsHistoryAnswer | null>
 }
 
 export const engineMethods = [
   "submit", "availability", "hold", "order", "orderByExternal", "orderHistory", "orderSearch", "orderTimeline", "nodeShipments", "pool",
-  "poolHistory", "nodes", "pools", "carriers", "channels", "report", "health", "stats"
+  "poolHistory", "nodes", "pools", "carriers", "channels", "report", "health", "stats", "opsHistory"
 ] as const satisfies ReadonlyArray<keyof EngineAccess>
 
 export type EngineMethod = (typeof engineMethods)[number]
@@ -111,7 +115,10 @@ const storePingMs = 2_000
 export class LocalEngine implements EngineAccess {
   private readonly reports = oneReportAtATime()
 
-  constructor(readonly engine: Engine, private readonly store: JournalStore) {}
+  /** The ops feed's history, once the ops feed keeps it (ops-feed.ts). */
+  history: OpsHistory | undefined
+
+  constructor(readonly engine: Engine, readonly store: JournalStore) {}
 
   async submit(command: Command): Promise<EngineReply> {
     try {
@@ -208,6 +215,10 @@ export class LocalEngine implements EngineAccess {
 
   async stats() {
     return this.engine.stats()
+  }
+
+  async opsHistory(seconds: number) {
+    return this.history?.answer(seconds) ?? null
   }
 }
 
@@ -323,5 +334,9 @@ export class RemoteEngine implements EngineAccess {
   }
   async stats() {
     return this.call<EngineStats | null>("stats", []).catch(() => null)
+  }
+
+  opsHistory(seconds: number) {
+    return this.call<OpsHistoryAnswer | null>("opsHistory", [seconds])
   }
 }

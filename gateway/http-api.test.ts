@@ -31,7 +31,7 @@ describe("health, readiness and metrics", () => {
     expect(m.status).toBe(200)
     expect(m.headers.get("content-type")).toContain("text/plain")
     expect(m.body).toContain("gateway_requests_total{transport=\"http\",op=\"GET /v1/availability\"}")
-    expect(m.body).toContain("gateway_request_seconds_bucket{transport=\"http\",le=\"+Inf\"}")
+    expect(m.body).toContain("gateway_request_seconds_bucket{le=\"+Inf\",transport=\"http\"}")
     expect(m.body).toContain("engine_pools ")
   })
 })

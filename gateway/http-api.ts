@@ -24,6 +24,7 @@ import {
 } from "./payloads.ts"
 import type { AvailabilityCache } from "./availability-cache.ts"
 import { admitRequest, KeyLimits } from "./rate-limits.ts"
+import { historyRangeMaxSec, historyRangeMinSec, type OpsHistory } from "./ops-history.ts"
 import { availabilityKey, availabilityQuestionRefused, failure, nodesListed, outcomeOf, runStorefrontOp, type OperationContext, type Outcome } from "./storefront-operations.ts"
 import { Result, Schema } from "effect"
 import { inventoryCsv, parseInventoryCsv, type RowResult } from "./inventory-csv.ts"
@@ -51,6 +52,8 @@ export interface HttpApiDeps {
   readonly bodies?: BodyBudget
   /** Rate limits per key, shared with the WS API (a fresh set when not given). */
   readonly keyLimits?: KeyLimits
+  /** The ops charts' history this process keeps (owner and cluster gateways); an edge asks the owner. */
+  readonly history?: OpsHistory
 }
 
 type Handler = (call: HttpCall, principal: Principal) => Promise<HttpAnswer>
@@ -223,7 +226,7 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
     },
     {
       method: "get", pattern: "/metrics", allow: "public",
-      handler: async () => ({ status: 200, text: deps.metrics.render(await engine.stats()), contentType: "text/plain; version=0.0.4; charset=utf-8" })
+      handler: async () => ({ status: 200, text: await deps.metrics.render(await engine.stats()), contentType: deps.metrics.contentType })
     },
 
     // ---- storefront ----
@@ -438,7 +441,18 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
     { method: "get", pattern: "/v1/admin/carriers", allow: ["ops"], handler: async () => json(200, { carriers: await engine.carriers() }) },
     { method: "get", pattern: "/v1/admin/stats", allow: ["ops"], handler: async () => json(200, { engine: await engine.stats() }) },
 
-    // ---- ops dashboard: order search and timeline (any channel) ----
+    // ---- ops dashboard: the charts' history, order search and timeline (any channel) ----
+    {
+      method: "get", pattern: "/v1/ops/history", allow: ["ops"],
+      handler: async (call) => {
+        const seconds = Number(call.query.get("seconds") ?? "")
+        if (!Number.isInteger(seconds) || seconds < historyRangeMinSec || seconds > historyRangeMaxSec) {
+          return err(gatewayError("invalid_range", `seconds: a whole number of seconds from ${historyRangeMinSec} to ${historyRangeMaxSec} (7 days)`))
+        }
+        const answer = deps.history ? deps.history.answer(seconds) : await engine.opsHistory(seconds)
+        return answer ? json(200, answer) : err(gatewayError("not_found", "this gateway keeps no ops history"))
+      }
+    },
     {
       method: "get", pattern: "/v1/ops/orders", allow: ["ops"],
       handler: async (call) => {

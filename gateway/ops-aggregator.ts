@@ -27,17 +27,15 @@
  * three classes that fill them (EngineOps, GatewayFigures, OpsAggregator)
  * change together whenever the feed gains a figure.
  */
-import { Queries, type Engine, type EngineEvent, type OrderRouted } from "../engine/index.ts"
+import { Queries, type Engine, type EngineEvent, type OpsHistoryStore, type OrderRouted } from "../engine/index.ts"
 import type { GatewayConfig } from "./config.ts"
 import type { LocalEngine } from "./engine-access.ts"
-import { percentile, type GatewayMetrics } from "./metrics.ts"
+import type { GatewayMetrics } from "./metrics.ts"
+import { NodeCounters, type NodeCounter } from "./ops-counters.ts"
 import { mergeTicks, worstOf } from "./ops-merge.ts"
 import type { Alert, ArcKind, OpsTick, PartialNodeRow, PartialTick, RoutingArc, RoutingSample } from "./ops-feed-types.ts"
 
 const round4 = (x: number): number => Math.round(x * 10_000) / 10_000
-
-/** Nearest-rank percentile in milliseconds, to the hundredth. */
-const percentileMs = (sample: ReadonlyArray<number>, p: number): number => Math.round(percentile(sample, p) * 100) / 100
 
 /** Most severe first: store and engine, capacity, late shipments, hot SKUs, then low stock. */
 export const alertRank: Readonly<Record<Alert["kind"], number>> = {
@@ -81,36 +79,44 @@ export class EngineOps {
   private lastTickMs = performance.now()
   private arcs: Array<RoutingArc> = []
   private holdsExpired = 0
-  /** Since this process started, per node (bounded by the number of nodes). */
-  private readonly rejections = new Map<string, number>()
-  private readonly shortPicks = new Map<string, number>()
+  /** Since the journal began, per stream and node, kept in the store (ops-counters.ts). */
+  private readonly counters: NodeCounters
   /** Shipment alerts of the tick (late against their promise, carrier exceptions), at most opsAlertsPerTickMax kept. */
   private shipmentAlerts: Array<Alert> = []
   private shipmentAlertsDropped = 0
   /** The engines folded, by stream, with how to stop listening. */
   private readonly engines = new Map<string, { engine: Engine; unsubscribe: () => void }>()
 
-  constructor(private readonly config: Limits) {}
+  /** `store`: where the per-node counters are kept across restarts (the engine's store). */
+  constructor(private readonly config: Limits, store?: OpsHistoryStore) {
+    this.counters = new NodeCounters(store)
+  }
 
   /** Folds this engine's committed events from now on, until `detach` (or until another engine is attached for the stream). */
   attach(stream: string, engine: Engine): () => void {
     this.engines.get(stream)?.unsubscribe()
+    this.counters.attach(stream)
     const unsubscribe = engine.subscribe((batch) => {
-      for (const j of batch.events) this.onEvent(j.event, engine)
+      for (const j of batch.events) this.onEvent(j.event, engine, stream)
     })
     this.engines.set(stream, { engine, unsubscribe })
     return () => {
       unsubscribe()
-      if (this.engines.get(stream)?.engine === engine) this.engines.delete(stream)
+      if (this.engines.get(stream)?.engine === engine) {
+        this.engines.delete(stream)
+        this.counters.detach(stream)
+      }
     }
   }
 
-  close(): void {
+  /** Stops folding; resolves once the counters are written. */
+  close(): Promise<void> {
     for (const e of this.engines.values()) e.unsubscribe()
     this.engines.clear()
+    return this.counters.saveAll()
   }
 
-  private onEvent(e: EngineEvent, engine: Engine): void {
+  private onEvent(e: EngineEvent, engine: Engine, stream: string): void {
     switch (e.type) {
       case "OrderPlaced":
         this.orders++
@@ -158,10 +164,10 @@ export class EngineOps {
         if (e.reason === "expired") this.holdsExpired++
         break
       case "ShipmentWithdrawn":
-        if (e.reason === "rejected") this.countAtNode(engine, this.rejections, e.orderId, e.shipmentId)
+        if (e.reason === "rejected") this.countAtNode(engine, stream, "rejections", e.orderId, e.shipmentId)
         break
       case "ShipmentPicked":
-        if (e.short.length > 0) this.countAtNode(engine, this.shortPicks, e.orderId, e.shipmentId)
+        if (e.short.length > 0) this.countAtNode(engine, stream, "short_picks", e.orderId, e.shipmentId)
         break
       case "ShipmentLate":
         this.shipmentAlert({
@@ -178,9 +184,9 @@ export class EngineOps {
     if (e.type === "OrderRouted" && this.arcs.length < this.config.opsArcsPerTickMax) this.addArc(e, engine)
   }
 
-  private countAtNode(engine: Engine, counts: Map<string, number>, orderId: string, shipmentId: string): void {
+  private countAtNode(engine: Engine, stream: string, counter: NodeCounter, orderId: string, shipmentId: string): void {
     const nodeId = engine.view.orderById(orderId)?.shipments.find((s) => s.shipmentId === shipmentId)?.nodeId
-    if (nodeId !== undefined) counts.set(nodeId, (counts.get(nodeId) ?? 0) + 1)
+    if (nodeId !== undefined) this.counters.add(stream, counter, nodeId)
   }
 
   private addArc(e: OrderRouted, engine: Engine): void {
@@ -239,7 +245,7 @@ export class EngineOps {
         rows.set(n.nodeId, {
           nodeId: n.nodeId, kind: n.kind, status: n.status, capacityPerDay: n.capacityPerDay,
           shipmentsToday: (seen?.shipmentsToday ?? 0) + n.shipmentsToday,
-          rejections: this.rejections.get(n.nodeId) ?? 0, shortPicks: this.shortPicks.get(n.nodeId) ?? 0
+          rejections: this.counters.total("rejections", n.nodeId), shortPicks: this.counters.total("short_picks", n.nodeId)
         })
       }
     }
@@ -331,6 +337,7 @@ export class EngineOps {
     this.reservedPools = new Map()
     this.reservedOrder = []
     this.reservationsBySku = new Map()
+    void this.counters.saveAll()
     return partial
   }
 }
@@ -357,13 +364,13 @@ export class GatewayFigures {
     const seconds = Math.max(0.001, (now - this.lastTickMs) / 1000)
     const intervalMs = Math.round(now - this.lastTickMs)
     this.lastTickMs = now
-    const latencies = this.metrics.drainTickLatencies()
-    const requests = this.metrics.counterTotal("gateway_requests_total")
-    const storeErrors = this.metrics.counterValue("gateway_errors_total", { code: "store_unavailable" })
+    const { p50, p90, p99 } = this.metrics.takeTickLatency()
+    const requests = this.metrics.requestsTotal()
+    const storeErrors = this.metrics.errorsWith("store_unavailable")
     const figures = {
       intervalMs,
       requestsPerSec: Math.round((requests - this.lastRequests) / seconds),
-      latencyMs: { p50: percentileMs(latencies, 50), p90: percentileMs(latencies, 90), p99: percentileMs(latencies, 99) },
+      latencyMs: { p50, p90, p99 },
       storeErrors: Math.max(0, storeErrors - this.lastStoreErrors)
     }
     this.lastRequests = requests
@@ -379,13 +386,13 @@ export class OpsAggregator {
   private overCapacity: ReadonlySet<string> = new Set()
 
   constructor(engine: LocalEngine, private readonly config: GatewayConfig, metrics: GatewayMetrics) {
-    this.ops = new EngineOps(config)
+    this.ops = new EngineOps(config, engine.store.opsHistory)
     this.ops.attach(ownerStream, engine.engine)
     this.gateway = new GatewayFigures(metrics)
   }
 
-  close(): void {
-    this.ops.close()
+  close(): Promise<void> {
+    return this.ops.close()
   }
 
   /** The tick since the previous one; resets the counters. */

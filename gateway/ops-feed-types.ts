@@ -49,7 +49,7 @@ export interface NodeRow {
   readonly shipmentsToday: number
   readonly capacityPerDay: number
   readonly load: number
-  /** Shipments the node rejected, and picks it came up short on, since this gateway started. */
+  /** Shipments the node rejected, and picks it came up short on, kept in the store across restarts (ops-counters.ts). */
   readonly rejections: number
   readonly shortPicks: number
 }
@@ -154,6 +154,23 @@ export interface PartialTick {
   readonly nodes: ReadonlyArray<PartialNodeRow>
   /** Summed over its engines (state: the worst of them); null when it holds none. */
   readonly engine: { readonly state: string; readonly mailbox: number; readonly lastCommitMs: number } | null
+}
+
+/** The charted figures of the ops history, each a series of the answer. */
+export type OpsHistoryFigure =
+  | "ordersPerSec" | "reservationsPerSec" | "requestsPerSec" | "latencyP50Ms" | "latencyP90Ms" | "latencyP99Ms" | "fillRate" | "splitRate"
+
+/** GET /v1/ops/history?seconds=: the charted figures over the last `seconds`, oldest first (gateway/ops-history.ts). */
+export interface OpsHistoryAnswer {
+  /** The range asked, epoch ms. */
+  readonly from: number
+  readonly to: number
+  /** 1 (one point per tick) up to an hour back; beyond, minute means, averaged into wider buckets for long ranges. */
+  readonly resolutionSec: number
+  /** Each point's time (epoch ms; a bucket's start). */
+  readonly at: ReadonlyArray<number>
+  /** One value per point (null: nothing to measure, e.g. no order placed). */
+  readonly series: Readonly<Record<OpsHistoryFigure, ReadonlyArray<number | null>>>
 }
 
 /** Cluster mode only: the `cluster` message, once per tick interval (the engine's ClusterStatus, engine/cluster/cluster-status.ts, as sent). */

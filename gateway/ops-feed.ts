@@ -37,6 +37,8 @@ import type { KeyRing } from "./keys.ts"
 import type { GatewayMetrics } from "./metrics.ts"
 import { GatewayFigures, OpsAggregator } from "./ops-aggregator.ts"
 import { isPartialTick, mergeTicks, PartialTicks } from "./ops-merge.ts"
+import type { OpsTick } from "./ops-feed-types.ts"
+import type { OpsHistory } from "./ops-history.ts"
 import type { RedisFanout } from "./redis-fanout.ts"
 
 export const opsNamespace = "/ops"
@@ -56,13 +58,18 @@ export interface OpsFeedDeps {
   readonly clusterStreams?: ReadonlyArray<string>
   /** What the gateway holds: a new socket.io client (handshake) is refused from connectionsMax - connectionsReserved on. */
   readonly connections?: Connections
+  /** Where each tick this process makes is kept for the charts (ops-history.ts). */
+  readonly history?: OpsHistory
 }
+
+/** On closing, how long the last ops counters and chart points may take to be written. */
+export const opsCloseWriteWaitMs = 2_000
 
 /** A runner whose partial tick has not been heard for this many intervals is left out (it died, or lost Redis). */
 export const partialsStaleAfterTicks = 3
 
 /** Cluster mode: hears the runners' partial ticks and emits their merge once per opsTickMs. */
-const clusterTicks = async (redis: RedisFanout, deps: OpsFeedDeps, emit: (tick: unknown) => void): Promise<ReturnType<typeof setInterval>> => {
+const clusterTicks = async (redis: RedisFanout, deps: OpsFeedDeps, emit: (tick: OpsTick) => void): Promise<ReturnType<typeof setInterval>> => {
   const { config } = deps
   const partials = new PartialTicks(partialsStaleAfterTicks * config.opsTickMs)
   await redis.onPartials((message) => {
@@ -90,7 +97,7 @@ export class OpsFeed {
   private timer: ReturnType<typeof setInterval> | undefined
   private clusterTimer: ReturnType<typeof setInterval> | undefined
 
-  private constructor(private readonly io: Server, private readonly aggregator: OpsAggregator | undefined) {}
+  private constructor(private readonly io: Server, private readonly aggregator: OpsAggregator | undefined, private readonly history: OpsHistory | undefined) {}
 
   static async attach(app: TemplatedApp, deps: OpsFeedDeps): Promise<OpsFeed> {
     const io = new Server({
@@ -120,6 +127,10 @@ export class OpsFeed {
     nsp.use(authorize)
     deps.metrics.gauge("gateway_ops_viewers", "socket.io ops feed viewers connected to this process.", () => nsp.sockets.size)
     const aggregator = deps.engine ? new OpsAggregator(deps.engine, deps.config, deps.metrics) : undefined
+    const emitTick = (tick: OpsTick, to: { emit: (ev: string, tick: OpsTick) => unknown }) => {
+      deps.history?.record(tick)
+      to.emit("tick", tick)
+    }
     nsp.on("connection", (socket) => {
       deps.access.nodes().then(
         (nodes) => socket.emit("hello", { nodes, intervalMs: deps.config.opsTickMs }),
@@ -129,18 +140,18 @@ export class OpsFeed {
         }
       )
     })
-    const feed = new OpsFeed(io, aggregator)
+    const feed = new OpsFeed(io, aggregator, deps.history)
     if (aggregator) {
       feed.timer = setInterval(() => {
         try {
-          nsp.emit("tick", aggregator.tick())
+          emitTick(aggregator.tick(), nsp)
         } catch (e) {
           console.error(`gateway: ops tick failed: ${String(e)}`)
         }
       }, deps.config.opsTickMs)
       feed.timer.unref?.()
     } else if (deps.cluster && deps.redis) {
-      feed.timer = await clusterTicks(deps.redis, deps, (tick) => nsp.local.emit("tick", tick))
+      feed.timer = await clusterTicks(deps.redis, deps, (tick) => emitTick(tick, nsp.local))
     }
     const cluster = deps.cluster
     if (cluster) {
@@ -166,7 +177,14 @@ export class OpsFeed {
   async close(): Promise<void> {
     clearInterval(this.timer)
     clearInterval(this.clusterTimer)
-    this.aggregator?.close()
+    // what the store should keep of this run: the last counters and points (not waited for past opsCloseWriteWaitMs: a store that is down must not hold the shutdown)
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, opsCloseWriteWaitMs)
+      void Promise.all([this.aggregator?.close(), this.history?.close()]).finally(() => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
     this.io.of(opsNamespace).disconnectSockets(true)
     await new Promise<void>((resolve) => {
       // Server.close also closes the engine.io server; the uWS listen socket is closed by the gateway.

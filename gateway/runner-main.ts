@@ -59,7 +59,7 @@ const redisUrl = process.env.REDIS_URL?.trim() || undefined
 const fanout = redisUrl ? await RedisFanout.connect(redisUrl, hub, true, process.env.GATEWAY_REDIS_CHANNEL?.trim() || undefined) : undefined
 if (!fanout) log("REDIS_URL unset: committed changes and ops figures are not published to gateways")
 
-const ops = new EngineOps(gatewayConfig)
+const ops = new EngineOps(gatewayConfig, store.opsHistory)
 if (fanout) {
   const publisher = fanout
   setInterval(() => {

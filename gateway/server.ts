@@ -23,6 +23,7 @@ import { startHealthListener, type HealthListener } from "./health-listener.ts"
 import type { KeyRing } from "./keys.ts"
 import { GatewayMetrics } from "./metrics.ts"
 import { OpsFeed } from "./ops-feed.ts"
+import { OpsHistory } from "./ops-history.ts"
 import { OrderFeed } from "./order-feed.ts"
 import { OutboxPump } from "./outbox-pump.ts"
 import { RedisFanout } from "./redis-fanout.ts"
@@ -104,11 +105,16 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
   metrics.gauge("gateway_body_bytes_buffered", "Request body bytes buffered across all HTTP requests (at most bodyBytesBufferedMax).", () => bodies.used)
   const ready = async (): Promise<Record<string, boolean>> => (fanout ? { redis: fanout.connected() } : {})
 
+  // the charts' history: kept where ticks are made (the owner, with its store; a cluster gateway, in memory)
+  const history = owner ? new OpsHistory(engine.store.opsHistory) : options.cluster ? new OpsHistory() : undefined
+  await history?.load()
+  if (owner) engine.history = history
+
   const app = uWS.App()
   app.ws<SessionHolder>("/v1/ws", wsBehavior({ config, keys, engine, metrics, availability, orders, sessions, availabilityCache, connections, keyLimits }))
-  mountHttpApi(app, { config, keys, engine, metrics, shopify: options.shopify, availabilityCache, ready, connections, bodies, keyLimits })
+  mountHttpApi(app, { config, keys, engine, metrics, shopify: options.shopify, availabilityCache, ready, connections, bodies, keyLimits, history })
   mountDashboard(app, { dir: options.dashboardDir, metrics })
-  const ops = await OpsFeed.attach(app, { config, keys, metrics, engine: owner ? engine : undefined, access: engine, redis: fanout, cluster: options.cluster, clusterStreams: options.clusterStreams, connections })
+  const ops = await OpsFeed.attach(app, { config, keys, metrics, engine: owner ? engine : undefined, access: engine, redis: fanout, cluster: options.cluster, clusterStreams: options.clusterStreams, connections, history })
   connections.others = () => sessions.size + ops.clients()
   mountNotFound(app, { config, metrics, connections })
 

@@ -21,8 +21,10 @@ export interface Bucket {
   unitsBackorderedAtPlacement: number
   shipments: number
   distanceKmSum: number
-  /** Package costs (cost.ts model). */
+  /** Package costs (cost.ts model: no load term, no carrier rate). */
   costCentsSum: number
+  /** Package costs as the engine priced them at routing (the shipment's costCents; the ops report's figure). */
+  engineCostCentsSum: number
   /** Plan costs: packages plus split penalties. */
   planCostCentsSum: number
   holdsPlaced: number
@@ -36,7 +38,7 @@ export interface Bucket {
 
 const newBucket = (): Bucket => ({
   requests: 0, errors: 0, latencies: [], orders: 0, splitOrders: 0, unitsOrdered: 0, unitsRoutedAtPlacement: 0,
-  unitsBackorderedAtPlacement: 0, shipments: 0, distanceKmSum: 0, costCentsSum: 0, planCostCentsSum: 0, holdsPlaced: 0, holdExpiries: 0,
+  unitsBackorderedAtPlacement: 0, shipments: 0, distanceKmSum: 0, costCentsSum: 0, engineCostCentsSum: 0, planCostCentsSum: 0, holdsPlaced: 0, holdExpiries: 0,
   insufficientStock: 0, backorderedOpen: 0, nodeLoad: {}
 })
 

@@ -121,6 +121,15 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`
 const money = (c: number) => `$${(c / 100).toFixed(2)}`
 const ms = (x: number) => `${x.toFixed(1)} ms`
 
+/** How the routing figures are counted: as the ops report counts them over the same run (docs/protocol.md, Reports). */
+export const definitions =
+  "Routing figures are counted as the ops report (GET /v1/reports) counts them over the same run: orders are the orders placed; " +
+  "the split rate is the share of orders whose placement made more than one shipment; shipments are the packages of the placements " +
+  "(shipments made later by re-routing, after a rejection, an outage or a short pick, are not counted, nor counted twice when withdrawn); " +
+  "distance and cost are their means per shipment, the cost as the engine priced it at routing (package, distance, weight, node load, " +
+  "and the carrier service of an order with a promise). The cost model figure leaves the load term and the carrier rate out, so that live " +
+  "plans, what-if plans and the hindsight bound are priced alike."
+
 const keyFigures = (s: RunSummary): Array<[string, string]> => [
   ["sessions", String(s.sessions)],
   ["requests (WS + HTTP)", String(s.requests)],
@@ -132,9 +141,10 @@ const keyFigures = (s: RunSummary): Array<[string, string]> => [
   ["orders", String(s.orders)],
   ["fill rate at placement (units routed / ordered)", pct(s.fillRate)],
   ["split rate (orders in more than one package)", pct(s.splitRate)],
-  ["shipments per order", s.shipmentsPerOrder.toFixed(2)],
+  ["shipments at placement (packages; re-routings not counted) / per order", `${s.shipments} / ${s.shipmentsPerOrder.toFixed(2)}`],
   ["average shipping distance", `${s.avgDistanceKm.toFixed(0)} km`],
-  ["average shipping cost per shipment / per order", `${money(s.avgCostCents)} / ${money(s.costPerOrderCents)}`],
+  ["average shipping cost per shipment, as the engine priced it (the ops report's figure)", money(s.avgEngineCostCents)],
+  ["average shipping cost per shipment / per order, cost model without load term or carrier rate", `${money(s.avgCostCents)} / ${money(s.costPerOrderCents)}`],
   ["shipments from stores", pct(s.storeShare)],
   ["units backordered at placement / still open at the end", `${s.unitsBackorderedAtPlacement} / ${s.backorderedOpenAtEnd}`],
   ["cart holds placed / left to expire", `${s.holdsPlaced} / ${s.holdsExpired}`],
@@ -198,6 +208,7 @@ export const renderHtml = (input: ResultsInput, comparison: ReadonlyArray<Compar
   const h = input.hindsight
   const sections: Array<string> = []
   sections.push(`<h2>Key figures</h2>${table(["figure", ...input.summaries.map((s) => s.label)], keyFigures(a).map(([k], i) => [k, ...input.summaries.map((s) => keyFigures(s)[i][1])]))}`)
+  sections.push(`<p class="s">${esc(definitions)}</p>`)
   if (comparison && b) sections.push(`<h2>What-if: ${esc(input.policy?.name ?? b.label)}</h2><p>${esc(input.policy?.description ?? "")}</p>${table(["figure", "baseline", b.label, "change"], comparison.map((r) => [r.figure, r.baseline, r.whatIf, r.change]))}`)
   if (h) {
     sections.push(`<h2>Hindsight bound</h2>` + (h.status === "solved"

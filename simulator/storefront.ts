@@ -367,6 +367,7 @@ export class Storefront {
       b.shipments++
       b.distanceKmSum += x.distanceKm
       b.costCentsSum += pricer.shipment(view.channel, view.destination, plan[i])
+      b.engineCostCentsSum += x.costCents
     }
     if (live.length > 0) b.planCostCentsSum += pricer.plan(view.channel, view.destination, plan)
     this.deps.fulfillment.track(view, conn, s)

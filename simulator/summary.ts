@@ -43,13 +43,25 @@ export interface RunSummary {
   readonly drain: { readonly requests: number; readonly failures: number; readonly latency: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number } }
   /** p99 of the busiest half-hour of simulated time. */
   readonly peakBucketP99: number
+  /**
+   * Routing at placement, defined as the ops report (GET /v1/reports,
+   * engine/reports/report.ts) defines it over the same run: `orders` placed
+   * (answered by order.place), `splitRate` = orders whose placement made more
+   * than one shipment / orders, `shipments` = the packages of the placements
+   * (re-routings after a rejection, an outage or a short pick are not
+   * counted), their mean distance and their mean cost as the engine priced
+   * them (`avgEngineCostCents`).
+   */
   readonly orders: number
   readonly fillRate: number
   readonly splitRate: number
+  readonly shipments: number
   readonly shipmentsPerOrder: number
   readonly avgDistanceKm: number
-  /** Per package, cost.ts model (no load term). */
+  /** Per package, cost.ts model (no load term, no carrier rate): what the what-if comparison and the hindsight bound price with. */
   readonly avgCostCents: number
+  /** Per package, as the engine priced it at routing (package, distance, weight, node load, carrier service of a promised order): the ops report's average shipping cost. */
+  readonly avgEngineCostCents: number
   /** Packages plus split penalties, per order and in all. */
   readonly costPerOrderCents: number
   readonly totalCostCents: number
@@ -141,9 +153,11 @@ export const summarise = (r: RunResult): RunSummary => {
     orders,
     fillRate: ratio(sum((b) => b.unitsRoutedAtPlacement), unitsOrdered) ?? 0,
     splitRate: ratio(sum((b) => b.splitOrders), orders) ?? 0,
+    shipments,
     shipmentsPerOrder: ratio(shipments, orders) ?? 0,
     avgDistanceKm: ratio(sum((b) => b.distanceKmSum), shipments) ?? 0,
     avgCostCents: ratio(packageCost, shipments) ?? 0,
+    avgEngineCostCents: ratio(sum((b) => b.engineCostCentsSum), shipments) ?? 0,
     costPerOrderCents: ratio(totalCost, orders) ?? 0,
     totalCostCents: totalCost,
     storeShare: ratio(storeShipments, shipments) ?? 0,

@@ -6,7 +6,7 @@
  * typed here with only the fields the page reads (the page does not compile
  * the engine).
  */
-export type { Alert, ArcKind, ClusterView, NodeRow, OpsTick, RoutingArc } from "../../gateway/ops-feed-types.ts"
+export type { Alert, ArcKind, ClusterView, NodeRow, OpsHistoryAnswer, OpsTick, RoutingArc } from "../../gateway/ops-feed-types.ts"
 
 export interface LatLon {
   readonly lat: number

@@ -11,7 +11,7 @@ import { chartWindows, Charts } from "./charts.ts"
 import { ClusterPanel } from "./cluster-panel.ts"
 import { ConnectionStatus } from "./connection-status.ts"
 import { byId, el, fmtInt, fmtMs, fmtPct, fmtTime, setText } from "./dom.ts"
-import type { Alert, ClusterView, ErrorBody, Hello, NetworkNode, OpsTick } from "./feed-types.ts"
+import type { Alert, ClusterView, ErrorBody, Hello, NetworkNode, OpsHistoryAnswer, OpsTick } from "./feed-types.ts"
 import { arcColours, arcLabels, NetworkMap, statusColours } from "./network-map.ts"
 import { NodeTable } from "./node-table.ts"
 import { OrderSearch } from "./order-search.ts"
@@ -70,7 +70,7 @@ const notify = (message: string, bad = false) => {
 }
 
 const map = new NetworkMap(byId("map"))
-const charts = new Charts(byId("charts"))
+const charts = new Charts(byId("charts"), (seconds) => apiCall<OpsHistoryAnswer>(token, "GET", `/v1/ops/history?seconds=${seconds}`))
 const nodeTable = new NodeTable(byId("nodes"), () => token, notify)
 new OrderSearch(byId("orders"), () => token)
 new ReportsPanel(byId("reports"), () => token)
@@ -161,6 +161,7 @@ const connect = () => {
   s.on("hello", (h: Hello) => {
     map.setNodes(h.nodes)
     nodeTable.setNodes(h.nodes)
+    void charts.loadHistory()
     setText(byId("interval"), `${h.intervalMs} ms ticks`)
   })
   s.on("tick", onTick)

@@ -6,27 +6,20 @@
  */
 import { apiCall, ApiError } from "./api.ts"
 import { el, fmtInt, fmtPct } from "./dom.ts"
+import { formatFigure, reportRows } from "./report-format.ts"
 
 /** The report's fields the headline shows (the table shows everything). */
 interface ReportBody {
   readonly orders: { readonly placed: number; readonly units: number }
   readonly fillRate: number | null
   readonly splitRate: number | null
-  readonly shipping: { readonly averageCostCents: number | null; readonly averageDistanceKm: number | null }
-  readonly promise: { readonly keptRate: number | null }
+  readonly shipping: { readonly shipments: number; readonly averageCostCents: number | null; readonly averageDistanceKm: number | null; readonly rerouted: number; readonly withdrawn: number }
+  readonly promise: { readonly keptRate: number | null; readonly kept: number; readonly late: number; readonly atRisk: number }
   readonly cancellations: { readonly count: number }
   readonly returns: { readonly requested: number }
   readonly holds: { readonly conversionRate: number | null; readonly expiryRate: number | null }
   readonly feedback: { readonly count: number; readonly averageRating: number | null }
   readonly coverage: { readonly complete: boolean }
-}
-
-/** Every leaf of the report as (dotted path, value), as the CSV lists them. */
-const flatten = (x: unknown, path = "", out: Array<[string, string]> = []): Array<[string, string]> => {
-  if (x !== null && typeof x === "object") {
-    for (const [k, v] of Object.entries(x)) flatten(v, path === "" ? k : `${path}.${k}`, out)
-  } else out.push([path, x === null ? "–" : String(x)])
-  return out
 }
 
 /** A datetime-local input's value for a time, in the browser's zone. */
@@ -68,9 +61,9 @@ export class ReportsPanel {
     try {
       const { report } = await apiCall<{ report: ReportBody }>(this.token(), "GET", `/v1/reports?${this.range()}`)
       const r = report
-      const money = (c: number | null) => (c === null ? "–" : `$${(c / 100).toFixed(2)}`)
-      const figure = (label: string, value: string, id?: string) =>
-        el("div", { class: "figure" }, el("span", { class: "label" }, label), el("span", { class: "value", "data-testid": id }, value))
+      const figure = (label: string, value: string, id?: string, sub?: string) =>
+        el("div", { class: "figure" }, el("span", { class: "label" }, label), el("span", { class: "value", "data-testid": id }, value),
+          ...(sub === undefined ? [] : [el("span", { class: "sub" }, sub)]))
       const coverage = r.coverage.complete ? [] : [el("p", { class: "bad" }, "The journal no longer holds the start of this range (compacted): figures cover what it retains.")]
       this.out.replaceChildren(
         ...coverage,
@@ -78,10 +71,11 @@ export class ReportsPanel {
           figure("Orders placed", fmtInt(r.orders.placed), "report-orders"),
           figure("Units", fmtInt(r.orders.units)),
           figure("Fill rate", fmtPct(r.fillRate)),
-          figure("Split rate", fmtPct(r.splitRate)),
-          figure("Avg shipping cost", money(r.shipping.averageCostCents)),
-          figure("Avg distance", r.shipping.averageDistanceKm === null ? "–" : `${fmtInt(r.shipping.averageDistanceKm)} km`),
-          figure("Promises kept", fmtPct(r.promise.keptRate)),
+          figure("Split rate", fmtPct(r.splitRate), "report-split-rate"),
+          figure("Shipments at placement", fmtInt(r.shipping.shipments), "report-shipments", `${fmtInt(r.shipping.rerouted)} re-routed, ${fmtInt(r.shipping.withdrawn)} withdrawn (not counted)`),
+          figure("Avg shipping cost", formatFigure("averageCostCents", r.shipping.averageCostCents), "report-cost", "per shipment at placement, as the engine priced it"),
+          figure("Avg distance", formatFigure("averageDistanceKm", r.shipping.averageDistanceKm), "report-distance"),
+          figure("Promises kept", fmtPct(r.promise.keptRate), "report-promises", `${fmtInt(r.promise.kept)} kept, ${fmtInt(r.promise.late)} late, ${fmtInt(r.promise.atRisk)} at risk`),
           figure("Cancellations", fmtInt(r.cancellations.count)),
           figure("Returns", fmtInt(r.returns.requested)),
           figure("Hold conversion", fmtPct(r.holds.conversionRate)),
@@ -90,7 +84,7 @@ export class ReportsPanel {
         el("details", {},
           el("summary", {}, "Every figure"),
           el("table", { class: "lines", "data-testid": "report-table" },
-            el("tbody", {}, ...flatten(r).map(([k, v]) => el("tr", {}, el("td", { class: "mono" }, k), el("td", { class: "num" }, v)))))))
+            el("tbody", {}, ...reportRows(r).map(([k, v]) => el("tr", {}, el("td", { class: "mono" }, k), el("td", { class: "num" }, v)))))))
     } catch (e) {
       this.out.replaceChildren(el("p", { class: "bad" }, e instanceof ApiError ? `${e.body.code}: ${e.body.message}` : String(e)))
     }

@@ -40,11 +40,41 @@ describe("the report fold", () => {
       delivered("o2", "o2-s2", t0 + 10 * hour) // no promise
     ]
     const r = reportOf(events, { from: t0, to: t0 + 72 * hour }, [{ nodeId: "A", capacityPerDay: 10 }])
-    expect(r.promise).toEqual({ promised: 3, delivered: 3, kept: 2, keptRate: 2 / 3 })
+    expect(r.promise).toEqual({ promised: 3, delivered: 3, kept: 2, late: 1, atRisk: 0, keptRate: 2 / 3 })
     expect(r.nodes.find((n) => n.nodeId === "A")).toEqual({ nodeId: "A", routed: 3, shipped: 0, delivered: 3, capacity: 30, utilisation: 0.1 })
     expect(r.nodes.find((n) => n.nodeId === "B")).toMatchObject({ routed: 1, capacity: null, utilisation: null })
     const none = reportOf([routed("o3", t0, [{ id: "o3-s1", nodeId: "A", qty: 1 }]), delivered("o3", "o3-s1", t0 + hour)], { from: t0, to: t0 + 2 * hour })
-    expect(none.promise).toEqual({ promised: 0, delivered: 0, kept: 0, keptRate: null })
+    expect(none.promise).toEqual({ promised: 0, delivered: 0, kept: 0, late: 0, atRisk: 0, keptRate: null })
+  })
+
+  it("counts a promise broken when its day ends undelivered, once, and one the carrier estimates late as at risk until it is kept or broken", () => {
+    const late = (shipmentId: string, at: number, cause: "not_delivered" | "estimate"): EngineEvent =>
+      ({ type: "ShipmentLate", orderId: shipmentId.slice(0, 2), shipmentId, at, promisedBy: t0 + 24 * hour, cause })
+    const events: Array<EngineEvent> = [
+      routed("o1", t0, [{ id: "o1-s1", nodeId: "A", qty: 1, promisedBy: t0 + 24 * hour }]),
+      routed("o2", t0, [{ id: "o2-s1", nodeId: "A", qty: 1, promisedBy: t0 + 24 * hour }]),
+      routed("o3", t0, [{ id: "o3-s1", nodeId: "A", qty: 1, promisedBy: t0 + 24 * hour }]),
+      routed("o4", t0, [{ id: "o4-s1", nodeId: "A", qty: 1, promisedBy: t0 + 24 * hour }]),
+      late("o1-s1", t0 + 25 * hour, "not_delivered"), // broken, still undelivered at the end
+      late("o2-s1", t0 + 25 * hour, "not_delivered"),
+      delivered("o2", "o2-s1", t0 + 30 * hour), // the same broken promise: not counted twice
+      late("o3-s1", t0 + 5 * hour, "estimate"),
+      delivered("o3", "o3-s1", t0 + 20 * hour), // at risk, then kept
+      late("o4-s1", t0 + 5 * hour, "estimate") // at risk at the end
+    ]
+    const r = reportOf(events, { from: t0, to: t0 + 72 * hour })
+    expect(r.promise).toEqual({ promised: 4, delivered: 2, kept: 1, late: 2, atRisk: 1, keptRate: 1 / 3 })
+  })
+
+  it("counts the packages of placements once: re-routed and withdrawn shipments apart, not in the cost and distance", () => {
+    const rerouted: OrderRouted = { ...routed("o1", t0 + hour, [{ id: "o1-s2", nodeId: "B", qty: 1 }]), reason: "rejected" }
+    const events: Array<EngineEvent> = [
+      routed("o1", t0, [{ id: "o1-s1", nodeId: "A", qty: 1 }]),
+      { type: "ShipmentWithdrawn", orderId: "o1", shipmentId: "o1-s1", at: t0 + hour, reason: "rejected", detail: "damaged" },
+      { ...rerouted, shipments: rerouted.shipments.map((s) => ({ ...s, distanceKm: 900, costCents: 5_000 })) }
+    ]
+    const r = reportOf(events, { from: t0, to: t0 + 2 * hour })
+    expect(r.shipping).toEqual({ shipments: 1, averageCostCents: 500, averageDistanceKm: 100, rerouted: 1, withdrawn: 1 })
   })
 
   it("uses events before the range as context only, and ignores events at or after its end", () => {
@@ -155,9 +185,12 @@ describe("a report read from the journal of a known run", () => {
     })
     expect(r.fillRate).toBe(5 / 6)
     expect(r.splitRate).toBe(1 / 4)
-    expect(r.shipping.shipments).toBe(5)
-    expect(r.shipping.averageCostCents).toBeCloseTo(shipments.reduce((n, s) => n + s.costCents, 0) / 5, 9)
-    expect(r.shipping.averageDistanceKm).toBeCloseTo(shipments.reduce((n, s) => n + s.distanceKm, 0) / 5, 9)
+    // the packages of the placements (A's two, C's, E's); B's, routed later from its backorder, counted apart
+    const atPlacement = (await Promise.all([a, c, x].map((o) => Q.order(e, o.orderId)))).flatMap((v) => v!.shipments)
+    expect(atPlacement).toHaveLength(4)
+    expect(r.shipping).toMatchObject({ shipments: 4, rerouted: 1, withdrawn: 0 })
+    expect(r.shipping.averageCostCents).toBeCloseTo(atPlacement.reduce((n, s) => n + s.costCents, 0) / 4, 9)
+    expect(r.shipping.averageDistanceKm).toBeCloseTo(atPlacement.reduce((n, s) => n + s.distanceKm, 0) / 4, 9)
     expect(r.promise.keptRate).toBeNull()
     expect(r.cancellations).toEqual({ count: 1, units: 1, ordersCancelled: 1, byReason: { "customer changed mind": { count: 1, units: 1 } } })
     expect(r.returns).toEqual({ requested: 1, units: 1, byReason: { damaged: { count: 1, units: 1 } }, received: 1, refunds: 1, refundCents: 1_000 })

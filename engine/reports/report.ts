@@ -62,19 +62,46 @@ export interface Report {
   readonly fillRate: number | null
   /** Orders placed in the range routed to more than one node at placement / orders placed; null without orders. */
   readonly splitRate: number | null
+  /**
+   * The packages orders were cut into at placement, as the simulator counts
+   * them (simulator/summary.ts): the shipments of the routings at placement in
+   * the range, each once, whatever became of it later. Shipments made by
+   * re-routing (after a rejection, a node going offline, a short pick, a
+   * backorder retry) are counted apart, and so are the shipments withdrawn in
+   * the range, so that no package is counted twice.
+   */
   readonly shipping: {
-    /** Shipments routed in the range (first routings and re-routings). */
+    /** Shipments of the routings at placement in the range. */
     readonly shipments: number
+    /** Their mean cost as the engine priced them at routing (package, distance, weight, node load, and the carrier service of a promised order), cents; null without shipments. */
     readonly averageCostCents: number | null
+    /** Their mean distance from the shipping node to the customer, km; null without shipments. */
     readonly averageDistanceKm: number | null
+    /** Shipments made by re-routings in the range (not in `shipments`). */
+    readonly rerouted: number
+    /** Shipments withdrawn in the range (rejected by their node, or their node went offline or paused); their open units were re-routed. */
+    readonly withdrawn: number
   }
+  /**
+   * Delivery promises: a promise is kept when its shipment is delivered at or
+   * before its promised time, broken (`late`) when delivered after it or when
+   * the promised day ended with the shipment undelivered (the engine's
+   * ShipmentLate, not_delivered); each shipment is counted once per report.
+   * A carrier estimate past the promised day (ShipmentLate, estimate) only
+   * puts the promise `atRisk`: it is kept or broken when the day comes.
+   */
   readonly promise: {
     /** Shipments routed in the range that carried a promised delivery date. */
     readonly promised: number
     /** Deliveries in the range of shipments that carried a promise. */
     readonly delivered: number
+    /** Deliveries in the range at or before the promised time. */
     readonly kept: number
-    /** kept / delivered; null when no delivered shipment carried a promise. */
+    /** Promises broken in the range: delivered after the promised time, or not delivered when the promised day ended. */
+    readonly late: number
+    /** Shipments whose carrier estimated in the range a delivery past the promised day, neither delivered nor late at the end of the range. */
+    readonly atRisk: number
+    /** kept / (kept + late); null when no promise was kept or broken in the range. */
     readonly keptRate: number | null
   }
   readonly cancellations: {
@@ -129,6 +156,9 @@ interface OpenShipment {
   readonly nodeId: string
   readonly promisedBy: number | null
   units: number
+  /** Counted late (or at risk) in this report already. */
+  late: boolean
+  atRisk: boolean
 }
 
 interface Backordered {
@@ -163,9 +193,13 @@ export class ReportTally {
   private shipments = 0
   private costCents = 0
   private distanceKm = 0
+  private reroutedShipments = 0
+  private withdrawnShipments = 0
   private promised = 0
   private promisedDelivered = 0
   private promiseKept = 0
+  private promiseLate = 0
+  private promiseAtRisk = 0
   private cancellations = 0
   private cancelledUnits = 0
   private ordersCancelled = 0
@@ -238,11 +272,13 @@ export class ReportTally {
       }
       case "OrderRouted": {
         for (const s of e.shipments) {
-          this.open.set(s.shipmentId, { nodeId: s.nodeId, promisedBy: s.promise?.promisedBy ?? null, units: sumQty(s.lines) })
+          this.open.set(s.shipmentId, { nodeId: s.nodeId, promisedBy: s.promise?.promisedBy ?? null, units: sumQty(s.lines), late: false, atRisk: false })
           if (!counted) continue
-          this.shipments++
-          this.costCents += s.costCents
-          this.distanceKm += s.distanceKm
+          if (e.reason === "placed") {
+            this.shipments++
+            this.costCents += s.costCents
+            this.distanceKm += s.distanceKm
+          } else this.reroutedShipments++
           if (s.promise !== undefined) this.promised++
           this.node(s.nodeId).routed++
         }
@@ -258,7 +294,21 @@ export class ReportTally {
       }
       case "ShipmentWithdrawn":
         this.open.delete(e.shipmentId)
+        if (counted) this.withdrawnShipments++
         return
+      case "ShipmentLate": {
+        const s = this.open.get(e.shipmentId)
+        if (!counted || !s || s.late) return
+        if (e.cause === "not_delivered") {
+          s.late = true
+          this.promiseLate++
+          if (s.atRisk) this.promiseAtRisk--
+        } else if (!s.atRisk) {
+          s.atRisk = true
+          this.promiseAtRisk++
+        }
+        return
+      }
       case "ShipmentPicked": {
         const s = this.open.get(e.shipmentId)
         if (!s) return
@@ -278,7 +328,9 @@ export class ReportTally {
         this.node(s.nodeId).delivered++
         if (s.promisedBy !== null) {
           this.promisedDelivered++
+          if (s.atRisk) this.promiseAtRisk--
           if (e.at <= s.promisedBy) this.promiseKept++
+          else if (!s.late) this.promiseLate++
         }
         return
       }
@@ -377,9 +429,14 @@ export class ReportTally {
       shipping: {
         shipments: this.shipments,
         averageCostCents: ratio(this.costCents, this.shipments),
-        averageDistanceKm: ratio(this.distanceKm, this.shipments)
+        averageDistanceKm: ratio(this.distanceKm, this.shipments),
+        rerouted: this.reroutedShipments,
+        withdrawn: this.withdrawnShipments
       },
-      promise: { promised: this.promised, delivered: this.promisedDelivered, kept: this.promiseKept, keptRate: ratio(this.promiseKept, this.promisedDelivered) },
+      promise: {
+        promised: this.promised, delivered: this.promisedDelivered, kept: this.promiseKept, late: this.promiseLate, atRisk: this.promiseAtRisk,
+        keptRate: ratio(this.promiseKept, this.promiseKept + this.promiseLate)
+      },
       cancellations: { count: this.cancellations, units: this.cancelledUnits, ordersCancelled: this.ordersCancelled, byReason: reasonsOf(this.cancelReasons) },
       returns: {
         requested: this.returnsRequested, units: this.returnedUnits, byReason: reasonsOf(this.returnReasons),

@@ -14,6 +14,8 @@
  *   a snapshot without a header is incomplete and never loaded.
  * - `order_state`: versions of orders, written by snapshots, so that an order
  *   may leave memory and come back; looked up by id or by placement key.
+ * - `ops_history`, `ops_counter`: the ops feed's chart points and counters
+ *   (gateway/ops-history.ts), so that they survive a restart.
  * - `stream_owner` (cluster mode): the runner that owns each stream and its
  *   epoch; a fenced append checks it in the same statement, and each journal
  *   row records the epoch it was written under.
@@ -91,6 +93,25 @@ const migrations = {
     yield* sql`ALTER TABLE order_state ALTER COLUMN payload SET STORAGE EXTERNAL`
     // found by placement key through a hash of it: an index of one integer costs an order version far less than one of its text columns
     yield* sql`CREATE INDEX IF NOT EXISTS order_state_key ON order_state (key_hash)`
+  }),
+  "4_ops_history": Effect.gen(function*() {
+    const sql = yield* SqlClient
+    // the ops feed's chart points (gateway/ops-history.ts): 1 s points for the last hour, 1 min points for 7 days
+    yield* sql`
+      CREATE TABLE IF NOT EXISTS ops_history (
+        resolution_s int NOT NULL CHECK (resolution_s > 0),
+        at bigint NOT NULL,
+        figures jsonb NOT NULL,
+        PRIMARY KEY (resolution_s, at)
+      )`
+    // the ops feed's counters since the stream began (per-node rejections and short picks), one row per stream and counter
+    yield* sql`
+      CREATE TABLE IF NOT EXISTS ops_counter (
+        stream text NOT NULL,
+        name text NOT NULL,
+        value bigint NOT NULL,
+        PRIMARY KEY (stream, name)
+      )`
   })
 }
 
@@ -101,4 +122,4 @@ export const migrateJournalSchema = Migrator.make({})({
 }).pipe(Effect.asVoid)
 
 /** Every table the journal owns, for tests that need an empty store. */
-export const journalTables = ["journal", "snapshot_chunk", "snapshot", "stream_owner", "order_state"] as const
+export const journalTables = ["journal", "snapshot_chunk", "snapshot", "stream_owner", "order_state", "ops_history", "ops_counter"] as const
