@@ -59,7 +59,7 @@ export const compareRuns = (baseline: RunResult, whatIf: RunResult): { rows: Arr
     { figure: "split rate", baseline: pct(a.splitRate), whatIf: pct(b.splitRate), change: delta(a.splitRate, b.splitRate, true) },
     { figure: "shipments per order", baseline: a.shipmentsPerOrder.toFixed(2), whatIf: b.shipmentsPerOrder.toFixed(2), change: delta(a.shipmentsPerOrder, b.shipmentsPerOrder) },
     { figure: "avg shipping distance (km)", baseline: a.avgDistanceKm.toFixed(0), whatIf: b.avgDistanceKm.toFixed(0), change: delta(a.avgDistanceKm, b.avgDistanceKm) },
-    { figure: "avg shipping cost per shipment", baseline: money(a.avgCostCents), whatIf: money(b.avgCostCents), change: delta(a.avgCostCents, b.avgCostCents) },
+    { figure: "avg shipping cost per shipment (cost model, no load term)", baseline: money(a.avgCostCents), whatIf: money(b.avgCostCents), change: delta(a.avgCostCents, b.avgCostCents) },
     { figure: "shipping cost per order", baseline: money(a.costPerOrderCents), whatIf: money(b.costPerOrderCents), change: delta(a.costPerOrderCents, b.costPerOrderCents) },
     { figure: "total shipping cost", baseline: money(a.totalCostCents), whatIf: money(b.totalCostCents), change: delta(a.totalCostCents, b.totalCostCents) },
     { figure: "units backordered at placement", baseline: String(a.unitsBackorderedAtPlacement), whatIf: String(b.unitsBackorderedAtPlacement), change: delta(a.unitsBackorderedAtPlacement, b.unitsBackorderedAtPlacement) },
