@@ -44,7 +44,7 @@ export { MemoryJournal } from "./store/memory-journal.ts"
 export { startEmbeddedPostgres, type EmbeddedPostgres, type EmbeddedPostgresOptions } from "./store/embedded.ts"
 
 // ---- reports over the journal ---------------------------------------------------------------------
-export { journalReport, oneReportAtATime, type Coverage, type JournalReport } from "./reports/reader.ts"
+export { journalReport, ledgerReport, oneReportAtATime, report, type Coverage, type JournalReport } from "./reports/reader.ts"
 
 // ---- processes that run an engine or a gateway ----------------------------------------------------
 export { tuneGarbageCollection, v8PoolSizeFlag } from "./runtime/gc-tuning.ts"

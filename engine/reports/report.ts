@@ -152,25 +152,26 @@ export interface Report {
   }
 }
 
-interface OpenShipment {
+/** A shipment a report follows until it is delivered or gone (the fold's context). */
+export interface OpenShipment {
   readonly nodeId: string
   readonly promisedBy: number | null
   units: number
-  /** Counted late (or at risk) in this report already. */
+  /** Its promise broke (counted late once). */
   late: boolean
+  /** Its carrier estimated a delivery past the promised day. */
   atRisk: boolean
 }
 
-interface Backordered {
+/** A backordered line a report follows until it is filled or cancelled. */
+export interface Backordered {
   readonly since: number
   qty: number
 }
 
-interface NodeTally {
-  routed: number
-  shipped: number
-  delivered: number
-}
+type NodeTally = { routed: number; shipped: number; delivered: number }
+
+type ChannelTally = { orders: number; units: number; valueCents: number }
 
 const ratio = (n: number, d: number): number | null => (d === 0 ? null : n / d)
 
@@ -180,133 +181,249 @@ const sumQty = (lines: ReadonlyArray<{ readonly qty: number }>): number => {
   return n
 }
 
-/** The fold's state: totals of the range plus the open work later events refer to. */
-export class ReportTally {
-  private placed = 0
-  private units = 0
-  private valueCents = 0
-  private readonly byChannel = new Map<string, { orders: number; units: number; valueCents: number }>()
-  private unitsAtPlacement = 0
-  private routedAtPlacement = 0
-  private ordersRoutedAtPlacement = 0
-  private splitAtPlacement = 0
-  private shipments = 0
-  private costCents = 0
-  private distanceKm = 0
-  private reroutedShipments = 0
-  private withdrawnShipments = 0
-  private promised = 0
-  private promisedDelivered = 0
-  private promiseKept = 0
-  private promiseLate = 0
-  private promiseAtRisk = 0
-  private cancellations = 0
-  private cancelledUnits = 0
-  private ordersCancelled = 0
-  private readonly cancelReasons = new Map<string, { count: number; units: number }>()
-  private returnsRequested = 0
-  private returnedUnits = 0
-  private readonly returnReasons = new Map<string, { count: number; units: number }>()
-  private returnsReceived = 0
-  private refunds = 0
-  private refundCents = 0
-  private backordersOpened = 0
-  private backordersFilled = 0
-  private filledAgeSum = 0
-  private filledAgeMax = 0
-  private holdsPlaced = 0
-  private readonly holdsEnded = { converted: 0, expired: 0, released: 0 }
-  private feedbackCount = 0
-  private ratingSum = 0
-  private readonly ratings = [0, 0, 0, 0, 0]
-  private readonly nodeTallies = new Map<string, NodeTally>()
-  /** Shipments not yet delivered or gone: shipment id -> where, promise, units. */
+/**
+ * The counted figures of a report: each event adds to them when it is
+ * counted, so the counts of two ranges (or of two partitions) add up to the
+ * counts of their union (`addCounts`): the report ledger keeps them hour by
+ * hour (ledger.ts). Plain values, so they encode as they are.
+ */
+export interface ReportCounts {
+  placed: number
+  units: number
+  valueCents: number
+  byChannel: Record<string, ChannelTally>
+  unitsAtPlacement: number
+  routedAtPlacement: number
+  ordersRoutedAtPlacement: number
+  splitAtPlacement: number
+  shipments: number
+  costCents: number
+  distanceKm: number
+  rerouted: number
+  withdrawn: number
+  promised: number
+  promisedDelivered: number
+  promiseKept: number
+  promiseLate: number
+  cancellations: number
+  cancelledUnits: number
+  ordersCancelled: number
+  cancelReasons: Record<string, { count: number; units: number }>
+  returnsRequested: number
+  returnedUnits: number
+  returnReasons: Record<string, { count: number; units: number }>
+  returnsReceived: number
+  refunds: number
+  refundCents: number
+  backordersOpened: number
+  backordersFilled: number
+  filledAgeSum: number
+  filledAgeMax: number
+  holdsPlaced: number
+  holdsConverted: number
+  holdsExpired: number
+  holdsReleased: number
+  feedbackCount: number
+  ratingSum: number
+  ratings: [number, number, number, number, number]
+  nodes: Record<string, NodeTally>
+}
+
+export const emptyCounts = (): ReportCounts => ({
+  placed: 0, units: 0, valueCents: 0, byChannel: {},
+  unitsAtPlacement: 0, routedAtPlacement: 0, ordersRoutedAtPlacement: 0, splitAtPlacement: 0,
+  shipments: 0, costCents: 0, distanceKm: 0, rerouted: 0, withdrawn: 0,
+  promised: 0, promisedDelivered: 0, promiseKept: 0, promiseLate: 0,
+  cancellations: 0, cancelledUnits: 0, ordersCancelled: 0, cancelReasons: {},
+  returnsRequested: 0, returnedUnits: 0, returnReasons: {}, returnsReceived: 0, refunds: 0, refundCents: 0,
+  backordersOpened: 0, backordersFilled: 0, filledAgeSum: 0, filledAgeMax: 0,
+  holdsPlaced: 0, holdsConverted: 0, holdsExpired: 0, holdsReleased: 0,
+  feedbackCount: 0, ratingSum: 0, ratings: [0, 0, 0, 0, 0], nodes: {}
+})
+
+const addRecords = <T extends Record<string, number>>(into: Record<string, T>, from: Readonly<Record<string, T>>, cap?: number): void => {
+  for (const key of Object.keys(from).sort()) {
+    let target = into[key]
+    if (target === undefined) {
+      if (cap !== undefined && Object.keys(into).length >= cap) target = into[otherReason] ??= zeroOf(from[key])
+      else target = into[key] = zeroOf(from[key])
+    }
+    for (const k of Object.keys(from[key]) as Array<keyof T>) (target[k] as number) += from[key][k] as number
+  }
+}
+
+const zeroOf = <T extends Record<string, number>>(shape: T): T => {
+  const zero = {} as Record<string, number>
+  for (const k of Object.keys(shape)) zero[k] = 0
+  return zero as T
+}
+
+/**
+ * Adds the counts `from` into `into`: sums, the longest filled age, and
+ * reasons (at most reasonsMax listed; past it the rest go under `(other)`, so
+ * with more distinct reasons than that, which ones are listed may differ
+ * from a single fold over the same events).
+ */
+export const addCounts = (into: ReportCounts, from: Readonly<ReportCounts>): void => {
+  for (const k of Object.keys(from) as Array<keyof ReportCounts>) {
+    const v = from[k]
+    if (typeof v === "number") {
+      if (k === "filledAgeMax") into.filledAgeMax = Math.max(into.filledAgeMax, v)
+      else (into[k] as number) += v
+    }
+  }
+  for (let i = 0; i < 5; i++) into.ratings[i] += from.ratings[i]
+  addRecords(into.byChannel, from.byChannel)
+  addRecords(into.nodes, from.nodes)
+  addRecords(into.cancelReasons, from.cancelReasons, reasonsMax)
+  addRecords(into.returnReasons, from.returnReasons, reasonsMax)
+}
+
+/** What is open at a moment (the end of a range), summed over partitions: backordered lines and promises at risk. */
+export interface OpenSummary {
+  readonly backorders: number
+  readonly backorderUnits: number
+  /** Sum of the times the open lines began waiting (their mean age at `to` is to - sum / backorders). */
+  readonly backorderSinceSum: number
+  /** When the oldest open line began waiting; null with none. */
+  readonly oldestSince: number | null
+  /** Open shipments whose carrier estimated a delivery past the promised day, not yet late. */
+  readonly atRisk: number
+}
+
+export const emptySummary: OpenSummary = { backorders: 0, backorderUnits: 0, backorderSinceSum: 0, oldestSince: null, atRisk: 0 }
+
+export const addSummaries = (a: OpenSummary, b: OpenSummary): OpenSummary => ({
+  backorders: a.backorders + b.backorders,
+  backorderUnits: a.backorderUnits + b.backorderUnits,
+  backorderSinceSum: a.backorderSinceSum + b.backorderSinceSum,
+  oldestSince: a.oldestSince === null ? b.oldestSince : b.oldestSince === null ? a.oldestSince : Math.min(a.oldestSince, b.oldestSince),
+  atRisk: a.atRisk + b.atRisk
+})
+
+/** The fold's context as plain values (the report ledger's checkpoints). */
+export interface FoldContext {
+  readonly open: ReadonlyArray<readonly [string, OpenShipment]>
+  readonly waiting: ReadonlyArray<readonly [string, ReadonlyArray<readonly [number, Backordered]>]>
+}
+
+/**
+ * The fold over a stream of events: the open work later events refer to
+ * (its context: shipments not yet delivered or gone, backordered lines),
+ * and counts added to the bucket `countsAt` names for the event's time
+ * (undefined: the event is context only). A report over a range has one
+ * bucket (ReportTally); the report ledger one per hour (ledger.ts).
+ *
+ * Every figure is additive over time: a broken promise is counted once, in
+ * the range where it broke (its day ended undelivered, or it was delivered
+ * late); open backorders and promises at risk are what is open at the end.
+ */
+export class ReportFold {
   private readonly open = new Map<string, OpenShipment>()
   /** order id -> line number -> since when and how many units wait. */
   private readonly waiting = new Map<string, Map<number, Backordered>>()
 
-  constructor(readonly range: ReportRange) {}
-
-  private inRange(at: number): boolean {
-    return at >= this.range.from && at < this.range.to
+  constructor(private readonly countsAt: (at: number) => ReportCounts | undefined, context?: FoldContext) {
+    if (context === undefined) return
+    for (const [id, s] of context.open) this.open.set(id, { ...s })
+    for (const [orderId, lines] of context.waiting) this.waiting.set(orderId, new Map(lines.map(([lineNo, w]) => [lineNo, { ...w }])))
   }
 
-  private node(nodeId: string): NodeTally {
-    let t = this.nodeTallies.get(nodeId)
-    if (!t) this.nodeTallies.set(nodeId, (t = { routed: 0, shipped: 0, delivered: 0 }))
-    return t
+  /** The context as plain values, copied (it goes on changing). */
+  context(): FoldContext {
+    return {
+      open: [...this.open].map(([id, s]) => [id, { ...s }] as const),
+      waiting: [...this.waiting].map(([orderId, lines]) => [orderId, [...lines].map(([lineNo, w]) => [lineNo, { ...w }] as const)] as const)
+    }
+  }
+
+  /** What is open now. */
+  summary(): OpenSummary {
+    let backorders = 0
+    let backorderUnits = 0
+    let backorderSinceSum = 0
+    let oldestSince: number | null = null
+    for (const lines of this.waiting.values()) {
+      for (const w of lines.values()) {
+        backorders++
+        backorderUnits += w.qty
+        backorderSinceSum += w.since
+        if (oldestSince === null || w.since < oldestSince) oldestSince = w.since
+      }
+    }
+    let atRisk = 0
+    for (const s of this.open.values()) if (s.atRisk && !s.late) atRisk++
+    return { backorders, backorderUnits, backorderSinceSum, oldestSince, atRisk }
   }
 
   /** Folds one event. Events without a time (stock movements) carry nothing a report counts. */
   add(e: EngineEvent): void {
-    if (!("at" in e) || e.at >= this.range.to) return
-    const counted = this.inRange(e.at)
+    if (!("at" in e)) return
+    const c = this.countsAt(e.at)
     switch (e.type) {
       case "HoldPlaced":
-        if (counted) this.holdsPlaced++
+        if (c) c.holdsPlaced++
         return
       case "HoldEnded":
-        if (counted) this.holdsEnded[e.reason]++
+        if (!c) return
+        if (e.reason === "converted") c.holdsConverted++
+        else if (e.reason === "expired") c.holdsExpired++
+        else c.holdsReleased++
         return
       default:
-        if (isOrderEvent(e)) this.addOrderEvent(e, counted)
+        if (isOrderEvent(e)) this.addOrderEvent(e, c)
     }
   }
 
-  private addOrderEvent(e: OrderEvent & { readonly at: number }, counted: boolean): void {
+  private addOrderEvent(e: OrderEvent & { readonly at: number }, c: ReportCounts | undefined): void {
     switch (e.type) {
       case "OrderPlaced": {
-        if (!counted) return
+        if (!c) return
         const units = sumQty(e.lines)
         let value = 0
         for (const l of e.lines) value += l.qty * l.unitPriceCents
-        this.placed++
-        this.units += units
-        this.valueCents += value
-        let c = this.byChannel.get(e.channel)
-        if (!c) this.byChannel.set(e.channel, (c = { orders: 0, units: 0, valueCents: 0 }))
-        c.orders++
+        c.placed++
         c.units += units
         c.valueCents += value
+        const ch = (c.byChannel[e.channel] ??= { orders: 0, units: 0, valueCents: 0 })
+        ch.orders++
+        ch.units += units
+        ch.valueCents += value
         return
       }
       case "OrderRouted": {
         for (const s of e.shipments) {
           this.open.set(s.shipmentId, { nodeId: s.nodeId, promisedBy: s.promise?.promisedBy ?? null, units: sumQty(s.lines), late: false, atRisk: false })
-          if (!counted) continue
+          if (!c) continue
           if (e.reason === "placed") {
-            this.shipments++
-            this.costCents += s.costCents
-            this.distanceKm += s.distanceKm
-          } else this.reroutedShipments++
-          if (s.promise !== undefined) this.promised++
-          this.node(s.nodeId).routed++
+            c.shipments++
+            c.costCents += s.costCents
+            c.distanceKm += s.distanceKm
+          } else c.rerouted++
+          if (s.promise !== undefined) c.promised++
+          nodeOf(c, s.nodeId).routed++
         }
-        if (counted && e.reason === "placed") {
+        if (c && e.reason === "placed") {
           const routed = e.shipments.reduce((n, s) => n + sumQty(s.lines), 0)
-          this.routedAtPlacement += routed
-          this.unitsAtPlacement += routed + sumQty(e.backordered)
-          this.ordersRoutedAtPlacement++
-          if (e.shipments.length > 1) this.splitAtPlacement++
+          c.routedAtPlacement += routed
+          c.unitsAtPlacement += routed + sumQty(e.backordered)
+          c.ordersRoutedAtPlacement++
+          if (e.shipments.length > 1) c.splitAtPlacement++
         }
-        this.rebackorder(e.orderId, e.backordered, e.at, counted)
+        this.rebackorder(e.orderId, e.backordered, e.at, c)
         return
       }
       case "ShipmentWithdrawn":
         this.open.delete(e.shipmentId)
-        if (counted) this.withdrawnShipments++
+        if (c) c.withdrawn++
         return
       case "ShipmentLate": {
         const s = this.open.get(e.shipmentId)
-        if (!counted || !s || s.late) return
+        if (!s || s.late) return
         if (e.cause === "not_delivered") {
           s.late = true
-          this.promiseLate++
-          if (s.atRisk) this.promiseAtRisk--
-        } else if (!s.atRisk) {
-          s.atRisk = true
-          this.promiseAtRisk++
-        }
+          if (c) c.promiseLate++
+        } else s.atRisk = true
         return
       }
       case "ShipmentPicked": {
@@ -318,19 +435,18 @@ export class ReportTally {
       }
       case "ShipmentShipped": {
         const s = this.open.get(e.shipmentId)
-        if (counted && s) this.node(s.nodeId).shipped++
+        if (c && s) nodeOf(c, s.nodeId).shipped++
         return
       }
       case "ShipmentDelivered": {
         const s = this.open.get(e.shipmentId)
         this.open.delete(e.shipmentId)
-        if (!counted || !s) return
-        this.node(s.nodeId).delivered++
+        if (!c || !s) return
+        nodeOf(c, s.nodeId).delivered++
         if (s.promisedBy !== null) {
-          this.promisedDelivered++
-          if (s.atRisk) this.promiseAtRisk--
-          if (e.at <= s.promisedBy) this.promiseKept++
-          else if (!s.late) this.promiseLate++
+          c.promisedDelivered++
+          if (e.at <= s.promisedBy) c.promiseKept++
+          else if (!s.late) c.promiseLate++
         }
         return
       }
@@ -345,33 +461,33 @@ export class ReportTally {
           if (w && (w.qty -= b.qty) <= 0) lines!.delete(b.lineNo)
         }
         if (lines && lines.size === 0) this.waiting.delete(e.orderId)
-        if (!counted) return
+        if (!c) return
         const units = sumQty(e.lines)
-        this.cancellations++
-        this.cancelledUnits += units
-        if (e.complete) this.ordersCancelled++
-        countReason(this.cancelReasons, e.reason, units)
+        c.cancellations++
+        c.cancelledUnits += units
+        if (e.complete) c.ordersCancelled++
+        countReason(c.cancelReasons, e.reason, units)
         return
       }
       case "ReturnRequested":
-        if (!counted) return
-        this.returnsRequested++
-        this.returnedUnits += sumQty(e.lines)
-        countReason(this.returnReasons, e.reason, sumQty(e.lines))
+        if (!c) return
+        c.returnsRequested++
+        c.returnedUnits += sumQty(e.lines)
+        countReason(c.returnReasons, e.reason, sumQty(e.lines))
         return
       case "ReturnReceived":
-        if (counted) this.returnsReceived++
+        if (c) c.returnsReceived++
         return
       case "RefundIssued":
-        if (!counted) return
-        this.refunds++
-        this.refundCents += e.amountCents
+        if (!c) return
+        c.refunds++
+        c.refundCents += e.amountCents
         return
       case "FeedbackRecorded":
-        if (!counted || e.rating < 1 || e.rating > 5) return
-        this.feedbackCount++
-        this.ratingSum += e.rating
-        this.ratings[e.rating - 1]++
+        if (!c || e.rating < 1 || e.rating > 5) return
+        c.feedbackCount++
+        c.ratingSum += e.rating
+        c.ratings[e.rating - 1]++
         return
       default:
         return
@@ -379,114 +495,123 @@ export class ReportTally {
   }
 
   /** A routing states every line still backordered after it: lines no longer listed were filled. */
-  private rebackorder(orderId: string, backordered: ReadonlyArray<{ readonly lineNo: number; readonly qty: number }>, at: number, counted: boolean): void {
+  private rebackorder(orderId: string, backordered: ReadonlyArray<{ readonly lineNo: number; readonly qty: number }>, at: number, c: ReportCounts | undefined): void {
     const before = this.waiting.get(orderId)
     if (before === undefined && backordered.length === 0) return
     const after = new Map<number, Backordered>()
     for (const b of backordered) {
       const was = before?.get(b.lineNo)
       after.set(b.lineNo, { since: was?.since ?? at, qty: b.qty })
-      if (!was && counted) this.backordersOpened++
+      if (!was && c) c.backordersOpened++
     }
-    if (before) {
+    if (before && c) {
       for (const [lineNo, was] of before) {
-        if (after.has(lineNo) || !counted) continue
+        if (after.has(lineNo)) continue
         const age = at - was.since
-        this.backordersFilled++
-        this.filledAgeSum += age
-        this.filledAgeMax = Math.max(this.filledAgeMax, age)
+        c.backordersFilled++
+        c.filledAgeSum += age
+        c.filledAgeMax = Math.max(c.filledAgeMax, age)
       }
     }
     if (after.size === 0) this.waiting.delete(orderId)
     else this.waiting.set(orderId, after)
   }
+}
+
+const nodeOf = (c: ReportCounts, nodeId: string): NodeTally => (c.nodes[nodeId] ??= { routed: 0, shipped: 0, delivered: 0 })
+
+/** The fold over one range: counts of the events in it, the events before it as context. */
+export class ReportTally {
+  private readonly counts = emptyCounts()
+  private readonly fold: ReportFold
+
+  constructor(readonly range: ReportRange) {
+    this.fold = new ReportFold((at) => (at >= range.from && at < range.to ? this.counts : undefined))
+  }
+
+  /** Folds one event; events at or after the end of the range are ignored. */
+  add(e: EngineEvent): void {
+    if ("at" in e && e.at >= this.range.to) return
+    this.fold.add(e)
+  }
 
   /** The report, with each node's capacity over the range from `nodes` (the network as it is now). */
   result(nodes: ReadonlyArray<NodeCapacity>): Report {
-    const { from, to } = this.range
-    const days = (to - from) / 86_400_000
-    let open = 0
-    let openUnits = 0
-    let openAgeSum = 0
-    let oldest = 0
-    for (const lines of this.waiting.values()) {
-      for (const w of lines.values()) {
-        open++
-        openUnits += w.qty
-        openAgeSum += to - w.since
-        oldest = Math.max(oldest, to - w.since)
-      }
-    }
-    const capacities = new Map(nodes.map((n) => [n.nodeId, n.capacityPerDay]))
-    const nodeIds = [...new Set([...nodes.map((n) => n.nodeId), ...this.nodeTallies.keys()])].sort()
-    const ended = this.holdsEnded.converted + this.holdsEnded.expired + this.holdsEnded.released
-    return {
-      from,
-      to,
-      orders: { placed: this.placed, units: this.units, valueCents: this.valueCents, byChannel: Object.fromEntries([...this.byChannel].sort()) },
-      fillRate: ratio(this.routedAtPlacement, this.unitsAtPlacement),
-      splitRate: ratio(this.splitAtPlacement, this.ordersRoutedAtPlacement),
-      shipping: {
-        shipments: this.shipments,
-        averageCostCents: ratio(this.costCents, this.shipments),
-        averageDistanceKm: ratio(this.distanceKm, this.shipments),
-        rerouted: this.reroutedShipments,
-        withdrawn: this.withdrawnShipments
-      },
-      promise: {
-        promised: this.promised, delivered: this.promisedDelivered, kept: this.promiseKept, late: this.promiseLate, atRisk: this.promiseAtRisk,
-        keptRate: ratio(this.promiseKept, this.promiseKept + this.promiseLate)
-      },
-      cancellations: { count: this.cancellations, units: this.cancelledUnits, ordersCancelled: this.ordersCancelled, byReason: reasonsOf(this.cancelReasons) },
-      returns: {
-        requested: this.returnsRequested, units: this.returnedUnits, byReason: reasonsOf(this.returnReasons),
-        received: this.returnsReceived, refunds: this.refunds, refundCents: this.refundCents
-      },
-      backorders: {
-        opened: this.backordersOpened,
-        filled: this.backordersFilled,
-        averageFilledAgeMs: ratio(this.filledAgeSum, this.backordersFilled),
-        maxFilledAgeMs: this.backordersFilled === 0 ? null : this.filledAgeMax,
-        open,
-        openUnits,
-        averageOpenAgeMs: ratio(openAgeSum, open),
-        oldestOpenAgeMs: open === 0 ? null : oldest
-      },
-      nodes: nodeIds.map((nodeId) => {
-        const t = this.nodeTallies.get(nodeId) ?? { routed: 0, shipped: 0, delivered: 0 }
-        const perDay = capacities.get(nodeId)
-        const capacity = perDay === undefined ? null : perDay * days
-        return { nodeId, routed: t.routed, shipped: t.shipped, delivered: t.delivered, capacity, utilisation: capacity === null ? null : ratio(t.routed, capacity) }
-      }),
-      holds: {
-        placed: this.holdsPlaced, ended, ...this.holdsEnded,
-        conversionRate: ratio(this.holdsEnded.converted, ended), expiryRate: ratio(this.holdsEnded.expired, ended)
-      },
-      feedback: {
-        count: this.feedbackCount,
-        averageRating: ratio(this.ratingSum, this.feedbackCount),
-        distribution: { "1": this.ratings[0], "2": this.ratings[1], "3": this.ratings[2], "4": this.ratings[3], "5": this.ratings[4] }
-      }
+    return reportFrom(this.range, this.counts, this.fold.summary(), nodes)
+  }
+}
+
+/** A report from its counts and what is open at its end. */
+export const reportFrom = (range: ReportRange, c: Readonly<ReportCounts>, open: OpenSummary, nodes: ReadonlyArray<NodeCapacity>): Report => {
+  const { from, to } = range
+  const days = (to - from) / 86_400_000
+  const capacities = new Map(nodes.map((n) => [n.nodeId, n.capacityPerDay]))
+  const nodeIds = [...new Set([...nodes.map((n) => n.nodeId), ...Object.keys(c.nodes)])].sort()
+  const ended = c.holdsConverted + c.holdsExpired + c.holdsReleased
+  return {
+    from,
+    to,
+    orders: { placed: c.placed, units: c.units, valueCents: c.valueCents, byChannel: sortedRecord(c.byChannel) },
+    fillRate: ratio(c.routedAtPlacement, c.unitsAtPlacement),
+    splitRate: ratio(c.splitAtPlacement, c.ordersRoutedAtPlacement),
+    shipping: {
+      shipments: c.shipments,
+      averageCostCents: ratio(c.costCents, c.shipments),
+      averageDistanceKm: ratio(c.distanceKm, c.shipments),
+      rerouted: c.rerouted,
+      withdrawn: c.withdrawn
+    },
+    promise: {
+      promised: c.promised, delivered: c.promisedDelivered, kept: c.promiseKept, late: c.promiseLate, atRisk: open.atRisk,
+      keptRate: ratio(c.promiseKept, c.promiseKept + c.promiseLate)
+    },
+    cancellations: { count: c.cancellations, units: c.cancelledUnits, ordersCancelled: c.ordersCancelled, byReason: sortedRecord(c.cancelReasons) },
+    returns: {
+      requested: c.returnsRequested, units: c.returnedUnits, byReason: sortedRecord(c.returnReasons),
+      received: c.returnsReceived, refunds: c.refunds, refundCents: c.refundCents
+    },
+    backorders: {
+      opened: c.backordersOpened,
+      filled: c.backordersFilled,
+      averageFilledAgeMs: ratio(c.filledAgeSum, c.backordersFilled),
+      maxFilledAgeMs: c.backordersFilled === 0 ? null : c.filledAgeMax,
+      open: open.backorders,
+      openUnits: open.backorderUnits,
+      averageOpenAgeMs: open.backorders === 0 ? null : to - open.backorderSinceSum / open.backorders,
+      oldestOpenAgeMs: open.oldestSince === null ? null : to - open.oldestSince
+    },
+    nodes: nodeIds.map((nodeId) => {
+      const t = c.nodes[nodeId] ?? { routed: 0, shipped: 0, delivered: 0 }
+      const perDay = capacities.get(nodeId)
+      const capacity = perDay === undefined ? null : perDay * days
+      return { nodeId, routed: t.routed, shipped: t.shipped, delivered: t.delivered, capacity, utilisation: capacity === null ? null : ratio(t.routed, capacity) }
+    }),
+    holds: {
+      placed: c.holdsPlaced, ended, converted: c.holdsConverted, expired: c.holdsExpired, released: c.holdsReleased,
+      conversionRate: ratio(c.holdsConverted, ended), expiryRate: ratio(c.holdsExpired, ended)
+    },
+    feedback: {
+      count: c.feedbackCount,
+      averageRating: ratio(c.ratingSum, c.feedbackCount),
+      distribution: { "1": c.ratings[0], "2": c.ratings[1], "3": c.ratings[2], "4": c.ratings[3], "5": c.ratings[4] }
     }
   }
 }
 
+const sortedRecord = <T>(r: Readonly<Record<string, T>>): Record<string, T> => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+
 const isOrderEvent = (e: EngineEvent): e is OrderEvent & { readonly at: number } => orderEventTypes.has(e.type)
 
-const countReason = (reasons: Map<string, { count: number; units: number }>, reason: string, units: number): void => {
+const countReason = (reasons: Record<string, { count: number; units: number }>, reason: string, units: number): void => {
   const key = reason === "" ? "(none)" : reason
-  let r = reasons.get(key)
+  let r = reasons[key]
   if (!r) {
-    if (reasons.size >= reasonsMax) {
-      r = reasons.get(otherReason)
-      if (!r) reasons.set(otherReason, (r = { count: 0, units: 0 }))
-    } else reasons.set(key, (r = { count: 0, units: 0 }))
+    if (Object.keys(reasons).length >= reasonsMax) r = reasons[otherReason] ??= { count: 0, units: 0 }
+    else r = reasons[key] = { count: 0, units: 0 }
   }
   r.count++
   r.units += units
 }
-
-const reasonsOf = (reasons: Map<string, ReasonCount>): Record<string, ReasonCount> => Object.fromEntries([...reasons].sort())
 
 /** A report over a list of events (tests, small journals). */
 export const reportOf = (events: Iterable<EngineEvent>, range: ReportRange, nodes: ReadonlyArray<NodeCapacity> = []): Report => {

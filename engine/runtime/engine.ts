@@ -45,7 +45,7 @@ import type { Reply } from "../domain/replies.ts"
 import { emptyNetwork, snapshotNetwork, type NetworkState } from "../network/network-actor.ts"
 import type { Router } from "../routing/types.ts"
 import { streamOf } from "../cluster/scope.ts"
-import type { JournalBatch, JournalStore, OrderKey } from "../store/journal.ts"
+import type { JournalBatch, JournalStore, OrderKey, ReportLedgerStore } from "../store/journal.ts"
 import { decodeEvents, encodeEvents, encodeValue } from "./codec.ts"
 import { Deliveries } from "./deliveries.ts"
 import { readPage, recoverState } from "./recovery.ts"
@@ -796,6 +796,11 @@ export class Engine {
   }
 
   /** The journal streams of the partitions (orders and pools), for readers of the whole journal. */
+  /** The report ledger's rows and checkpoints (reports/ledger.ts), read from the store. */
+  get reportLedgerStore(): ReportLedgerStore {
+    return this.options.store
+  }
+
   partitionStreams(): Array<string> {
     return this.partitions.map((p) => p.stream)
   }
@@ -804,8 +809,8 @@ export class Engine {
    * Batches of a stream as the journal retains them, oldest first, decoded;
    * read `pageBatches` rows at a time, so a reader holds one page in memory.
    */
-  async *journalForward(stream: string, pageBatches = readPage): AsyncGenerator<{ readonly seqFrom: number; readonly events: ReadonlyArray<EngineEvent> }> {
-    let after = 0
+  async *journalForward(stream: string, pageBatches = readPage, afterSeq = 0): AsyncGenerator<{ readonly seqFrom: number; readonly events: ReadonlyArray<EngineEvent> }> {
+    let after = afterSeq
     for (;;) {
       const page = await this.options.store.readBatches(stream, after, pageBatches)
       for (const b of page) {

@@ -15,6 +15,7 @@ import { isOpenShipment, type OrderState } from "../order/order-state.ts"
 import { installOrder, isPinned, upgradeOrder } from "../order/residency.ts"
 import { emptyStock, evolvePool, restoreStock, snapshotStock, type StockSnapshot, type StockState } from "../pool/pool-actor.ts"
 import { decodeValue, encodeValue } from "./codec.ts"
+import { ReportLedger } from "../reports/ledger.ts"
 
 export const poolEventTypes: ReadonlySet<string> = new Set([
   "StockReceived", "StockAdjusted", "SafetyStockSet", "HoldPlaced", "HoldExtended", "HoldEnded",
@@ -66,6 +67,8 @@ export class Partition {
   readonly log: StreamLog
   stock: StockState
   orders: OrderBook
+  /** The partition's report counts, hour by hour (reports/ledger.ts): fed every event it applies, live or replayed. */
+  ledger = new ReportLedger()
 
   constructor(readonly id: number, private readonly config: EngineConfig) {
     this.stream = partitionStream(id)
@@ -82,6 +85,7 @@ export class Partition {
     const seq = this.log.append(e)
     evolvePool(this.stock, net, e)
     pools.lastSeq[slot] = seq
+    this.ledger.add(e, seq)
   }
 
   /** Applies a pool event read back from the journal at `seq`. */
@@ -90,10 +94,13 @@ export class Partition {
     const pools = this.stock.pools
     const slot = pools.slot(net.skuIndex.get(e.sku)!, net.nodeIndex.get(e.nodeId)!)
     if (slot >= 0) pools.lastSeq[slot] = seq
+    this.ledger.add(e, seq)
   }
 
   applyOrder(e: OrderEvent, seq: number): OrderState {
-    return applyOrderEvent(this.orders, e, seq, this.config)
+    const o = applyOrderEvent(this.orders, e, seq, this.config)
+    this.ledger.add(e, seq)
+    return o
   }
 
   /** Journals a split claim event (cluster mode) and applies it. */

@@ -23,6 +23,7 @@ import type { JournalStore } from "../store/journal.ts"
 import { decodeEvents, decodeValue } from "./codec.ts"
 import type { EngineOptions } from "./engine.ts"
 import { decodePartitionSnapshot, networkStream, Partition, poolEventTypes, replayNetwork, StreamLog } from "./partition.ts"
+import { ReportLedger, type LedgerCheckpoint } from "../reports/ledger.ts"
 
 /** Journal batches read by one query during replay and by readers of the whole journal. */
 export const readPage = 512
@@ -48,6 +49,7 @@ export const recoverState = async (options: EngineOptions, claimed: (epoch: numb
   if (netSnap) netLog.seq = netLog.snapshotSeq = netSnap.seq
   await replay(store, networkStream, netLog, (e) => replayNetwork(net, e))
   const partitions: Array<Partition> = []
+  const checkpoints = new Map((await store.reportCheckpoints()).map((c) => [c.stream, c]))
   for (let id = 0; id < config.partitions; id++) {
     const p = new Partition(id, config)
     if (ownership && ownership.stream !== p.stream) {
@@ -64,10 +66,36 @@ export const recoverState = async (options: EngineOptions, claimed: (epoch: numb
     }
     const at = p.log.seq
     if (resident.length > 0) for (const row of await store.loadOrders(resident, at)) installOrder(p.orders, orderOfRow(row), true)
+    const checkpoint = checkpoints.get(p.stream)
+    p.ledger = new ReportLedger(checkpoint ? decodeValue<LedgerCheckpoint>(checkpoint.payload) : undefined)
+    // a ledger behind the snapshot (a journal written before the ledger existed) folds the journal up to it first
+    if (p.ledger.seq < at) await catchUpLedger(store, p, at)
     await replay(store, p.stream, p.log, (e, seq) => p.replay(net, e, seq), (events) => loadForReplay(store, p, events, at))
     partitions.push(p)
   }
   return { net, netLog, partitions }
+}
+
+/**
+ * Folds a partition's journal from its ledger's last sequence number up to `through` into the ledger only
+ * (the partition's state comes from its snapshot). Once, when a journal written before the ledger is
+ * opened; events compaction took are missed: the ledger then covers history from the first event read.
+ */
+const catchUpLedger = async (store: JournalStore, p: Partition, through: number): Promise<void> => {
+  const ledger = p.ledger
+  let after = ledger.seq
+  let first = true
+  for (;;) {
+    const page = await store.readBatches(p.stream, after, readPage)
+    for (const b of page) {
+      const events = decodeEvents(b.payload)
+      if (first && b.seqFrom > ledger.seq + 1) ledger.coveredFrom = null
+      first = false
+      for (let i = 0; i < events.length; i++) if (b.seqFrom + i <= through) ledger.add(events[i], b.seqFrom + i)
+      after = b.seqFrom + b.count - 1
+    }
+    if (page.length < readPage || after >= through) break
+  }
 }
 
 /** Before a page of a partition's journal is replayed: the orders its events name that are not in memory, as of the snapshot. */

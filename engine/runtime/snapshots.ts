@@ -31,6 +31,7 @@
  */
 import type { EngineConfig } from "../config.ts"
 import { hasStoredVersion, markStored, orderRow } from "../order/residency.ts"
+import type { LedgerCheckpoint, LedgerRow } from "../reports/ledger.ts"
 import type { OrderState } from "../order/order-state.ts"
 import type { JournalStore, OrderRow } from "../store/journal.ts"
 import { encodeValue } from "./codec.ts"
@@ -71,6 +72,10 @@ interface InProgress {
   /** The orders of `rows` that had a stored version before: theirs are pruned once the snapshot is complete. */
   readonly replacing: Array<OrderState>
   readonly stored: Array<OrderState>
+  /** The report ledger's finished hours not yet stored, and its checkpoint, as of `seq`; encoded between batches. */
+  readonly ledgerRows: ReadonlyArray<LedgerRow>
+  readonly ledgerCheckpoint: LedgerCheckpoint
+  ledgerEncoded: { readonly rows: ReadonlyArray<{ readonly hour: number; readonly seq: number; readonly payload: Uint8Array }>; readonly checkpoint: { readonly seq: number; readonly payload: Uint8Array } } | undefined
   writing: boolean
 }
 
@@ -144,7 +149,8 @@ export class PartitionSnapshots {
     const { base, lists } = p.snapshotParts(this.host.pinnedCandidates(p))
     const s: InProgress = {
       partition: p, seq: p.log.seq, base: encodeValue(base), lists, chunks: { holds: [], ended: [], reservations: [] }, list: 0, from: 0, header: undefined,
-      pending, rows: [], replacing: [], stored: [], writing: false
+      pending, rows: [], replacing: [], stored: [],
+      ledgerRows: p.ledger.unstored().slice(), ledgerCheckpoint: p.ledger.checkpoint(), ledgerEncoded: undefined, writing: false
     }
     p.log.snapshotSeq = p.log.seq
     book.beforeChange = (o: OrderState) => {
@@ -169,13 +175,19 @@ export class PartitionSnapshots {
       if (s.writing) continue
       const book = s.partition.orders
       while (s.header === undefined && performance.now() - started <= budgetMs) encodeChunk(s)
+      if (s.ledgerEncoded === undefined && performance.now() - started <= budgetMs) {
+        s.ledgerEncoded = {
+          rows: s.ledgerRows.map((r) => ({ hour: r.hour, seq: r.seq, payload: encodeValue({ counts: r.counts, open: r.open }) })),
+          checkpoint: { seq: s.ledgerCheckpoint.seq, payload: encodeValue(s.ledgerCheckpoint) }
+        }
+      }
       for (const id of s.pending) {
         if (performance.now() - started > budgetMs) break
         s.pending.delete(id)
         const o = book.orders.get(id)
         if (o !== undefined) addRow(s, o)
       }
-      if (s.pending.size > 0 || s.header === undefined) {
+      if (s.pending.size > 0 || s.header === undefined || s.ledgerEncoded === undefined) {
         left = true
         continue
       }
@@ -222,6 +234,10 @@ export class PartitionSnapshots {
     this.chain = this.chain.then(async () => {
       try {
         await store.saveOrders(s.rows)
+        // the report ledger's rows and checkpoint as of seq, before the header: a snapshot implies them
+        const ledger = s.ledgerEncoded!
+        await store.saveReportLedger(p.stream, ledger.rows, ledger.checkpoint)
+        p.ledger.stored(s.ledgerRows)
         await store.saveSnapshot({ stream: p.stream, seq: s.seq, payload: s.header!, takenAt: Date.now() })
         const replaced = new Set(s.replacing.map((o) => o.orderId))
         await store.pruneOrders(s.rows.filter((r) => replaced.has(r.orderId)).map((r) => ({ orderId: r.orderId, seq: r.seq })))

@@ -29,7 +29,7 @@ export interface Snapshot {
   readonly takenAt: number
 }
 
-export interface JournalStore extends OrderStore {
+export interface JournalStore extends OrderStore, ReportLedgerStore {
   readonly kind: "pglite" | "postgres"
   /** A short description for logs, without credentials. */
   readonly describe: string
@@ -133,4 +133,36 @@ export interface OrderStore {
 export interface OwnerFence {
   readonly stream: string
   readonly epoch: number
+}
+
+/** One finished hour of a partition's report ledger, encoded by the engine (engine/reports/ledger.ts). */
+export interface StoredLedgerRow {
+  readonly stream: string
+  /** The hour's start, epoch ms. */
+  readonly hour: number
+  /** The last sequence number of the stream folded into it. */
+  readonly seq: number
+  readonly payload: Uint8Array
+}
+
+/** The newest checkpoint of a partition's report ledger, encoded by the engine. */
+export interface StoredLedgerCheckpoint {
+  readonly stream: string
+  readonly seq: number
+  readonly payload: Uint8Array
+}
+
+/** The report ledger's rows and checkpoints (engine/reports/ledger.ts). */
+export interface ReportLedgerStore {
+  /**
+   * Stores finished hours of a stream (an hour stored again is replaced) and its ledger's checkpoint, in one
+   * transaction; a checkpoint older than the one stored is not written over it.
+   */
+  saveReportLedger(stream: string, rows: ReadonlyArray<Omit<StoredLedgerRow, "stream">>, checkpoint: Omit<StoredLedgerCheckpoint, "stream">): Promise<void>
+  /** Every stream's rows of the hours in [fromHour, toHour), by stream then hour. */
+  reportRows(fromHour: number, toHour: number): Promise<ReadonlyArray<StoredLedgerRow>>
+  /** For each stream, its newest row of an hour before `hour`. */
+  reportRowsBefore(hour: number): Promise<ReadonlyArray<StoredLedgerRow>>
+  /** Every stream's checkpoint. */
+  reportCheckpoints(): Promise<ReadonlyArray<StoredLedgerCheckpoint>>
 }

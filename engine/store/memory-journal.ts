@@ -8,7 +8,7 @@
  * shared store suite (store.suite.ts) proves.
  */
 import { SequenceConflict, StaleOwner, StoreUnavailable } from "../domain/errors.ts"
-import type { JournalBatch, JournalStore, OrderKey, OrderRow, OwnerFence, Snapshot } from "./journal.ts"
+import type { JournalBatch, JournalStore, OrderKey, OrderRow, OwnerFence, Snapshot, StoredLedgerCheckpoint, StoredLedgerRow } from "./journal.ts"
 
 export class MemoryJournal implements JournalStore {
   readonly kind = "pglite" as const
@@ -153,6 +153,37 @@ export class MemoryJournal implements JournalStore {
       const list = this.orderVersions.get(v.orderId)
       if (list) this.orderVersions.set(v.orderId, list.filter((r) => r.seq === v.seq))
     }
+  }
+
+  private readonly ledgerRows = new Map<string, StoredLedgerRow>()
+  private readonly ledgerCheckpoints = new Map<string, StoredLedgerCheckpoint>()
+
+  async saveReportLedger(stream: string, rows: ReadonlyArray<Omit<StoredLedgerRow, "stream">>, checkpoint: Omit<StoredLedgerCheckpoint, "stream">): Promise<void> {
+    this.check()
+    for (const r of rows) this.ledgerRows.set(`${stream}\u0000${r.hour}`, { stream, hour: r.hour, seq: r.seq, payload: r.payload.slice() })
+    const was = this.ledgerCheckpoints.get(stream)
+    if (was === undefined || was.seq <= checkpoint.seq) this.ledgerCheckpoints.set(stream, { stream, seq: checkpoint.seq, payload: checkpoint.payload.slice() })
+  }
+
+  async reportRows(fromHour: number, toHour: number): Promise<ReadonlyArray<StoredLedgerRow>> {
+    this.check()
+    return [...this.ledgerRows.values()].filter((r) => r.hour >= fromHour && r.hour < toHour)
+      .sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : a.hour - b.hour))
+  }
+
+  async reportRowsBefore(hour: number): Promise<ReadonlyArray<StoredLedgerRow>> {
+    this.check()
+    const newest = new Map<string, StoredLedgerRow>()
+    for (const r of this.ledgerRows.values()) {
+      const n = newest.get(r.stream)
+      if (r.hour < hour && (n === undefined || r.hour > n.hour)) newest.set(r.stream, r)
+    }
+    return [...newest.values()]
+  }
+
+  async reportCheckpoints(): Promise<ReadonlyArray<StoredLedgerCheckpoint>> {
+    this.check()
+    return [...this.ledgerCheckpoints.values()]
   }
 
   async ping(): Promise<void> {

@@ -16,6 +16,8 @@
  *   may leave memory and come back; looked up by id or by placement key.
  * - `ops_history`, `ops_counter`: the ops feed's chart points and counters
  *   (gateway/ops-history.ts), so that they survive a restart.
+ * - `report_hour`, `report_checkpoint`: each partition's report counts hour
+ *   by hour and its ledger's checkpoint (engine/reports/ledger.ts).
  * - `stream_owner` (cluster mode): the runner that owns each stream and its
  *   epoch; a fenced append checks it in the same statement, and each journal
  *   row records the epoch it was written under.
@@ -112,6 +114,25 @@ const migrations = {
         value bigint NOT NULL,
         PRIMARY KEY (stream, name)
       )`
+  }),
+  "6_report_ledger": Effect.gen(function*() {
+    const sql = yield* SqlClient
+    // each partition's report counts, hour by hour (engine/reports/ledger.ts), and the checkpoint its ledger goes on from
+    yield* sql`
+      CREATE TABLE IF NOT EXISTS report_hour (
+        stream text NOT NULL,
+        hour bigint NOT NULL,
+        seq bigint NOT NULL,
+        payload bytea NOT NULL,
+        PRIMARY KEY (stream, hour)
+      )`
+    yield* sql`CREATE INDEX IF NOT EXISTS report_hour_by_hour ON report_hour (hour)`
+    yield* sql`
+      CREATE TABLE IF NOT EXISTS report_checkpoint (
+        stream text PRIMARY KEY,
+        seq bigint NOT NULL,
+        payload bytea NOT NULL
+      )`
   })
 }
 
@@ -122,4 +143,4 @@ export const migrateJournalSchema = Migrator.make({})({
 }).pipe(Effect.asVoid)
 
 /** Every table the journal owns, for tests that need an empty store. */
-export const journalTables = ["journal", "snapshot_chunk", "snapshot", "stream_owner", "order_state", "ops_history", "ops_counter"] as const
+export const journalTables = ["journal", "snapshot_chunk", "snapshot", "stream_owner", "order_state", "ops_history", "ops_counter", "report_hour", "report_checkpoint"] as const

@@ -36,6 +36,7 @@ import type { JournalBatch, JournalStore, OwnerFence, Snapshot } from "./journal
 import { migrateJournalSchema } from "./schema.ts"
 import { sqlOrderStore } from "./sql-order-store.ts"
 import { sqlOpsHistoryStore } from "./sql-ops-history.ts"
+import { sqlReportLedgerStore } from "./sql-report-ledger.ts"
 
 /** Snapshots are written in chunks of this size, each one row of `snapshot_chunk`. */
 export const snapshotChunkBytes = 4 * 1024 * 1024
@@ -472,6 +473,7 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
       compact,
       dropSnapshotsBefore,
       ...orders,
+      ...sqlReportLedgerStore(sql, run, ownBytes),
       opsHistory: sqlOpsHistoryStore(sql, run),
       ping,
       close

@@ -160,6 +160,26 @@ export const journalStoreSuite = (name: string, openEmpty: () => Promise<StoreUn
       expect((await store.loadSnapshot("p1"))!.seq).toBe(14)
     })
 
+    it("keeps the report ledger's hours and checkpoints: an hour stored again replaced, an older checkpoint never over a newer one", async () => {
+      const { store } = await openEmpty()
+      const h = 3_600_000
+      await store.saveReportLedger("p0", [{ hour: 0, seq: 4, payload: noise(1, 20) }, { hour: 2 * h, seq: 9, payload: noise(2, 20) }], { seq: 12, payload: noise(3, 30) })
+      await store.saveReportLedger("p1", [{ hour: h, seq: 3, payload: noise(4, 20) }], { seq: 5, payload: noise(5, 30) })
+      // the same hour again (a replay after a snapshot that did not complete): replaced
+      await store.saveReportLedger("p0", [{ hour: 2 * h, seq: 10, payload: noise(6, 20) }], { seq: 15, payload: noise(7, 30) })
+      // an older checkpoint does not replace a newer one
+      await store.saveReportLedger("p1", [], { seq: 4, payload: noise(8, 30) })
+      const rows = await store.reportRows(0, 3 * h)
+      expect(rows.map((r) => [r.stream, r.hour, r.seq])).toEqual([["p0", 0, 4], ["p0", 2 * h, 10], ["p1", h, 3]])
+      expect(sameBytes(rows[1].payload, noise(6, 20))).toBe(true)
+      expect((await store.reportRows(h, 2 * h)).map((r) => [r.stream, r.hour])).toEqual([["p1", h]])
+      expect((await store.reportRowsBefore(2 * h)).map((r) => [r.stream, r.hour]).sort()).toEqual([["p0", 0], ["p1", h]])
+      expect(await store.reportRowsBefore(0)).toEqual([])
+      const checkpoints = [...await store.reportCheckpoints()].sort((a, b) => (a.stream < b.stream ? -1 : 1))
+      expect(checkpoints.map((c) => [c.stream, c.seq])).toEqual([["p0", 15], ["p1", 5]])
+      expect(sameBytes(checkpoints[1].payload, noise(5, 30))).toBe(true)
+    })
+
     it("reads back what was appended, per stream, in sequence order", async () => {
       const { store } = await openEmpty()
       const binary = Uint8Array.from({ length: 256 }, (_, i) => i)
