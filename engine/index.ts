@@ -40,6 +40,7 @@ export * from "./routing/index.ts"
 export { Journal, openJournalStore, type JournalLocation, type OpenedJournalStore } from "./store/layer.ts"
 export type { JournalBatch, JournalStore, Snapshot } from "./store/journal.ts"
 export { MemoryJournal } from "./store/memory-journal.ts"
+export { memoryOpsRecords, type OpsAlertRow, type OpsAuditEntry, type OpsRecordStore } from "./store/ops-records.ts"
 export { startEmbeddedPostgres, type EmbeddedPostgres, type EmbeddedPostgresOptions } from "./store/embedded.ts"
 
 // ---- reports over the journal ---------------------------------------------------------------------

@@ -495,7 +495,7 @@ export const mountHttpApi = (app: TemplatedApp, deps: HttpApiDeps): void => {
     app[route.method](route.pattern, (res, req) => {
       const started = performance.now()
       if ((!connections || connections.gate.admits(priority)) && route.answered?.(res, req)) return metrics.request("http", op, started, undefined)
-      let principal: Principal = { kind: "ops" }
+      let principal: Principal = { kind: "ops", name: "public" }
       const admit = (call: Omit<HttpCall, "body">): HttpAnswer | undefined => {
         if (route.allow !== "public") {
           if (call.key === "") return errorAnswer(gatewayError("unauthorized", "pass a key as Authorization: Bearer <key> or X-Api-Key"), config.retryAfterSec)

@@ -9,6 +9,7 @@
  * StaleOwner, SequenceConflict), matched by tag (isStoreError).
  */
 import { hashPair } from "../domain/hash.ts"
+import type { OpsRecordStore } from "./ops-records.ts"
 
 /** Events of one stream (partition) appended by one batch, packed by the engine's codec. */
 export interface JournalBatch {
@@ -68,6 +69,8 @@ export interface JournalStore extends OrderStore {
   dropSnapshotsBefore(stream: string, seq: number): Promise<void>
   /** Deletes batches whose events all lie at or before `throughSeq`, and snapshots older than the newest one at or before it. Returns the number of batches deleted. */
   compact(stream: string, throughSeq: number): Promise<number>
+  /** The ops console's alert groups and audit log (ops-records.ts); absent in stores that keep none. */
+  readonly opsRecords?: OpsRecordStore
   /** Resolves when the store answers a trivial query. */
   ping(): Promise<void>
   close(): Promise<void>

@@ -17,6 +17,8 @@
  * - `stream_owner` (cluster mode): the runner that owns each stream and its
  *   epoch; a fenced append checks it in the same statement, and each journal
  *   row records the epoch it was written under.
+ * - `ops_alert`, `ops_audit`: the ops console's alert groups and audit log
+ *   (ops-records.ts), kept by the gateway.
  *
  * Payloads are stored uncompressed (STORAGE EXTERNAL): they are packed by the
  * engine's codec, and compressing them on every append costs more latency
@@ -91,6 +93,29 @@ const migrations = {
     yield* sql`ALTER TABLE order_state ALTER COLUMN payload SET STORAGE EXTERNAL`
     // found by placement key through a hash of it: an index of one integer costs an order version far less than one of its text columns
     yield* sql`CREATE INDEX IF NOT EXISTS order_state_key ON order_state (key_hash)`
+  }),
+  "5_ops_alerts_audit": Effect.gen(function*() {
+    const sql = yield* SqlClient
+    // the ops console's alert groups with their acknowledge and mute state (store/ops-records.ts)
+    yield* sql`
+      CREATE TABLE IF NOT EXISTS ops_alert (
+        key text PRIMARY KEY,
+        kind text NOT NULL,
+        severity text NOT NULL,
+        last_at bigint NOT NULL,
+        body text NOT NULL
+      )`
+    // every ops action: who, what, why, when
+    yield* sql`
+      CREATE TABLE IF NOT EXISTS ops_audit (
+        id bigserial PRIMARY KEY,
+        at bigint NOT NULL,
+        who text NOT NULL,
+        action text NOT NULL,
+        target text NOT NULL,
+        reason text NOT NULL,
+        detail text NOT NULL
+      )`
   })
 }
 

@@ -35,6 +35,7 @@ import { isStoreError, OutcomeUnknown, SequenceConflict, StaleOwner, StoreUnavai
 import type { JournalBatch, JournalStore, OwnerFence, Snapshot } from "./journal.ts"
 import { migrateJournalSchema } from "./schema.ts"
 import { sqlOrderStore } from "./sql-order-store.ts"
+import { sqlOpsRecords } from "./sql-ops-records.ts"
 
 /** Snapshots are written in chunks of this size, each one row of `snapshot_chunk`. */
 export const snapshotChunkBytes = 4 * 1024 * 1024
@@ -471,6 +472,7 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
       compact,
       dropSnapshotsBefore,
       ...orders,
+      opsRecords: sqlOpsRecords(sql, run),
       ping,
       close
     } satisfies JournalStore
