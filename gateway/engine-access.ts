@@ -25,6 +25,7 @@ import {
   type JournaledEvent,
   type JournalReport,
   type JournalStore,
+  type OpsRecordStore,
   type OrderTimeline,
   type OrderView,
   type PoolView
@@ -101,6 +102,11 @@ export class LocalEngine implements EngineAccess {
   private readonly reports = oneReportAtATime()
 
   constructor(readonly engine: Engine, private readonly store: JournalStore) {}
+
+  /** The store's ops records (alert groups, audit log), when it keeps them. */
+  opsRecords(): OpsRecordStore | undefined {
+    return this.store.opsRecords
+  }
 
   async submit(command: Command): Promise<EngineReply> {
     try {

@@ -28,6 +28,7 @@ import { availabilityKey, availabilityQuestionRefused, failure, nodesListed, out
 import { Result, Schema } from "effect"
 import { inventoryCsv, parseInventoryCsv, type RowResult } from "./inventory-csv.ts"
 import { reportCsv, reportRange } from "./report-csv.ts"
+import { opsConsoleHandlers, type OpsConsole } from "./ops-console.ts"
 import { decodeShopifyOrder, mapShopifyOrder, noShopifyShops, shopFor, verifyShopifySignature, type ShopifyShops } from "./shopify.ts"
 
 export interface HttpApiDeps {
@@ -51,6 +52,8 @@ export interface HttpApiDeps {
   readonly bodies?: BodyBudget
   /** Rate limits per key, shared with the WS API (a fresh set when not given). */
   readonly keyLimits?: KeyLimits
+  /** Alert groups and the audit log (ops-console.ts); without it the alert routes answer alerts_not_kept_here. */
+  readonly opsConsole?: OpsConsole
 }
 
 type Handler = (call: HttpCall, principal: Principal) => Promise<HttpAnswer>
@@ -72,6 +75,8 @@ interface Route {
   readonly precheck?: (call: Omit<HttpCall, "body">) => HttpAnswer | undefined
   /** The storefront op the route runs, when it holds stock (the hold rate limits of publishable keys apply). */
   readonly holdOp?: "hold.create" | "hold.extend"
+  /** What an ops token's successful call is recorded as in the audit log (default "METHOD pattern" for every non-GET route; false: the handler records it). */
+  readonly audit?: string | false
 }
 
 /** The question of GET /v1/availability from its query string (validated afterwards like a WS payload). */
@@ -180,6 +185,7 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
   const nodeOrOps: ReadonlyArray<PrincipalKind> = ["node", "ops"]
 
   const availabilityQuery = (call: HttpCall) => availabilityOfQuery(call.query)
+  const console_ = opsConsoleHandlers(deps.opsConsole, err)
 
   /**
    * GET /v1/availability answered from the cache of encoded answers, at once
@@ -264,7 +270,7 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
       }
     },
     {
-      method: "post", pattern: "/v1/nodes/:nodeId/status", allow: nodeOrOps,
+      method: "post", pattern: "/v1/nodes/:nodeId/status", allow: nodeOrOps, audit: "node.setStatus",
       handler: async (call, p) => {
         const nodeId = call.params[0]
         const refused = ownNode(p, nodeId)
@@ -452,6 +458,12 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
       }
     },
 
+    // ---- ops console: alert groups (acknowledge, mute) and the audit log ----
+    { method: "get", pattern: "/v1/ops/alerts", allow: ["ops"], handler: (call) => console_.list(call) },
+    { method: "post", pattern: "/v1/ops/alerts/:alertId/acknowledge", allow: ["ops"], audit: false, handler: console_.act("acknowledge") },
+    { method: "post", pattern: "/v1/ops/alerts/:alertId/mute", allow: ["ops"], audit: false, handler: console_.act("mute") },
+    { method: "get", pattern: "/v1/ops/audit", allow: ["ops"], handler: (call) => console_.audit(call) },
+
     // ---- the engine owner's internal route, for edge gateways ----
     {
       method: "post", pattern: "/internal/v1/engine", allow: ["internal"], bodyBytesMax: config.loadBodyBytesMax,
@@ -485,6 +497,7 @@ export const mountHttpApi = (app: TemplatedApp, deps: HttpApiDeps): void => {
   const { config, keys, metrics } = deps
   const keyLimits = deps.keyLimits ?? new KeyLimits(config)
   const routes = httpRoutes({ ...deps, keyLimits })
+  const audit = opsConsoleHandlers(deps.opsConsole, (e) => errorAnswer(e, config.retryAfterSec))
   const patterns = new Set<string>()
   for (const route of routes) {
     patterns.add(route.pattern)
@@ -523,7 +536,12 @@ export const mountHttpApi = (app: TemplatedApp, deps: HttpApiDeps): void => {
         bodies: deps.bodies
       }, async (call, body) => {
         try {
-          return await route.handler({ ...call, body }, principal)
+          const answer = await route.handler({ ...call, body }, principal)
+          // every change an ops token made goes in the audit log (who, what, why, when)
+          if (principal.kind === "ops" && route.method !== "get" && route.audit !== false && route.allow !== "public" && answer.status < 400) {
+            await audit.record(principal, route.audit ?? op, { ...call, body })
+          }
+          return answer
         } catch (e) {
           if (e instanceof EngineUnreachable) return answerFailure(failure(gatewayError("engine_unreachable", e.message)), config.retryAfterSec)
           throw e

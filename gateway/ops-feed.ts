@@ -36,8 +36,10 @@ import type { EngineAccess, LocalEngine } from "./engine-access.ts"
 import type { KeyRing } from "./keys.ts"
 import type { GatewayMetrics } from "./metrics.ts"
 import { GatewayFigures, OpsAggregator } from "./ops-aggregator.ts"
+import type { OpsConsole } from "./ops-console.ts"
 import { isPartialTick, mergeTicks, PartialTicks } from "./ops-merge.ts"
 import type { RedisFanout } from "./redis-fanout.ts"
+import type { OpsTick, PoolReading } from "./ops-feed-types.ts"
 
 export const opsNamespace = "/ops"
 
@@ -56,6 +58,8 @@ export interface OpsFeedDeps {
   readonly clusterStreams?: ReadonlyArray<string>
   /** What the gateway holds: a new socket.io client (handshake) is refused from connectionsMax - connectionsReserved on. */
   readonly connections?: Connections
+  /** Alert groups fed by each tick, and the audit log, pushed to viewers as `alerts` and `audit` (ops-console.ts). */
+  readonly opsConsole?: OpsConsole
 }
 
 /** A runner whose partial tick has not been heard for this many intervals is left out (it died, or lost Redis). */
@@ -75,12 +79,21 @@ const clusterTicks = async (redis: RedisFanout, deps: OpsFeedDeps, emit: (tick: 
       const merged = mergeTicks({ sources: partials.take(Date.now()), gateway: figures.take(), limits: config, overCapacity, expectedStreams: deps.clusterStreams })
       overCapacity = merged.overCapacity
       emit(merged.tick)
+      alertsAfter(deps.opsConsole, merged.tick, merged.readings)
     } catch (e) {
       console.error(`gateway: ops tick failed: ${String(e)}`)
     }
   }, config.opsTickMs)
   timer.unref?.()
   return timer
+}
+
+/** Folds a tick into the alert groups, pushes what changed, and stores it (in the background; a failure is retried next tick). */
+const alertsAfter = (opsConsole: OpsConsole | undefined, tick: OpsTick, readings: ReadonlyArray<PoolReading>): void => {
+  if (!opsConsole?.alerts) return
+  opsConsole.alerts.observe(tick, readings)
+  opsConsole.pushAlerts()
+  opsConsole.alerts.flush().catch((e: unknown) => console.error(`gateway: alerts could not be stored: ${String(e)}`))
 }
 
 const refusal = (code: "unauthorized" | "forbidden", message: string): Error =>
@@ -120,7 +133,11 @@ export class OpsFeed {
     nsp.use(authorize)
     deps.metrics.gauge("gateway_ops_viewers", "socket.io ops feed viewers connected to this process.", () => nsp.sockets.size)
     const aggregator = deps.engine ? new OpsAggregator(deps.engine, deps.config, deps.metrics) : undefined
+    const opsConsole = deps.opsConsole
+    // an owner's pushes reach viewers on every gateway (Redis adapter); a cluster gateway's only its own
+    opsConsole?.viewers((event, body) => (aggregator ? nsp.emit(event, body) : nsp.local.emit(event, body)))
     nsp.on("connection", (socket) => {
+      if (opsConsole?.alerts) socket.emit("alerts", opsConsole.alerts.everything())
       deps.access.nodes().then(
         (nodes) => socket.emit("hello", { nodes, intervalMs: deps.config.opsTickMs }),
         (e: unknown) => {
@@ -133,7 +150,9 @@ export class OpsFeed {
     if (aggregator) {
       feed.timer = setInterval(() => {
         try {
-          nsp.emit("tick", aggregator.tick())
+          const { tick, readings } = aggregator.tick()
+          nsp.emit("tick", tick)
+          alertsAfter(opsConsole, tick, readings)
         } catch (e) {
           console.error(`gateway: ops tick failed: ${String(e)}`)
         }

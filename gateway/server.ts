@@ -22,6 +22,7 @@ import { BodyBudget, Connections } from "./connections.ts"
 import { startHealthListener, type HealthListener } from "./health-listener.ts"
 import type { KeyRing } from "./keys.ts"
 import { GatewayMetrics } from "./metrics.ts"
+import { OpsConsole } from "./ops-console.ts"
 import { OpsFeed } from "./ops-feed.ts"
 import { OrderFeed } from "./order-feed.ts"
 import { OutboxPump } from "./outbox-pump.ts"
@@ -51,6 +52,8 @@ export interface GatewayOptions {
   readonly cluster?: () => Promise<unknown>
   /** Cluster mode: every stream ("net", "p0", ...), so that the ops feed names those no runner reports. */
   readonly clusterStreams?: ReadonlyArray<string>
+  /** Alert groups and the audit log (default: opened for this gateway, ops-console.ts). */
+  readonly opsConsole?: OpsConsole
 }
 
 export interface Gateway {
@@ -104,11 +107,12 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
   metrics.gauge("gateway_body_bytes_buffered", "Request body bytes buffered across all HTTP requests (at most bodyBytesBufferedMax).", () => bodies.used)
   const ready = async (): Promise<Record<string, boolean>> => (fanout ? { redis: fanout.connected() } : {})
 
+  const opsConsole = options.opsConsole ?? await OpsConsole.open(engine, config, options.cluster !== undefined)
   const app = uWS.App()
   app.ws<SessionHolder>("/v1/ws", wsBehavior({ config, keys, engine, metrics, availability, orders, sessions, availabilityCache, connections, keyLimits }))
-  mountHttpApi(app, { config, keys, engine, metrics, shopify: options.shopify, availabilityCache, ready, connections, bodies, keyLimits })
+  mountHttpApi(app, { config, keys, engine, metrics, shopify: options.shopify, availabilityCache, ready, connections, bodies, keyLimits, opsConsole })
   mountDashboard(app, { dir: options.dashboardDir, metrics })
-  const ops = await OpsFeed.attach(app, { config, keys, metrics, engine: owner ? engine : undefined, access: engine, redis: fanout, cluster: options.cluster, clusterStreams: options.clusterStreams, connections })
+  const ops = await OpsFeed.attach(app, { config, keys, metrics, engine: owner ? engine : undefined, access: engine, redis: fanout, cluster: options.cluster, clusterStreams: options.clusterStreams, connections, opsConsole })
   connections.others = () => sessions.size + ops.clients()
   mountNotFound(app, { config, metrics, connections })
 
@@ -147,6 +151,7 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
         source?.close()
         await pump?.stop()
         await ops.close()
+        await opsConsole.alerts?.flush().catch((e: unknown) => console.error(`gateway: alerts could not be stored at close: ${String(e)}`))
         await fanout?.close()
       })())
   }

@@ -7,6 +7,7 @@
  * the engine).
  */
 export type { Alert, ArcKind, ClusterView, NodeRow, OpsTick, RoutingArc } from "../../gateway/ops-feed-types.ts"
+export type { AlertGroup, AlertsMessage, AlertSeverity, AuditEntry, Pipeline } from "../../gateway/ops-feed-types.ts"
 
 export interface LatLon {
   readonly lat: number

@@ -42,15 +42,25 @@ const explanation = (e: OrderEvent): HTMLElement | null => {
 }
 
 export class OrderSearch {
+  private readonly input: HTMLInputElement
+  private readonly result: HTMLElement
+
   constructor(private readonly host: HTMLElement, private readonly token: () => string) {
-    const input = el("input", { type: "search", id: "order-query", placeholder: "order id or external id", autocomplete: "off", "data-testid": "order-query" })
+    const input = this.input = el("input", { type: "search", id: "order-query", placeholder: "order id or external id", autocomplete: "off", "data-testid": "order-query" })
     const form = el("form", { class: "search" }, input, el("button", { type: "submit" }, "Find"))
-    const result = el("div", { id: "order-result", "data-testid": "order-result" })
+    const result = this.result = el("div", { id: "order-result", "data-testid": "order-result" })
     form.addEventListener("submit", (ev) => {
       ev.preventDefault()
       void this.search(input.value.trim(), result)
     })
     host.append(form, result)
+  }
+
+  /** Opens an order's timeline (from an alert or the pipeline view) and brings the search into view. */
+  open(orderId: string): void {
+    this.input.value = orderId
+    this.host.scrollIntoView({ block: "start" })
+    void this.search(orderId, this.result)
   }
 
   private async search(q: string, out: HTMLElement): Promise<void> {

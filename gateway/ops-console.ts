@@ -1,0 +1,115 @@
+/**
+ * The ops console's server side, beyond the live feed: the alert groups
+ * (ops-alerts.ts) and the audit log (ops-audit.ts), with their HTTP routes
+ * (GET /v1/ops/alerts, POST /v1/ops/alerts/:alertId/acknowledge and /mute,
+ * GET /v1/ops/audit) and the pushes to viewers of the /ops feed (`alerts`,
+ * `audit`).
+ *
+ * Where they live: the engine owner keeps both in the engine's store (they
+ * survive restarts); a cluster gateway keeps them in its memory (each
+ * cluster gateway merges the runners' figures itself); an edge gateway keeps
+ * no alerts (the owner's reach its viewers through the Redis adapter) and
+ * an audit log in memory of what was done through it.
+ */
+import type { GatewayConfig } from "./config.ts"
+import { LocalEngine, type EngineAccess } from "./engine-access.ts"
+import { gatewayError, type ErrorBody } from "./errors.ts"
+import type { HttpAnswer, HttpCall } from "./http-io.ts"
+import type { Principal } from "./keys.ts"
+import { AlertBook, isRefusal, type AlertFilter } from "./ops-alerts.ts"
+import { AuditLog } from "./ops-audit.ts"
+import type { AlertSeverity } from "./ops-feed-types.ts"
+
+type Emit = (event: "alerts" | "audit", body: unknown) => void
+
+export class OpsConsole {
+  private emit: Emit | undefined
+
+  private constructor(readonly alerts: AlertBook | undefined, readonly audit: AuditLog) {
+    audit.onRecord((e) => this.emit?.("audit", e))
+  }
+
+  /** Opens the console for this gateway (see the module comment), reading back what the store keeps. */
+  static async open(engine: EngineAccess, config: GatewayConfig, clusterGateway: boolean): Promise<OpsConsole> {
+    const store = engine instanceof LocalEngine ? engine.opsRecords() : undefined
+    const book = engine instanceof LocalEngine || clusterGateway ? new AlertBook(config, store) : undefined
+    await book?.load()
+    return new OpsConsole(book, new AuditLog(store))
+  }
+
+  /** An ops console with no store (tests, and gateways made without one). */
+  static inMemory(config: GatewayConfig): OpsConsole {
+    return new OpsConsole(new AlertBook(config, undefined), new AuditLog(undefined))
+  }
+
+  /** Where pushes to viewers go (the /ops namespace). */
+  viewers(emit: Emit): void {
+    this.emit = emit
+  }
+
+  /** Sends the groups changed since the last push to every viewer. */
+  pushAlerts(): void {
+    if (this.alerts && this.emit) this.emit("alerts", this.alerts.takeChanges())
+  }
+}
+
+const severities: ReadonlyArray<string> = ["critical", "warning", "info"]
+const states: ReadonlyArray<string> = ["open", "acknowledged", "unacknowledged", "muted", "resolved", "all"]
+
+/** The HTTP side (routes in http-api.ts); every answer is JSON or a named error. */
+export const opsConsoleHandlers = (ops: OpsConsole | undefined, err: (e: ErrorBody) => HttpAnswer) => {
+  const noAlerts = () => err(gatewayError("alerts_not_kept_here", "this gateway keeps no alerts; ask the engine owner's gateway"))
+  const who = (p: Principal): string => (p.kind === "ops" ? p.name : p.kind)
+  const body = (call: HttpCall): Record<string, unknown> => (typeof call.body === "object" && call.body !== null ? call.body as Record<string, unknown> : {})
+
+  return {
+    list: async (call: HttpCall): Promise<HttpAnswer> => {
+      if (!ops?.alerts) return noAlerts()
+      const severity = call.query.get("severity") ?? undefined
+      const state = call.query.get("state") ?? undefined
+      const kind = call.query.get("kind") ?? undefined
+      if (severity !== undefined && !severities.includes(severity)) return err(gatewayError("invalid_filter", `severity: one of ${severities.join(", ")}`))
+      if (state !== undefined && !states.includes(state)) return err(gatewayError("invalid_filter", `state: one of ${states.join(", ")}`))
+      if (kind !== undefined && !/^[a-z_]{1,40}$/.test(kind)) return err(gatewayError("invalid_filter", "kind: an alert kind such as low_stock"))
+      const filter: AlertFilter = { severity: severity as AlertSeverity | undefined, state: state as AlertFilter["state"], kind }
+      return { status: 200, body: { alerts: ops.alerts.list(filter), groups: ops.alerts.size } }
+    },
+    act: (action: "acknowledge" | "mute") => async (call: HttpCall, p: Principal): Promise<HttpAnswer> => {
+      if (!ops?.alerts) return noAlerts()
+      const id = call.params[0]
+      const b = body(call)
+      const done = action === "acknowledge"
+        ? await ops.alerts.acknowledge(id, who(p), b.reason)
+        : await ops.alerts.mute(id, who(p), b.reason, b.minutes)
+      if (isRefusal(done)) return err(gatewayError(done.code, done.message))
+      await ops.audit.record({
+        who: who(p), action: `alert.${action}`, target: done.key, reason: String(b.reason).trim(),
+        detail: action === "mute" ? { minutes: b.minutes } : undefined
+      })
+      ops.pushAlerts()
+      return { status: 200, body: { alert: done } }
+    },
+    audit: async (call: HttpCall): Promise<HttpAnswer> => {
+      const limit = call.query.get("limit")
+      const before = call.query.get("before")
+      const n = limit === null ? 100 : Number(limit)
+      const b = before === null ? undefined : Number(before)
+      if (!Number.isInteger(n) || n < 1 || n > 500) return err(gatewayError("invalid_filter", "limit: 1..500"))
+      if (b !== undefined && (!Number.isInteger(b) || b < 1)) return err(gatewayError("invalid_filter", "before: an entry id"))
+      const audit = ops?.audit
+      return { status: 200, body: { entries: audit ? await audit.read(n, b) : [], durable: audit?.durable ?? false } }
+    },
+    /** Records an ops mutation made through another route (after it succeeded). */
+    record: async (p: Principal, action: string, call: HttpCall): Promise<void> => {
+      if (!ops || p.kind !== "ops") return
+      const b = body(call)
+      const reason = typeof b.reason === "string" ? b.reason : typeof b.reference === "string" ? b.reference : ""
+      const { reason: _r, ...rest } = b
+      try {
+        await ops.audit.record({ who: p.name, action, target: call.path, reason, detail: call.rawBody ? `${call.rawBody.length} bytes` : rest })
+      } catch (e) {
+        console.error(`gateway: audit entry for ${action} could not be stored: ${String(e)}`)
+      }
+    }
+  }
+}
