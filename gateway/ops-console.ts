@@ -2,8 +2,9 @@
  * The ops console's server side, beyond the live feed: the alert groups
  * (ops-alerts.ts) and the audit log (ops-audit.ts), with their HTTP routes
  * (GET /v1/ops/alerts, POST /v1/ops/alerts/:alertId/acknowledge and /mute,
- * GET /v1/ops/audit) and the pushes to viewers of the /ops feed (`alerts`,
- * `audit`).
+ * GET /v1/ops/audit) and what the /ops feed carries of them (every group in
+ * the `hello`; in each `tick`, the groups changed and the audit entries
+ * recorded since the previous one).
  *
  * Where they live: the engine owner keeps both in the engine's store (they
  * survive restarts); a cluster gateway keeps them in its memory (each
@@ -18,15 +19,18 @@ import type { HttpAnswer, HttpCall } from "./http-io.ts"
 import type { Principal } from "./keys.ts"
 import { AlertBook, isRefusal, type AlertFilter } from "./ops-alerts.ts"
 import { AuditLog } from "./ops-audit.ts"
-import type { AlertSeverity } from "./ops-feed-types.ts"
+import type { AlertSeverity, AlertsMessage, AuditEntry, OpsTick, PoolReading } from "./ops-feed-types.ts"
 
-type Emit = (event: "alerts" | "audit", body: unknown) => void
+/** Audit entries a tick carries at most (more in one tick: the page reads the log again). */
+export const auditPerTickMax = 100
 
 export class OpsConsole {
-  private emit: Emit | undefined
+  private auditSinceTick: Array<AuditEntry> = []
 
   private constructor(readonly alerts: AlertBook | undefined, readonly audit: AuditLog) {
-    audit.onRecord((e) => this.emit?.("audit", e))
+    audit.onRecord((e) => {
+      if (this.auditSinceTick.length < auditPerTickMax) this.auditSinceTick.push(e)
+    })
   }
 
   /** Opens the console for this gateway (see the module comment), reading back what the store keeps. */
@@ -42,14 +46,23 @@ export class OpsConsole {
     return new OpsConsole(new AlertBook(config, undefined), new AuditLog(undefined))
   }
 
-  /** Where pushes to viewers go (the /ops namespace). */
-  viewers(emit: Emit): void {
-    this.emit = emit
-  }
-
-  /** Sends the groups changed since the last push to every viewer. */
-  pushAlerts(): void {
-    if (this.alerts && this.emit) this.emit("alerts", this.alerts.takeChanges())
+  /**
+   * The tick as viewers get it: the alert groups fold it in, and it carries
+   * the groups changed and the audit entries recorded since the previous one
+   * (so the feed stays one message per tick). Stores the changed groups in the
+   * background; a failed write is tried again with the next tick.
+   */
+  withTick(tick: OpsTick, readings: ReadonlyArray<PoolReading>): OpsTick {
+    const audit = this.auditSinceTick
+    this.auditSinceTick = []
+    let alertGroups: AlertsMessage | undefined
+    if (this.alerts) {
+      this.alerts.observe(tick, readings)
+      const changes = this.alerts.takeChanges()
+      if (changes.groups.length > 0 || changes.removed.length > 0) alertGroups = changes
+      this.alerts.flush().catch((e: unknown) => console.error(`gateway: alerts could not be stored: ${String(e)}`))
+    }
+    return { ...tick, ...(alertGroups ? { alertGroups } : {}), ...(audit.length > 0 ? { audit } : {}) }
   }
 }
 
@@ -86,7 +99,6 @@ export const opsConsoleHandlers = (ops: OpsConsole | undefined, err: (e: ErrorBo
         who: who(p), action: `alert.${action}`, target: done.key, reason: String(b.reason).trim(),
         detail: action === "mute" ? { minutes: b.minutes } : undefined
       })
-      ops.pushAlerts()
       return { status: 200, body: { alert: done } }
     },
     audit: async (call: HttpCall): Promise<HttpAnswer> => {

@@ -87,6 +87,10 @@ export interface OpsTick {
   readonly alertsDropped: number
   /** Orders by state, late and at-risk shipments, the oldest backorder; null when no source reports one. */
   readonly pipeline?: Pipeline | null
+  /** Alert groups changed in the tick (absent when none changed; every group comes with the hello). */
+  readonly alertGroups?: AlertsMessage
+  /** Audit entries recorded since the previous tick (at most auditPerTickMax; absent when none). */
+  readonly audit?: ReadonlyArray<AuditEntry>
   readonly engine: { readonly state: string; readonly mailbox: number; readonly lastCommitMs: number } | null
 }
 

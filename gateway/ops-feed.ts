@@ -5,10 +5,12 @@
  * with a connect_error whose `data.code` is unauthorized or forbidden.
  *
  * Messages (server -> viewer):
- *   "hello"  once on connect: { nodes, intervalMs } (the nodes read through the
- *            engine access, so an edge lists the owner's nodes too)
+ *   "hello"  once on connect: { nodes, intervalMs, alerts } (the nodes read through the
+ *            engine access, so an edge lists the owner's nodes too; every alert
+ *            group where the gateway keeps them, ops-console.ts)
  *   "tick"   one OpsTick per opsTickMs (ops-aggregator.ts), whatever the load
- *            (cluster mode: merged from the runners' partial ticks)
+ *            (cluster mode: merged from the runners' partial ticks), with the
+ *            alert groups changed and the audit entries recorded since the previous one
  *   "cluster" (cluster mode) per opsTickMs: the runners, their health and
  *            which runner owns each partition with its owner epoch
  *            (gateway/cluster-access.ts ClusterView); each gateway sends it
@@ -39,7 +41,6 @@ import { GatewayFigures, OpsAggregator } from "./ops-aggregator.ts"
 import type { OpsConsole } from "./ops-console.ts"
 import { isPartialTick, mergeTicks, PartialTicks } from "./ops-merge.ts"
 import type { RedisFanout } from "./redis-fanout.ts"
-import type { OpsTick, PoolReading } from "./ops-feed-types.ts"
 
 export const opsNamespace = "/ops"
 
@@ -78,22 +79,13 @@ const clusterTicks = async (redis: RedisFanout, deps: OpsFeedDeps, emit: (tick: 
     try {
       const merged = mergeTicks({ sources: partials.take(Date.now()), gateway: figures.take(), limits: config, overCapacity, expectedStreams: deps.clusterStreams })
       overCapacity = merged.overCapacity
-      emit(merged.tick)
-      alertsAfter(deps.opsConsole, merged.tick, merged.readings)
+      emit(deps.opsConsole ? deps.opsConsole.withTick(merged.tick, merged.readings) : merged.tick)
     } catch (e) {
       console.error(`gateway: ops tick failed: ${String(e)}`)
     }
   }, config.opsTickMs)
   timer.unref?.()
   return timer
-}
-
-/** Folds a tick into the alert groups, pushes what changed, and stores it (in the background; a failure is retried next tick). */
-const alertsAfter = (opsConsole: OpsConsole | undefined, tick: OpsTick, readings: ReadonlyArray<PoolReading>): void => {
-  if (!opsConsole?.alerts) return
-  opsConsole.alerts.observe(tick, readings)
-  opsConsole.pushAlerts()
-  opsConsole.alerts.flush().catch((e: unknown) => console.error(`gateway: alerts could not be stored: ${String(e)}`))
 }
 
 const refusal = (code: "unauthorized" | "forbidden", message: string): Error =>
@@ -134,15 +126,14 @@ export class OpsFeed {
     deps.metrics.gauge("gateway_ops_viewers", "socket.io ops feed viewers connected to this process.", () => nsp.sockets.size)
     const aggregator = deps.engine ? new OpsAggregator(deps.engine, deps.config, deps.metrics) : undefined
     const opsConsole = deps.opsConsole
-    // an owner's pushes reach viewers on every gateway (Redis adapter); a cluster gateway's only its own
-    opsConsole?.viewers((event, body) => (aggregator ? nsp.emit(event, body) : nsp.local.emit(event, body)))
     nsp.on("connection", (socket) => {
-      if (opsConsole?.alerts) socket.emit("alerts", opsConsole.alerts.everything())
+      // every alert group as the hello is sent; the ticks carry the changes from then on
+      const alerts = () => (opsConsole?.alerts ? { alerts: opsConsole.alerts.everything() } : {})
       deps.access.nodes().then(
-        (nodes) => socket.emit("hello", { nodes, intervalMs: deps.config.opsTickMs }),
+        (nodes) => socket.emit("hello", { nodes, intervalMs: deps.config.opsTickMs, ...alerts() }),
         (e: unknown) => {
           console.error(`gateway: ops hello could not read the nodes: ${String(e)}`)
-          socket.emit("hello", { nodes: [], intervalMs: deps.config.opsTickMs })
+          socket.emit("hello", { nodes: [], intervalMs: deps.config.opsTickMs, ...alerts() })
         }
       )
     })
@@ -151,8 +142,7 @@ export class OpsFeed {
       feed.timer = setInterval(() => {
         try {
           const { tick, readings } = aggregator.tick()
-          nsp.emit("tick", tick)
-          alertsAfter(opsConsole, tick, readings)
+          nsp.emit("tick", opsConsole ? opsConsole.withTick(tick, readings) : tick)
         } catch (e) {
           console.error(`gateway: ops tick failed: ${String(e)}`)
         }

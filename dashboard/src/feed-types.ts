@@ -8,6 +8,7 @@
  */
 export type { Alert, ArcKind, ClusterView, NodeRow, OpsTick, RoutingArc } from "../../gateway/ops-feed-types.ts"
 export type { AlertGroup, AlertsMessage, AlertSeverity, AuditEntry, Pipeline } from "../../gateway/ops-feed-types.ts"
+import type { AlertsMessage } from "../../gateway/ops-feed-types.ts"
 
 export interface LatLon {
   readonly lat: number
@@ -27,6 +28,8 @@ export interface NetworkNode {
 export interface Hello {
   readonly nodes: ReadonlyArray<NetworkNode>
   readonly intervalMs: number
+  /** Every alert group (absent on a gateway that keeps none). */
+  readonly alerts?: AlertsMessage
 }
 
 export interface OrderView {

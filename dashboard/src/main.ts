@@ -11,7 +11,7 @@ import { apiCall } from "./api.ts"
 import { chartWindows, Charts } from "./charts.ts"
 import { ClusterPanel } from "./cluster-panel.ts"
 import { byId, el, fmtInt, fmtMs, fmtPct, fmtTime, setText } from "./dom.ts"
-import type { AlertsMessage, AuditEntry, ClusterView, ErrorBody, Hello, NetworkNode, OpsTick } from "./feed-types.ts"
+import type { ClusterView, ErrorBody, Hello, NetworkNode, OpsTick } from "./feed-types.ts"
 import { arcColours, arcLabels, NetworkMap } from "./network-map.ts"
 import { NodeTable } from "./node-table.ts"
 import { OrderSearch } from "./order-search.ts"
@@ -90,6 +90,8 @@ const onTick = (tick: OpsTick) => {
   map.setStatus(tick.nodes.table)
   nodeTable.update(tick.nodes.table)
   pipeline.update(tick.pipeline)
+  if (tick.alertGroups) alerts.onAlerts(tick.alertGroups)
+  for (const e of tick.audit ?? []) alerts.onAudit(e)
   if (tick.nodes.table.some((r) => !map.knows(r.nodeId))) refreshNodes()
   dirty.figures = dirty.charts = dirty.nodes = dirty.alerts = dirty.skus = true
 }
@@ -118,11 +120,10 @@ const connect = () => {
   })
   socket.on("hello", (h: Hello) => {
     map.setNodes(h.nodes)
+    if (h.alerts) alerts.onAlerts(h.alerts)
     setText(byId("interval"), `${h.intervalMs} ms ticks`)
   })
   socket.on("tick", onTick)
-  socket.on("alerts", (m: AlertsMessage) => alerts.onAlerts(m))
-  socket.on("audit", (e: AuditEntry) => alerts.onAudit(e))
   socket.on("cluster", (v: ClusterView) => clusterPanel.update(v))
 }
 
