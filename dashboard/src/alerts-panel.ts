@@ -15,6 +15,8 @@ import type { AlertGroup, AlertsMessage, AuditEntry } from "./feed-types.ts"
 const alertsListedMax = 200
 const auditKept = 200
 const lowStockListed = 12
+/** A pool back above the threshold is listed first for this long. */
+const recoveredShownMs = 60_000
 
 const severityRank = { critical: 0, warning: 1, info: 2 } as const
 
@@ -202,7 +204,10 @@ export class AlertsPanel {
     if (count) setText(count, `${fmtInt(shown.length)} shown · ${fmtInt([...this.groups.values()].filter((g) => g.severity === "critical" && g.resolvedAt === null && g.acknowledged === null).length)} critical open`)
 
     const pools = [...this.groups.values()].filter((g) => g.kind === "low_stock").flatMap((g) => (g.pools ?? []).map((p) => ({ sku: g.sku ?? "", ...p })))
-    pools.sort((a, b) => Number(a.atp > this.lowStockUnits) - Number(b.atp > this.lowStockUnits) || a.atp - b.atp || b.at - a.at)
+    // a pool just back above the threshold first (for recoveredShownMs: its new ATP is news), then the low ones, lowest first
+    const now = Date.now()
+    const order = (p: { atp: number; at: number }) => (p.atp > this.lowStockUnits ? (now - p.at < recoveredShownMs ? 0 : 2) : 1)
+    pools.sort((a, b) => order(a) - order(b) || a.atp - b.atp || b.at - a.at)
     this.lowBody.replaceChildren(...pools.slice(0, lowStockListed).map((p) =>
       el("tr", { "data-pool": `${p.sku}@${p.nodeId}`, "data-low": String(p.atp <= this.lowStockUnits) },
         el("td", { class: "mono" }, p.sku), el("td", { class: "mono" }, p.nodeId), el("td", { class: "num" }, fmtInt(p.atp)),
