@@ -12,7 +12,7 @@
  *   a group from the open list until a filter asks for muted ones; the
  *   severity filter works;
  * - the pipeline view counts routed and backordered orders, and its oldest
- *   backorder opens the order's timeline;
+ *   backorder opens the order's timeline, as does a click on a map arc;
  * - after the gateway and engine close and open again on the same folder, the
  *   page shows the alerts with their acknowledge and mute, and the audit log.
  *
@@ -187,7 +187,7 @@ describe.skipIf(missing !== undefined)("alerts, audit and pipeline in Chromium, 
     await expect.poll(async () => (await actions.allTextContents()).join("\n")).toMatch(/alert\.mute low_stock\|HDMI[\s\S]*alert\.acknowledge node_status\|ST-HOU/)
   })
 
-  it("shows the pipeline: routed and backordered orders, and the oldest backorder opens its timeline", async () => {
+  it("shows the pipeline: routed and backordered orders; the oldest backorder and a map arc open their order's timeline", async () => {
     const place = (externalId: string, sku: string) =>
       api<{ order: { orderId: string; status: string } }>("POST", "/v1/orders", webKey, { externalId, lines: [{ sku, qty: 1 }], customer: { location: places.dallas }, payment: "authorised" })
     for (let i = 0; i < 3; i++) await place(`PIPE-${i}`, "TV-55")
@@ -199,6 +199,14 @@ describe.skipIf(missing !== undefined)("alerts, audit and pipeline in Chromium, 
     expect(await oldest.textContent()).toBe(back.order.orderId)
     await oldest.click()
     await page.getByTestId("order-id").filter({ hasText: back.order.orderId }).waitFor()
+
+    // a click on a routing arc on the map opens that order too
+    const routed = await place("PIPE-ARC", "TV-55")
+    const arcEnd = (orderId: string) => (globalThis as unknown as { opsDashboard: { arcEnd(id: string): [number, number] | undefined } }).opsDashboard.arcEnd(orderId)
+    await expect.poll(() => page.evaluate(arcEnd, routed.order.orderId), { timeout: 10_000 }).toBeDefined()
+    const [x, y] = (await page.evaluate(arcEnd, routed.order.orderId))!
+    await page.getByTestId("map").click({ position: { x, y } })
+    await page.getByTestId("order-id").filter({ hasText: routed.order.orderId }).waitFor()
   })
 
   it("keeps alerts with their acknowledge and mute, and the audit log, across a gateway restart", async () => {

@@ -61,6 +61,12 @@ const nodeTable = new NodeTable(byId("nodes"), () => token, notify)
 const orderSearch = new OrderSearch(byId("orders"), () => token)
 const alerts = new AlertsPanel(byId("alerts").parentElement!, byId("low"), byId("audit-panel"), () => token, (id) => orderSearch.open(id), notify)
 const pipeline = new PipelinePanel(byId("pipeline-panel"), (id) => orderSearch.open(id))
+// a click on an arc's customer end opens its order (the same timeline as the order search)
+byId("map").addEventListener("click", (ev) => {
+  const box = byId("map").getBoundingClientRect()
+  const arc = map.arcNear(ev.clientX - box.left, ev.clientY - box.top)
+  if (arc) orderSearch.open(arc.orderId)
+})
 new ReportsPanel(byId("reports"), () => token)
 const clusterPanel = new ClusterPanel(byId("cluster"))
 
@@ -202,7 +208,7 @@ const frame = (now: number) => {
 requestAnimationFrame(frame)
 
 /** Figures a monitoring probe (or a test) can read without scraping the page. */
-Object.assign(window, { opsDashboard: { stats: () => ({ ticks, renders, arcs: map.arcCount, alerts: alerts.count }) } })
+Object.assign(window, { opsDashboard: { stats: () => ({ ticks, renders, arcs: map.arcCount, alerts: alerts.count }), arcEnd: (orderId: string) => map.arcEnd(orderId) } })
 
 const initial = tokenFromFragment() ?? storedToken()
 if (initial) start(initial)
