@@ -24,11 +24,16 @@ type OpenState = "placed" | "routed" | "backordered" | "shipped"
 
 interface Followed {
   state: OpenState
+  /** Shipments routed and not delivered or withdrawn yet. */
+  open: Set<string>
   /** Promised shipments not shipped yet. */
   promised: Map<string, PipelineShipment>
   late: Map<string, PipelineShipment>
+  backorderedUnits: number
   backorderedSince: number | undefined
 }
+
+const units = (lines: ReadonlyArray<{ readonly qty: number }>): number => lines.reduce((n, l) => n + l.qty, 0)
 
 const oldestFirst = (a: PipelineShipment, b: PipelineShipment): number => a.promisedBy - b.promisedBy
 
@@ -46,22 +51,28 @@ export class PipelineFold {
           const oldest = this.orders.keys().next().value
           if (oldest !== undefined) this.orders.delete(oldest)
         }
-        this.orders.set(e.orderId, { state: "placed", promised: new Map(), late: new Map(), backorderedSince: undefined })
+        this.orders.set(e.orderId, { state: "placed", open: new Set(), promised: new Map(), late: new Map(), backorderedUnits: 0, backorderedSince: undefined })
         break
       }
       case "OrderRouted": {
         const o = this.orders.get(e.orderId)
         if (!o) break
         for (const s of e.shipments) {
+          o.open.add(s.shipmentId)
           if (s.promise) o.promised.set(s.shipmentId, { orderId: e.orderId, shipmentId: s.shipmentId, nodeId: s.nodeId, promisedBy: s.promise.promisedBy })
         }
-        if (e.backordered.length > 0) o.backorderedSince ??= e.at
-        else if (e.reason === "backorder_retry" || e.reason === "placed") o.backorderedSince = undefined
-        o.state = e.shipments.length === 0 && e.backordered.length > 0 ? "backordered" : o.state === "shipped" ? "shipped" : "routed"
+        // at placement and on a retry of the backorder, what is backordered now; on other re-routings, more of it
+        const back = units(e.backordered)
+        o.backorderedUnits = e.reason === "placed" || e.reason === "backorder_retry" ? back : o.backorderedUnits + back
+        if (o.backorderedUnits > 0) o.backorderedSince ??= e.at
+        else o.backorderedSince = undefined
+        o.state = o.open.size === 0 && o.backorderedUnits > 0 ? "backordered" : o.state === "shipped" ? "shipped" : "routed"
         break
       }
       case "ShipmentWithdrawn": {
-        this.orders.get(e.orderId)?.promised.delete(e.shipmentId)
+        const o = this.orders.get(e.orderId)
+        o?.promised.delete(e.shipmentId)
+        o?.open.delete(e.shipmentId)
         break
       }
       case "ShipmentShipped": {
@@ -84,14 +95,23 @@ export class PipelineFold {
         if (!o) break
         o.promised.delete(e.shipmentId)
         o.late.delete(e.shipmentId)
-        if (o.promised.size === 0 && o.backorderedSince === undefined && o.state === "shipped") {
+        o.open.delete(e.shipmentId)
+        if (o.open.size === 0 && o.backorderedUnits === 0) {
           this.orders.delete(e.orderId)
           this.delivered++
         }
         break
       }
       case "OrderCancelled": {
-        if (this.orders.delete(e.orderId)) this.cancelled++
+        const o = this.orders.get(e.orderId)
+        if (!o) break
+        if (e.complete) {
+          this.orders.delete(e.orderId)
+          this.cancelled++
+          break
+        }
+        o.backorderedUnits = Math.max(0, o.backorderedUnits - units(e.fromBackorder))
+        if (o.backorderedUnits === 0) o.backorderedSince = undefined
         break
       }
     }
