@@ -41,7 +41,7 @@ export const alertId = (key: string): string => createHash("sha256").update(key)
 const keyOf = (a: Alert): string => {
   switch (a.kind) {
     case "shipment_late": case "shipment_exception": return `${a.kind}|${a.orderId ?? a.shipmentId ?? ""}`
-    case "engine_not_running": return `${a.kind}|${a.message.split(" ")[0]}`
+    case "engine_not_running": case "store_errors": return a.kind
     default: return `${a.kind}|${a.sku ?? ""}|${a.nodeId ?? ""}`
   }
 }
