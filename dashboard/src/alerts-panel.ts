@@ -187,11 +187,10 @@ export class AlertsPanel {
       el("span", { class: "when", title: `first ${fmtDateTime(g.firstAt)}` }, fmtTime(g.lastAt)),
       el("span", { class: "kind" }, g.kind.replace(/_/g, " ")),
       el("span", { class: "msg" }, g.message, g.count > 1 ? ` (x${fmtInt(g.count)})` : ""),
-      order,
       g.acknowledged ? el("span", { class: "muted ack" }, `acknowledged by ${g.acknowledged.by}: ${g.acknowledged.reason}`) : null,
       muted ? el("span", { class: "muted ack" }, `muted by ${g.muted!.by} until ${fmtTime(g.muted!.until)}: ${g.muted!.reason}`) : null,
       g.resolvedAt !== null ? el("span", { class: "muted" }, `resolved ${fmtTime(g.resolvedAt)}`) : null,
-      el("span", { class: "alert-actions" }, g.acknowledged || g.resolvedAt !== null ? null : ack, mute))
+      el("span", { class: "alert-actions" }, order, g.acknowledged || g.resolvedAt !== null ? null : ack, mute))
   }
 
   render(): void {
