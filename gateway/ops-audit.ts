@@ -6,8 +6,12 @@
  * ops_audit) when the gateway owns the engine, so it survives restarts;
  * read through GET /v1/ops/audit and shown on the dashboard.
  */
-import { memoryOpsRecords, type OpsRecordStore } from "../engine/index.ts"
+import { memoryOpsRecords, type OpsAuditEntry, type OpsRecordStore } from "../engine/index.ts"
 import type { AuditEntry } from "./ops-feed-types.ts"
+
+/** The feed's AuditEntry (ops-feed-types.ts imports nothing, so it is written out there) is the store's entry: checked here. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+export const auditEntryIsStored: Same<AuditEntry, OpsAuditEntry> = true
 
 /** Characters of the request kept as an entry's detail. */
 export const auditDetailLengthMax = 1_000
