@@ -464,7 +464,8 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
     { method: "post", pattern: "/v1/ops/alerts/:alertId/mute", allow: ["ops"], audit: false, handler: console_.act("mute") },
     { method: "get", pattern: "/v1/ops/audit", allow: ["ops"], handler: (call) => console_.audit(call) },
 
-    // ---- the engine owner's internal route, for edge gateways ----
+    // ---- the engine owner's internal routes, for edge gateways ----
+    { method: "post", pattern: "/internal/v1/audit", allow: ["internal"], handler: (call) => console_.recordFromEdge(call) },
     {
       method: "post", pattern: "/internal/v1/engine", allow: ["internal"], bodyBytesMax: config.loadBodyBytesMax,
       handler: async (call) => {

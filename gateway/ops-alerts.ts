@@ -97,6 +97,10 @@ export class AlertBook {
     return this.groups.size
   }
 
+  get lowStockUnits(): number {
+    return this.limits.lowStockUnits
+  }
+
   private raise(key: string, kind: AlertGroupKind, message: string, about: Partial<Pick<AlertGroup, "sku" | "nodeId" | "orderId" | "shipmentId">>, at: number, severity?: AlertSeverity): Mutable<AlertGroup> {
     let g = this.groups.get(key)
     if (!g) {
@@ -193,20 +197,25 @@ export class AlertBook {
       const openBefore = existing !== undefined && existing.resolvedAt === null
       // the first tick (after a restart too): a node not online raises unless its group is open; one back online resolves it
       const changedStatus = seen ? seen.status !== n.status : (n.status !== "online") !== openBefore
-      if (changedStatus || reasons.has(n.nodeId)) {
-        const reason = reasons.get(n.nodeId)
-        const message = `${n.nodeId} is ${n.status}${reason ? `: ${reason}` : ""}`
+      const reason = reasons.get(n.nodeId)
+      const message = `${n.nodeId} is ${n.status}${reason ? `: ${reason}` : ""}`
+      if (changedStatus) {
         if (n.status === "online") {
-          const g = this.groups.get(statusKey)
-          if (g) {
-            g.message = message
-            g.severity = "info"
-            g.lastAt = at
-            g.count++
+          if (existing) {
+            existing.message = message
+            existing.severity = "info"
+            existing.lastAt = at
+            existing.count++
             this.touch(statusKey)
-            this.resolve(g, at)
+            this.resolve(existing, at)
           }
         } else this.raise(statusKey, "node_status", message, { nodeId: n.nodeId }, at, alertSeverity("node_status", { status: n.status }))
+      } else if (reason !== undefined) {
+        // the event of a change the node table showed a tick earlier (the view moves before the event is durable): its reason
+        if (existing && (existing.resolvedAt === null || n.status === "online")) {
+          existing.message = message
+          this.touch(statusKey)
+        } else if (n.status !== "online") this.raise(statusKey, "node_status", message, { nodeId: n.nodeId }, at, alertSeverity("node_status", { status: n.status }))
       }
       if (seen && seen.capacityPerDay !== n.capacityPerDay) {
         this.raise(`node_capacity|${n.nodeId}`, "node_capacity", `${n.nodeId}: daily capacity ${seen.capacityPerDay} -> ${n.capacityPerDay}`, { nodeId: n.nodeId }, at)

@@ -18,6 +18,15 @@ export const auditDetailLengthMax = 1_000
 /** Entries one read returns at most. */
 export const auditReadMax = 500
 
+/** An ops action to record: who did what to which target, why, and what was sent. */
+export interface ActionDone {
+  readonly who: string
+  readonly action: string
+  readonly target: string
+  readonly reason?: string
+  readonly detail?: unknown
+}
+
 export class AuditLog {
   private readonly listeners = new Set<(e: AuditEntry) => void>()
   private readonly store: OpsRecordStore
@@ -30,14 +39,19 @@ export class AuditLog {
 
   readonly durable: boolean
 
-  /** Records one action; resolves once it is stored. */
-  async record(entry: { readonly who: string; readonly action: string; readonly target: string; readonly reason?: string; readonly detail?: unknown }): Promise<AuditEntry> {
+  /** An entry as it is stored: reason and detail as text, cut to auditDetailLengthMax. */
+  shaped(entry: ActionDone): { who: string; action: string; target: string; reason: string; detail: string } {
     const detail = entry.detail === undefined ? "" : typeof entry.detail === "string" ? entry.detail : JSON.stringify(entry.detail) ?? ""
-    const stored = await this.store.appendAudit({
-      at: this.now(), who: entry.who, action: entry.action, target: entry.target,
+    return {
+      who: entry.who, action: entry.action, target: entry.target,
       reason: (entry.reason ?? "").slice(0, auditDetailLengthMax),
       detail: detail.length > auditDetailLengthMax ? `${detail.slice(0, auditDetailLengthMax - 1)}…` : detail
-    })
+    }
+  }
+
+  /** Records one action; resolves once it is stored. */
+  async record(entry: ActionDone): Promise<AuditEntry> {
+    const stored = await this.store.appendAudit({ at: this.now(), ...this.shaped(entry) })
     for (const l of this.listeners) l(stored)
     return stored
   }

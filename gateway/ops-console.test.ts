@@ -5,7 +5,8 @@
  * a valid duration (named refusals that change nothing); other principals
  * are refused; after the gateway and engine are closed and opened again on
  * the same data, the alert with its acknowledge and the audit log are still
- * there.
+ * there. An edge gateway forwards the routes to the owner and records what
+ * ops did through it in the owner's log.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -14,10 +15,11 @@ import { afterAll, describe, expect, it } from "vitest"
 import { Engine, loadConfig, openJournalStore, Queries, route } from "../engine/index.ts"
 import { fixtureCommands, run } from "../engine/testing/fixture.ts"
 import { loadGatewayConfig } from "./config.ts"
-import { LocalEngine } from "./engine-access.ts"
+import { LocalEngine, RemoteEngine } from "./engine-access.ts"
 import { makeKeyRing, opsNameOf } from "./keys.ts"
 import type { AlertGroup, AuditEntry } from "./ops-feed-types.ts"
 import { startGateway, type Gateway } from "./server.ts"
+import { keys as testKeyOf, startTestGateway, testKeys } from "./testing/harness.ts"
 
 const dataDir = mkdtempSync(path.join(tmpdir(), "oms-ops-console-"))
 const keys = { ops: { "ops-token-ana": "ana", "ops-token-unnamed": "" }, nodes: { "nk-token-dal": "WH-DAL" }, internal: "internal-token-x" }
@@ -55,8 +57,8 @@ describe("alerts and the audit log over HTTP, kept in the engine's store", () =>
     let g = opened.gateway
     try {
       expect((await call(g, "POST", "/v1/nodes/WH-DAL/status", "ops-token-ana", { status: "paused", reason: "stock count" })).status).toBe(200)
-      const paused = await waitFor(async () => (await alerts(g)).body.alerts.find((a) => a.kind === "node_status" && a.nodeId === "WH-DAL"), "the pause alert")
-      expect(paused).toMatchObject({ severity: "warning", message: "WH-DAL is paused: stock count", acknowledged: null })
+      const paused = await waitFor(async () => (await alerts(g)).body.alerts.find((a) => a.kind === "node_status" && a.nodeId === "WH-DAL" && a.message.includes("stock count")), "the pause alert")
+      expect(paused).toMatchObject({ severity: "warning", message: "WH-DAL is paused: stock count", acknowledged: null, count: 1 })
 
       const audit = await call<{ entries: Array<AuditEntry>; durable: boolean }>(g, "GET", "/v1/ops/audit", "ops-token-ana")
       expect(audit.body.durable).toBe(true)
@@ -102,4 +104,30 @@ describe("alerts and the audit log over HTTP, kept in the engine's store", () =>
       await opened.close()
     }
   }, 120_000)
+})
+
+describe("alerts and the audit log through an edge gateway", () => {
+  it("forwards reads and actions to the owner and records the edge's ops changes in the owner's log", async () => {
+    const owner = await startTestGateway({ config: { opsTickMs: 100 } })
+    const edge = await startGateway({ config: loadGatewayConfig({ host: "127.0.0.1", port: 0 }, {}), keys: makeKeyRing(testKeys), engine: new RemoteEngine(owner.url, testKeyOf.internal, 5_000) })
+    try {
+      const ops = testKeyOf.ops
+      expect((await call(edge, "POST", "/v1/nodes/ST-AUS/status", ops, { status: "offline", reason: "power cut" })).status).toBe(200)
+      const alert = await waitFor(async () =>
+        (await call<{ alerts: Array<AlertGroup> }>(edge, "GET", "/v1/ops/alerts", ops)).body.alerts.find((a) => a.kind === "node_status" && a.nodeId === "ST-AUS" && a.message.includes("power")), "the outage alert through the edge")
+      expect(alert).toMatchObject({ severity: "critical", message: "ST-AUS is offline: power cut" })
+      const acked = await call<{ alert: AlertGroup }>(edge, "POST", `/v1/ops/alerts/${alert.id}/acknowledge`, ops, { reason: "utility called" })
+      expect(acked.body.alert.acknowledged).toMatchObject({ by: opsNameOf(ops), reason: "utility called" })
+      expect((await call<{ error: { code: string } }>(edge, "POST", `/v1/ops/alerts/${alert.id}/mute`, ops, { reason: "x", minutes: 1e9 })).body.error.code).toBe("mute_duration_invalid")
+      const entries = (await call<{ entries: Array<AuditEntry> }>(owner.gateway, "GET", "/v1/ops/audit", ops)).body.entries
+      expect(entries.map((e) => [e.action, e.who, e.reason])).toEqual([["alert.acknowledge", opsNameOf(ops), "utility called"], ["node.setStatus", opsNameOf(ops), "power cut"]])
+      expect((await call<{ entries: Array<AuditEntry> }>(edge, "GET", "/v1/ops/audit?limit=1", ops)).body.entries.map((e) => e.action)).toEqual(["alert.acknowledge"])
+      // the internal route takes only the internal token, and only the entry's shape
+      expect((await call(owner.gateway, "POST", "/internal/v1/audit", ops, { who: "x", action: "y", target: "z", reason: "", detail: "" })).status).toBe(403)
+      expect((await call<{ error: { code: string } }>(owner.gateway, "POST", "/internal/v1/audit", testKeyOf.internal, { who: 1 })).body.error.code).toBe("invalid_frame")
+    } finally {
+      await edge.close()
+      await owner.close()
+    }
+  }, 60_000)
 })

@@ -2,24 +2,27 @@
  * The ops console's server side, beyond the live feed: the alert groups
  * (ops-alerts.ts) and the audit log (ops-audit.ts), with their HTTP routes
  * (GET /v1/ops/alerts, POST /v1/ops/alerts/:alertId/acknowledge and /mute,
- * GET /v1/ops/audit) and what the /ops feed carries of them (every group in
- * the `hello`; in each `tick`, the groups changed and the audit entries
- * recorded since the previous one).
+ * GET /v1/ops/audit, and the owner's POST /internal/v1/audit) and what the
+ * /ops feed carries of them (every group in the `hello`; in each `tick`, the
+ * groups changed and the audit entries recorded since the previous one).
  *
  * Where they live: the engine owner keeps both in the engine's store (they
  * survive restarts); a cluster gateway keeps them in its memory (each
  * cluster gateway merges the runners' figures itself); an edge gateway keeps
- * no alerts (the owner's reach its viewers through the Redis adapter) and
- * an audit log in memory of what was done through it.
+ * neither: it forwards the alert and audit routes to the owner with the
+ * caller's own token, and records what ops did through it in the owner's log
+ * (with the internal token).
  */
+import { Schema } from "effect"
 import type { GatewayConfig } from "./config.ts"
-import { LocalEngine, type EngineAccess } from "./engine-access.ts"
+import { LocalEngine, RemoteEngine, type EngineAccess } from "./engine-access.ts"
 import { gatewayError, type ErrorBody } from "./errors.ts"
 import type { HttpAnswer, HttpCall } from "./http-io.ts"
 import type { Principal } from "./keys.ts"
-import { AlertBook, isRefusal, type AlertFilter } from "./ops-alerts.ts"
-import { AuditLog } from "./ops-audit.ts"
+import { AlertBook, isRefusal, reasonLengthMax, type AlertFilter } from "./ops-alerts.ts"
+import { AuditLog, auditDetailLengthMax } from "./ops-audit.ts"
 import type { AlertSeverity, AlertsMessage, AuditEntry, OpsTick, PoolReading } from "./ops-feed-types.ts"
+import { decoderOf } from "./payloads.ts"
 
 /** Audit entries a tick carries at most (more in one tick: the page reads the log again). */
 export const auditPerTickMax = 100
@@ -27,7 +30,7 @@ export const auditPerTickMax = 100
 export class OpsConsole {
   private auditSinceTick: Array<AuditEntry> = []
 
-  private constructor(readonly alerts: AlertBook | undefined, readonly audit: AuditLog) {
+  private constructor(readonly alerts: AlertBook | undefined, readonly audit: AuditLog, readonly owner?: RemoteEngine) {
     audit.onRecord((e) => {
       if (this.auditSinceTick.length < auditPerTickMax) this.auditSinceTick.push(e)
     })
@@ -35,6 +38,7 @@ export class OpsConsole {
 
   /** Opens the console for this gateway (see the module comment), reading back what the store keeps. */
   static async open(engine: EngineAccess, config: GatewayConfig, clusterGateway: boolean): Promise<OpsConsole> {
+    if (engine instanceof RemoteEngine) return new OpsConsole(undefined, new AuditLog(undefined), engine)
     const store = engine instanceof LocalEngine ? engine.opsRecords() : undefined
     const book = engine instanceof LocalEngine || clusterGateway ? new AlertBook(config, store) : undefined
     await book?.load()
@@ -69,14 +73,35 @@ export class OpsConsole {
 const severities: ReadonlyArray<string> = ["critical", "warning", "info"]
 const states: ReadonlyArray<string> = ["open", "acknowledged", "unacknowledged", "muted", "resolved", "all"]
 
+const text = (max: number) => Schema.String.check(Schema.isMaxLength(max))
+/** What an edge sends the owner for its audit log. */
+const AuditRecord = Schema.Struct({
+  who: text(200), action: text(200), target: text(1_000), reason: text(reasonLengthMax * 2), detail: text(auditDetailLengthMax)
+})
+
+/** An edge asks the owner, with the caller's own key, and passes its answer on. */
+const forward = async (owner: RemoteEngine, call: HttpCall): Promise<HttpAnswer> => {
+  const query = call.query.toString()
+  const res = await fetch(`${owner.ownerUrl}${call.path}${query ? `?${query}` : ""}`, {
+    method: call.method.toUpperCase(),
+    headers: { authorization: `Bearer ${call.key}`, ...(call.body === undefined ? {} : { "content-type": "application/json" }) },
+    body: call.body === undefined ? undefined : JSON.stringify(call.body),
+    signal: AbortSignal.timeout(10_000)
+  }).catch(() => undefined)
+  if (!res) return { status: 503, body: { error: gatewayError("engine_unreachable", "the engine owner did not answer") } }
+  return { status: res.status, body: await res.json().catch(() => ({ error: gatewayError("engine_unreachable", "the engine owner's answer was not JSON") })) }
+}
+
 /** The HTTP side (routes in http-api.ts); every answer is JSON or a named error. */
 export const opsConsoleHandlers = (ops: OpsConsole | undefined, err: (e: ErrorBody) => HttpAnswer) => {
   const noAlerts = () => err(gatewayError("alerts_not_kept_here", "this gateway keeps no alerts; ask the engine owner's gateway"))
   const who = (p: Principal): string => (p.kind === "ops" ? p.name : p.kind)
   const body = (call: HttpCall): Record<string, unknown> => (typeof call.body === "object" && call.body !== null ? call.body as Record<string, unknown> : {})
+  const auditRecord = decoderOf(AuditRecord)
 
   return {
     list: async (call: HttpCall): Promise<HttpAnswer> => {
+      if (ops?.owner) return forward(ops.owner, call)
       if (!ops?.alerts) return noAlerts()
       const severity = call.query.get("severity") ?? undefined
       const state = call.query.get("state") ?? undefined
@@ -85,9 +110,10 @@ export const opsConsoleHandlers = (ops: OpsConsole | undefined, err: (e: ErrorBo
       if (state !== undefined && !states.includes(state)) return err(gatewayError("invalid_filter", `state: one of ${states.join(", ")}`))
       if (kind !== undefined && !/^[a-z_]{1,40}$/.test(kind)) return err(gatewayError("invalid_filter", "kind: an alert kind such as low_stock"))
       const filter: AlertFilter = { severity: severity as AlertSeverity | undefined, state: state as AlertFilter["state"], kind }
-      return { status: 200, body: { alerts: ops.alerts.list(filter), groups: ops.alerts.size } }
+      return { status: 200, body: { alerts: ops.alerts.list(filter), groups: ops.alerts.size, lowStockUnits: ops.alerts.lowStockUnits } }
     },
     act: (action: "acknowledge" | "mute") => async (call: HttpCall, p: Principal): Promise<HttpAnswer> => {
+      if (ops?.owner) return forward(ops.owner, call)
       if (!ops?.alerts) return noAlerts()
       const id = call.params[0]
       const b = body(call)
@@ -102,6 +128,7 @@ export const opsConsoleHandlers = (ops: OpsConsole | undefined, err: (e: ErrorBo
       return { status: 200, body: { alert: done } }
     },
     audit: async (call: HttpCall): Promise<HttpAnswer> => {
+      if (ops?.owner) return forward(ops.owner, call)
       const limit = call.query.get("limit")
       const before = call.query.get("before")
       const n = limit === null ? 100 : Number(limit)
@@ -111,14 +138,23 @@ export const opsConsoleHandlers = (ops: OpsConsole | undefined, err: (e: ErrorBo
       const audit = ops?.audit
       return { status: 200, body: { entries: audit ? await audit.read(n, b) : [], durable: audit?.durable ?? false } }
     },
-    /** Records an ops mutation made through another route (after it succeeded). */
+    /** POST /internal/v1/audit: an edge's entry, recorded here (the owner). */
+    recordFromEdge: async (call: HttpCall): Promise<HttpAnswer> => {
+      if (!ops || ops.owner) return err(gatewayError("not_found", "this gateway does not own the engine"))
+      const d = call.body === undefined ? undefined : auditRecord(call.body)
+      if (!d?.ok) return err(d?.error ?? gatewayError("malformed_json", "this route needs a JSON body"))
+      return { status: 200, body: { entry: await ops.audit.record(d.value) } }
+    },
+    /** Records an ops mutation made through another route (after it succeeded); an edge records it at the owner. */
     record: async (p: Principal, action: string, call: HttpCall): Promise<void> => {
       if (!ops || p.kind !== "ops") return
       const b = body(call)
       const reason = typeof b.reason === "string" ? b.reason : typeof b.reference === "string" ? b.reference : ""
       const { reason: _r, ...rest } = b
+      const entry = { who: p.name, action, target: call.path, reason, detail: call.rawBody ? `${call.rawBody.length} bytes` : rest }
       try {
-        await ops.audit.record({ who: p.name, action, target: call.path, reason, detail: call.rawBody ? `${call.rawBody.length} bytes` : rest })
+        if (ops.owner) await ops.owner.recordAudit(ops.audit.shaped(entry))
+        else await ops.audit.record(entry)
       } catch (e) {
         console.error(`gateway: audit entry for ${action} could not be stored: ${String(e)}`)
       }

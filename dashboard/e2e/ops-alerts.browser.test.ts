@@ -143,7 +143,7 @@ describe.skipIf(missing !== undefined)("alerts, audit and pipeline in Chromium, 
     await page.getByTestId("node-action-confirm").click()
     const line = alertLine("node_status", "ST-HOU")
     await line.waitFor({ timeout: 15_000 })
-    expect(await line.textContent()).toContain("ST-HOU is paused: fire drill")
+    await expect.poll(() => line.textContent()).toContain("ST-HOU is paused: fire drill")
     expect(await line.getAttribute("data-severity")).toBe("warning")
 
     const entry = page.locator("[data-testid=audit-log] li[data-action='node.setStatus']")

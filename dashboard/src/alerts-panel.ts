@@ -114,6 +114,16 @@ export class AlertsPanel {
     this.dirty = true
   }
 
+  /** Every group over HTTP (an edge gateway's hello carries none: it forwards the route to the engine owner). */
+  async loadAlerts(): Promise<void> {
+    try {
+      const r = await apiCall<{ alerts: Array<AlertGroup>; lowStockUnits: number }>(this.token(), "GET", "/v1/ops/alerts?state=all")
+      this.onAlerts({ full: true, groups: r.alerts, removed: [], lowStockUnits: r.lowStockUnits })
+    } catch (e) {
+      this.notify(`alerts: ${e instanceof ApiError ? `${e.body.code}: ${e.body.message}` : String(e)}`, true)
+    }
+  }
+
   async loadAudit(): Promise<void> {
     try {
       const { entries } = await apiCall<{ entries: Array<AuditEntry> }>(this.token(), "GET", "/v1/ops/audit?limit=100")

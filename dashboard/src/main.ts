@@ -127,6 +127,7 @@ const connect = () => {
   socket.on("hello", (h: Hello) => {
     map.setNodes(h.nodes)
     if (h.alerts) alerts.onAlerts(h.alerts)
+    else void alerts.loadAlerts()
     setText(byId("interval"), `${h.intervalMs} ms ticks`)
   })
   socket.on("tick", onTick)
