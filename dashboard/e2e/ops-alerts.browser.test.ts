@@ -13,6 +13,8 @@
  *   severity filter works;
  * - the pipeline view counts routed and backordered orders, and its oldest
  *   backorder opens the order's timeline, as does a click on a map arc;
+ * - a late shipment is a critical alert listed first, counted in the
+ *   pipeline, its link opening the order;
  * - after the gateway and engine close and open again on the same folder, the
  *   page shows the alerts with their acknowledge and mute, and the audit log.
  *
@@ -209,6 +211,26 @@ describe.skipIf(missing !== undefined)("alerts, audit and pipeline in Chromium, 
     await page.getByTestId("order-id").filter({ hasText: routed.order.orderId }).waitFor()
   })
 
+  it("shows a late shipment as a critical alert first, counted in the pipeline, its link opening the order", async () => {
+    await api("POST", "/v1/admin/carriers", opsToken, { carrier: "UPS", name: "UPS", services: [{ service: "ground", name: "Ground", bands: [{ upToKm: 5_000, days: 3, baseCents: 500, perKgCents: 10 }] }] })
+    const { order } = await api<{ order: { orderId: string; shipments: Array<{ shipmentId: string; nodeId: string }> } }>("POST", "/v1/orders", webKey,
+      { externalId: "LATE-1", lines: [{ sku: "TV-55", qty: 1 }], customer: { location: places.houston }, payment: "authorised", service: "ground" })
+    const { shipmentId, nodeId } = order.shipments[0]
+    for (const type of ["shipment.accept", "shipment.pick", "shipment.pack"]) await api("POST", `/v1/nodes/${nodeId}/events`, opsToken, { type, orderId: order.orderId, shipmentId })
+    await api("POST", `/v1/nodes/${nodeId}/events`, opsToken, { type: "shipment.ship", orderId: order.orderId, shipmentId, carrier: "UPS", trackingId: "1Z1" })
+    // the carrier's estimate lies past the promise: the shipment is late
+    await api("POST", `/v1/shipments/${shipmentId}/tracking`, opsToken, { status: "in_transit", estimatedDelivery: "2099-01-01" })
+    const late = alertLine("shipment_late", shipmentId)
+    await late.waitFor({ timeout: 15_000 })
+    expect(await late.getAttribute("data-severity")).toBe("critical")
+    expect(await page.locator("[data-testid=alerts] li").first().getAttribute("data-kind")).toBe("shipment_late")
+    await expect.poll(() => page.getByTestId("pipeline-late").textContent()).toBe("1")
+    expect(await page.getByTestId("pipeline-late-list").textContent()).toContain(shipmentId)
+    await late.locator("button[data-action=open-order]").click()
+    await page.getByTestId("order-id").filter({ hasText: order.orderId }).waitFor()
+    await expect.poll(() => page.getByTestId("order-timeline").locator("li[data-event=ShipmentLate]").count()).toBe(1)
+  })
+
   it("keeps alerts with their acknowledge and mute, and the audit log, across a gateway restart", async () => {
     await served.close()
     served = await serve()
@@ -224,6 +246,7 @@ describe.skipIf(missing !== undefined)("alerts, audit and pipeline in Chromium, 
       .toMatch(/alert\.mute[\s\S]*alert\.acknowledge[\s\S]*node\.setStatus/)
     const { entries, durable } = await api<{ entries: Array<AuditEntry>; durable: boolean }>("GET", "/v1/ops/audit", opsToken)
     expect(durable).toBe(true)
-    expect(entries.map((e) => e.action).slice(0, 3)).toEqual(["alert.mute", "alert.acknowledge", "node.setStatus"])
+    expect(entries.map((e) => e.action).filter((a) => a.startsWith("alert.") || a === "node.setStatus")).toEqual(["alert.mute", "alert.acknowledge", "node.setStatus"])
+    expect(entries.find((e) => e.action === "POST /v1/shipments/:shipmentId/tracking")).toMatchObject({ who: "ana" })
   }, 120_000)
 })
