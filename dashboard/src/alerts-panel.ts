@@ -42,6 +42,7 @@ export class AlertsPanel {
   private readonly minutes: HTMLInputElement
   private readonly dialogError: HTMLElement
   private readonly auditList: HTMLElement
+  private readonly question: HTMLElement
 
   constructor(
     host: HTMLElement, private readonly lowBody: HTMLElement, auditHost: HTMLElement,
@@ -87,14 +88,11 @@ export class AlertsPanel {
       }
       void this.send(this.pending.id, this.pending.action)
     })
-    this.dialog.dataset.question = ""
     this.question = question
 
     this.auditList = el("ol", { class: "audit", "data-testid": "audit-log" })
     auditHost.append(this.auditList)
   }
-
-  private readonly question: HTMLElement
 
   get count(): number {
     return this.groups.size
