@@ -5,9 +5,10 @@
  * with a connect_error whose `data.code` is unauthorized or forbidden.
  *
  * Messages (server -> viewer):
- *   "hello"  once on connect: { nodes, intervalMs, alerts } (the nodes read through the
- *            engine access, so an edge lists the owner's nodes too; every alert
- *            group where the gateway keeps them, ops-console.ts)
+ *   "hello"  once on connect: { nodes, intervalMs, operator, alerts } (the nodes read through the
+ *            engine access, so an edge lists the owner's nodes too; the name the
+ *            token acts under; every alert group where the gateway keeps them,
+ *            ops-console.ts)
  *   "tick"   one OpsTick per opsTickMs (ops-aggregator.ts), whatever the load
  *            (cluster mode: merged from the runners' partial ticks), with the
  *            alert groups changed and the audit entries recorded since the previous one
@@ -118,6 +119,7 @@ export class OpsFeed {
       const p = deps.keys.resolve(token)
       if (!p) return next(refusal("unauthorized", "unknown token"))
       if (p.kind !== "ops") return next(refusal("forbidden", `${aKey(p.kind)} cannot watch the ops feed`))
+      socket.data.operator = p.name
       next()
     }
     io.of("/").use((_socket, next) => next(refusal("forbidden", `connect to the ${opsNamespace} namespace`)))
@@ -128,12 +130,12 @@ export class OpsFeed {
     const opsConsole = deps.opsConsole
     nsp.on("connection", (socket) => {
       // every alert group as the hello is sent; the ticks carry the changes from then on
-      const alerts = () => (opsConsole?.alerts ? { alerts: opsConsole.alerts.everything() } : {})
+      const rest = () => ({ intervalMs: deps.config.opsTickMs, operator: socket.data.operator as string, ...(opsConsole?.alerts ? { alerts: opsConsole.alerts.everything() } : {}) })
       deps.access.nodes().then(
-        (nodes) => socket.emit("hello", { nodes, intervalMs: deps.config.opsTickMs, ...alerts() }),
+        (nodes) => socket.emit("hello", { nodes, ...rest() }),
         (e: unknown) => {
           console.error(`gateway: ops hello could not read the nodes: ${String(e)}`)
-          socket.emit("hello", { nodes: [], intervalMs: deps.config.opsTickMs, ...alerts() })
+          socket.emit("hello", { nodes: [], ...rest() })
         }
       )
     })

@@ -95,6 +95,7 @@ describe.skipIf(missing !== undefined)("alerts, audit and pipeline in Chromium, 
     await page.getByTestId("login-token").fill(opsToken)
     await page.getByTestId("login-submit").click()
     await page.getByTestId("connection").filter({ hasText: "live" }).waitFor()
+    await page.getByTestId("operator").filter({ hasText: "signed in as ana" }).waitFor()
   }
 
   const alertLine = (kind: string, text: string) => page.locator(`[data-testid=alerts] li[data-kind=${kind}]`).filter({ hasText: text })

@@ -30,6 +30,8 @@ export interface Hello {
   readonly intervalMs: number
   /** Every alert group (absent on a gateway that keeps none). */
   readonly alerts?: AlertsMessage
+  /** The name the ops token acts under (the "who" of the audit log). */
+  readonly operator?: string
 }
 
 export interface OrderView {

@@ -128,6 +128,7 @@ const connect = () => {
     map.setNodes(h.nodes)
     if (h.alerts) alerts.onAlerts(h.alerts)
     else void alerts.loadAlerts()
+    if (h.operator) setText(byId("operator"), `signed in as ${h.operator}`)
     setText(byId("interval"), `${h.intervalMs} ms ticks`)
   })
   socket.on("tick", onTick)
