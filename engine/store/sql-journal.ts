@@ -36,6 +36,7 @@ import type { JournalBatch, JournalStore, OwnerFence, Snapshot } from "./journal
 import { migrateJournalSchema } from "./schema.ts"
 import { sqlOrderStore } from "./sql-order-store.ts"
 import { sqlOpsHistoryStore } from "./sql-ops-history.ts"
+import { sqlOpsRecords } from "./sql-ops-records.ts"
 
 /** Snapshots are written in chunks of this size, each one row of `snapshot_chunk`. */
 export const snapshotChunkBytes = 4 * 1024 * 1024
@@ -473,6 +474,7 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
       dropSnapshotsBefore,
       ...orders,
       opsHistory: sqlOpsHistoryStore(sql, run),
+      opsRecords: sqlOpsRecords(sql, run),
       ping,
       close
     } satisfies JournalStore
