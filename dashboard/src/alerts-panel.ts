@@ -91,7 +91,8 @@ export class AlertsPanel {
     })
     this.question = question
 
-    this.auditList = el("ol", { class: "audit", "data-testid": "audit-log" })
+    // it scrolls: focusable, so a keyboard can scroll it too
+    this.auditList = el("ol", { class: "audit", "data-testid": "audit-log", tabindex: "0", "aria-label": "Audit log, newest first" })
     auditHost.append(this.auditList)
   }
 
