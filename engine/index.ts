@@ -41,6 +41,7 @@ export { Journal, openJournalStore, type JournalLocation, type OpenedJournalStor
 export type { JournalBatch, JournalStore, Snapshot } from "./store/journal.ts"
 export type { OpsHistoryStore, OpsPoint } from "./store/sql-ops-history.ts"
 export { MemoryJournal } from "./store/memory-journal.ts"
+export { memoryOpsRecords, type OpsAlertRow, type OpsAuditEntry, type OpsRecordStore } from "./store/ops-records.ts"
 export { startEmbeddedPostgres, type EmbeddedPostgres, type EmbeddedPostgresOptions } from "./store/embedded.ts"
 
 // ---- reports over the journal ---------------------------------------------------------------------

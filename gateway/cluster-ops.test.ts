@@ -7,7 +7,7 @@
  * today summed over the partitions, every stream reported; when a runner is
  * killed its figures leave the feed and its streams are named until the
  * survivor has taken them over, with the node counters of those partitions
- * (kept in the store).
+ * (kept in the store), and one critical alert group, resolved then.
  */
 import { io as connectIo, type Socket } from "socket.io-client"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -155,5 +155,10 @@ describe.skipIf(why !== undefined)("the ops feed of a gateway in cluster mode", 
     }, 40_000)
     // the survivor read the partition's counters back
     expect(rejections()).toBe(1)
+    // the cluster gateway's alert groups: the outage was one critical line, resolved once every stream is reported again
+    const outage = ticks.slice(before).flatMap((t) => t.alertGroups?.groups ?? []).filter((g) => g.kind === "engine_not_running")
+    expect(outage.some((g) => g.severity === "critical" && g.resolvedAt === null)).toBe(true)
+    await until("the outage alert resolved", () => ticks.slice(before).some((t) => t.alertGroups?.groups.some((g) => g.kind === "engine_not_running" && g.resolvedAt !== null) ?? false))
+    expect(new Set(outage.map((g) => g.id)).size).toBe(1)
   }, 60_000)
 })

@@ -85,6 +85,10 @@ export interface GatewayConfig {
   readonly hotSkuReservationsPerTick: number
   /** Alerts kept per tick (the rest are counted, not listed). */
   readonly opsAlertsPerTickMax: number
+  /** Alert groups the gateway keeps (ops-alerts.ts): past it resolved, then acknowledged, info and warning groups go, oldest first; open critical ones never. */
+  readonly opsAlertGroupsMax: number
+  /** Low pools whose ATP the ops feed follows until they are back above lowStockUnits (per engine-holding process). */
+  readonly opsLowPoolsTrackedMax: number
   /** Ops feed: routing decisions drawn as arcs on the dashboard map, per tick. */
   readonly opsArcsPerTickMax: number
   /** Ops feed: hot and low-stock SKUs listed per tick. */
@@ -163,6 +167,8 @@ export const gatewayDefaults: GatewayConfig = {
   lowStockUnits: 5,
   hotSkuReservationsPerTick: 50,
   opsAlertsPerTickMax: 20,
+  opsAlertGroupsMax: 2_000,
+  opsLowPoolsTrackedMax: 20_000,
   opsArcsPerTickMax: 60,
   opsSkusListedMax: 10,
   opsHoldsExpiringMs: 60_000,
@@ -223,6 +229,8 @@ const envNames: { readonly [K in keyof GatewayConfig]: string } = {
   lowStockUnits: "GATEWAY_LOW_STOCK_UNITS",
   hotSkuReservationsPerTick: "GATEWAY_HOT_SKU_RESERVATIONS_PER_TICK",
   opsAlertsPerTickMax: "GATEWAY_OPS_ALERTS_PER_TICK_MAX",
+  opsAlertGroupsMax: "GATEWAY_OPS_ALERT_GROUPS_MAX",
+  opsLowPoolsTrackedMax: "GATEWAY_OPS_LOW_POOLS_TRACKED_MAX",
   opsArcsPerTickMax: "GATEWAY_OPS_ARCS_PER_TICK_MAX",
   opsSkusListedMax: "GATEWAY_OPS_SKUS_LISTED_MAX",
   opsHoldsExpiringMs: "GATEWAY_OPS_HOLDS_EXPIRING_MS",

@@ -25,6 +25,7 @@ import {
   type JournaledEvent,
   type JournalReport,
   type JournalStore,
+  type OpsRecordStore,
   type OrderTimeline,
   type OrderView,
   type PoolView
@@ -119,6 +120,11 @@ export class LocalEngine implements EngineAccess {
   history: OpsHistory | undefined
 
   constructor(readonly engine: Engine, readonly store: JournalStore) {}
+
+  /** The store's ops records (alert groups, audit log), when it keeps them. */
+  opsRecords(): OpsRecordStore | undefined {
+    return this.store.opsRecords
+  }
 
   async submit(command: Command): Promise<EngineReply> {
     try {
@@ -245,6 +251,22 @@ export class RemoteEngine implements EngineAccess {
     /** Reports read the journal: they get their own, longer, bound. */
     private readonly reportTimeoutMs: number = timeoutMs
   ) {}
+
+  /** The owner's address (the ops console forwards alert reads and actions to it, ops-console.ts). */
+  get ownerUrl(): string {
+    return this.baseUrl
+  }
+
+  /** Records an ops action done through this edge in the owner's audit log (POST /internal/v1/audit). */
+  async recordAudit(entry: { readonly who: string; readonly action: string; readonly target: string; readonly reason: string; readonly detail: string }): Promise<void> {
+    const res = await fetch(`${this.baseUrl}/internal/v1/audit`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${this.token}` },
+      body: JSON.stringify(entry),
+      signal: AbortSignal.timeout(this.timeoutMs)
+    })
+    if (!res.ok) throw new Error(`the engine owner answered the audit entry with ${res.status}`)
+  }
 
   private async call<T>(method: EngineMethod, args: ReadonlyArray<unknown>, timeoutMs = this.timeoutMs): Promise<T> {
     let res: Response

@@ -33,7 +33,12 @@ export const gatewayErrorCodes = {
   integration_not_configured: "no integration is configured for this shop",
   unsupported_topic: "the webhook topic is not one this route takes",
   unpayable_order: "the order's payment was voided or refunded before it reached the engine",
-  line_without_sku: "a line item has no SKU, so it cannot be matched to the catalog"
+  line_without_sku: "a line item has no SKU, so it cannot be matched to the catalog",
+  alert_not_found: "no alert group has this id (it may have been dropped as resolved)",
+  reason_required: "an acknowledge or mute needs a reason of 1..500 characters",
+  mute_duration_invalid: "minutes is not a whole number from 0 (unmute) to 10080 (7 days)",
+  invalid_filter: "a filter of the alert list or audit log is not one the route takes (the message names it)",
+  alerts_not_kept_here: "this gateway keeps no alerts (an edge gateway: the engine owner does)"
 } as const
 
 export type GatewayErrorCode = keyof typeof gatewayErrorCodes
@@ -120,7 +125,12 @@ const statusOf: Readonly<Record<AnyErrorCode, number>> = {
   integration_not_configured: 404,
   unsupported_topic: 422,
   unpayable_order: 422,
-  line_without_sku: 422
+  line_without_sku: 422,
+  alert_not_found: 404,
+  reason_required: 422,
+  mute_duration_invalid: 422,
+  invalid_filter: 400,
+  alerts_not_kept_here: 404
 }
 
 /** "a storefront key", "a node key", "an ops key", "an internal key": a key kind in a message. */

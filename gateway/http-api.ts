@@ -29,6 +29,7 @@ import { availabilityKey, availabilityQuestionRefused, failure, nodesListed, out
 import { Result, Schema } from "effect"
 import { inventoryCsv, parseInventoryCsv, type RowResult } from "./inventory-csv.ts"
 import { reportCsv, reportRange } from "./report-csv.ts"
+import { opsConsoleHandlers, type OpsConsole } from "./ops-console.ts"
 import { decodeShopifyOrder, mapShopifyOrder, noShopifyShops, shopFor, verifyShopifySignature, type ShopifyShops } from "./shopify.ts"
 
 export interface HttpApiDeps {
@@ -54,6 +55,8 @@ export interface HttpApiDeps {
   readonly keyLimits?: KeyLimits
   /** The ops charts' history this process keeps (owner and cluster gateways); an edge asks the owner. */
   readonly history?: OpsHistory
+  /** Alert groups and the audit log (ops-console.ts); without it the alert routes answer alerts_not_kept_here. */
+  readonly opsConsole?: OpsConsole
 }
 
 type Handler = (call: HttpCall, principal: Principal) => Promise<HttpAnswer>
@@ -75,6 +78,8 @@ interface Route {
   readonly precheck?: (call: Omit<HttpCall, "body">) => HttpAnswer | undefined
   /** The storefront op the route runs, when it holds stock (the hold rate limits of publishable keys apply). */
   readonly holdOp?: "hold.create" | "hold.extend"
+  /** What an ops token's successful call is recorded as in the audit log (default "METHOD pattern" for every non-GET route; false: the handler records it). */
+  readonly audit?: string | false
 }
 
 /** The question of GET /v1/availability from its query string (validated afterwards like a WS payload). */
@@ -186,6 +191,7 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
   const nodeOrOps: ReadonlyArray<PrincipalKind> = ["node", "ops"]
 
   const availabilityQuery = (call: HttpCall) => availabilityOfQuery(call.query)
+  const console_ = opsConsoleHandlers(deps.opsConsole, err)
 
   /**
    * GET /v1/availability answered from the cache of encoded answers, at once
@@ -270,7 +276,7 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
       }
     },
     {
-      method: "post", pattern: "/v1/nodes/:nodeId/status", allow: nodeOrOps,
+      method: "post", pattern: "/v1/nodes/:nodeId/status", allow: nodeOrOps, audit: "node.setStatus",
       handler: async (call, p) => {
         const nodeId = call.params[0]
         const refused = ownNode(p, nodeId)
@@ -485,7 +491,14 @@ export const httpRoutes = (deps: HttpApiDeps): ReadonlyArray<Route> => {
       }
     },
 
-    // ---- the engine owner's internal route, for edge gateways ----
+    // ---- ops console: alert groups (acknowledge, mute) and the audit log ----
+    { method: "get", pattern: "/v1/ops/alerts", allow: ["ops"], handler: (call) => console_.list(call) },
+    { method: "post", pattern: "/v1/ops/alerts/:alertId/acknowledge", allow: ["ops"], audit: false, handler: console_.act("acknowledge") },
+    { method: "post", pattern: "/v1/ops/alerts/:alertId/mute", allow: ["ops"], audit: false, handler: console_.act("mute") },
+    { method: "get", pattern: "/v1/ops/audit", allow: ["ops"], handler: (call) => console_.audit(call) },
+
+    // ---- the engine owner's internal routes, for edge gateways ----
+    { method: "post", pattern: "/internal/v1/audit", allow: ["internal"], handler: (call) => console_.recordFromEdge(call) },
     {
       method: "post", pattern: "/internal/v1/engine", allow: ["internal"], bodyBytesMax: config.loadBodyBytesMax,
       handler: async (call) => {
@@ -518,6 +531,7 @@ export const mountHttpApi = (app: TemplatedApp, deps: HttpApiDeps): void => {
   const { config, keys, metrics } = deps
   const keyLimits = deps.keyLimits ?? new KeyLimits(config)
   const routes = httpRoutes({ ...deps, keyLimits })
+  const audit = opsConsoleHandlers(deps.opsConsole, (e) => errorAnswer(e, config.retryAfterSec))
   const patterns = new Set<string>()
   for (const route of routes) {
     patterns.add(route.pattern)
@@ -528,7 +542,7 @@ export const mountHttpApi = (app: TemplatedApp, deps: HttpApiDeps): void => {
     app[route.method](route.pattern, (res, req) => {
       const started = performance.now()
       if ((!connections || connections.gate.admits(priority)) && route.answered?.(res, req)) return metrics.request("http", op, started, undefined)
-      let principal: Principal = { kind: "ops" }
+      let principal: Principal = { kind: "ops", name: "public" }
       const admit = (call: Omit<HttpCall, "body">): HttpAnswer | undefined => {
         if (route.allow !== "public") {
           if (call.key === "") return errorAnswer(gatewayError("unauthorized", "pass a key as Authorization: Bearer <key> or X-Api-Key"), config.retryAfterSec)
@@ -556,7 +570,12 @@ export const mountHttpApi = (app: TemplatedApp, deps: HttpApiDeps): void => {
         bodies: deps.bodies
       }, async (call, body) => {
         try {
-          return await route.handler({ ...call, body }, principal)
+          const answer = await route.handler({ ...call, body }, principal)
+          // every change an ops token made goes in the audit log (who, what, why, when)
+          if (principal.kind === "ops" && route.method !== "get" && route.audit !== false && route.allow !== "public" && answer.status < 400) {
+            await audit.record(principal, route.audit ?? op, { ...call, body })
+          }
+          return answer
         } catch (e) {
           if (e instanceof EngineUnreachable) return answerFailure(failure(gatewayError("engine_unreachable", e.message)), config.retryAfterSec)
           throw e

@@ -6,7 +6,9 @@
  *   publishable key -> one sales channel, safe to put in a browser: availability and
  *                      holds only, within tight rate limits (rate-limits.ts)
  *   node key       -> one fulfillment node (reports only its own events and stock)
- *   ops token      -> everything, admin routes and the socket.io ops feed
+ *   ops token      -> everything, admin routes and the socket.io ops feed; each token names
+ *                     the ops person using it (the "who" of the audit log): given as
+ *                     { token: name }, or a name made from the token's hash
  *   internal token -> the engine owner's internal route (edge gateways forward to it)
  *
  * Read once from GATEWAY_KEYS (JSON) or GATEWAY_KEYS_FILE (a JSON file), shape
@@ -21,7 +23,7 @@ export type Principal =
   | { readonly kind: "storefront"; readonly channel: string }
   | { readonly kind: "publishable"; readonly channel: string }
   | { readonly kind: "node"; readonly nodeId: string }
-  | { readonly kind: "ops" }
+  | { readonly kind: "ops"; readonly name: string }
   | { readonly kind: "internal" }
 
 export type PrincipalKind = Principal["kind"]
@@ -33,7 +35,8 @@ const KeysFile = Schema.Struct({
   publishable: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
   /** key -> node id */
   nodes: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
-  ops: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Schema.String)])),
+  /** ops tokens: one, several, or token -> the name of the person using it. */
+  ops: Schema.optionalKey(Schema.Union([Schema.String, Schema.Array(Schema.String), Schema.Record(Schema.String, Schema.String)])),
   internal: Schema.optionalKey(Schema.String)
 })
 
@@ -51,6 +54,16 @@ export interface KeyRing {
 
 const keyLengthMin = 8
 
+/** The name an unnamed ops token acts under: stable across restarts, and saying nothing of the token. */
+export const opsNameOf = (token: string): string => `ops-${createHash("sha256").update(token).digest("hex").slice(0, 8)}`
+
+/** The ops tokens of the configuration, each with the name it acts under. */
+const opsTokens = (ops: KeysConfig["ops"]): Array<readonly [string, string]> =>
+  ops === undefined ? []
+  : typeof ops === "string" ? [[ops, opsNameOf(ops)]]
+  : Array.isArray(ops) ? ops.map((t: string) => [t, opsNameOf(t)] as const)
+  : Object.entries(ops as Readonly<Record<string, string>>).map(([t, name]) => [t, name.trim() === "" ? opsNameOf(t) : name.trim()] as const)
+
 export const makeKeyRing = (config: KeysConfig): KeyRing => {
   const byKey = new Map<string, Principal>()
   const add = (key: string, p: Principal) => {
@@ -61,8 +74,7 @@ export const makeKeyRing = (config: KeysConfig): KeyRing => {
   for (const [key, channel] of Object.entries(config.storefronts ?? {})) add(key, { kind: "storefront", channel })
   for (const [key, channel] of Object.entries(config.publishable ?? {})) add(key, { kind: "publishable", channel })
   for (const [key, nodeId] of Object.entries(config.nodes ?? {})) add(key, { kind: "node", nodeId })
-  const ops = config.ops === undefined ? [] : typeof config.ops === "string" ? [config.ops] : config.ops
-  for (const key of ops) add(key, { kind: "ops" })
+  for (const [key, name] of opsTokens(config.ops)) add(key, { kind: "ops", name })
   // not configured: a random token nobody knows, so the internal route is closed until one is set
   const internalToken = config.internal ?? `internal-${randomBytes(24).toString("base64url")}`
   add(internalToken, { kind: "internal" })

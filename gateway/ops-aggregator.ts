@@ -32,8 +32,9 @@ import type { GatewayConfig } from "./config.ts"
 import type { LocalEngine } from "./engine-access.ts"
 import type { GatewayMetrics } from "./metrics.ts"
 import { NodeCounters, type NodeCounter } from "./ops-counters.ts"
-import { mergeTicks, worstOf } from "./ops-merge.ts"
-import type { Alert, ArcKind, OpsTick, PartialNodeRow, PartialTick, RoutingArc, RoutingSample } from "./ops-feed-types.ts"
+import { keptAlerts, mergeTicks, worstOf } from "./ops-merge.ts"
+import { PipelineFold } from "./ops-pipeline.ts"
+import type { Alert, ArcKind, OpsTick, PartialNodeRow, PartialTick, PoolReading, RoutingArc, RoutingSample } from "./ops-feed-types.ts"
 
 const round4 = (x: number): number => Math.round(x * 10_000) / 10_000
 
@@ -45,7 +46,11 @@ export const alertRank: Readonly<Record<Alert["kind"], number>> = {
 /** Alerts most severe first, in their order within a kind (the sort is stable). */
 export const bySeverity = (alerts: ReadonlyArray<Alert>): Array<Alert> => [...alerts].sort((a, b) => alertRank[a.kind] - alertRank[b.kind])
 
-type Limits = Pick<GatewayConfig, "opsRoutingSamplesPerTickMax" | "opsArcsPerTickMax" | "opsAlertsPerTickMax" | "opsSkusListedMax" | "opsHoldsExpiringMs" | "lowStockUnits" | "hotSkuReservationsPerTick">
+type Limits = Pick<GatewayConfig, "opsRoutingSamplesPerTickMax" | "opsArcsPerTickMax" | "opsAlertsPerTickMax" | "opsSkusListedMax" | "opsHoldsExpiringMs" | "lowStockUnits" | "hotSkuReservationsPerTick"> &
+  Partial<Pick<GatewayConfig, "opsLowPoolsTrackedMax">>
+
+/** Pool readings one partial tick carries at most (the others are read again the next tick). */
+export const poolReadingsPerTickMax = 5_000
 
 /**
  * The event fold of the ops feed over the engines one process holds: the
@@ -84,6 +89,14 @@ export class EngineOps {
   /** Shipment alerts of the tick (late against their promise, carrier exceptions), at most opsAlertsPerTickMax kept. */
   private shipmentAlerts: Array<Alert> = []
   private shipmentAlertsDropped = 0
+  /**
+   * Pools seen at or below lowStockUnits, followed (their ATP read each tick)
+   * until they are back above it; at most opsLowPoolsTrackedMax. `reported`:
+   * the ATP last put in a partial tick.
+   */
+  private readonly lowPools = new Map<string, { readonly sku: string; readonly nodeId: string; engine: Engine; reported: number | undefined }>()
+  /** Orders by state, late and at-risk shipments, the oldest backorder (ops-pipeline.ts). */
+  private readonly pipeline = new PipelineFold()
   /** The engines folded, by stream, with how to stop listening. */
   private readonly engines = new Map<string, { engine: Engine; unsubscribe: () => void }>()
 
@@ -117,6 +130,7 @@ export class EngineOps {
   }
 
   private onEvent(e: EngineEvent, engine: Engine, stream: string): void {
+    this.pipeline.onEvent(e)
     switch (e.type) {
       case "OrderPlaced":
         this.orders++
@@ -157,6 +171,15 @@ export class EngineOps {
       case "OrderCancelled":
         this.cancellations++
         break
+      case "StockAdjusted":
+      case "SafetyStockSet": {
+        // stock taken away without a reservation can make a pool low too
+        let nodes = this.reservedPools.get(e.sku)
+        if (nodes === undefined) this.reservedPools.set(e.sku, (nodes = new Map()))
+        if (!nodes.has(e.nodeId)) this.reservedOrder.push({ sku: e.sku, nodeId: e.nodeId })
+        nodes.set(e.nodeId, engine)
+        break
+      }
       case "NodeStatusChanged":
         this.statusChanges.push({ nodeId: e.nodeId, status: e.status, reason: e.reason })
         break
@@ -227,9 +250,34 @@ export class EngineOps {
     return { open, expiringSoon }
   }
 
+  /** Late shipments are critical: never dropped; carrier exceptions at most opsAlertsPerTickMax a tick. */
   private shipmentAlert(a: Alert): void {
-    if (this.shipmentAlerts.length < this.config.opsAlertsPerTickMax) this.shipmentAlerts.push(a)
+    if (a.kind === "shipment_late" || this.shipmentAlerts.length < this.config.opsAlertsPerTickMax) this.shipmentAlerts.push(a)
     else this.shipmentAlertsDropped++
+  }
+
+  /**
+   * The ATP now of every low pool followed whose ATP changed since it was last
+   * reported (at most poolReadingsPerTickMax; the rest next tick). A pool back
+   * above lowStockUnits is reported once more and no longer followed; one whose
+   * engine closed (its partition moved) is left to its new owner.
+   */
+  private poolReadings(live: ReadonlySet<Engine>): Array<PoolReading> {
+    const out: Array<PoolReading> = []
+    const at = Date.now()
+    for (const [key, f] of this.lowPools) {
+      if (out.length >= poolReadingsPerTickMax) break
+      const pool = live.has(f.engine) ? Queries.pool(f.engine.view, f.sku, f.nodeId) : undefined
+      if (!pool) {
+        this.lowPools.delete(key)
+        continue
+      }
+      if (pool.atp === f.reported) continue
+      out.push({ sku: f.sku, nodeId: f.nodeId, atp: pool.atp, at })
+      f.reported = pool.atp
+      if (pool.atp > this.config.lowStockUnits) this.lowPools.delete(key)
+    }
+    return out
   }
 
   /**
@@ -275,8 +323,13 @@ export class EngineOps {
       if (pool && pool.atp <= this.config.lowStockUnits) {
         alerts.push({ kind: "low_stock", sku, nodeId, message: `${sku} at ${nodeId}: ATP ${pool.atp}` })
         low.push({ sku, nodeId, atp: pool.atp })
+        const key = `${sku}\u0000${nodeId}`
+        const followed = this.lowPools.get(key)
+        if (followed) followed.engine = engine
+        else if (this.lowPools.size < (this.config.opsLowPoolsTrackedMax ?? Infinity)) this.lowPools.set(key, { sku, nodeId, engine, reported: undefined })
       }
     }
+    const pools = this.poolReadings(live)
     low.sort((a, b) => a.atp - b.atp)
     const hot = [...this.reservationsBySku]
       .sort((a, b) => b[1] - a[1])
@@ -290,6 +343,7 @@ export class EngineOps {
     }
     alerts.push(...this.shipmentAlerts)
     const sorted = bySeverity(alerts)
+    const kept = keptAlerts(sorted, opsAlertsPerTickMax)
 
     let open = 0
     let expiringSoon = 0
@@ -316,8 +370,10 @@ export class EngineOps {
       holds: { open, expiringSoon },
       hot,
       low: low.slice(0, opsSkusListedMax),
-      alerts: sorted.slice(0, opsAlertsPerTickMax),
-      alertsDropped: Math.max(0, sorted.length - opsAlertsPerTickMax) + this.shipmentAlertsDropped,
+      alerts: kept,
+      alertsDropped: Math.max(0, sorted.length - kept.length) + this.shipmentAlertsDropped,
+      pools,
+      pipeline: this.pipeline.view(running[0]?.engine.view.now ?? Date.now()),
       nodes: this.nodeRows(running.map((s) => s.engine)),
       engine: stats.length === 0 ? null : {
         state: worstOf(stats.map((s) => s.stats.state)),
@@ -395,8 +451,8 @@ export class OpsAggregator {
     return this.ops.close()
   }
 
-  /** The tick since the previous one; resets the counters. */
-  tick(): OpsTick {
+  /** The tick since the previous one, with the low pools' readings; resets the counters. */
+  tick(): { tick: OpsTick; readings: Array<PoolReading> } {
     const partial = this.ops.partial("owner")
     const merged = mergeTicks({
       sources: [{ latest: partial, unsent: [partial] }],
@@ -405,6 +461,6 @@ export class OpsAggregator {
       overCapacity: this.overCapacity
     })
     this.overCapacity = merged.overCapacity
-    return merged.tick
+    return { tick: merged.tick, readings: merged.readings }
   }
 }

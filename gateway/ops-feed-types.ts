@@ -85,6 +85,12 @@ export interface OpsTick {
   }
   readonly alerts: ReadonlyArray<Alert>
   readonly alertsDropped: number
+  /** Orders by state, late and at-risk shipments, the oldest backorder; null when no source reports one. */
+  readonly pipeline?: Pipeline | null
+  /** Alert groups changed in the tick (absent when none changed; every group comes with the hello). */
+  readonly alertGroups?: AlertsMessage
+  /** Audit entries recorded since the previous tick (at most auditPerTickMax; absent when none). */
+  readonly audit?: ReadonlyArray<AuditEntry>
   readonly engine: { readonly state: string; readonly mailbox: number; readonly lastCommitMs: number } | null
 }
 
@@ -150,6 +156,15 @@ export interface PartialTick {
    */
   readonly alerts: ReadonlyArray<Alert>
   readonly alertsDropped: number
+  /**
+   * Pools whose ATP changed since the last reading while low (at most a few
+   * thousand a tick; the rest are read again the next tick), including those
+   * back above lowStockUnits (then no longer followed). Absent from runners
+   * of an older version.
+   */
+  readonly pools?: ReadonlyArray<PoolReading>
+  /** The pipeline of this process's partitions (ops-pipeline.ts); absent from runners of an older version. */
+  readonly pipeline?: Pipeline
   /** Every node in network order, with this process's shipments today (empty when no engine runs). */
   readonly nodes: ReadonlyArray<PartialNodeRow>
   /** Summed over its engines (state: the worst of them); null when it holds none. */
@@ -177,4 +192,107 @@ export interface OpsHistoryAnswer {
 export interface ClusterView {
   readonly runners: ReadonlyArray<{ readonly address: string; readonly healthy: boolean; readonly lastHeartbeat: string; readonly streams: ReadonlyArray<string> }>
   readonly streams: ReadonlyArray<{ readonly stream: string; readonly owner: string; readonly epoch: number; readonly claimedAt: string }>
+}
+
+// ---- alerts as a workflow, the audit log, the pipeline (gateway/ops-alerts.ts, ops-audit.ts, ops-pipeline.ts) ----
+
+export type AlertSeverity = "critical" | "warning" | "info"
+
+/** The kinds of alert groups: the feed's alerts, and node status and capacity changes. */
+export type AlertGroupKind = Alert["kind"] | "node_status" | "node_capacity"
+
+/** Who did something to an alert, why, and when. */
+export interface AlertAction {
+  readonly by: string
+  readonly reason: string
+  readonly at: number
+}
+
+/** A pool in a low-stock group: its ATP now, and when it last changed (wall clock ms). */
+export interface LowPool {
+  readonly nodeId: string
+  readonly atp: number
+  readonly at: number
+}
+
+/**
+ * One line of the alert list: every alert of the same key (kind and what it
+ * is about: a SKU, a node, an order) counted on it, with the first and last
+ * time it was raised. Condition alerts (low stock, over capacity, engine,
+ * node status) resolve by themselves when the condition clears.
+ */
+export interface AlertGroup {
+  /** Stable id of the key, used in the HTTP routes. */
+  readonly id: string
+  readonly key: string
+  readonly kind: AlertGroupKind
+  readonly severity: AlertSeverity
+  readonly message: string
+  readonly sku?: string
+  readonly nodeId?: string
+  readonly orderId?: string
+  readonly shipmentId?: string
+  /** Times raised (for low stock: pool readings at or below the threshold). */
+  readonly count: number
+  readonly firstAt: number
+  readonly lastAt: number
+  /** When its condition cleared; null while open. */
+  readonly resolvedAt: number | null
+  readonly acknowledged: AlertAction | null
+  /** Muted until `until` (wall clock ms); the group still counts, but is not shown by default. */
+  readonly muted: (AlertAction & { readonly until: number }) | null
+  /** Low stock: the SKU's pools seen low, with their ATP now (above the threshold once back). */
+  readonly pools?: ReadonlyArray<LowPool>
+}
+
+/** The `alerts` message: every group (full, on connect) or those changed in the tick, and keys removed. */
+export interface AlertsMessage {
+  readonly full: boolean
+  readonly groups: ReadonlyArray<AlertGroup>
+  readonly removed: ReadonlyArray<string>
+  /** ATP at or below this is low stock. */
+  readonly lowStockUnits: number
+}
+
+/** One entry of the ops audit log. */
+export interface AuditEntry {
+  readonly id: number
+  readonly at: number
+  readonly who: string
+  readonly action: string
+  readonly target: string
+  readonly reason: string
+  readonly detail: string
+}
+
+/** A pool's ATP read by the ops feed: it went low, changed while low, or came back above the threshold. */
+export interface PoolReading {
+  readonly sku: string
+  readonly nodeId: string
+  readonly atp: number
+  readonly at: number
+}
+
+/** A shipment in the pipeline view: late against its promise, or at risk (promised soon and not shipped). */
+export interface PipelineShipment {
+  readonly orderId: string
+  readonly shipmentId: string
+  readonly nodeId: string
+  readonly promisedBy: number
+}
+
+/**
+ * The pipeline and SLA view: orders by state (open ones; delivered and
+ * cancelled counted since the gateway started), shipments late and at risk,
+ * the oldest backorder waiting.
+ */
+export interface Pipeline {
+  readonly since: number
+  readonly byState: Readonly<Record<string, number>>
+  readonly late: number
+  readonly atRisk: number
+  /** At most pipelineListedMax of each, oldest promise first. */
+  readonly lateShipments: ReadonlyArray<PipelineShipment>
+  readonly atRiskShipments: ReadonlyArray<PipelineShipment>
+  readonly oldestBackorder: { readonly orderId: string; readonly since: number } | null
 }

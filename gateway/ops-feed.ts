@@ -5,10 +5,13 @@
  * with a connect_error whose `data.code` is unauthorized or forbidden.
  *
  * Messages (server -> viewer):
- *   "hello"  once on connect: { nodes, intervalMs } (the nodes read through the
- *            engine access, so an edge lists the owner's nodes too)
+ *   "hello"  once on connect: { nodes, intervalMs, operator, alerts } (the nodes read through the
+ *            engine access, so an edge lists the owner's nodes too; the name the
+ *            token acts under; every alert group where the gateway keeps them,
+ *            ops-console.ts)
  *   "tick"   one OpsTick per opsTickMs (ops-aggregator.ts), whatever the load
- *            (cluster mode: merged from the runners' partial ticks)
+ *            (cluster mode: merged from the runners' partial ticks), with the
+ *            alert groups changed and the audit entries recorded since the previous one
  *   "cluster" (cluster mode) per opsTickMs: the runners, their health and
  *            which runner owns each partition with its owner epoch
  *            (gateway/cluster-access.ts ClusterView); each gateway sends it
@@ -36,6 +39,7 @@ import type { EngineAccess, LocalEngine } from "./engine-access.ts"
 import type { KeyRing } from "./keys.ts"
 import type { GatewayMetrics } from "./metrics.ts"
 import { GatewayFigures, OpsAggregator } from "./ops-aggregator.ts"
+import type { OpsConsole } from "./ops-console.ts"
 import { isPartialTick, mergeTicks, PartialTicks } from "./ops-merge.ts"
 import type { OpsTick } from "./ops-feed-types.ts"
 import type { OpsHistory } from "./ops-history.ts"
@@ -60,6 +64,8 @@ export interface OpsFeedDeps {
   readonly connections?: Connections
   /** Where each tick this process makes is kept for the charts (ops-history.ts). */
   readonly history?: OpsHistory
+  /** Alert groups fed by each tick, and the audit log, pushed to viewers as `alerts` and `audit` (ops-console.ts). */
+  readonly opsConsole?: OpsConsole
 }
 
 /** On closing, how long the last ops counters and chart points may take to be written. */
@@ -81,7 +87,7 @@ const clusterTicks = async (redis: RedisFanout, deps: OpsFeedDeps, emit: (tick: 
     try {
       const merged = mergeTicks({ sources: partials.take(Date.now()), gateway: figures.take(), limits: config, overCapacity, expectedStreams: deps.clusterStreams })
       overCapacity = merged.overCapacity
-      emit(merged.tick)
+      emit(deps.opsConsole ? deps.opsConsole.withTick(merged.tick, merged.readings) : merged.tick)
     } catch (e) {
       console.error(`gateway: ops tick failed: ${String(e)}`)
     }
@@ -120,6 +126,7 @@ export class OpsFeed {
       const p = deps.keys.resolve(token)
       if (!p) return next(refusal("unauthorized", "unknown token"))
       if (p.kind !== "ops") return next(refusal("forbidden", `${aKey(p.kind)} cannot watch the ops feed`))
+      socket.data.operator = p.name
       next()
     }
     io.of("/").use((_socket, next) => next(refusal("forbidden", `connect to the ${opsNamespace} namespace`)))
@@ -131,12 +138,15 @@ export class OpsFeed {
       deps.history?.record(tick)
       to.emit("tick", tick)
     }
+    const opsConsole = deps.opsConsole
     nsp.on("connection", (socket) => {
+      // every alert group as the hello is sent; the ticks carry the changes from then on
+      const rest = () => ({ intervalMs: deps.config.opsTickMs, operator: socket.data.operator as string, ...(opsConsole?.alerts ? { alerts: opsConsole.alerts.everything() } : {}) })
       deps.access.nodes().then(
-        (nodes) => socket.emit("hello", { nodes, intervalMs: deps.config.opsTickMs }),
+        (nodes) => socket.emit("hello", { nodes, ...rest() }),
         (e: unknown) => {
           console.error(`gateway: ops hello could not read the nodes: ${String(e)}`)
-          socket.emit("hello", { nodes: [], intervalMs: deps.config.opsTickMs })
+          socket.emit("hello", { nodes: [], ...rest() })
         }
       )
     })
@@ -144,7 +154,8 @@ export class OpsFeed {
     if (aggregator) {
       feed.timer = setInterval(() => {
         try {
-          emitTick(aggregator.tick(), nsp)
+          const { tick, readings } = aggregator.tick()
+          emitTick(opsConsole ? opsConsole.withTick(tick, readings) : tick, nsp)
         } catch (e) {
           console.error(`gateway: ops tick failed: ${String(e)}`)
         }

@@ -24,7 +24,8 @@
  */
 import type { GatewayConfig } from "./config.ts"
 import { bySeverity } from "./ops-aggregator.ts"
-import type { Alert, NodeRow, OpsTick, PartialTick } from "./ops-feed-types.ts"
+import { mergePipelines } from "./ops-pipeline.ts"
+import type { Alert, NodeRow, OpsTick, PartialTick, PoolReading } from "./ops-feed-types.ts"
 
 /** One source's latest partial tick, and those not merged yet (the latest among them, if new). */
 export interface SourceTicks {
@@ -52,6 +53,15 @@ export interface MergeInput {
 }
 
 const busiestListed = 5
+
+/** Critical kinds: never cut from a tick's list. */
+const criticalKinds: ReadonlySet<Alert["kind"]> = new Set(["engine_not_running", "store_errors", "shipment_late"])
+
+/** Of alerts sorted most severe first: every critical one, and the others up to `max` in all. */
+export const keptAlerts = (sorted: ReadonlyArray<Alert>, max: number): Array<Alert> => {
+  const critical = sorted.filter((a) => criticalKinds.has(a.kind))
+  return critical.length >= max ? critical : [...critical, ...sorted.filter((a) => !criticalKinds.has(a.kind)).slice(0, max - critical.length)]
+}
 
 const sum = <A>(xs: ReadonlyArray<A>, f: (a: A) => number): number => xs.reduce((n, x) => n + f(x), 0)
 
@@ -103,8 +113,12 @@ const sumByKey = (records: ReadonlyArray<Readonly<Record<string, number>>>): Rec
   return out
 }
 
-/** The OpsTick viewers get, and the nodes now at or past capacity (for the next merge). */
-export const mergeTicks = (input: MergeInput): { tick: OpsTick; overCapacity: Set<string> } => {
+/**
+ * The OpsTick viewers get, the nodes now at or past capacity (for the next
+ * merge), and the low pools' readings of the partial ticks merged (for the
+ * alert groups, ops-alerts.ts; each pool is in one partition, so one source).
+ */
+export const mergeTicks = (input: MergeInput): { tick: OpsTick; overCapacity: Set<string>; readings: Array<PoolReading> } => {
   const { limits, gateway } = input
   const latest = input.sources.map((s) => s.latest)
   const unsent = input.sources.flatMap((s) => s.unsent)
@@ -128,6 +142,7 @@ export const mergeTicks = (input: MergeInput): { tick: OpsTick; overCapacity: Se
   const missing = (input.expectedStreams ?? []).filter((s) => !reported.has(s))
   if (missing.length > 0) alerts.push({ kind: "engine_not_running", message: `${missing.join(", ")} reported by no runner` })
   const sorted = bySeverity(alerts)
+  const kept = keptAlerts(sorted, limits.opsAlertsPerTickMax)
 
   const engines = latest.flatMap((p) => (p.engine ? [p.engine] : []))
   const busiest = [...table]
@@ -154,15 +169,16 @@ export const mergeTicks = (input: MergeInput): { tick: OpsTick; overCapacity: Se
     arcs: unsent.flatMap((p) => p.arcs).slice(0, limits.opsArcsPerTickMax),
     holds: { open: sum(latest, (p) => p.holds.open), expiringSoon: sum(latest, (p) => p.holds.expiringSoon), expired: count("holdsExpired") },
     skus: { hot: mergeHot(unsent, limits.opsSkusListedMax), low: mergeLow(unsent, limits.opsSkusListedMax) },
-    alerts: sorted.slice(0, limits.opsAlertsPerTickMax),
-    alertsDropped: sum(unsent, (p) => p.alertsDropped) + Math.max(0, sorted.length - limits.opsAlertsPerTickMax),
+    alerts: kept,
+    pipeline: mergePipelines(latest.flatMap((p) => (p.pipeline ? [p.pipeline] : []))),
+    alertsDropped: sum(unsent, (p) => p.alertsDropped) + Math.max(0, sorted.length - kept.length),
     engine: engines.length === 0 ? null : {
       state: missing.length > 0 ? worstOf(["recovering", ...engines.map((e) => e.state)]) : worstOf(engines.map((e) => e.state)),
       mailbox: sum(engines, (e) => e.mailbox),
       lastCommitMs: Math.max(...engines.map((e) => e.lastCommitMs))
     }
   }
-  return { tick, overCapacity }
+  return { tick, overCapacity, readings: unsent.flatMap((p) => p.pools ?? []) }
 }
 
 /** Partial ticks kept per source between two merges (more only if the gateway's timer stalled). */
@@ -212,4 +228,4 @@ export const isPartialTick = (x: unknown): x is PartialTick =>
   isObject(x) && typeof x.source === "string" && typeof x.at === "number" && typeof x.intervalMs === "number" &&
   Array.isArray(x.streams) && isObject(x.counts) && isObject(x.byReason) && isObject(x.holds) &&
   ["samples", "statusChanges", "arcs", "hot", "low", "alerts", "nodes"].every((k) => Array.isArray(x[k])) &&
-  typeof x.alertsDropped === "number" && (x.engine === null || isObject(x.engine))
+  typeof x.alertsDropped === "number" && (x.engine === null || isObject(x.engine)) && (x.pools === undefined || Array.isArray(x.pools))

@@ -22,6 +22,7 @@ import { BodyBudget, Connections } from "./connections.ts"
 import { startHealthListener, type HealthListener } from "./health-listener.ts"
 import type { KeyRing } from "./keys.ts"
 import { GatewayMetrics } from "./metrics.ts"
+import { OpsConsole } from "./ops-console.ts"
 import { OpsFeed } from "./ops-feed.ts"
 import { OpsHistory } from "./ops-history.ts"
 import { OrderFeed } from "./order-feed.ts"
@@ -52,6 +53,8 @@ export interface GatewayOptions {
   readonly cluster?: () => Promise<unknown>
   /** Cluster mode: every stream ("net", "p0", ...), so that the ops feed names those no runner reports. */
   readonly clusterStreams?: ReadonlyArray<string>
+  /** Alert groups and the audit log (default: opened for this gateway, ops-console.ts). */
+  readonly opsConsole?: OpsConsole
 }
 
 export interface Gateway {
@@ -109,12 +112,13 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
   const history = owner ? new OpsHistory(engine.store.opsHistory) : options.cluster ? new OpsHistory() : undefined
   await history?.load()
   if (owner) engine.history = history
+  const opsConsole = options.opsConsole ?? await OpsConsole.open(engine, config, options.cluster !== undefined)
 
   const app = uWS.App()
   app.ws<SessionHolder>("/v1/ws", wsBehavior({ config, keys, engine, metrics, availability, orders, sessions, availabilityCache, connections, keyLimits }))
-  mountHttpApi(app, { config, keys, engine, metrics, shopify: options.shopify, availabilityCache, ready, connections, bodies, keyLimits, history })
+  mountHttpApi(app, { config, keys, engine, metrics, shopify: options.shopify, availabilityCache, ready, connections, bodies, keyLimits, history, opsConsole })
   mountDashboard(app, { dir: options.dashboardDir, metrics })
-  const ops = await OpsFeed.attach(app, { config, keys, metrics, engine: owner ? engine : undefined, access: engine, redis: fanout, cluster: options.cluster, clusterStreams: options.clusterStreams, connections, history })
+  const ops = await OpsFeed.attach(app, { config, keys, metrics, engine: owner ? engine : undefined, access: engine, redis: fanout, cluster: options.cluster, clusterStreams: options.clusterStreams, connections, history, opsConsole })
   connections.others = () => sessions.size + ops.clients()
   mountNotFound(app, { config, metrics, connections })
 
@@ -153,6 +157,7 @@ export const startGateway = async (options: GatewayOptions): Promise<Gateway> =>
         source?.close()
         await pump?.stop()
         await ops.close()
+        await opsConsole.alerts?.flush().catch((e: unknown) => console.error(`gateway: alerts could not be stored at close: ${String(e)}`))
         await fanout?.close()
       })())
   }

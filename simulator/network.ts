@@ -90,7 +90,7 @@ export const keysConfigOf = (k: SimKeys): KeysConfig => ({
 
 /** Keys of a running gateway from its key file (as GATEWAY_KEYS), for `--target`. */
 export const simKeysFromConfig = (c: KeysConfig): SimKeys => {
-  const ops = c.ops === undefined ? undefined : typeof c.ops === "string" ? c.ops : c.ops[0]
+  const ops = c.ops === undefined ? undefined : typeof c.ops === "string" ? c.ops : Array.isArray(c.ops) ? c.ops[0] : Object.keys(c.ops)[0]
   if (ops === undefined) throw new Error("the keys file has no ops token; the simulator needs one (admin routes, node status, audit)")
   return {
     storefront: Object.fromEntries(Object.entries(c.storefronts ?? {}).map(([key, channel]) => [channel, key])),

@@ -7,6 +7,8 @@
  * the engine).
  */
 export type { Alert, ArcKind, ClusterView, NodeRow, OpsHistoryAnswer, OpsTick, RoutingArc } from "../../gateway/ops-feed-types.ts"
+export type { AlertGroup, AlertsMessage, AlertSeverity, AuditEntry, Pipeline } from "../../gateway/ops-feed-types.ts"
+import type { AlertsMessage } from "../../gateway/ops-feed-types.ts"
 
 export interface LatLon {
   readonly lat: number
@@ -26,6 +28,10 @@ export interface NetworkNode {
 export interface Hello {
   readonly nodes: ReadonlyArray<NetworkNode>
   readonly intervalMs: number
+  /** Every alert group (absent on a gateway that keeps none). */
+  readonly alerts?: AlertsMessage
+  /** The name the ops token acts under (the "who" of the audit log). */
+  readonly operator?: string
 }
 
 export interface OrderView {

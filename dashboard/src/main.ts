@@ -6,34 +6,23 @@
  * tab left open all day uses the same memory at night as in the morning.
  */
 import { io, type Socket } from "socket.io-client"
+import { AlertsPanel } from "./alerts-panel.ts"
 import { apiCall } from "./api.ts"
 import { chartWindows, Charts } from "./charts.ts"
 import { ClusterPanel } from "./cluster-panel.ts"
 import { ConnectionStatus } from "./connection-status.ts"
 import { byId, el, fmtInt, fmtMs, fmtPct, fmtTime, setText } from "./dom.ts"
-import type { Alert, ClusterView, ErrorBody, Hello, NetworkNode, OpsHistoryAnswer, OpsTick } from "./feed-types.ts"
+import type { ClusterView, ErrorBody, Hello, NetworkNode, OpsHistoryAnswer, OpsTick } from "./feed-types.ts"
 import { arcColours, arcLabels, NetworkMap, statusColours } from "./network-map.ts"
 import { NodeTable } from "./node-table.ts"
 import { OrderSearch } from "./order-search.ts"
+import { PipelinePanel } from "./pipeline-panel.ts"
 import { ReportsPanel } from "./reports-panel.ts"
-import { Bounded } from "./series.ts"
 import { forgetToken, storedToken, storeToken, tokenFromFragment } from "./session.ts"
 import "./style.css"
 
 const rendersPerSecondMax = 4
-const alertsKept = 200
-/** The same alert (kind, SKU, node) within this is counted on the existing line, not repeated. */
-const alertRepeatMs = 60_000
-const lowStockKept = 300
-const lowStockListed = 12
 const hotListed = 10
-
-interface AlertLine extends Alert {
-  readonly key: string
-  firstAt: number
-  lastAt: number
-  count: number
-}
 
 let token = ""
 let socket: Socket | undefined
@@ -42,8 +31,6 @@ let ticks = 0
 let renders = 0
 let lastRenderAt = 0
 const dirty = { figures: false, charts: false, nodes: false, alerts: false, skus: false }
-const alerts = new Bounded<AlertLine>(alertsKept)
-const lowStock = new Map<string, { sku: string; nodeId: string; atp: number; at: number }>()
 const rendersWindow: Array<number> = []
 
 const login = byId("login")
@@ -72,7 +59,15 @@ const notify = (message: string, bad = false) => {
 const map = new NetworkMap(byId("map"))
 const charts = new Charts(byId("charts"), (seconds) => apiCall<OpsHistoryAnswer>(token, "GET", `/v1/ops/history?seconds=${seconds}`))
 const nodeTable = new NodeTable(byId("nodes"), () => token, notify)
-new OrderSearch(byId("orders"), () => token)
+const orderSearch = new OrderSearch(byId("orders"), () => token)
+const alerts = new AlertsPanel(byId("alerts").parentElement!, byId("low"), byId("audit-panel"), () => token, (id) => orderSearch.open(id), notify)
+const pipeline = new PipelinePanel(byId("pipeline-panel"), (id) => orderSearch.open(id))
+// a click on an arc's customer end opens its order (the same timeline as the order search)
+byId("map").addEventListener("click", (ev) => {
+  const box = byId("map").getBoundingClientRect()
+  const arc = map.arcNear(ev.clientX - box.left, ev.clientY - box.top)
+  if (arc) orderSearch.open(arc.orderId)
+})
 new ReportsPanel(byId("reports"), () => token)
 const clusterPanel = new ClusterPanel(byId("cluster"))
 const connection = new ConnectionStatus()
@@ -100,23 +95,6 @@ const refreshNodes = () => {
   }, () => undefined)
 }
 
-const onAlerts = (tick: OpsTick) => {
-  const now = Date.now()
-  for (const a of tick.alerts) {
-    const key = `${a.kind}|${a.sku ?? ""}|${a.nodeId ?? ""}`
-    const existing = alerts.all.find((x) => x.key === key && now - x.lastAt < alertRepeatMs)
-    if (existing) {
-      existing.lastAt = now
-      existing.count++
-    } else alerts.push({ ...a, key, firstAt: now, lastAt: now, count: 1 })
-  }
-  for (const l of tick.skus.low) lowStock.set(`${l.sku}|${l.nodeId}`, { ...l, at: now })
-  if (lowStock.size > lowStockKept) {
-    const oldest = [...lowStock.entries()].sort((a, b) => a[1].at - b[1].at).slice(0, lowStock.size - lowStockKept)
-    for (const [k] of oldest) lowStock.delete(k)
-  }
-}
-
 const onTick = (tick: OpsTick) => {
   ticks++
   connection.tick(tick.metrics.ordersPerSec, tick.at)
@@ -125,7 +103,9 @@ const onTick = (tick: OpsTick) => {
   map.addArcs(tick.arcs)
   map.setStatus(tick.nodes.table)
   nodeTable.update(tick.nodes.table, tick.at)
-  onAlerts(tick)
+  pipeline.update(tick.pipeline)
+  if (tick.alertGroups) alerts.onAlerts(tick.alertGroups)
+  for (const e of tick.audit ?? []) alerts.onAudit(e)
   if (tick.nodes.table.some((r) => !map.knows(r.nodeId))) refreshNodes()
   dirty.figures = dirty.charts = dirty.nodes = dirty.alerts = dirty.skus = true
 }
@@ -147,7 +127,10 @@ const connect = () => {
   connection.connecting()
   const s = io("/ops", { transports: ["websocket"], auth: { token }, reconnectionDelayMax: 5_000 })
   socket = s
-  s.on("connect", () => connection.live())
+  s.on("connect", () => {
+    connection.live()
+    void alerts.loadAudit()
+  })
   s.on("disconnect", (reason) => {
     feedDown("reconnecting")
     if (reason === "io server disconnect") setTimeout(() => { if (socket === s && !s.connected) s.connect() }, serverCloseRetryMs)
@@ -162,6 +145,9 @@ const connect = () => {
     map.setNodes(h.nodes)
     nodeTable.setNodes(h.nodes)
     void charts.loadHistory()
+    if (h.alerts) alerts.onAlerts(h.alerts)
+    else void alerts.loadAlerts()
+    if (h.operator) setText(byId("operator"), `signed in as ${h.operator}`)
     setText(byId("interval"), `${h.intervalMs} ms ticks`)
   })
   s.on("tick", onTick)
@@ -216,28 +202,16 @@ const figures = (t: OpsTick) => {
   set("updated", `updated ${fmtTime(t.at)}`)
 }
 
-const alertList = () => {
-  byId("alerts").replaceChildren(...alerts.all.slice(-50).reverse().map((a) =>
-    el("li", { class: `alert alert-${a.kind}` },
-      el("span", { class: "when" }, fmtTime(a.lastAt)),
-      el("span", { class: "kind" }, a.kind.replace(/_/g, " ")),
-      el("span", {}, a.message, a.count > 1 ? ` (x${a.count})` : ""))))
-  setText(byId("alerts-count"), `${alerts.length}`)
-}
-
 const skuLists = (t: OpsTick) => {
   byId("hot").replaceChildren(...t.skus.hot.slice(0, hotListed).map((h) =>
     el("tr", {}, el("td", { class: "mono" }, h.sku), el("td", { class: "num" }, fmtInt(h.reservations)))))
-  const low = [...lowStock.values()].sort((a, b) => a.atp - b.atp || b.at - a.at).slice(0, lowStockListed)
-  byId("low").replaceChildren(...low.map((l) =>
-    el("tr", {}, el("td", { class: "mono" }, l.sku), el("td", { class: "mono" }, l.nodeId), el("td", { class: "num" }, fmtInt(l.atp)))))
 }
 
 const footer = () => {
   const now = performance.now()
   while (rendersWindow.length > 0 && now - rendersWindow[0] > 10_000) rendersWindow.shift()
   const heap = (performance as Performance & { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize
-  setText(byId("page-stats"), `${(rendersWindow.length / 10).toFixed(1)} renders/s · ${map.arcCount} arcs · ${alerts.length} alerts${heap ? ` · page heap ${(heap / 1048576).toFixed(1)} MB` : ""}`)
+  setText(byId("page-stats"), `${(rendersWindow.length / 10).toFixed(1)} renders/s · ${map.arcCount} arcs · ${alerts.count} alert groups${heap ? ` · page heap ${(heap / 1048576).toFixed(1)} MB` : ""}`)
 }
 
 const frame = (now: number) => {
@@ -249,7 +223,8 @@ const frame = (now: number) => {
   if (latest && dirty.figures) figures(latest)
   if (dirty.charts) charts.render()
   if (dirty.nodes) nodeTable.render()
-  if (dirty.alerts) alertList()
+  alerts.render()
+  if (dirty.alerts) pipeline.render()
   if (latest && dirty.skus) skuLists(latest)
   clusterPanel.render()
   map.render()
@@ -259,7 +234,13 @@ const frame = (now: number) => {
 requestAnimationFrame(frame)
 
 /** Figures a monitoring probe (or a test) can read without scraping the page. */
-Object.assign(window, { opsDashboard: { stats: () => ({ ticks, renders, arcs: map.arcCount, alerts: alerts.length }), mapPoint: (nodeId: string) => map.pointOf(nodeId) } })
+Object.assign(window, {
+  opsDashboard: {
+    stats: () => ({ ticks, renders, arcs: map.arcCount, alerts: alerts.count }),
+    mapPoint: (nodeId: string) => map.pointOf(nodeId),
+    arcEnd: (orderId: string) => map.arcEnd(orderId)
+  }
+})
 
 const initial = tokenFromFragment() ?? storedToken()
 if (initial) start(initial)

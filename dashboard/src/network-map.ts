@@ -149,6 +149,22 @@ export class NetworkMap {
     return this.arcs.length
   }
 
+  /** Where an order's arc ends (its customer), in the map's CSS pixels, while it is drawn. */
+  arcEnd(orderId: string): [number, number] | undefined {
+    const arc = this.arcs.all.find((a) => a.orderId === orderId)
+    return arc && this.point(arc.to.lon, arc.to.lat)
+  }
+
+  /** The newest arc drawn whose customer end lies within `radiusPx` of (x, y) in the map's CSS pixels (a click on it opens its order). */
+  arcNear(x: number, y: number, radiusPx = 8): RoutingArc | undefined {
+    const arcs = this.arcs.all
+    for (let i = arcs.length - 1; i >= 0; i--) {
+      const to = this.point(arcs[i].to.lon, arcs[i].to.lat)
+      if (to && Math.hypot(to[0] - x, to[1] - y) <= radiusPx) return arcs[i]
+    }
+    return undefined
+  }
+
   /** Fits the projection to the nodes' extent, padded so customers near the edge still show. */
   private fit(): void {
     const pts = [...this.nodes.values()].map((n) => n.location)

@@ -42,16 +42,28 @@ const explanation = (e: OrderEvent): HTMLElement | null => {
 }
 
 export class OrderSearch {
+  private readonly input: HTMLInputElement
+  private readonly result: HTMLElement
+
   constructor(private readonly host: HTMLElement, private readonly token: () => string) {
-    const input = el("input", { type: "search", id: "order-query", placeholder: "e.g. o3-1a or WEB-10", autocomplete: "off", "data-testid": "order-query" })
+    const input = this.input = el("input", { type: "search", id: "order-query", placeholder: "e.g. o3-1a or WEB-10", autocomplete: "off", "data-testid": "order-query" })
     const form = el("form", { class: "search", role: "search" },
       el("label", { for: "order-query" }, "Order id or external id (or its start, any case)"), input, el("button", { type: "submit" }, "Find"))
-    const result = el("div", { id: "order-result", "data-testid": "order-result", "aria-live": "polite" })
+    const result = this.result = el("div", { id: "order-result", "data-testid": "order-result", "aria-live": "polite" })
     form.addEventListener("submit", (ev) => {
       ev.preventDefault()
       void this.search(input.value.trim(), result)
     })
     host.append(form, result)
+  }
+
+  /** Opens an order's timeline (from an alert or the pipeline view) and brings the search into view. */
+  open(orderId: string): void {
+    this.input.value = orderId
+    this.host.scrollIntoView({ block: "start" })
+    // the id is exact: a search would match every order whose id starts with it
+    this.result.replaceChildren(el("p", { class: "muted" }, "searching..."))
+    void this.show(orderId, this.result)
   }
 
   private async search(q: string, out: HTMLElement): Promise<void> {

@@ -10,6 +10,7 @@
  */
 import { hashPair } from "../domain/hash.ts"
 import type { OpsHistoryStore } from "./sql-ops-history.ts"
+import type { OpsRecordStore } from "./ops-records.ts"
 
 /** Events of one stream (partition) appended by one batch, packed by the engine's codec. */
 export interface JournalBatch {
@@ -71,6 +72,8 @@ export interface JournalStore extends OrderStore, ReportLedgerStore {
   compact(stream: string, throughSeq: number): Promise<number>
   /** The ops feed's chart points and counters (absent from stores that keep nothing across a restart). */
   readonly opsHistory?: OpsHistoryStore
+  /** The ops console's alert groups and audit log (ops-records.ts); absent in stores that keep none. */
+  readonly opsRecords?: OpsRecordStore
   /** Resolves when the store answers a trivial query. */
   ping(): Promise<void>
   close(): Promise<void>

@@ -21,6 +21,8 @@
  * - `stream_owner` (cluster mode): the runner that owns each stream and its
  *   epoch; a fenced append checks it in the same statement, and each journal
  *   row records the epoch it was written under.
+ * - `ops_alert`, `ops_audit`: the ops console's alert groups and audit log
+ *   (ops-records.ts), kept by the gateway.
  *
  * Payloads are stored uncompressed (STORAGE EXTERNAL): they are packed by the
  * engine's codec, and compressing them on every append costs more latency
@@ -115,6 +117,29 @@ const migrations = {
         PRIMARY KEY (stream, name)
       )`
   }),
+  "5_ops_alerts_audit": Effect.gen(function*() {
+    const sql = yield* SqlClient
+    // the ops console's alert groups with their acknowledge and mute state (store/ops-records.ts)
+    yield* sql`
+      CREATE TABLE IF NOT EXISTS ops_alert (
+        key text PRIMARY KEY,
+        kind text NOT NULL,
+        severity text NOT NULL,
+        last_at bigint NOT NULL,
+        body text NOT NULL
+      )`
+    // every ops action: who, what, why, when
+    yield* sql`
+      CREATE TABLE IF NOT EXISTS ops_audit (
+        id bigserial PRIMARY KEY,
+        at bigint NOT NULL,
+        who text NOT NULL,
+        action text NOT NULL,
+        target text NOT NULL,
+        reason text NOT NULL,
+        detail text NOT NULL
+      )`
+  }),
   "6_report_ledger": Effect.gen(function*() {
     const sql = yield* SqlClient
     // each partition's report counts, hour by hour (engine/reports/ledger.ts), and the checkpoint its ledger goes on from
@@ -143,4 +168,4 @@ export const migrateJournalSchema = Migrator.make({})({
 }).pipe(Effect.asVoid)
 
 /** Every table the journal owns, for tests that need an empty store. */
-export const journalTables = ["journal", "snapshot_chunk", "snapshot", "stream_owner", "order_state", "ops_history", "ops_counter", "report_hour", "report_checkpoint"] as const
+export const journalTables = ["journal", "snapshot_chunk", "snapshot", "stream_owner", "order_state", "ops_history", "ops_counter", "ops_alert", "ops_audit", "report_hour", "report_checkpoint"] as const

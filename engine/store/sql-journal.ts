@@ -36,6 +36,7 @@ import type { JournalBatch, JournalStore, OwnerFence, Snapshot } from "./journal
 import { migrateJournalSchema } from "./schema.ts"
 import { sqlOrderStore } from "./sql-order-store.ts"
 import { sqlOpsHistoryStore } from "./sql-ops-history.ts"
+import { sqlOpsRecords } from "./sql-ops-records.ts"
 import { sqlReportLedgerStore } from "./sql-report-ledger.ts"
 
 /** Snapshots are written in chunks of this size, each one row of `snapshot_chunk`. */
@@ -475,6 +476,7 @@ export const makeSqlJournal = (options: SqlJournalOptions): Effect.Effect<Journa
       ...orders,
       ...sqlReportLedgerStore(sql, run, ownBytes),
       opsHistory: sqlOpsHistoryStore(sql, run),
+      opsRecords: sqlOpsRecords(sql, run),
       ping,
       close
     } satisfies JournalStore
