@@ -152,21 +152,21 @@ export interface Report {
   }
 }
 
-/** A shipment a report follows until it is delivered or gone (the fold's context). */
+/** A shipment a report follows until it is delivered or gone (the fold's context; replaced, never changed in place). */
 export interface OpenShipment {
   readonly nodeId: string
   readonly promisedBy: number | null
-  units: number
+  readonly units: number
   /** Its promise broke (counted late once). */
-  late: boolean
+  readonly late: boolean
   /** Its carrier estimated a delivery past the promised day. */
-  atRisk: boolean
+  readonly atRisk: boolean
 }
 
-/** A backordered line a report follows until it is filled or cancelled. */
+/** A backordered line a report follows until it is filled or cancelled (replaced, never changed in place). */
 export interface Backordered {
   readonly since: number
-  qty: number
+  readonly qty: number
 }
 
 type NodeTally = { routed: number; shipped: number; delivered: number }
@@ -325,16 +325,16 @@ export class ReportFold {
 
   constructor(private readonly countsAt: (at: number) => ReportCounts | undefined, context?: FoldContext) {
     if (context === undefined) return
-    for (const [id, s] of context.open) this.open.set(id, { ...s })
-    for (const [orderId, lines] of context.waiting) this.waiting.set(orderId, new Map(lines.map(([lineNo, w]) => [lineNo, { ...w }])))
+    for (const [id, s] of context.open) this.open.set(id, s)
+    for (const [orderId, lines] of context.waiting) this.waiting.set(orderId, new Map(lines))
   }
 
-  /** The context as plain values, copied (it goes on changing). */
+  /**
+   * The context as of now. Its values are never changed in place (a change replaces them, and a backordered
+   * order's lines are a new map), so a list of the entries stays as of now while the fold goes on.
+   */
   context(): FoldContext {
-    return {
-      open: [...this.open].map(([id, s]) => [id, { ...s }] as const),
-      waiting: [...this.waiting].map(([orderId, lines]) => [orderId, [...lines].map(([lineNo, w]) => [lineNo, { ...w }] as const)] as const)
-    }
+    return { open: [...this.open], waiting: [...this.waiting].map(([orderId, lines]) => [orderId, [...lines]] as const) }
   }
 
   /** What is open now. */
@@ -421,16 +421,17 @@ export class ReportFold {
         const s = this.open.get(e.shipmentId)
         if (!s || s.late) return
         if (e.cause === "not_delivered") {
-          s.late = true
+          this.open.set(e.shipmentId, { ...s, late: true })
           if (c) c.promiseLate++
-        } else s.atRisk = true
+        } else if (!s.atRisk) this.open.set(e.shipmentId, { ...s, atRisk: true })
         return
       }
       case "ShipmentPicked": {
         const s = this.open.get(e.shipmentId)
         if (!s) return
-        s.units = sumQty(e.picked)
-        if (s.units === 0) this.open.delete(e.shipmentId)
+        const units = sumQty(e.picked)
+        if (units === 0) this.open.delete(e.shipmentId)
+        else if (units !== s.units) this.open.set(e.shipmentId, { ...s, units })
         return
       }
       case "ShipmentShipped": {
@@ -453,14 +454,23 @@ export class ReportFold {
       case "OrderCancelled": {
         for (const r of e.fromShipments) {
           const s = this.open.get(r.shipmentId)
-          if (s && (s.units -= r.qty) <= 0) this.open.delete(r.shipmentId)
+          if (!s) continue
+          if (s.units - r.qty <= 0) this.open.delete(r.shipmentId)
+          else this.open.set(r.shipmentId, { ...s, units: s.units - r.qty })
         }
-        const lines = this.waiting.get(e.orderId)
-        for (const b of e.fromBackorder) {
-          const w = lines?.get(b.lineNo)
-          if (w && (w.qty -= b.qty) <= 0) lines!.delete(b.lineNo)
+        const before = this.waiting.get(e.orderId)
+        if (before !== undefined && e.fromBackorder.length > 0) {
+          // a new map: the one a checkpoint listed stays as it was
+          const lines = new Map(before)
+          for (const b of e.fromBackorder) {
+            const w = lines.get(b.lineNo)
+            if (w === undefined) continue
+            if (w.qty - b.qty <= 0) lines.delete(b.lineNo)
+            else lines.set(b.lineNo, { since: w.since, qty: w.qty - b.qty })
+          }
+          if (lines.size === 0) this.waiting.delete(e.orderId)
+          else this.waiting.set(e.orderId, lines)
         }
-        if (lines && lines.size === 0) this.waiting.delete(e.orderId)
         if (!c) return
         const units = sumQty(e.lines)
         c.cancellations++

@@ -169,6 +169,8 @@ export class Engine {
   /** Turns on which no batch ran because changed orders waited for the store (storeBehind). */
   private backpressured = 0
   private snapshotStepScheduled = false
+  /** A partition's snapshot is due: it is taken in the next turn, before the next batch. */
+  private takeBeforeNextBatch = false
   private readonly inDoubt = new AppendsInDoubt()
   /** Committed answers, handed back a slice at a time. */
   private readonly deliveries = new Deliveries()
@@ -310,6 +312,16 @@ export class Engine {
 
   private runBatch(): void {
     this.scheduled = false
+    // a snapshot due at the end of the last batch is taken in a turn of its own, before the next batch: the
+    // state is still as of that batch, and the copy does not add to the batch's time
+    if (this.takeBeforeNextBatch && this.state === "running") {
+      this.takeBeforeNextBatch = false
+      const p = this.duePartition()
+      if (p !== undefined) this.snapshots.take(p)
+      this.stepSnapshots()
+      this.schedule()
+      return
+    }
     // processed commands waiting for an append are bounded: past it the mailbox holds the rest (and bounds it)
     if (this.state !== "running" || this.orderLoads.loading || this.unappendedCommands >= this.options.config.batchCommandsMax) return
     if (this.storeBehind()) return
@@ -386,7 +398,7 @@ export class Engine {
     }
     this.stepSnapshots()
     this.options.onBatch?.(performance.now() - started, tickets.length)
-    if (!timersDone) this.schedule()
+    if (!timersDone || this.takeBeforeNextBatch) this.schedule()
     if (tickets.length === 0 && streams.length === 0) return
     this.outstanding++
     this.unappended.push({ tickets, replies, streams, published, snapshots })
@@ -725,15 +737,22 @@ export class Engine {
       due.push({ stream: log.stream, seq: log.seq, payload: encodeValue(snapshotNetwork(this.net)) })
       log.snapshotSeq = log.seq
     }
-    // at most one partition's snapshot starts per batch (the one furthest behind): partitions under the same
-    // load come due together, and taking them all at once would add their copies up in one pause
+    if (this.duePartition() !== undefined) this.takeBeforeNextBatch = true
+    return due
+  }
+
+  /**
+   * The partition whose snapshot starts next, if one is due: at most one starts at a time, the one furthest
+   * behind (partitions under the same load come due together, and taking them all at once would add their
+   * copies up in one pause).
+   */
+  private duePartition(): Partition | undefined {
     const owned = this.options.ownership?.stream
     let next: Partition | undefined
     for (const p of this.partitions) {
       if ((owned === undefined || owned === p.stream) && this.snapshots.due(p) && (next === undefined || this.snapshots.behind(p) > this.snapshots.behind(next))) next = p
     }
-    if (next !== undefined) this.snapshots.take(next)
-    return due
+    return next
   }
 
   private saveSnapshots(snapshots: ReadonlyArray<{ stream: string; seq: number; payload: Uint8Array }>): void {
