@@ -9,8 +9,8 @@
  * instead, in commit order, and resolved a few at a time, one turn of the
  * loop each; the number per turn follows how long the callers' reactions
  * took on the previous turn (their work runs in the microtasks after the
- * resolutions, so it is measured from one turn to the next), aiming at
- * `sliceMs`.
+ * resolutions: a marker queued a few microtask hops after them sees it
+ * done), aiming at `sliceMs`.
  *
  * Subscribers to committed events are called at commit, before any answer
  * of the batch is handed back (engine.ts), so a caller that sees its answer
@@ -38,10 +38,8 @@ export class Deliveries {
   private queued = 0
   private scheduled = false
   private perTurn = 256
-  /** When the last turn started (performance.now()), while one is scheduled. */
-  private lastTurn = 0
   private waiters: Array<() => void> = []
-  /** Longest time from one turn to the next (the callers' reactions included), ms. */
+  /** Longest turn (the resolutions and the callers' reactions), ms. */
   turnMaxMs = 0
 
   constructor(private readonly sliceMs = 4) {}
@@ -68,38 +66,41 @@ export class Deliveries {
   private schedule(): void {
     if (this.scheduled) return
     this.scheduled = true
-    this.lastTurn = 0
     setImmediate(() => this.turn())
   }
 
   private turn(): void {
     this.scheduled = false
-    const now = performance.now()
-    if (this.lastTurn > 0) {
-      // the previous turn's resolutions and the reactions they ran (plus whatever else ran between)
-      const took = now - this.lastTurn
-      if (took > this.turnMaxMs) this.turnMaxMs = took
-      this.perTurn = took > this.sliceMs
-        ? Math.max(perTurnMin, Math.floor(this.perTurn * Math.max(0.25, this.sliceMs / took)))
-        : Math.min(perTurnMax, Math.ceil(this.perTurn * 1.25))
-    }
+    const started = performance.now()
     let left = this.perTurn
+    let given = 0
     while (left > 0 && this.queue.length > 0) {
       const s = this.queue[0]
       const end = Math.min(s.to.length, s.next + left)
       for (let i = s.next; i < end; i++) s.to[i].resolve(s.replies[i])
       left -= end - s.next
-      this.queued -= end - s.next
+      given += end - s.next
       s.next = end
       if (s.next === s.to.length) this.queue.shift()
     }
+    this.queued -= given
+    // the callers' reactions run in the microtasks after the resolutions: a marker a few hops later sees them done
+    queueMicrotask(() => queueMicrotask(() => queueMicrotask(() => this.observe(performance.now() - started, given))))
     if (this.queued > 0) {
       this.schedule()
-      this.lastTurn = now
       return
     }
     const waiters = this.waiters
     this.waiters = []
     for (const w of waiters) w()
+  }
+
+  /** A turn handed back `given` answers and their reactions took `ms`: the next turns give as many as fit in sliceMs. */
+  private observe(ms: number, given: number): void {
+    if (ms > this.turnMaxMs) this.turnMaxMs = ms
+    if (given === 0) return
+    const fit = Math.floor((this.sliceMs / Math.max(ms, 0.001)) * given)
+    // halve at most or grow by a quarter at most a turn: one slow reaction does not stall the queue, nor one fast turn flood the next
+    this.perTurn = Math.max(perTurnMin, Math.min(perTurnMax, Math.max(Math.floor(this.perTurn / 2), Math.min(Math.ceil(this.perTurn * 1.25), fit))))
   }
 }
