@@ -167,22 +167,32 @@ const commandOf = (step: Step): Command => {
 /** The closed loop's next step, called when a command comes back (set by drive). */
 let wake = () => {}
 
-/** The outbox pump's part: notifications reported delivered (orders with pending ones stay in memory), as many at once as the gateway's pump reports (gateway/outbox-pump.ts). */
+/**
+ * The outbox pump's part: notifications reported delivered (orders with pending ones stay in memory), as the
+ * gateway's pump reports them (gateway/outbox-pump.ts): commands of at most reportIdsMax ids, sent together,
+ * one round of them at a time.
+ */
 const reportIdsMax = 500
+const reportsPerRound = 10
 let pumping = false
 const pump = () => {
-  // one report at a time, as the gateway's pump does: a second one would name the same notifications
+  // one round at a time: a second one would name the same notifications
   if (pumping) return
-  const ids = Q.outbox(engine.view, reportIdsMax).map((n) => n.id)
+  const ids = Q.outbox(engine.view, reportIdsMax * reportsPerRound).map((n) => n.id)
   if (ids.length === 0) return
   pumping = true
-  inFlight++
-  void engine.submit({ type: "notifications.delivered", ids }).then((r) => {
+  const reports: Array<Promise<void>> = []
+  for (let i = 0; i < ids.length; i += reportIdsMax) {
+    inFlight++
+    reports.push(engine.submit({ type: "notifications.delivered", ids: ids.slice(i, i + reportIdsMax) }).then((r) => {
+      inFlight--
+      if (!r.ok) refusals.set(`pump:${r.code}`, (refusals.get(`pump:${r.code}`) ?? 0) + 1)
+    }))
+  }
+  void Promise.all(reports).then(() => {
     pumping = false
-    inFlight--
-    if (!r.ok) refusals.set(`pump:${r.code}`, (refusals.get(`pump:${r.code}`) ?? 0) + 1)
-    // a full report: more are waiting
-    if (ids.length === reportIdsMax) pump()
+    // a full round: more are waiting
+    if (ids.length === reportIdsMax * reportsPerRound) pump()
     wake()
   })
 }

@@ -206,13 +206,17 @@ export class OutboxPump {
   /** Reports delivered ids to the engine; ids stay known until it confirms, and are reported again if it refuses. */
   private report(): void {
     if (this.delivered.length === 0) return
-    // at most outboxBatchMax ids a command: each changes its order, and one command runs in one piece in the engine's loop
-    const ids = this.delivered.splice(0, this.config.outboxBatchMax)
-    this.reporting = this.reporting.then(async () => {
-      const reply = await this.engine.submit({ type: "notifications.delivered", ids })
-      if (reply.ok) for (const id of ids) this.known.delete(id)
-      else this.delivered.push(...ids)
-    })
-    if (this.delivered.length > 0) this.report()
+    // at most outboxBatchMax ids a command (each changes its order, and one command runs in one piece in the
+    // engine's loop), all of them sent at once: one after another, each would wait for the engine's mailbox
+    const ids = this.delivered
+    this.delivered = []
+    const chunks: Array<Array<string>> = []
+    for (let i = 0; i < ids.length; i += this.config.outboxBatchMax) chunks.push(ids.slice(i, i + this.config.outboxBatchMax))
+    this.reporting = this.reporting.then(() =>
+      Promise.all(chunks.map(async (chunk) => {
+        const reply = await this.engine.submit({ type: "notifications.delivered", ids: chunk })
+        if (reply.ok) for (const id of chunk) this.known.delete(id)
+        else this.delivered.push(...chunk)
+      })).then(() => undefined))
   }
 }

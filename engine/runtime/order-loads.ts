@@ -43,19 +43,26 @@ export class OrderLoads {
   /**
    * Before a batch: lets orders leave if due (never the ones just loaded for
    * it), partition after partition, for about `sliceMs` a turn (a pass is
-   * resumed on the next turn), so the loop never stops long for it.
+   * resumed on the next turn), so the loop never stops long for it; when
+   * more than a quarter over ordersResidentMax, a partition's pass is
+   * finished in one turn, so residency catches up with the loads.
    */
   evictIfDue(sliceMs = 4): void {
     if (!this.evictDue || this.justLoaded.size > 0) return
-    const deadline = performance.now() + sliceMs
     const parts = this.partitions()
+    let resident = 0
+    for (const p of parts) resident += p.orders.orders.size
+    // far behind (loads come faster than slices let orders leave): a partition's pass is finished at once
+    const behind = resident > this.config.ordersResidentMax * 1.25
+    const started = performance.now()
+    const deadline = behind ? Number.POSITIVE_INFINITY : started + sliceMs
     const perPartition = Math.ceil(this.config.ordersResidentMax / parts.length)
     while (this.evictNext < parts.length) {
       this.sweep ??= new EvictionSweep(parts[this.evictNext].orders, perPartition)
       if (!this.sweep.step(deadline, this.justLoaded)) return
       this.sweep = undefined
       this.evictNext++
-      if (performance.now() > deadline) return
+      if (performance.now() > started + sliceMs) return
     }
     this.evictNext = 0
     this.evictDue = false
