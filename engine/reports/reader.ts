@@ -54,42 +54,56 @@ const firstAt = (events: ReadonlyArray<EngineEvent>): number | undefined => {
   return undefined
 }
 
+/** Each node's daily capacity, from the network as it is now. */
+const capacitiesOf = (engine: Engine): Array<NodeCapacity> => engine.view.net.nodes.map((n) => ({ nodeId: n.nodeId, capacityPerDay: n.capacityPerDay }))
+
+/**
+ * Folds a stream's events after `afterSeq` with `add`, up to its first event at or after `to`, a page of
+ * batches at a time, pausing every eventsPerPause events; `first` sees the first batch read. Counts what it
+ * read into `read`.
+ */
+const foldStream = async (
+  engine: Engine, stream: string, afterSeq: number, to: number, add: (e: EngineEvent) => void,
+  read: { batches: number; events: number; sincePause: number }, pageBatches?: number,
+  first?: (b: { readonly seqFrom: number; readonly events: ReadonlyArray<EngineEvent> }) => void
+): Promise<void> => {
+  let seen = false
+  for await (const b of engine.journalForward(stream, pageBatches, afterSeq)) {
+    if (!seen) first?.(b)
+    seen = true
+    read.batches++
+    for (let i = 0; i < b.events.length; i++) {
+      if (b.seqFrom + i <= afterSeq) continue
+      const e = b.events[i]
+      if ("at" in e && e.at >= to) return
+      read.events++
+      add(e)
+    }
+    read.sincePause += b.events.length
+    if (read.sincePause >= eventsPerPause) {
+      read.sincePause = 0
+      await new Promise<void>((resolve) => setImmediate(resolve))
+    }
+  }
+}
+
 export const journalReport = async (engine: Engine, range: ReportRange, pageBatches?: number): Promise<JournalReport> => {
   const tally = new ReportTally(range)
   const compactedStreams: Array<string> = []
   let retainedFrom: number | null = null
-  let batches = 0
-  let events = 0
-  let sincePause = 0
+  const read = { batches: 0, events: 0, sincePause: 0 }
   for (const stream of engine.partitionStreams()) {
-    let first = true
-    read: for await (const b of engine.journalForward(stream, pageBatches)) {
-      if (first) {
-        first = false
-        if (b.seqFrom > 1) {
-          compactedStreams.push(stream)
-          const at = firstAt(b.events)
-          if (at !== undefined) retainedFrom = Math.max(retainedFrom ?? at, at)
-        }
-      }
-      batches++
-      for (const e of b.events) {
-        if ("at" in e && e.at >= range.to) break read
-        events++
-        tally.add(e)
-      }
-      sincePause += b.events.length
-      if (sincePause >= eventsPerPause) {
-        sincePause = 0
-        await new Promise<void>((resolve) => setImmediate(resolve))
-      }
-    }
+    await foldStream(engine, stream, 0, range.to, (e) => tally.add(e), read, pageBatches, (b) => {
+      if (b.seqFrom === 1) return
+      compactedStreams.push(stream)
+      const at = firstAt(b.events)
+      if (at !== undefined) retainedFrom = Math.max(retainedFrom ?? at, at)
+    })
   }
-  const nodes: Array<NodeCapacity> = engine.view.net.nodes.map((n) => ({ nodeId: n.nodeId, capacityPerDay: n.capacityPerDay }))
   return {
-    ...tally.result(nodes),
+    ...tally.result(capacitiesOf(engine)),
     coverage: { complete: retainedFrom === null || retainedFrom <= range.from, retainedFrom, compactedStreams },
-    read: { source: "journal", hours: 0, batches, events }
+    read: { source: "journal", hours: 0, batches: read.batches, events: read.events }
   }
 }
 
@@ -120,9 +134,7 @@ export const ledgerReport = async (engine: Engine, range: ReportRange): Promise<
   const counts = emptyCounts()
   let open: OpenSummary = emptySummary
   let hours = 0
-  let batches = 0
-  let events = 0
-  let sincePause = 0
+  const read = { batches: 0, events: 0, sincePause: 0 }
   const lastEnd = Math.max(...streams.map(rowsEnd))
   const rows = lastEnd > range.from ? await store.reportRows(range.from, Math.min(range.to, lastEnd)) : []
   const before = range.to <= lastEnd ? new Map((await store.reportRowsBefore(range.to)).map((r) => [r.stream, r])) : new Map()
@@ -145,29 +157,14 @@ export const ledgerReport = async (engine: Engine, range: ReportRange): Promise<
     const tail = emptyCounts()
     if (cp !== undefined && cp.hour !== null && cp.hour >= range.from) addCounts(tail, cp.counts)
     const fold = new ReportFold((at) => (at >= range.from && at < range.to ? tail : undefined), cp?.context)
-    read: for await (const b of engine.journalForward(stream, undefined, cp?.seq ?? 0)) {
-      batches++
-      for (let i = 0; i < b.events.length; i++) {
-        if (b.seqFrom + i <= (cp?.seq ?? 0)) continue
-        const e = b.events[i]
-        if ("at" in e && e.at >= range.to) break read
-        events++
-        fold.add(e)
-      }
-      sincePause += b.events.length
-      if (sincePause >= eventsPerPause) {
-        sincePause = 0
-        await new Promise<void>((resolve) => setImmediate(resolve))
-      }
-    }
+    await foldStream(engine, stream, cp?.seq ?? 0, range.to, (e) => fold.add(e), read)
     addCounts(counts, tail)
     open = addSummaries(open, fold.summary())
   }
-  const nodes: Array<NodeCapacity> = engine.view.net.nodes.map((n) => ({ nodeId: n.nodeId, capacityPerDay: n.capacityPerDay }))
   return {
-    ...reportFrom(range, counts, open, nodes),
+    ...reportFrom(range, counts, open, capacitiesOf(engine)),
     coverage: { complete: coveredFrom === null, retainedFrom: coveredFrom, compactedStreams: [] },
-    read: { source: "ledger", hours, batches, events }
+    read: { source: "ledger", hours, batches: read.batches, events: read.events }
   }
 }
 
